@@ -1,0 +1,1 @@
+export { type Serde, SerdeError, SerdeNeedsResolution, stringSerde, jsonSerde, bytesSerde, longSerde } from './serde.ts'
