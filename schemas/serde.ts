@@ -15,6 +15,42 @@ export interface Serde<T> {
   resolve?(topic: string, data: Buffer): Promise<void>
 }
 
+/**
+ * Stable codes of `SerdeError`. A dead-letter record names its error by one of these, so they never
+ * change meaning; add new ones instead.
+ */
+export const SerdeErrorCodes = {
+  /** `deserialize` needs `resolve` first (an unseen schema id); not an error of the data. */
+  NEEDS_RESOLUTION: 'SERDE_NEEDS_RESOLUTION',
+  /** Invalid JSON text. */
+  JSON: 'SERDE_JSON',
+  /** A long that is not 8 bytes. */
+  LONG: 'SERDE_LONG',
+  /** Shorter than the 5-byte Confluent header, or the Avro body ends before the value does. */
+  AVRO_TRUNCATED: 'SERDE_AVRO_TRUNCATED',
+  /** Byte 0 is not the Confluent magic byte 0. */
+  AVRO_MAGIC_BYTE: 'SERDE_AVRO_MAGIC_BYTE',
+  /** The registry does not know the schema id in the header. */
+  AVRO_UNKNOWN_SCHEMA_ID: 'SERDE_AVRO_UNKNOWN_SCHEMA_ID',
+  /** The writer schema cannot be resolved into the reader schema (incompatible evolution). */
+  AVRO_INCOMPATIBLE_SCHEMA: 'SERDE_AVRO_INCOMPATIBLE_SCHEMA',
+  /** The registry returned a writer schema that is not a valid Avro schema. */
+  AVRO_INVALID_WRITER_SCHEMA: 'SERDE_AVRO_INVALID_WRITER_SCHEMA',
+  /** The Avro body is not a valid encoding (bad union branch, trailing bytes, ...). */
+  AVRO_MALFORMED: 'SERDE_AVRO_MALFORMED',
+  /** `serialize` got a value that does not match the schema. */
+  AVRO_INVALID_VALUE: 'SERDE_AVRO_INVALID_VALUE',
+  /** `configure` without auto-registration found no such schema under the subject. */
+  SCHEMA_NOT_REGISTERED: 'SERDE_SCHEMA_NOT_REGISTERED',
+  /** The serde was used on a topic before `configure` registered its schema there. */
+  NOT_CONFIGURED: 'SERDE_NOT_CONFIGURED',
+  /** The schema registry could not be reached or answered with an unexpected error. */
+  REGISTRY_UNAVAILABLE: 'SERDE_REGISTRY_UNAVAILABLE'
+} as const
+
+/** One of `SerdeErrorCodes`. */
+export type SerdeErrorCode = (typeof SerdeErrorCodes)[keyof typeof SerdeErrorCodes]
+
 /** Base error of serialization and deserialization; `code` is stable, `cause` is kept. */
 export class SerdeError extends Error {
   readonly code: string

@@ -1,0 +1,143 @@
+/**
+ * A small client of the Confluent schema registry REST API: what the serdes need (register, look up,
+ * fetch by id), cached, over the global `fetch`. Works against Runnel's registry (registry/) and any
+ * Confluent-compatible one.
+ */
+
+/** Content type of the Confluent REST API, requests and responses. */
+export const SCHEMA_REGISTRY_CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json'
+
+/** Default registry address when `SCHEMA_REGISTRY_URL` is not set. */
+export const DEFAULT_SCHEMA_REGISTRY_URL = 'http://127.0.0.1:8081'
+
+/** The registry URL Runnel processes use: `SCHEMA_REGISTRY_URL`, else http://127.0.0.1:8081. */
+export function schemaRegistryUrlFromEnv(env: Record<string, string | undefined> = process.env): string {
+  const url = env.SCHEMA_REGISTRY_URL?.trim()
+  return url === undefined || url === '' ? DEFAULT_SCHEMA_REGISTRY_URL : url
+}
+
+/** A registry answer other than 2xx, or a request that did not get an answer. */
+export class SchemaRegistryRequestError extends Error {
+  /** HTTP status; 0 when no response arrived (connection refused, timeout). */
+  readonly status: number
+  /** Confluent `error_code` of the body (e.g. 40403 schema not found), when there was one. */
+  readonly errorCode: number | undefined
+  constructor(message: string, status: number, errorCode: number | undefined, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'SchemaRegistryRequestError'
+    this.status = status
+    this.errorCode = errorCode
+  }
+}
+
+/** A schema as the registry stores it. */
+export interface RegistrySchema {
+  /** Schema text (the registry's canonical form). */
+  readonly schema: string
+  /** `AVRO` unless the registry says otherwise (Confluent omits the field for Avro). */
+  readonly schemaType: string
+}
+
+/** Options of `SchemaRegistryClient`. */
+export interface SchemaRegistryClientOptions {
+  /** Base URL of the registry, e.g. `http://127.0.0.1:8081` (see `schemaRegistryUrlFromEnv`). */
+  url: string
+  /** Time limit of one request, ms. Default 10,000. */
+  requestTimeoutMs?: number
+  /** The `fetch` to use; default the global one. */
+  fetch?: typeof fetch
+}
+
+/**
+ * Registry client with caches: a schema registered (or looked up) under a subject and a schema
+ * fetched by id are asked for once per client; concurrent identical requests share one call.
+ * Failures are not cached.
+ */
+export class SchemaRegistryClient {
+  readonly url: string
+  readonly #timeoutMs: number
+  readonly #fetch: typeof fetch
+  readonly #ids = new Map<string, Promise<number>>()
+  readonly #schemas = new Map<number, Promise<RegistrySchema>>()
+
+  constructor(options: SchemaRegistryClientOptions) {
+    if (typeof options?.url !== 'string' || !/^https?:\/\/./.test(options.url)) {
+      throw new TypeError(`SchemaRegistryClient: option "url" must be an http(s) URL, got ${JSON.stringify(options?.url)}`)
+    }
+    const timeout = options.requestTimeoutMs ?? 10_000
+    if (!Number.isFinite(timeout) || timeout <= 0) {
+      throw new TypeError(`SchemaRegistryClient: option "requestTimeoutMs" must be a positive number of ms, got ${String(options.requestTimeoutMs)}`)
+    }
+    this.url = options.url.replace(/\/+$/, '')
+    this.#timeoutMs = timeout
+    this.#fetch = options.fetch ?? fetch
+  }
+
+  /** Registers `schema` (Avro text) under `subject` and returns its global id (existing or new). */
+  register(subject: string, schema: string): Promise<number> {
+    return this.#cached(this.#ids, `register\0${subject}\0${schema}`, async () => {
+      const body = await this.#request('POST', `/subjects/${encodeURIComponent(subject)}/versions`, { schema }) as { id?: unknown }
+      return expectId(body.id, `register under ${subject}`)
+    })
+  }
+
+  /** The id of `schema` if it is registered under `subject`; rejects with status 404 if not. */
+  lookup(subject: string, schema: string): Promise<number> {
+    return this.#cached(this.#ids, `lookup\0${subject}\0${schema}`, async () => {
+      const body = await this.#request('POST', `/subjects/${encodeURIComponent(subject)}`, { schema }) as { id?: unknown }
+      return expectId(body.id, `lookup under ${subject}`)
+    })
+  }
+
+  /** The schema with global id `id`; rejects with status 404 (error code 40403) if there is none. */
+  schemaById(id: number): Promise<RegistrySchema> {
+    return this.#cached(this.#schemas, id, async () => {
+      const body = await this.#request('GET', `/schemas/ids/${id}`) as { schema?: unknown, schemaType?: unknown }
+      if (typeof body.schema !== 'string') throw new SchemaRegistryRequestError(`registry answer for schema ${id} has no schema text`, 200, undefined)
+      return { schema: body.schema, schemaType: typeof body.schemaType === 'string' ? body.schemaType : 'AVRO' }
+    })
+  }
+
+  #cached<K, V>(cache: Map<K, Promise<V>>, key: K, load: () => Promise<V>): Promise<V> {
+    const hit = cache.get(key)
+    if (hit !== undefined) return hit
+    const pending = load()
+    cache.set(key, pending)
+    pending.catch(() => cache.delete(key))
+    return pending
+  }
+
+  async #request(method: string, path: string, body?: unknown): Promise<unknown> {
+    const target = `${this.url}${path}`
+    let response: Response
+    try {
+      response = await this.#fetch(target, {
+        method,
+        headers: { 'content-type': SCHEMA_REGISTRY_CONTENT_TYPE, accept: `${SCHEMA_REGISTRY_CONTENT_TYPE}, application/json` },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(this.#timeoutMs)
+      })
+    } catch (err) {
+      throw new SchemaRegistryRequestError(`${method} ${target} failed: ${(err as Error).message}`, 0, undefined, { cause: err })
+    }
+    const text = await response.text()
+    let parsed: unknown
+    try {
+      parsed = text === '' ? {} : JSON.parse(text)
+    } catch (err) {
+      throw new SchemaRegistryRequestError(`${method} ${target}: HTTP ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`, response.status, undefined, { cause: err })
+    }
+    if (!response.ok) {
+      const { error_code: errorCode, message } = (parsed ?? {}) as { error_code?: unknown, message?: unknown }
+      throw new SchemaRegistryRequestError(
+        `${method} ${target}: HTTP ${response.status}${typeof message === 'string' ? `: ${message}` : ''}`,
+        response.status, typeof errorCode === 'number' ? errorCode : undefined)
+    }
+    return parsed ?? {}
+  }
+}
+
+function expectId(id: unknown, what: string): number {
+  if (typeof id !== 'number' || !Number.isInteger(id)) throw new SchemaRegistryRequestError(`registry answer to ${what} has no integer id`, 200, undefined)
+  return id
+}
