@@ -1,0 +1,253 @@
+/**
+ * The record cache of a caching store: entries keyed by bytes, bounded in bytes, least recently
+ * used first out. Dirty entries (written since the last flush) go down to the store below on flush,
+ * or when evicted to stay under the budget; a hot key written many times between flushes costs one
+ * write below. Entries are also kept in key order so that range reads can merge cache and store.
+ */
+import { StoreIterator } from './iterators.ts'
+import { SortedStringMap, type SortedCursor } from './sorted-string-map.ts'
+import type { KeyValue, KeyValueIterator } from './types.ts'
+
+/** Rough fixed cost of an entry (object, list links, map slot, latin1 key string header). */
+const ENTRY_OVERHEAD_BYTES = 96
+
+export interface CacheEntry {
+  readonly key: Buffer
+  /** The key as a latin1 string (map key; string order = byte order). */
+  readonly skey: string
+  /** `null`: the key was deleted (a dirty tombstone). */
+  value: Buffer | null
+  dirty: boolean
+  /** Timestamp of the record that last wrote the entry (changelog timestamp at flush). */
+  timestampMs: number
+  size: number
+  newer: CacheEntry | null
+  older: CacheEntry | null
+}
+
+export class RecordCache {
+  readonly maxBytes: number
+  private readonly entries = new SortedStringMap<CacheEntry>()
+  private readonly evict: (dirty: CacheEntry[]) => void
+  /** Least and most recently used ends of the LRU list. */
+  private oldest: CacheEntry | null = null
+  private newest: CacheEntry | null = null
+  private dirtyEntries: CacheEntry[] = []
+  private bytes = 0
+  /** Counters for metrics and tests. */
+  hits = 0
+  misses = 0
+  evictions = 0
+
+  /** `evict` receives the dirty entries pushed out to stay under `maxBytes`, oldest first. */
+  constructor(maxBytes: number, evict: (dirty: CacheEntry[]) => void) {
+    this.maxBytes = maxBytes
+    this.evict = evict
+  }
+
+  get sizeBytes(): number {
+    return this.bytes
+  }
+
+  get size(): number {
+    return this.entries.size
+  }
+
+  get dirtyCount(): number {
+    return this.dirtyEntries.length
+  }
+
+  /** The entry of `skey` (counted as a use), or undefined. */
+  get(skey: string): CacheEntry | undefined {
+    const entry = this.entries.get(skey)
+    if (entry === undefined) {
+      this.misses++
+      return undefined
+    }
+    this.hits++
+    this.touch(entry)
+    return entry
+  }
+
+  /** Writes an entry; `dirty` for writes, clean for values read from below. May evict. */
+  put(key: Buffer, skey: string, value: Buffer | null, dirty: boolean, timestampMs: number): void {
+    let entry = this.entries.get(skey)
+    const size = key.length + skey.length + (value === null ? 0 : value.length) + ENTRY_OVERHEAD_BYTES
+    if (entry === undefined) {
+      entry = { key, skey, value, dirty: false, timestampMs, size, newer: null, older: null }
+      this.entries.set(skey, entry)
+      this.link(entry)
+      this.bytes += size
+    } else {
+      this.bytes += size - entry.size
+      entry.value = value
+      entry.size = size
+      entry.timestampMs = timestampMs
+      this.touch(entry)
+    }
+    if (dirty && !entry.dirty) {
+      entry.dirty = true
+      this.dirtyEntries.push(entry)
+    }
+    if (this.bytes > this.maxBytes) this.evictOverflow()
+  }
+
+  /** The dirty entries in the order they became dirty; they are clean afterwards. */
+  takeDirty(): CacheEntry[] {
+    const out = this.dirtyEntries
+    this.dirtyEntries = []
+    let n = 0
+    for (const e of out) {
+      // Entries evicted since they became dirty were written then and are no longer dirty.
+      if (e.dirty) {
+        e.dirty = false
+        out[n++] = e
+      }
+    }
+    out.length = n
+    return out
+  }
+
+  /** Forgets clean tombstones once flushed (they only shadowed the store below until then). */
+  dropCleanTombstones(entries: CacheEntry[]): void {
+    for (const e of entries) if (e.value === null && !e.dirty) this.remove(e)
+  }
+
+  /** Entries with `from <= skey` and `skey <= to` (inclusive) or `< to`, in key order. */
+  range(from: string | undefined, to: string | undefined, toInclusive: boolean): CacheRangeIterator {
+    return new CacheRangeIterator(this.entries, this.entries.seek(from), to, toInclusive)
+  }
+
+  clear(): void {
+    this.entries.clear()
+    this.oldest = null
+    this.newest = null
+    this.dirtyEntries = []
+    this.bytes = 0
+  }
+
+  private evictOverflow(): void {
+    const dirty: CacheEntry[] = []
+    while (this.bytes > this.maxBytes && this.oldest !== null) {
+      const e = this.oldest
+      this.remove(e)
+      this.evictions++
+      if (e.dirty) {
+        e.dirty = false
+        dirty.push(e)
+      }
+    }
+    if (dirty.length > 0) this.evict(dirty)
+  }
+
+  private remove(e: CacheEntry): void {
+    this.entries.delete(e.skey)
+    this.unlink(e)
+    this.bytes -= e.size
+  }
+
+  private touch(e: CacheEntry): void {
+    if (this.newest === e) return
+    this.unlink(e)
+    this.link(e)
+  }
+
+  private link(e: CacheEntry): void {
+    e.older = this.newest
+    e.newer = null
+    if (this.newest !== null) this.newest.newer = e
+    this.newest = e
+    if (this.oldest === null) this.oldest = e
+  }
+
+  private unlink(e: CacheEntry): void {
+    if (e.older !== null) e.older.newer = e.newer
+    else if (this.oldest === e) this.oldest = e.newer
+    if (e.newer !== null) e.newer.older = e.older
+    else if (this.newest === e) this.newest = e.older
+    e.newer = null
+    e.older = null
+  }
+}
+
+/** Walks cache entries in key order (tolerates writes made meanwhile). */
+export class CacheRangeIterator {
+  private readonly entries: SortedStringMap<CacheEntry>
+  private readonly cursor: SortedCursor
+  private readonly to: string | undefined
+  private readonly toInclusive: boolean
+
+  constructor(entries: SortedStringMap<CacheEntry>, cursor: SortedCursor, to: string | undefined, toInclusive: boolean) {
+    this.entries = entries
+    this.cursor = cursor
+    this.to = to
+    this.toInclusive = toInclusive
+  }
+
+  next(): CacheEntry | undefined {
+    for (;;) {
+      const skey = this.entries.nextKey(this.cursor)
+      if (skey === undefined) return undefined
+      if (this.to !== undefined && (this.toInclusive ? skey > this.to : skey >= this.to)) return undefined
+      const entry = this.entries.get(skey)
+      if (entry !== undefined) return entry
+    }
+  }
+}
+
+/**
+ * Merges cache entries with the store below, both in the same order: the cache wins on equal keys,
+ * and a cached tombstone hides the store's entry. `fromCache` returns undefined for entries to skip
+ * (tombstones, or entries outside the requested window range).
+ */
+export class MergedCacheIterator<K, V> extends StoreIterator<K, V> {
+  private readonly cache: { next(): CacheEntry | undefined }
+  private readonly store: KeyValueIterator<K, V>
+  private readonly compare: (c: CacheEntry, s: KeyValue<K, V>) => number
+  private readonly fromCache: (c: CacheEntry) => KeyValue<K, V> | undefined
+  private c: CacheEntry | undefined | null = null
+  private s: KeyValue<K, V> | undefined | null = null
+
+  constructor(
+    cache: { next(): CacheEntry | undefined },
+    store: KeyValueIterator<K, V>,
+    compare: (c: CacheEntry, s: KeyValue<K, V>) => number,
+    fromCache: (c: CacheEntry) => KeyValue<K, V> | undefined
+  ) {
+    super()
+    this.cache = cache
+    this.store = store
+    this.compare = compare
+    this.fromCache = fromCache
+  }
+
+  protected advance(): KeyValue<K, V> | undefined {
+    for (;;) {
+      if (this.c === null) this.c = this.cache.next()
+      if (this.s === null) {
+        const r = this.store.next()
+        this.s = r.done === true ? undefined : r.value
+      }
+      const c = this.c
+      const s = this.s
+      if (c === undefined && s === undefined) return undefined
+      if (c === undefined) {
+        this.s = null
+        return s
+      }
+      const cmp = s === undefined ? -1 : this.compare(c, s)
+      if (cmp > 0) {
+        this.s = null
+        return s
+      }
+      this.c = null
+      if (cmp === 0) this.s = null
+      const fromCache = this.fromCache(c)
+      if (fromCache !== undefined) return fromCache
+    }
+  }
+
+  protected override release(): void {
+    this.store.close()
+  }
+}
