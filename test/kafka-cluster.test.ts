@@ -1,0 +1,93 @@
+/**
+ * The 3-node local cluster (dev/kafka, ports 19092/29092/39092) tolerates losing a node: a topic with
+ * replication factor 3 and min.insync.replicas 2 still takes writes and serves reads with one node down.
+ * This test starts and stops that cluster itself, independently of the broker the other tests use.
+ */
+import { afterAll, describe, expect, it } from 'vitest'
+import { Admin, Consumer, Producer, ProduceAcks, compatibilityPartitioner, MessagesStreamModes } from '@platformatic/kafka'
+import { startKafka, stopKafka, stopNode } from '../dev/kafka/cluster.ts'
+import { createTopics, uniqueName } from './support/kafka.ts'
+
+async function produce(brokers: string[], topic: string, from: number, count: number): Promise<void> {
+  const producer = new Producer({ clientId: 'cluster-producer', bootstrapBrokers: brokers, partitioner: compatibilityPartitioner, acks: ProduceAcks.ALL, retries: 10, retryDelay: 500 })
+  try {
+    const messages = Array.from({ length: count }, (_, i) => ({ topic, key: Buffer.from(`k${(from + i) % 50}`), value: Buffer.from(String(from + i)) }))
+    await producer.send({ messages })
+  } finally {
+    await producer.close()
+  }
+}
+
+async function consumeOnce(brokers: string[], topic: string, expected: number, stallMs: number): Promise<number[] | undefined> {
+  const consumer = new Consumer({ clientId: 'cluster-consumer', groupId: uniqueName('cluster-group'), bootstrapBrokers: brokers, retries: 10, retryDelay: 500 })
+  const values: number[] = []
+  let timer: NodeJS.Timeout | undefined
+  try {
+    const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST, autocommit: false })
+    const drained = (async () => {
+      for await (const message of stream) {
+        values.push(Number(message.value.toString()))
+        if (values.length === expected) return true
+      }
+      return false
+    })()
+    const stalled = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), stallMs) })
+    const done = await Promise.race([drained, stalled])
+    await stream.close()
+    return done ? values.sort((a, b) => a - b) : undefined
+  } finally {
+    clearTimeout(timer)
+    await consumer.close(true).catch(() => undefined)
+  }
+}
+
+/**
+ * Reads `expected` records. The group coordinator may have lived on the stopped node; a consumer
+ * that stalls while the client rediscovers it is replaced by a fresh one (at most 3 tries).
+ */
+async function consumeAll(brokers: string[], topic: string, expected: number): Promise<number[]> {
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const values = await consumeOnce(brokers, topic, expected, 25_000)
+    if (values !== undefined) return values
+  }
+  throw new Error(`could not read ${expected} records from ${topic} in 3 attempts`)
+}
+
+/** Waits until every partition of `topic` is led by one of `nodeIds`. */
+async function waitForLeaders(brokers: string[], topic: string, nodeIds: number[]): Promise<void> {
+  const admin = new Admin({ clientId: 'cluster-admin', bootstrapBrokers: brokers })
+  try {
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      const metadata = await admin.metadata({ topics: [topic], forceUpdate: true })
+      const partitions = metadata.topics.get(topic)?.partitions ?? []
+      if (partitions.length > 0 && partitions.every((p) => nodeIds.includes(p.leader))) return
+      if (Date.now() > deadline) throw new Error(`partitions of ${topic} still led by a stopped node`)
+      await new Promise((r) => setTimeout(r, 250))
+    }
+  } finally {
+    await admin.close()
+  }
+}
+
+describe('the 3-node local cluster', () => {
+  afterAll(async () => {
+    await stopKafka('cluster')
+  })
+
+  it('still produces and consumes a replicated topic with one node stopped', async () => {
+    const { brokers } = await startKafka('cluster')
+    expect(brokers).toEqual(['127.0.0.1:19092', '127.0.0.1:29092', '127.0.0.1:39092'])
+    const topic = uniqueName('replicated')
+    await createTopics(brokers, [{ name: topic, partitions: 3, replicas: 3, configs: { 'min.insync.replicas': '2' } }])
+
+    await produce(brokers, topic, 0, 300)
+    await stopNode('cluster', 3, 'SIGKILL')
+    const survivors = brokers.slice(0, 2)
+    await waitForLeaders(survivors, topic, [1, 2])
+    await produce(survivors, topic, 300, 300)
+
+    const values = await consumeAll(survivors, topic, 600)
+    expect(values).toEqual(Array.from({ length: 600 }, (_, i) => i))
+  })
+})
