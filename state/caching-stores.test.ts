@@ -1,0 +1,210 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { jsonSerde, longSerde, stringSerde } from '../schemas/index.ts'
+import { decodeSessionChangelogKey, decodeWindowChangelogKey } from './key-schema.ts'
+import { Stores } from './stores.ts'
+import { recordingContext, type RecordingContext } from './test-support.ts'
+import type { CacheFlushListener, CachedStateStore, Windowed } from './types.ts'
+
+type Change<K, V> = Parameters<CacheFlushListener<K, V>>[0]
+
+const toClose: Array<{ close(): Promise<void> }> = []
+afterEach(async () => {
+  for (const s of toClose.splice(0)) await s.close()
+})
+
+async function cachedCounter(context: RecordingContext, logging = true) {
+  const builder = Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore('counts'), stringSerde, longSerde).withCachingEnabled()
+  if (!logging) builder.withLoggingDisabled()
+  const store = builder.build()
+  await store.init(context)
+  toClose.push(store)
+  const changes: Array<Change<string, number>> = []
+  expect(store.setFlushListener((c) => changes.push(c), true)).toBe(true)
+  return { store, changes }
+}
+
+describe('caching key-value store', () => {
+  it('turns many updates of a hot key into one changelog record and one emission per flush', async () => {
+    const context = recordingContext()
+    const { store, changes } = await cachedCounter(context)
+    for (let i = 1; i <= 1000; i++) {
+      context.setTimeMs(i)
+      store.put('hot', i)
+    }
+    expect(context.logged).toHaveLength(0)
+    expect(changes).toHaveLength(0)
+    store.flush()
+    expect(context.logged).toHaveLength(1)
+    expect(context.logged[0]).toMatchObject({ storeName: 'counts', timestampMs: 1000 })
+    expect(longSerde.deserialize('', context.logged[0]?.value as Buffer)).toBe(1000)
+    expect(changes).toEqual([{ key: 'hot', newValue: 1000, oldValue: undefined, timestampMs: 1000 }])
+  })
+
+  it('reports the value of the previous flush as the old value', async () => {
+    const context = recordingContext()
+    const { store, changes } = await cachedCounter(context)
+    store.put('k', 1)
+    store.flush()
+    store.put('k', 2)
+    store.put('k', 3)
+    store.flush()
+    store.delete('k')
+    store.flush()
+    expect(changes.map((c) => [c.newValue, c.oldValue])).toEqual([[1, undefined], [3, 1], [undefined, 3]])
+    expect(context.logged.map((r) => r.value === null ? null : longSerde.deserialize('', r.value))).toEqual([1, 3, null])
+  })
+
+  it('does not report old values unless asked to', async () => {
+    const context = recordingContext()
+    const store = Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore('s'), stringSerde, longSerde).withCachingEnabled().build()
+    await store.init(context)
+    toClose.push(store)
+    const changes: Array<Change<string, number>> = []
+    store.setFlushListener((c) => changes.push(c), false)
+    store.put('k', 1)
+    store.flush()
+    store.put('k', 2)
+    store.flush()
+    expect(changes.map((c) => c.oldValue)).toEqual([undefined, undefined])
+  })
+
+  it('flushes dirty entries in the order they were first written', async () => {
+    const context = recordingContext()
+    const { store, changes } = await cachedCounter(context)
+    store.put('b', 1)
+    store.put('a', 1)
+    store.put('b', 2)
+    store.put('c', 1)
+    store.flush()
+    expect(changes.map((c) => c.key)).toEqual(['b', 'a', 'c'])
+  })
+
+  it('evicts the least recently used entries through the listener when over its byte budget', async () => {
+    const context = recordingContext({ cacheMaxBytes: 2000 })
+    const { store, changes } = await cachedCounter(context)
+    for (let i = 0; i < 100; i++) store.put(`key-${i}`, i)
+    // ~120 bytes per entry: about 16 fit, the rest were evicted (written and emitted) already.
+    expect(changes.length).toBeGreaterThan(70)
+    expect(changes[0]?.key).toBe('key-0')
+    expect(context.logged.length).toBe(changes.length)
+    store.flush()
+    expect(changes).toHaveLength(100)
+    for (let i = 0; i < 100; i++) expect(store.get(`key-${i}`)).toBe(i)
+  })
+
+  it('writes through and emits every update when the cache budget is 0', async () => {
+    const context = recordingContext({ cacheMaxBytes: 0 })
+    const { store, changes } = await cachedCounter(context)
+    store.put('k', 1)
+    store.put('k', 2)
+    expect(changes.map((c) => [c.newValue, c.oldValue])).toEqual([[1, undefined], [2, 1]])
+    expect(context.logged).toHaveLength(2)
+  })
+
+  it('answers reads from the cache before the flush, and from the store after', async () => {
+    const context = recordingContext()
+    const { store } = await cachedCounter(context)
+    store.put('a', 1)
+    expect(store.get('a')).toBe(1)
+    expect([...store.all()].map((e) => e.key)).toEqual(['a'])
+    store.flush()
+    expect(store.get('a')).toBe(1)
+  })
+
+  it('reports no cache (false) when caching is disabled, so callers forward every write', async () => {
+    const store = Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore('plain'), stringSerde, longSerde).build()
+    await store.init(recordingContext())
+    toClose.push(store)
+    expect(store.setFlushListener(() => {}, true)).toBe(false)
+  })
+
+  it('flushes what is dirty when the store closes', async () => {
+    const context = recordingContext()
+    const { store, changes } = await cachedCounter(context)
+    store.put('x', 7)
+    await store.close()
+    toClose.splice(0)
+    expect(changes).toHaveLength(1)
+    expect(context.logged).toHaveLength(1)
+  })
+})
+
+describe('change-logging layers', () => {
+  it('logs each key-value write with the record timestamp, deletes as tombstones', async () => {
+    const context = recordingContext()
+    const store = Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore('log'), stringSerde, stringSerde).build()
+    await store.init(context)
+    toClose.push(store)
+    context.setTimeMs(42)
+    store.put('a', 'x')
+    store.putIfAbsent('a', 'y') // present: nothing written, nothing logged
+    store.delete('a')
+    expect(context.logged.map((r) => [r.key.toString(), r.value?.toString() ?? null, r.timestampMs])).toEqual([['a', 'x', 42], ['a', null, 42]])
+  })
+
+  it('logs nothing when logging is disabled', async () => {
+    const context = recordingContext()
+    const store = Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore('nolog'), stringSerde, stringSerde).withLoggingDisabled().build()
+    await store.init(context)
+    toClose.push(store)
+    store.put('a', 'x')
+    expect(context.logged).toEqual([])
+  })
+
+  it('window changelog keys carry the record key and window start', async () => {
+    const context = recordingContext()
+    const store = Stores.windowStoreBuilder(Stores.inMemoryWindowStore('w', { retentionMs: 1000, windowSizeMs: 100 }), stringSerde, stringSerde).build()
+    await store.init(context)
+    toClose.push(store)
+    store.put('sensor-1', 'v', 300)
+    const decoded = decodeWindowChangelogKey(context.logged[0]?.key as Buffer)
+    expect([decoded.key.toString(), decoded.windowStartMs, decoded.seq]).toEqual(['sensor-1', 300, 0])
+  })
+
+  it('session changelog keys carry the record key, end and start', async () => {
+    const context = recordingContext()
+    const store = Stores.sessionStoreBuilder(Stores.inMemorySessionStore('s', { retentionMs: 1000 }), stringSerde, stringSerde).build()
+    await store.init(context)
+    toClose.push(store)
+    store.put({ key: 'u', window: { startMs: 5, endMs: 9 } }, 'v')
+    store.remove({ key: 'u', window: { startMs: 5, endMs: 9 } })
+    const decoded = decodeSessionChangelogKey(context.logged[0]?.key as Buffer)
+    expect([decoded.key.toString(), decoded.startMs, decoded.endMs]).toEqual(['u', 5, 9])
+    expect(context.logged[1]?.value).toBeNull()
+  })
+})
+
+describe('caching window and session stores', () => {
+  it('emit each window once per flush with its window bounds', async () => {
+    const context = recordingContext()
+    const store = Stores.windowStoreBuilder(Stores.inMemoryWindowStore('w', { retentionMs: 10_000, windowSizeMs: 1000 }), stringSerde, jsonSerde<number>())
+      .withCachingEnabled().build()
+    await store.init(context)
+    toClose.push(store)
+    const changes: Array<Change<Windowed<string>, number>> = []
+    expect((store as CachedStateStore<Windowed<string>, number>).setFlushListener((c) => changes.push(c), true)).toBe(true)
+    for (let i = 0; i < 10; i++) store.put('k', i, 2000)
+    store.put('k', 1, 3000)
+    store.flush()
+    expect(changes.map((c) => [c.key.key, c.key.window.startMs, c.key.window.endMs, c.newValue, c.oldValue]))
+      .toEqual([['k', 2000, 3000, 9, undefined], ['k', 3000, 4000, 1, undefined]])
+    expect(context.logged).toHaveLength(2)
+  })
+
+  it('emit merged sessions and the removal of the sessions they replaced', async () => {
+    const context = recordingContext()
+    const store = Stores.sessionStoreBuilder(Stores.inMemorySessionStore('s', { retentionMs: 10_000 }), stringSerde, stringSerde)
+      .withCachingEnabled().build()
+    await store.init(context)
+    toClose.push(store)
+    const changes: Array<Change<Windowed<string>, string>> = []
+    store.setFlushListener((c) => changes.push(c), true)
+    store.put({ key: 'u', window: { startMs: 0, endMs: 5 } }, 'a')
+    store.flush()
+    store.remove({ key: 'u', window: { startMs: 0, endMs: 5 } })
+    store.put({ key: 'u', window: { startMs: 0, endMs: 9 } }, 'ab')
+    store.flush()
+    expect(changes.map((c) => [c.key.window.endMs, c.newValue ?? null, c.oldValue ?? null]))
+      .toEqual([[5, 'a', null], [5, null, 'a'], [9, 'ab', null]])
+  })
+})
