@@ -11,3 +11,15 @@ export {
 export { MeteredKeyValueStore, MeteredWindowStore, MeteredSessionStore, type StoreOperationCounts } from './metered-stores.ts'
 export { changelogTopicName } from './bytes-stores.ts'
 export { StateStoreError, StoreNotOpenError } from './errors.ts'
+export { readOnlyKeyValueStore, readOnlyWindowStore, readOnlySessionStore } from './read-only.ts'
+export {
+  openTaskState, STATE_FORMAT_VERSION, MARKER_FILE,
+  type OpenTaskStateOptions, type TaskState, type TaskStateMarker, type StateLogger
+} from './task-state.ts'
+export {
+  readCheckpoint, writeCheckpoint, deleteCheckpoint, CheckpointCorruptError, CHECKPOINT_FILE, type ChangelogOffset
+} from './checkpoint.ts'
+export {
+  restoreChangelog, createRestoreConsumer, changelogOffsets,
+  type RestoreChangelogOptions, type RestoreProgress, type RestoreResult
+} from './changelog-reader.ts'
