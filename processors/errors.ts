@@ -1,0 +1,42 @@
+/**
+ * Errors of the processing layer. Every error has a stable string `code` and keeps its `cause`.
+ */
+
+/** Base error of tasks and processors. */
+export class StreamsError extends Error {
+  readonly code: string
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'StreamsError'
+    this.code = code
+  }
+}
+
+/** A processor threw while processing a record (and the processing handler said `fail`). */
+export class ProcessingError extends StreamsError {
+  /** The processor node that threw. */
+  readonly processorName: string
+  constructor(processorName: string, message: string, options?: { cause?: unknown }) {
+    super('PROCESSING_FAILED', message, options)
+    this.name = 'ProcessingError'
+    this.processorName = processorName
+  }
+}
+
+/** A record could not be deserialized and the deserialization handler said `fail`. */
+export class DeserializationFailure extends StreamsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DESERIALIZATION_FAILED', message, options)
+    this.name = 'DeserializationFailure'
+  }
+}
+
+/** Invalid options given to a task, a window definition or a processor. */
+export class InvalidOptionError extends StreamsError {
+  readonly option: string
+  constructor(option: string, message: string) {
+    super('INVALID_OPTION', `${option}: ${message}`)
+    this.name = 'InvalidOptionError'
+    this.option = option
+  }
+}
