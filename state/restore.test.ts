@@ -26,7 +26,7 @@ function replay(from: RecordingContext, to: RecordingContext, storeName: string,
 
 describe.each([{ inMemory: true, label: 'in-memory' }, { inMemory: false, label: 'RocksDB' }])('restore into $label stores', ({ inMemory }) => {
   function contexts(): [RecordingContext, RecordingContext] {
-    return [recordingContext({ taskStateDir: folders[0]?.dir }), recordingContext({ taskStateDir: folders[1]?.dir })]
+    return [recordingContext({ taskStateDir: (folders[0] as { dir: string }).dir }), recordingContext({ taskStateDir: (folders[1] as { dir: string }).dir })]
   }
 
   it('rebuilds a key-value store, deletes included, and registers the outermost store', async () => {

@@ -87,7 +87,7 @@ describe('openTaskState', () => {
     expect(warnings).toEqual([])
   })
 
-  it.each([
+  it.each<[string, { applicationId?: string; taskId?: string; persistentStoreNames?: string[] }, RegExp]>([
     ['another application', { applicationId: 'other-app' }, /belongs to application "app", not "other-app"/],
     ['another store set', { persistentStoreNames: ['counts', 'totals'] }, /holds stores \[counts\], expected \[counts, totals\]/],
     ['another task', { taskId: '0_2' }, /belongs to task 0_1, not 0_2/]
