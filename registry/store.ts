@@ -165,8 +165,9 @@ export class SchemaStore {
   deleteVersion(subject: string, ref: VersionRef, permanent: boolean): Promise<number> {
     return this.#exclusive(async () => {
       await this.catchUp()
-      // `latest` means the latest live version for a soft delete, the latest of all for a permanent one.
-      const target = this.version(subject, ref, permanent)
+      // `latest` means the latest live version for a soft delete, the latest of all for a permanent one;
+      // a numbered version is found even when soft-deleted, to answer 40406 rather than 40402.
+      const target = ref === 'latest' ? this.version(subject, ref, permanent) : this.version(subject, ref, true)
       if (!permanent) {
         if (target.deleted) throw versionSoftDeleted(subject, target.version)
         await this.#write([deleteVersionEntry(subject, target.version)])
