@@ -23,3 +23,4 @@ export {
   restoreChangelog, createRestoreConsumer, changelogOffsets,
   type RestoreChangelogOptions, type RestoreProgress, type RestoreResult
 } from './changelog-reader.ts'
+export { createChangelogCollector, sendChangelogRecords, type ChangelogCollector } from './changelog-writer.ts'
