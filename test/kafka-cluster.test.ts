@@ -82,6 +82,9 @@ describe('the 3-node local cluster', () => {
     await createTopics(brokers, [{ name: topic, partitions: 3, replicas: 3, configs: { 'min.insync.replicas': '2' } }])
 
     await produce(brokers, topic, 0, 300)
+    // Consuming before the failure creates __consumer_offsets (replication factor 3), as it exists
+    // in any running cluster: with one node fenced it could no longer be created with 3 replicas.
+    expect(await consumeAll(brokers, topic, 300)).toEqual(Array.from({ length: 300 }, (_, i) => i))
     await stopNode('cluster', 3, 'SIGKILL')
     const survivors = brokers.slice(0, 2)
     await waitForLeaders(survivors, topic, [1, 2])
