@@ -51,7 +51,7 @@ export function validateStructure(
   stores: ReadonlyMap<string, StoreBuilder<StateStore>>,
   globalStores: ReadonlySet<string>
 ): void {
-  if (nodes.size === 0) throw new TopologyError('EMPTY', 'the topology has no nodes')
+  if (nodes.size === 0 && globalStores.size === 0) throw new TopologyError('EMPTY', 'the topology has no nodes')
   for (const node of nodes.values()) {
     for (const parentName of node.parents) {
       const parent = nodes.get(parentName)
