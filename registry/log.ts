@@ -54,8 +54,8 @@ export class MemoryLog {
   /** Keeps the latest record of each key, drops tombstones (and what they deleted). */
   compact(): void {
     const latest = new Map<string, bigint>()
-    for (const r of this.#records) latest.set(r.key.toString('hex'), r.offset)
-    const kept = this.#records.filter((r) => r.value !== null && latest.get(r.key.toString('hex')) === r.offset)
+    for (const r of this.#records) latest.set(r.key?.toString('hex') ?? '', r.offset)
+    const kept = this.#records.filter((r) => r.value !== null && latest.get(r.key?.toString('hex') ?? '') === r.offset)
     this.#records.splice(0, this.#records.length, ...kept)
   }
 

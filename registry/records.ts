@@ -38,8 +38,10 @@ export interface LogEntry {
   readonly value: Buffer | null
 }
 
-/** A record read back from the log. */
-export interface LogRecord extends LogEntry {
+/** A record read back from the log (a key written by someone else may be missing). */
+export interface LogRecord {
+  readonly key: Buffer | null
+  readonly value: Buffer | null
   readonly offset: bigint
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
-  buildDeadLetterRecord, DEAD_LETTER_MESSAGE_MAX_BYTES, DeadLetterHeaders, deadLetterTopic, DEFAULT_DESERIALIZATION_ERROR_POLICY,
+  buildDeadLetterRecord, headersWithBufferNames, DEAD_LETTER_MESSAGE_MAX_BYTES, DeadLetterHeaders, deadLetterTopic, DEFAULT_DESERIALIZATION_ERROR_POLICY,
   DeserializationFailedError, parseDeserializationErrorPolicy
 } from './dead-letter.ts'
 import { SerdeError, SerdeErrorCodes } from './serde.ts'
@@ -62,6 +62,11 @@ describe('dead-letter records', () => {
     const bytes = dlq.headers.get(DeadLetterHeaders.ERROR_MESSAGE) ?? Buffer.alloc(0)
     expect(bytes.length).toBeLessThanOrEqual(DEAD_LETTER_MESSAGE_MAX_BYTES)
     expect(bytes.toString('utf8')).toBe('é'.repeat(DEAD_LETTER_MESSAGE_MAX_BYTES / 2))
+  })
+
+  it('can carry their header names as Buffers for clients without a header-name serializer', () => {
+    const converted = headersWithBufferNames(new Map([['runnel.dlq.topic', Buffer.from('t')]]))
+    expect([...converted].map(([k, v]) => [Buffer.isBuffer(k), k.toString(), v.toString()])).toEqual([[true, 'runnel.dlq.topic', 't']])
   })
 
   it('go to <application id>-dlq, and an empty application id is refused', () => {

@@ -118,6 +118,14 @@ export function buildDeadLetterRecord(input: DeadLetterInput): DeadLetterRecord 
   }
 }
 
+/**
+ * Headers with Buffer names, as Kafka clients with default (Buffer) serializers expect them, e.g.
+ * @platformatic/kafka's producer without a `headerKey` serializer.
+ */
+export function headersWithBufferNames(headers: ReadonlyMap<string, Buffer>): Map<Buffer, Buffer> {
+  return new Map([...headers].map(([name, value]) => [Buffer.from(name, 'utf8'), value]))
+}
+
 /** Thrown (by the runtime) under `log-and-fail`: names the record and keeps the serde error as cause. */
 export class DeserializationFailedError extends Error {
   readonly code = 'RUNNEL_DESERIALIZATION_FAILED'

@@ -12,6 +12,6 @@ export { WIRE_MAGIC_BYTE, WIRE_HEADER_BYTES, readWireSchemaId, peekWireSchemaId,
 export {
   DeserializationErrorPolicies, type DeserializationErrorPolicy, DEFAULT_DESERIALIZATION_ERROR_POLICY,
   parseDeserializationErrorPolicy, DeadLetterHeaders, DEAD_LETTER_MESSAGE_MAX_BYTES, deadLetterTopic,
-  type RawRecord, type DeadLetterRecord, type DeadLetterInput, buildDeadLetterRecord, DeserializationFailedError
+  type RawRecord, type DeadLetterRecord, type DeadLetterInput, buildDeadLetterRecord, headersWithBufferNames, DeserializationFailedError
 } from './dead-letter.ts'
 export * from './avro/types.generated.ts'
