@@ -96,6 +96,14 @@ describe('Avro serde, producer side', () => {
     expect(fake.requests.filter((r) => r.includes('/versions'))).toEqual([])
   })
 
+  it('reports a schema the registry refuses as incompatible with SERDE_SCHEMA_REJECTED', async () => {
+    const refusing: typeof fetch = async () => new Response(JSON.stringify({ error_code: 40901, message: 'Schema being registered is incompatible' }), { status: 409 })
+    const registry = new SchemaRegistryClient({ url: 'http://registry.test', fetch: refusing })
+    const err = await avroSerdeForSchema(v1, { registry }).configure('t4', false).catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: SerdeErrorCodes.SCHEMA_REJECTED })
+    expect((err as Error).message).toContain('HTTP 409: Schema being registered is incompatible')
+  })
+
   it('reports an unreachable registry at configure with SERDE_REGISTRY_UNAVAILABLE', async () => {
     const { fake, options } = setup()
     fake.down = true

@@ -138,6 +138,9 @@ export function avroSerdeForSchema<T>(schema: unknown, options: AvroSerdeOptions
         id = autoRegister ? await registry.register(subject, reader.canonical) : await registry.lookup(subject, reader.canonical)
       } catch (err) {
         const name = type.name ?? type.typeName
+        if (autoRegister && err instanceof SchemaRegistryRequestError && (err.status === 409 || err.status === 422)) {
+          throw new SerdeError(SerdeErrorCodes.SCHEMA_REJECTED, `the registry refused the schema of ${name} under subject ${subject}: ${err.message}`, { cause: err })
+        }
         if (!autoRegister && err instanceof SchemaRegistryRequestError && err.status === 404) {
           throw new SerdeError(SerdeErrorCodes.SCHEMA_NOT_REGISTERED, `the schema of ${name} is not registered under subject ${subject} (autoRegister is off): ${err.message}`, { cause: err })
         }

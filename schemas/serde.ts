@@ -40,6 +40,8 @@ export const SerdeErrorCodes = {
   AVRO_MALFORMED: 'SERDE_AVRO_MALFORMED',
   /** `serialize` got a value that does not match the schema. */
   AVRO_INVALID_VALUE: 'SERDE_AVRO_INVALID_VALUE',
+  /** The registry refused to register the schema (HTTP 409 incompatible, or 422 invalid). */
+  SCHEMA_REJECTED: 'SERDE_SCHEMA_REJECTED',
   /** `configure` without auto-registration found no such schema under the subject. */
   SCHEMA_NOT_REGISTERED: 'SERDE_SCHEMA_NOT_REGISTERED',
   /** The serde was used on a topic before `configure` registered its schema there. */
