@@ -10,7 +10,7 @@ export {
 } from './api.ts'
 export { StreamsError, ProcessingError, DeserializationFailure, InvalidOptionError } from './errors.ts'
 export { type Change, changeSerde, windowedSerde } from './change.ts'
-export { TimeWindows, SlidingWindows, SessionWindows, JoinWindows } from './windows.ts'
+export { TimeWindows, SessionWindows, JoinWindows } from './windows.ts'
 export { murmur2, toPositive, partitionForKey } from './partitioner.ts'
 export type {
   AnySerde, TopicNameExtractor, StreamPartitioner, SourceNodePlan, ProcessorNodePlan, SinkNodePlan, NodePlan,

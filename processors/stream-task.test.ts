@@ -167,6 +167,16 @@ describe('StreamTask', () => {
     expect(t.droppedRecords.count('invalid-timestamp')).toBe(1)
   })
 
+  it('configures source and sink serdes before processing', async () => {
+    const configured: string[] = []
+    const serde: Serde<unknown> = {
+      ...(stringSerde as Serde<unknown>),
+      configure: async (topic, isKey) => { configured.push(`${topic}:${isKey ? 'key' : 'value'}`) }
+    }
+    await task(plan({ processor: recorder([]), valueSerde: serde }))
+    expect(configured).toEqual(['in:value'])
+  })
+
   it('uses the source timestamp extractor', async () => {
     const seen: Seen[] = []
     const { task: t } = await task(plan({ processor: recorder(seen), timestampExtractor: (r) => Number(r.value) }))

@@ -158,7 +158,7 @@ export class StreamTask {
     }
   }
 
-  /** Opens every store of the task (`store.init`), which registers them for restore. */
+  /** Configures source and static-sink serdes, then opens every store (`store.init`, which registers it for restore). */
   async initializeStores(): Promise<void> {
     if (this.state !== 'created') throw new StreamsError('ILLEGAL_STATE', `task ${this.id}: stores already initialized`)
     const supplied = this.options.storeContext ?? {}
@@ -173,6 +173,18 @@ export class StreamTask {
         this.collector.send({ topic: this.changelogTopic(storeName), partition: this.partition, key, value, timestampMs, headers: {} })
       }),
       register: supplied.register ?? (() => {})
+    }
+    // Serdes prepare before the first record (Avro: register or look up schema ids), off the per-record path.
+    for (const node of this.subtopology.nodes) {
+      if (node.kind === 'source') {
+        for (const topic of node.topics) {
+          await node.keySerde.configure?.(topic, true)
+          await node.valueSerde.configure?.(topic, false)
+        }
+      } else if (node.kind === 'sink' && typeof node.topic === 'string') {
+        await node.keySerde.configure?.(node.topic, true)
+        await node.valueSerde.configure?.(node.topic, false)
+      }
     }
     for (const store of this.stores.values()) await store.init(context)
     this.state = 'stores-initialized'

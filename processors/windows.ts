@@ -56,30 +56,6 @@ export class TimeWindows {
 }
 
 /**
- * Sliding windows: two records are in a common window when their timestamps differ by at most
- * `timeDifferenceMs`. Windows are `[start, start + timeDifferenceMs]`, both ends inclusive.
- */
-export class SlidingWindows {
-  readonly timeDifferenceMs: number
-  readonly graceMs: number
-  private constructor(timeDifferenceMs: number, graceMs: number) {
-    checkDuration('timeDifferenceMs', timeDifferenceMs, false)
-    checkDuration('graceMs', graceMs, true)
-    this.timeDifferenceMs = timeDifferenceMs
-    this.graceMs = graceMs
-  }
-  static ofTimeDifferenceWithNoGrace(timeDifferenceMs: number): SlidingWindows {
-    return new SlidingWindows(timeDifferenceMs, 0)
-  }
-  static ofTimeDifferenceAndGrace(timeDifferenceMs: number, graceMs: number): SlidingWindows {
-    return new SlidingWindows(timeDifferenceMs, graceMs)
-  }
-  get minimumRetentionMs(): number {
-    return this.timeDifferenceMs + this.graceMs
-  }
-}
-
-/**
  * Session windows: records of a key at most `gapMs` apart (inclusive, as Kafka Streams) belong to
  * one session. A session closes when stream time > session end + `graceMs`.
  */

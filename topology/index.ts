@@ -25,4 +25,4 @@ export {
   TopologyTestDriver, type TopologyTestDriverOptions, TestInputTopic, TestOutputTopic, type TestRecord
 } from './test-driver.ts'
 // Re-exported so that topology users need one import for windows and changes.
-export { TimeWindows, SlidingWindows, SessionWindows, JoinWindows, type Change, windowedSerde } from '../processors/index.ts'
+export { TimeWindows, SessionWindows, JoinWindows, type Change, windowedSerde } from '../processors/index.ts'
