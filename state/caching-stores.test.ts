@@ -118,6 +118,53 @@ describe('caching key-value store', () => {
     expect(store.setFlushListener(() => {}, true)).toBe(false)
   })
 
+  it.each([100_000, 700])('reports exact old and new values under random reads, writes and flushes (cache %i bytes)', async (cacheMaxBytes) => {
+    const context = recordingContext({ cacheMaxBytes })
+    const { store, changes } = await cachedCounter(context)
+    // Reference: what the store below holds (changes from emissions) and what readers must see.
+    const below = new Map<string, number>()
+    const visible = new Map<string, number>()
+    let x = 99
+    const next = (n: number): number => {
+      x ^= x << 13
+      x ^= x >>> 17
+      x ^= x << 5
+      return (x >>> 0) % n
+    }
+    let checked = 0
+    const check = (): void => {
+      for (const c of changes.splice(0)) {
+        expect(c.oldValue).toBe(below.get(c.key))
+        if (c.newValue === undefined) below.delete(c.key)
+        else below.set(c.key, c.newValue)
+        checked++
+      }
+    }
+    for (let i = 0; i < 5000; i++) {
+      const key = `k${next(40)}`
+      const op = next(10)
+      if (op < 6) {
+        const old = store.get(key)
+        expect(old).toBe(visible.get(key))
+        store.put(key, (old ?? 0) + 1)
+        visible.set(key, (old ?? 0) + 1)
+      } else if (op < 8) {
+        store.put(key, i)
+        visible.set(key, i)
+      } else if (op < 9) {
+        store.delete(key)
+        visible.delete(key)
+      } else {
+        store.flush()
+      }
+      check()
+    }
+    store.flush()
+    check()
+    expect(below).toEqual(visible)
+    expect(checked).toBeGreaterThan(500)
+  })
+
   it('flushes what is dirty when the store closes', async () => {
     const context = recordingContext()
     const { store, changes } = await cachedCounter(context)

@@ -48,7 +48,7 @@ abstract class CachingLayer<TKey> implements CachedStateStore<TKey, Buffer> {
 
   protected openCache(context: StateStoreContext): void {
     this.context = context
-    this.cache = new RecordCache(Math.max(0, context.cacheMaxBytes), (dirty) => this.writeDown(dirty))
+    this.cache = new RecordCache(Math.max(0, context.cacheMaxBytes), (dirty) => this.evicted(dirty))
   }
 
   protected c(): RecordCache {
@@ -64,13 +64,53 @@ abstract class CachingLayer<TKey> implements CachedStateStore<TKey, Buffer> {
   /** Writes dirty entries to the store below in one batch, then tells the listener. */
   protected abstract writeDown(dirty: CacheEntry[]): void
 
+  /** Evictions write dirty entries down (and the remembered miss may be one of them). */
+  private evicted(dirty: CacheEntry[]): void {
+    this.forgetMiss()
+    this.writeDown(dirty)
+  }
+
   protected flushCache(): void {
     const cache = this.c()
     const dirty = cache.takeDirty()
+    this.forgetMiss()
     if (dirty.length > 0) {
+      const values = dirty.map((e) => e.value)
       this.writeDown(dirty)
-      cache.dropCleanTombstones(dirty)
+      cache.written(dirty, values)
     }
+  }
+
+  /**
+   * The last cache miss answered by the store below (key and value, null when absent). The usual
+   * read-modify-write (get, then put) creates its cache entry knowing the store's value, so the
+   * flush need not read the old value back.
+   */
+  private missKey: string | undefined
+  private missValue: Buffer | null = null
+
+  /** Writes that bypass get-then-put (batches, flushes, evictions) make the remembered miss stale. */
+  protected forgetMiss(): void {
+    this.missKey = undefined
+  }
+
+  protected rememberMiss(skey: string, value: Buffer | undefined): void {
+    this.missKey = skey
+    this.missValue = value ?? null
+  }
+
+  /** The store's value of `skey` if the last miss was for it (consumed), else undefined (unknown). */
+  protected knownStoreValue(skey: string): Buffer | null | undefined {
+    if (this.missKey !== skey) return undefined
+    this.missKey = undefined
+    return this.missValue
+  }
+
+  /** Old value of an entry for the listener: known, or read from the store below. */
+  protected oldValue(e: CacheEntry, read: () => Buffer | undefined): Buffer | undefined {
+    this.forgetMiss()
+    if (e.storeKnown) return e.storeValue ?? undefined
+    return read()
   }
 
   protected emit(key: TKey, newValue: Buffer | null, oldValue: Buffer | undefined, timestampMs: number): void {
@@ -104,12 +144,14 @@ export class CachingKeyValueStore extends CachingLayer<Buffer> implements KeyVal
     if (hit !== undefined) return hit.value === null ? undefined : hit.value
     const value = this.inner.get(key)
     // Only present keys are cached on read: lookups of unknown keys cannot flood the cache.
-    if (value !== undefined) cache.put(key, skey, value, false, 0)
+    if (value !== undefined) cache.put(key, skey, value, false, 0, value)
+    else this.rememberMiss(skey, undefined)
     return value
   }
 
   put(key: Buffer, value: Buffer | null): void {
-    this.c().put(key, bytesToKey(key), value, true, this.now())
+    const skey = bytesToKey(key)
+    this.c().put(key, skey, value, true, this.now(), this.knownStoreValue(skey))
   }
 
   putIfAbsent(key: Buffer, value: Buffer): Buffer | undefined {
@@ -124,6 +166,7 @@ export class CachingKeyValueStore extends CachingLayer<Buffer> implements KeyVal
 
   writeBatch(writes: ReadonlyArray<KeyValueWrite>): void {
     const cache = this.c()
+    this.forgetMiss()
     for (const w of writes) cache.put(w.key, bytesToKey(w.key), w.value, true, w.timestampMs)
   }
 
@@ -166,7 +209,7 @@ export class CachingKeyValueStore extends CachingLayer<Buffer> implements KeyVal
   }
 
   protected writeDown(dirty: CacheEntry[]): void {
-    const old = this.sendOldValues && this.listener !== undefined ? dirty.map((e) => this.inner.get(e.key)) : undefined
+    const old = this.sendOldValues && this.listener !== undefined ? dirty.map((e) => this.oldValue(e, () => this.inner.get(e.key))) : undefined
     this.inner.writeBatch(dirty.map((e) => ({ key: e.key, value: e.value, timestampMs: e.timestampMs })))
     if (this.listener === undefined) return
     for (let i = 0; i < dirty.length; i++) {
@@ -212,12 +255,14 @@ export class CachingWindowStore extends CachingLayer<Windowed<Buffer>> implement
     if (windowStartMs > this.streamTimeMs) this.streamTimeMs = windowStartMs
     if (windowStartMs < this.minLiveTimeMs()) return null
     const ck = encodeWindowKey(this.segmentId(windowStartMs), key, windowStartMs, 0)
-    cache.put(ck, bytesToKey(ck), value, true, this.now())
+    const skey = bytesToKey(ck)
+    cache.put(ck, skey, value, true, this.now(), this.knownStoreValue(skey))
     return null
   }
 
   writeBatch(writes: ReadonlyArray<WindowWrite>): Array<Buffer | null> {
     const cache = this.c()
+    this.forgetMiss()
     for (const w of writes) {
       checkTimestamp(w.windowStartMs, `window start of store "${this.name}"`)
       if (w.windowStartMs > this.streamTimeMs) this.streamTimeMs = w.windowStartMs
@@ -230,9 +275,12 @@ export class CachingWindowStore extends CachingLayer<Windowed<Buffer>> implement
   fetchWindow(key: Buffer, windowStartMs: number): Buffer | undefined {
     const cache = this.c()
     if (windowStartMs < 0 || windowStartMs < this.minLiveTimeMs()) return undefined
-    const hit = cache.get(bytesToKey(encodeWindowKey(this.segmentId(windowStartMs), key, windowStartMs, 0)))
+    const skey = bytesToKey(encodeWindowKey(this.segmentId(windowStartMs), key, windowStartMs, 0))
+    const hit = cache.get(skey)
     if (hit !== undefined) return hit.value === null ? undefined : hit.value
-    return this.inner.fetchWindow(key, windowStartMs)
+    const value = this.inner.fetchWindow(key, windowStartMs)
+    this.rememberMiss(skey, value)
+    return value
   }
 
   fetch(key: Buffer, fromMs: number, toMs: number): KeyValueIterator<number, Buffer> {
@@ -293,7 +341,9 @@ export class CachingWindowStore extends CachingLayer<Windowed<Buffer>> implement
         timestampMs: e.timestampMs
       }
     })
-    const old = this.sendOldValues && this.listener !== undefined ? writes.map((w) => this.inner.fetchWindow(w.key, w.windowStartMs)) : undefined
+    const old = this.sendOldValues && this.listener !== undefined
+      ? writes.map((w, i) => this.oldValue(dirty[i] as CacheEntry, () => this.inner.fetchWindow(w.key, w.windowStartMs)))
+      : undefined
     this.inner.writeBatch(writes)
     if (this.listener === undefined) return
     for (let i = 0; i < writes.length; i++) {
@@ -372,6 +422,7 @@ export class CachingSessionStore extends CachingLayer<Windowed<Buffer>> implemen
   }
 
   writeBatch(writes: ReadonlyArray<SessionWrite>): Array<Buffer | null> {
+    this.forgetMiss()
     for (const w of writes) this.write(w.key, w.startMs, w.endMs, w.value, w.timestampMs)
     return writes.map(() => null)
   }
@@ -408,9 +459,12 @@ export class CachingSessionStore extends CachingLayer<Windowed<Buffer>> implemen
   fetchSession(key: Buffer, sessionStartMs: number, sessionEndMs: number): Buffer | undefined {
     const cache = this.c()
     if (sessionStartMs < 0 || sessionEndMs < sessionStartMs || sessionEndMs < this.minLiveTimeMs()) return undefined
-    const hit = cache.get(bytesToKey(encodeSessionKey(Math.floor(sessionEndMs / this.segmentIntervalMs), key, sessionEndMs, sessionStartMs)))
+    const skey = bytesToKey(encodeSessionKey(Math.floor(sessionEndMs / this.segmentIntervalMs), key, sessionEndMs, sessionStartMs))
+    const hit = cache.get(skey)
     if (hit !== undefined) return hit.value === null ? undefined : hit.value
-    return this.inner.fetchSession(key, sessionStartMs, sessionEndMs)
+    const value = this.inner.fetchSession(key, sessionStartMs, sessionEndMs)
+    this.rememberMiss(skey, value)
+    return value
   }
 
   fetch(key: Buffer): KeyValueIterator<Windowed<Buffer>, Buffer> {
@@ -442,7 +496,9 @@ export class CachingSessionStore extends CachingLayer<Windowed<Buffer>> implemen
         timestampMs: e.timestampMs
       }
     })
-    const old = this.sendOldValues && this.listener !== undefined ? writes.map((w) => this.inner.fetchSession(w.key, w.startMs, w.endMs)) : undefined
+    const old = this.sendOldValues && this.listener !== undefined
+      ? writes.map((w, i) => this.oldValue(dirty[i] as CacheEntry, () => this.inner.fetchSession(w.key, w.startMs, w.endMs)))
+      : undefined
     this.inner.writeBatch(writes)
     if (this.listener === undefined) return
     for (let i = 0; i < writes.length; i++) {
@@ -457,7 +513,8 @@ export class CachingSessionStore extends CachingLayer<Windowed<Buffer>> implemen
     if (endMs > this.streamTimeMs) this.streamTimeMs = endMs
     if (endMs < this.minLiveTimeMs()) return
     const ck = encodeSessionKey(Math.floor(endMs / this.segmentIntervalMs), key, endMs, startMs)
-    cache.put(ck, bytesToKey(ck), value, true, timestampMs)
+    const skey = bytesToKey(ck)
+    cache.put(ck, skey, value, true, timestampMs, this.knownStoreValue(skey))
   }
 
   private minLiveTimeMs(): number {

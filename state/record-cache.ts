@@ -20,6 +20,12 @@ export interface CacheEntry {
   dirty: boolean
   /** Timestamp of the record that last wrote the entry (changelog timestamp at flush). */
   timestampMs: number
+  /**
+   * Whether `storeValue` is what the store below holds for this key (read from it, written to it
+   * at the last flush, or known absent). Lets a flush report old values without reading the store.
+   */
+  storeKnown: boolean
+  storeValue: Buffer | null
   size: number
   newer: CacheEntry | null
   older: CacheEntry | null
@@ -69,12 +75,18 @@ export class RecordCache {
     return entry
   }
 
-  /** Writes an entry; `dirty` for writes, clean for values read from below. May evict. */
-  put(key: Buffer, skey: string, value: Buffer | null, dirty: boolean, timestampMs: number): void {
+  /**
+   * Writes an entry; `dirty` for writes, clean for values read from below. `storeValue` is what the
+   * store below holds for the key when the caller knows it (undefined: unknown). May evict.
+   */
+  put(key: Buffer, skey: string, value: Buffer | null, dirty: boolean, timestampMs: number, storeValue?: Buffer | null): void {
     let entry = this.entries.get(skey)
     const size = key.length + skey.length + (value === null ? 0 : value.length) + ENTRY_OVERHEAD_BYTES
     if (entry === undefined) {
-      entry = { key, skey, value, dirty: false, timestampMs, size, newer: null, older: null }
+      entry = {
+        key, skey, value, dirty: false, timestampMs, size, newer: null, older: null,
+        storeKnown: storeValue !== undefined, storeValue: storeValue ?? null
+      }
       this.entries.set(skey, entry)
       this.link(entry)
       this.bytes += size
@@ -108,9 +120,18 @@ export class RecordCache {
     return out
   }
 
-  /** Forgets clean tombstones once flushed (they only shadowed the store below until then). */
-  dropCleanTombstones(entries: CacheEntry[]): void {
-    for (const e of entries) if (e.value === null && !e.dirty) this.remove(e)
+  /**
+   * After `entries` were written below with `values`: those are now the store's values, and clean
+   * tombstones are forgotten (they only shadowed the store below until then).
+   */
+  written(entries: CacheEntry[], values: Array<Buffer | null>): void {
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i] as CacheEntry
+      // `values` were written; the listener may have written the entry again meanwhile.
+      e.storeKnown = true
+      e.storeValue = values[i] ?? null
+      if (e.value === null && !e.dirty && this.entries.get(e.skey) === e) this.remove(e)
+    }
   }
 
   /** Entries with `from <= skey` and `skey <= to` (inclusive) or `< to`, in key order. */
