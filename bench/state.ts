@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- state [--updates N] [--keys N] [--restore N]`: state store throughput.
+ * `npm run bench -- state [--updates N] [--keys N] [--restore N] [--only cached|rocksdb|restore]`:
+ * state store throughput.
  *  1. cached updates/s through the whole stack (metered -> caching -> change-logging -> RocksDB),
  *     skewed keys, a flush (commit) every 100k updates; changelog records are collected (as the
  *     runtime would before producing) and dropped;
@@ -54,6 +55,7 @@ async function cachedUpdates(dir: string, updates: number, keys: number): Promis
   const store = Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore('counts'), stringSerde, longSerde).withCachingEnabled().build()
   await store.init(ctx)
   let emitted = 0
+  // Old values on: the cache then reports what the store held before each flush, as aggregations need.
   store.setFlushListener(() => { emitted++ }, true)
   // 80% of updates go to 20% of the keys (hot keys), the rest spread over all keys.
   const random = rng(12345)
@@ -83,10 +85,28 @@ async function cachedUpdates(dir: string, updates: number, keys: number): Promis
   changelogRecords += collector.size
   collector.drain()
   const seconds = (performance.now() - started) / 1000
+  const emissions = emitted
+
+  // Blind writes (put only, e.g. a "latest value per key" table), same keys and flushes.
+  const putStarted = performance.now()
+  for (let i = 1; i <= updates; i++) {
+    const r = random()
+    const k = r < 0.8 ? Math.floor((r / 0.8) * hot) : Math.floor(((r - 0.8) / 0.2) * keys)
+    ctx.now = i
+    store.put(keyNames[k] as string, i)
+    if (i % flushEvery === 0) {
+      store.flush()
+      collector.drain()
+    }
+  }
+  store.flush()
+  collector.drain()
+  const putSeconds = (performance.now() - putStarted) / 1000
   await store.close()
   console.log(`cached updates (get + put, metered -> caching -> logging -> RocksDB): ${fmt(updates / seconds)} updates/s`)
   console.log(`  ${fmt(updates)} updates over ${fmt(keys)} keys (80% on ${fmt(hot)} hot keys), flush every ${fmt(flushEvery)}: ` +
-    `${fmt(changelogRecords)} changelog records, ${fmt(emitted)} flush-listener emissions, ${seconds.toFixed(2)} s`)
+    `${fmt(changelogRecords)} changelog records, ${fmt(emissions)} flush-listener emissions, ${seconds.toFixed(2)} s`)
+  console.log(`cached blind writes (put only, same stack and keys): ${fmt(updates / putSeconds)} updates/s`)
 }
 
 async function rocksRaw(dir: string, n: number): Promise<void> {
@@ -180,12 +200,15 @@ export async function main(args: string[]): Promise<void> {
   const updates = arg(args, 'updates', 2_000_000)
   const keys = arg(args, 'keys', 50_000)
   const restoreRecords = arg(args, 'restore', 500_000)
+  const onlyAt = args.indexOf('--only')
+  const only = onlyAt < 0 ? undefined : args[onlyAt + 1]
+  if (only !== undefined && !['cached', 'rocksdb', 'restore'].includes(only)) throw new Error(`--only takes cached, rocksdb or restore, got ${only}`)
   const dir = mkdtempSync(join(tmpdir(), 'runnel-bench-state-'))
   console.log(`state benchmark (node ${process.version}, ${new Date().toISOString()})`)
   try {
-    await cachedUpdates(dir, updates, keys)
-    await rocksRaw(dir, 200_000)
-    await restore(dir, restoreRecords)
+    if (only === undefined || only === 'cached') await cachedUpdates(dir, updates, keys)
+    if (only === undefined || only === 'rocksdb') await rocksRaw(dir, 200_000)
+    if (only === undefined || only === 'restore') await restore(dir, restoreRecords)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

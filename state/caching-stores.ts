@@ -89,6 +89,18 @@ abstract class CachingLayer<TKey> implements CachedStateStore<TKey, Buffer> {
   private missKey: string | undefined
   private missValue: Buffer | null = null
 
+  /** The last key buffer seen and its latin1 form: get-then-put converts the key once. */
+  private lastKeyBuffer: Buffer | undefined
+  private lastSkey = ''
+
+  protected skeyOf(key: Buffer): string {
+    if (key === this.lastKeyBuffer) return this.lastSkey
+    const skey = bytesToKey(key)
+    this.lastKeyBuffer = key
+    this.lastSkey = skey
+    return skey
+  }
+
   /** Writes that bypass get-then-put (batches, flushes, evictions) make the remembered miss stale. */
   protected forgetMiss(): void {
     this.missKey = undefined
@@ -139,7 +151,7 @@ export class CachingKeyValueStore extends CachingLayer<Buffer> implements KeyVal
 
   get(key: Buffer): Buffer | undefined {
     const cache = this.c()
-    const skey = bytesToKey(key)
+    const skey = this.skeyOf(key)
     const hit = cache.get(skey)
     if (hit !== undefined) return hit.value === null ? undefined : hit.value
     const value = this.inner.get(key)
@@ -150,7 +162,7 @@ export class CachingKeyValueStore extends CachingLayer<Buffer> implements KeyVal
   }
 
   put(key: Buffer, value: Buffer | null): void {
-    const skey = bytesToKey(key)
+    const skey = this.skeyOf(key)
     this.c().put(key, skey, value, true, this.now(), this.knownStoreValue(skey))
   }
 

@@ -43,12 +43,26 @@ abstract class MeteredBase<K, V> {
 
   protected async configureSerdes(context: StateStoreContext): Promise<void> {
     this.topic = changelogTopicName(context.applicationId, this.name)
+    this.lastKeyBytes = undefined
     await this.keySerde.configure?.(this.topic, true)
     await this.valueSerde.configure?.(this.topic, false)
   }
 
+  /**
+   * The last primitive key serialized and its bytes: a read-modify-write (get, then put of the same
+   * key) serializes once. Objects are never reused (they could have been mutated in between).
+   */
+  private lastKey: unknown
+  private lastKeyBytes: Buffer | undefined
+
   protected k(key: K): Buffer {
-    return this.keySerde.serialize(this.topic, key)
+    if (key === this.lastKey && this.lastKeyBytes !== undefined) return this.lastKeyBytes
+    const bytes = this.keySerde.serialize(this.topic, key)
+    if (typeof key === 'string' || typeof key === 'number') {
+      this.lastKey = key
+      this.lastKeyBytes = bytes
+    }
+    return bytes
   }
 
   protected v(value: V): Buffer {

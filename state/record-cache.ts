@@ -2,7 +2,8 @@
  * The record cache of a caching store: entries keyed by bytes, bounded in bytes, least recently
  * used first out. Dirty entries (written since the last flush) go down to the store below on flush,
  * or when evicted to stay under the budget; a hot key written many times between flushes costs one
- * write below. Entries are also kept in key order so that range reads can merge cache and store.
+ * write below. Eviction is least-recently-used with second chance (CLOCK): a use only sets a flag,
+ * and a flagged entry reaching the old end goes back to the new end once. Entries are also kept in key order so that range reads can merge cache and store.
  */
 import { StoreIterator } from './iterators.ts'
 import { SortedStringMap, type SortedCursor } from './sorted-string-map.ts'
@@ -27,6 +28,8 @@ export interface CacheEntry {
   storeKnown: boolean
   storeValue: Buffer | null
   size: number
+  /** Used since it was last moved to the new end (second-chance LRU: moving happens at eviction). */
+  referenced: boolean
   newer: CacheEntry | null
   older: CacheEntry | null
 }
@@ -40,6 +43,8 @@ export class RecordCache {
   private newest: CacheEntry | null = null
   private dirtyEntries: CacheEntry[] = []
   private bytes = 0
+  /** The entry used last: a read-modify-write finds it again without a second map lookup. */
+  private last: CacheEntry | null = null
   /** Counters for metrics and tests. */
   hits = 0
   misses = 0
@@ -65,7 +70,7 @@ export class RecordCache {
 
   /** The entry of `skey` (counted as a use), or undefined. */
   get(skey: string): CacheEntry | undefined {
-    const entry = this.entries.get(skey)
+    const entry = this.lookup(skey)
     if (entry === undefined) {
       this.misses++
       return undefined
@@ -80,15 +85,16 @@ export class RecordCache {
    * store below holds for the key when the caller knows it (undefined: unknown). May evict.
    */
   put(key: Buffer, skey: string, value: Buffer | null, dirty: boolean, timestampMs: number, storeValue?: Buffer | null): void {
-    let entry = this.entries.get(skey)
+    let entry = this.lookup(skey)
     const size = key.length + skey.length + (value === null ? 0 : value.length) + ENTRY_OVERHEAD_BYTES
     if (entry === undefined) {
       entry = {
-        key, skey, value, dirty: false, timestampMs, size, newer: null, older: null,
+        key, skey, value, dirty: false, timestampMs, size, referenced: false, newer: null, older: null,
         storeKnown: storeValue !== undefined, storeValue: storeValue ?? null
       }
       this.entries.set(skey, entry)
       this.link(entry)
+      this.last = entry
       this.bytes += size
     } else {
       this.bytes += size - entry.size
@@ -140,6 +146,7 @@ export class RecordCache {
   }
 
   clear(): void {
+    this.last = null
     this.entries.clear()
     this.oldest = null
     this.newest = null
@@ -151,6 +158,13 @@ export class RecordCache {
     const dirty: CacheEntry[] = []
     while (this.bytes > this.maxBytes && this.oldest !== null) {
       const e = this.oldest
+      if (e.referenced && e !== this.newest) {
+        // Used since it was queued: give it a second round instead of evicting it.
+        e.referenced = false
+        this.unlink(e)
+        this.link(e)
+        continue
+      }
       this.remove(e)
       this.evictions++
       if (e.dirty) {
@@ -161,16 +175,24 @@ export class RecordCache {
     if (dirty.length > 0) this.evict(dirty)
   }
 
+  private lookup(skey: string): CacheEntry | undefined {
+    const last = this.last
+    if (last !== null && last.skey === skey) return last
+    const entry = this.entries.get(skey)
+    if (entry !== undefined) this.last = entry
+    return entry
+  }
+
   private remove(e: CacheEntry): void {
+    if (this.last === e) this.last = null
     this.entries.delete(e.skey)
     this.unlink(e)
     this.bytes -= e.size
   }
 
+  /** Marks a use; the entry moves to the new end only if it reaches the old end (second chance). */
   private touch(e: CacheEntry): void {
-    if (this.newest === e) return
-    this.unlink(e)
-    this.link(e)
+    e.referenced = true
   }
 
   private link(e: CacheEntry): void {
