@@ -49,32 +49,32 @@ function rng(seed: number): () => number {
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
 
-async function cachedUpdates(dir: string, updates: number, keys: number): Promise<void> {
+/** One run of `updates` cached updates with a flush (commit) every `flushEvery`; returns updates/s. */
+async function cachedRun(dir: string, updates: number, keys: number, flushEvery: number, readModifyWrite: boolean): Promise<{ perSecond: number; changelogRecords: number; emissions: number; seconds: number }> {
   const collector = createChangelogCollector('bench-state', 0)
-  const ctx = context(join(dir, 'cached'), collector.logChange)
+  const ctx = context(join(dir, `cached-${flushEvery}-${readModifyWrite}`), collector.logChange)
   const store = Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore('counts'), stringSerde, longSerde).withCachingEnabled().build()
   await store.init(ctx)
-  let emitted = 0
+  let emissions = 0
   // Old values on: the cache then reports what the store held before each flush, as aggregations need.
-  store.setFlushListener(() => { emitted++ }, true)
+  store.setFlushListener(() => { emissions++ }, true)
   // 80% of updates go to 20% of the keys (hot keys), the rest spread over all keys.
   const random = rng(12345)
   const keyNames = Array.from({ length: keys }, (_, i) => `sensor-${i}|CAR`)
   const hot = Math.max(1, Math.floor(keys / 5))
-  let changelogRecords = 0
-  const flushEvery = 100_000
   // Warm-up (JIT), not measured.
   for (let i = 0; i < 50_000; i++) store.put(keyNames[i % keys] as string, i)
   store.flush()
   collector.drain()
+  emissions = 0
+  let changelogRecords = 0
   const started = performance.now()
   for (let i = 1; i <= updates; i++) {
     const r = random()
-    const k = r < 0.8 ? Math.floor((r / 0.8) * hot) : Math.floor(((r - 0.8) / 0.2) * keys)
-    const key = keyNames[k] as string
+    const key = keyNames[r < 0.8 ? Math.floor((r / 0.8) * hot) : Math.floor(((r - 0.8) / 0.2) * keys)] as string
     ctx.now = i
-    const old = store.get(key)
-    store.put(key, (old ?? 0) + 1)
+    if (readModifyWrite) store.put(key, (store.get(key) ?? 0) + 1)
+    else store.put(key, i)
     if (i % flushEvery === 0) {
       store.flush()
       changelogRecords += collector.size
@@ -85,28 +85,19 @@ async function cachedUpdates(dir: string, updates: number, keys: number): Promis
   changelogRecords += collector.size
   collector.drain()
   const seconds = (performance.now() - started) / 1000
-  const emissions = emitted
-
-  // Blind writes (put only, e.g. a "latest value per key" table), same keys and flushes.
-  const putStarted = performance.now()
-  for (let i = 1; i <= updates; i++) {
-    const r = random()
-    const k = r < 0.8 ? Math.floor((r / 0.8) * hot) : Math.floor(((r - 0.8) / 0.2) * keys)
-    ctx.now = i
-    store.put(keyNames[k] as string, i)
-    if (i % flushEvery === 0) {
-      store.flush()
-      collector.drain()
-    }
-  }
-  store.flush()
-  collector.drain()
-  const putSeconds = (performance.now() - putStarted) / 1000
   await store.close()
-  console.log(`cached updates (get + put, metered -> caching -> logging -> RocksDB): ${fmt(updates / seconds)} updates/s`)
-  console.log(`  ${fmt(updates)} updates over ${fmt(keys)} keys (80% on ${fmt(hot)} hot keys), flush every ${fmt(flushEvery)}: ` +
-    `${fmt(changelogRecords)} changelog records, ${fmt(emissions)} flush-listener emissions, ${seconds.toFixed(2)} s`)
-  console.log(`cached blind writes (put only, same stack and keys): ${fmt(updates / putSeconds)} updates/s`)
+  return { perSecond: updates / seconds, changelogRecords, emissions, seconds }
+}
+
+async function cachedUpdates(dir: string, updates: number, keys: number): Promise<void> {
+  console.log(`cached updates through metered -> caching -> logging -> RocksDB, ${fmt(updates)} updates over ${fmt(keys)} keys ` +
+    `(80% on the hottest 20%), 10 MB cache, old values on, changelog records collected then dropped:`)
+  for (const flushEvery of [100_000, 1_000_000]) {
+    const rmw = await cachedRun(dir, updates, keys, flushEvery, true)
+    const blind = await cachedRun(dir, updates, keys, flushEvery, false)
+    console.log(`  flush every ${fmt(flushEvery)} updates: get+put ${fmt(rmw.perSecond)} updates/s ` +
+      `(${fmt(rmw.changelogRecords)} changelog records, ${fmt(rmw.emissions)} emissions); put only ${fmt(blind.perSecond)} updates/s`)
+  }
 }
 
 async function rocksRaw(dir: string, n: number): Promise<void> {

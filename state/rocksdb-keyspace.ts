@@ -15,7 +15,7 @@ import type { KeyValue, KeyValueIterator, StateStoreContext } from './types.ts'
 /** The part of @nxtedition/rocksdb's RocksLevel (it ships no types) that Runnel uses. */
 export interface RocksDatabase {
   readonly status: string
-  open(options: { createIfMissing?: boolean; errorIfExists?: boolean }): Promise<void>
+  open(options: { createIfMissing?: boolean; errorIfExists?: boolean; compression?: boolean; walCompression?: boolean }): Promise<void>
   close(): Promise<void>
   _getManySync(keys: Buffer[]): Array<Buffer | undefined | null>
   _chainedBatch(): RocksChainedBatch
@@ -67,7 +67,9 @@ export class TaskDatabase {
   /** Opens (creating if needed) the database at `location`; rejects when RocksDB cannot read it. */
   static async open(location: string): Promise<TaskDatabase> {
     const db = new RocksLevel(location)
-    await db.open({ createIfMissing: true })
+    // No compression, as Kafka Streams configures its stores: the binding's default (ZSTD for the
+    // WAL and for tables) costs CPU on every write batch and compaction of small state records.
+    await db.open({ createIfMissing: true, compression: false, walCompression: false })
     return new TaskDatabase(location, db)
   }
 
