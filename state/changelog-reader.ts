@@ -35,7 +35,7 @@ export interface RestoreChangelogOptions {
   /** The next offset the local state lacks (from the checkpoint); default 0 = the beginning. */
   fromOffset?: number
   restore: RestoreCallback
-  /** Called every `progressIntervalMs` and once at the end. */
+  /** Called every `progressIntervalMs` (also logged at info) and once at the end. */
   onProgress?: (progress: RestoreProgress) => void
   progressIntervalMs?: number
   /** Bytes per fetch (default 32 MiB). */
@@ -107,13 +107,15 @@ export async function restoreChangelog(options: RestoreChangelogOptions): Promis
   let lastReport = started
 
   const report = (done: boolean): void => {
-    if (onProgress === undefined) return
+    if (onProgress === undefined && (logger === undefined || done)) return
     const elapsedMs = performance.now() - started
-    onProgress({
+    const progress: RestoreProgress = {
       topic, partition, startOffset, endOffset: end, position, restoredRecords: restored,
       remainingOffsets: Math.max(0, end - position), recordsPerSecond: elapsedMs > 0 ? Math.round(restored / (elapsedMs / 1000)) : 0,
       elapsedMs: Math.round(elapsedMs), done
-    })
+    }
+    if (!done) logger?.info(progress, 'restoring changelog')
+    onProgress?.(progress)
   }
 
   if (position < end) {
