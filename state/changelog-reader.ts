@@ -139,7 +139,7 @@ export async function restoreChangelog(options: RestoreChangelogOptions): Promis
       if (p === undefined) throw new StateStoreError('STATE_RESTORE_FETCH', `fetch of ${topic}-${partition} returned no partition`)
       if (p.errorCode !== 0) throw new StateStoreError('STATE_RESTORE_FETCH', `fetch of ${topic}-${partition} at ${position} failed with Kafka error code ${p.errorCode}`)
       const aborted = [...(p.abortedTransactions ?? [])].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : 1))
-      const { records, next } = collect(p.records ?? [], position, end, aborted, abortedProducers)
+      const { records, next } = committedRecords(p.records ?? [], position, end, aborted, abortedProducers)
       if (next === position) {
         if (++emptyFetches >= MAX_EMPTY_FETCHES) {
           logger?.warn({ topic, partition, position, end }, 'changelog returned nothing below its end offset; treating the rest as gaps')
@@ -167,9 +167,10 @@ export async function restoreChangelog(options: RestoreChangelogOptions): Promis
 /**
  * The committed records of `batches` in `[from, end)`, and the offset after the last batch read.
  * Aborted transactions: a transactional batch whose producer has an aborted transaction starting
- * at or before it is skipped until that producer's next control batch (its abort marker).
+ * at or before it is skipped until that producer's next control batch (its abort marker). (The
+ * client may already have left aborted batches out; this keeps restore correct either way.)
  */
-function collect(
+export function committedRecords(
   batches: RecordsBatch[], from: number, end: number,
   aborted: Array<{ producerId: bigint; firstOffset: bigint }>, abortedProducers: Set<bigint>
 ): { records: Array<{ key: Buffer; value: Buffer | null }>; next: number } {

@@ -28,7 +28,7 @@ beforeAll(async () => {
   brokers = kafkaBrokers()
   appId = uniqueName('state-it')
   folder = mkdtempSync(join(tmpdir(), 'runnel-state-it-'))
-  await createTopics(brokers, ['counts', 'tail', 'win'].map((store) => ({
+  await createTopics(brokers, ['counts', 'tail', 'win', 'txn'].map((store) => ({
     name: changelogTopicName(appId, store), partitions: 2, configs: { 'cleanup.policy': 'compact' }
   })))
   producer = new Producer({ clientId: 'state-it-producer', bootstrapBrokers: brokers, acks: -1 })
@@ -211,5 +211,31 @@ describe('restoring state stores from real changelog topics', () => {
     expect(restored).toEqual([...source.all()])
     await source.close()
     await target.close()
+  })
+
+  it('skips records of aborted transactions and stops at the last stable offset', async () => {
+    const topic = changelogTopicName(appId, 'txn')
+    const txProducer = new Producer({ clientId: 'state-it-tx', bootstrapBrokers: brokers, idempotent: true, transactionalId: uniqueName('state-it-tx'), acks: -1 })
+    const record = (key: string, value: string | null) => ({ topic, partition: PARTITION, key: Buffer.from(key), value: (value === null ? null : Buffer.from(value)) as Buffer })
+    try {
+      const committed = await txProducer.beginTransaction()
+      await committed.send({ messages: [record('a', '1'), record('b', '1'), record('c', '1')] })
+      await committed.commit()
+      const aborted = await txProducer.beginTransaction()
+      await aborted.send({ messages: [record('a', 'aborted'), record('d', 'aborted'), record('b', null)] })
+      await aborted.abort()
+      const second = await txProducer.beginTransaction()
+      await second.send({ messages: [record('c', '2'), record('b', null)] })
+      await second.commit()
+    } finally {
+      await txProducer.close()
+    }
+    const restored: Array<[string, string | null]> = []
+    const result = await restoreChangelog({
+      consumer, topic, partition: PARTITION,
+      restore: (records) => { for (const r of records) restored.push([r.key.toString(), r.value?.toString() ?? null]) }
+    })
+    expect(restored).toEqual([['a', '1'], ['b', '1'], ['c', '1'], ['c', '2'], ['b', null]])
+    expect(result.restoredRecords).toBe(5)
   })
 })
