@@ -1,0 +1,47 @@
+/**
+ * Errors of the query API. Every domain failure is a `QueryApiError` with a stable `code`; the API
+ * edge (trpc.ts, `toTRPCError`) is the one place that turns codes into tRPC/HTTP codes.
+ */
+
+/** Stable codes of the query API's errors. */
+export const QueryApiErrorCodes = {
+  /** An option of the configuration is missing or malformed (start-up only). */
+  BAD_CONFIG: 'QUERY_BAD_CONFIG',
+  /** A query's input is valid JSON of the right shape but asks for something impossible (from > to...). */
+  BAD_QUERY: 'QUERY_BAD_QUERY',
+  /** The range of a query is longer than the configured maximum. */
+  RANGE_TOO_LONG: 'QUERY_RANGE_TOO_LONG',
+  /** A sensor that no materialized record has named. */
+  UNKNOWN_SENSOR: 'QUERY_UNKNOWN_SENSOR',
+  /** A pagination cursor that this API did not issue for this query. */
+  BAD_CURSOR: 'QUERY_BAD_CURSOR',
+  /** No token, or a token the API does not know. */
+  UNAUTHENTICATED: 'QUERY_UNAUTHENTICATED',
+  /** A known token without the scope the procedure needs. */
+  FORBIDDEN: 'QUERY_FORBIDDEN',
+  /** Kafka (admin calls of system.*) did not answer. */
+  KAFKA_UNAVAILABLE: 'QUERY_KAFKA_UNAVAILABLE',
+  /** The procedure's data source is not configured (e.g. no topology provider). */
+  NOT_AVAILABLE: 'QUERY_NOT_AVAILABLE'
+} as const
+export type QueryApiErrorCode = (typeof QueryApiErrorCodes)[keyof typeof QueryApiErrorCodes]
+
+/** Base error of the query API: a stable `code`, a message for people, and the `cause` kept. */
+export class QueryApiError extends Error {
+  readonly code: QueryApiErrorCode
+  constructor(code: QueryApiErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'QueryApiError'
+    this.code = code
+  }
+}
+
+/** A configuration option is wrong; `option` names it (and the environment variable when it came from one). */
+export class QueryApiConfigError extends QueryApiError {
+  readonly option: string
+  constructor(option: string, message: string, options?: { cause?: unknown }) {
+    super(QueryApiErrorCodes.BAD_CONFIG, `query-api: option ${option}: ${message}`, options)
+    this.name = 'QueryApiConfigError'
+    this.option = option
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * Turns the records of the traffic output topics into the query API's local state: window stats into
+ * the series index, sessions into the session store; tombstones delete. Values are Avro (Confluent
+ * wire format) read with the registry serde; a record whose key or value does not follow the
+ * contract is refused (counted and logged), never half-applied. Each applied window change is
+ * announced to live subscribers.
+ */
+import { avroSerde, SerdeNeedsResolution, type AvroSerde, type SchemaRegistryClient, type TrafficWindowStats, type TravelerSession, type TravelerType } from '../schemas/index.ts'
+import { parseSessionKey, parseStatsKey, type SessionKey } from './keys.ts'
+import { WINDOW_SIZE_MS, WINDOW_STEP_MS, type Resolution, type SeriesIndex, type WindowStats } from './series-index.ts'
+import type { SessionIndex, TravelerSessionView } from './session-index.ts'
+import type { FollowedRecord, FollowerLogger } from './topic-follower.ts'
+
+/** Names of the topics the API materializes. */
+export interface TrafficTopics {
+  readonly stats1m: string
+  readonly stats5m: string
+  readonly sessions: string
+}
+
+/** Default topic names of the contract. */
+export const DEFAULT_TRAFFIC_TOPICS: TrafficTopics = { stats1m: 'traffic.stats.1m', stats5m: 'traffic.stats.5m', sessions: 'traffic.traveler-sessions' }
+
+/** One window that changed (`stats` null: deleted). */
+export interface WindowChange {
+  readonly resolution: Resolution
+  readonly sensorId: string
+  readonly travelerType: TravelerType
+  readonly windowStart: number
+  readonly stats: WindowStats | null
+}
+
+/** Counters of what was materialized. */
+export interface MaterializerCounts {
+  readonly windowsWritten: number
+  readonly windowsDeleted: number
+  readonly sessionsWritten: number
+  readonly sessionsDeleted: number
+  readonly refused: number
+  /** Why the last refused record was refused (topic, partition, offset and reason). */
+  readonly lastRefusal: string | null
+}
+
+/** Options of `Materializer`. */
+export interface MaterializerOptions {
+  topics: TrafficTopics
+  registry: SchemaRegistryClient
+  series: SeriesIndex
+  sessions: SessionIndex
+  logger?: FollowerLogger | undefined
+}
+
+class Refused extends Error {}
+
+/** Applies followed records to the indexes. */
+export class Materializer {
+  readonly #topics: TrafficTopics
+  readonly #series: SeriesIndex
+  readonly #sessions: SessionIndex
+  readonly #statsSerde: AvroSerde<TrafficWindowStats>
+  readonly #sessionSerde: AvroSerde<TravelerSession>
+  readonly #logger: FollowerLogger | undefined
+  readonly #listeners = new Set<(changes: readonly WindowChange[]) => void>()
+  readonly #latestStart: Record<Resolution, number> = { '1m': Number.NEGATIVE_INFINITY, '5m': Number.NEGATIVE_INFINITY }
+  #counts = { windowsWritten: 0, windowsDeleted: 0, sessionsWritten: 0, sessionsDeleted: 0, refused: 0, lastRefusal: null as string | null }
+  #refusalsLogged = 0
+
+  constructor(options: MaterializerOptions) {
+    this.#topics = options.topics
+    this.#series = options.series
+    this.#sessions = options.sessions
+    this.#logger = options.logger
+    // Readers only: never register schemas from the query side.
+    this.#statsSerde = avroSerde('runnel.traffic.TrafficWindowStats', { registry: options.registry, autoRegister: false, unknownSchemaRetryMs: 10_000 })
+    this.#sessionSerde = avroSerde('runnel.traffic.TravelerSession', { registry: options.registry, autoRegister: false, unknownSchemaRetryMs: 10_000 })
+  }
+
+  get counts(): MaterializerCounts {
+    return { ...this.#counts }
+  }
+
+  /** The latest window start seen per resolution (the stream time of the outputs), epoch ms. */
+  latestWindowStart(resolution: Resolution): number | null {
+    const v = this.#latestStart[resolution]
+    return Number.isFinite(v) ? v : null
+  }
+
+  /** Calls `listener` with every batch of applied window changes; returns the unsubscribe function. */
+  onWindowChanges(listener: (changes: readonly WindowChange[]) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  /** Applies records in order. Schema ids not seen yet are fetched from the registry first. */
+  async apply(records: readonly FollowedRecord[]): Promise<void> {
+    await this.#resolveSchemas(records)
+    const changes: WindowChange[] = []
+    const sessionWrites: Array<{ key: SessionKey; value: TravelerSessionView | null }> = []
+    for (const record of records) {
+      try {
+        if (record.topic === this.#topics.sessions) sessionWrites.push(this.#session(record))
+        else {
+          const resolution: Resolution | undefined = record.topic === this.#topics.stats1m ? '1m' : record.topic === this.#topics.stats5m ? '5m' : undefined
+          if (resolution === undefined) continue
+          const change = this.#window(record, resolution)
+          this.#series.put(resolution, change.sensorId, change.travelerType, change.windowStart, change.stats)
+          if (change.stats === null) this.#counts.windowsDeleted++
+          else {
+            this.#counts.windowsWritten++
+            if (change.windowStart > this.#latestStart[resolution]) this.#latestStart[resolution] = change.windowStart
+          }
+          changes.push(change)
+        }
+      } catch (err) {
+        if (!(err instanceof Refused)) throw err
+        this.#refuse(record, err.message)
+      }
+    }
+    if (sessionWrites.length > 0) {
+      this.#sessions.apply(sessionWrites)
+      for (const w of sessionWrites) {
+        if (w.value === null) this.#counts.sessionsDeleted++
+        else this.#counts.sessionsWritten++
+      }
+    }
+    if (changes.length > 0) {
+      for (const listener of this.#listeners) {
+        try {
+          listener(changes)
+        } catch (err) {
+          this.#logger?.warn({ err: (err as Error).message }, 'query-api: a live listener failed')
+        }
+      }
+    }
+  }
+
+  /** Drops windows (and sessions) older than `retentionMs` before the latest window start. */
+  evictOlderThan(retentionMs: number): { windows: number; sessions: number } {
+    let windows = 0
+    for (const resolution of ['1m', '5m'] as const) {
+      const latest = this.#latestStart[resolution]
+      if (Number.isFinite(latest)) windows += this.#series.deleteBefore(resolution, latest - retentionMs)
+    }
+    const latest = Math.max(this.#latestStart['1m'], this.#latestStart['5m'])
+    const sessions = Number.isFinite(latest) ? this.#sessions.deleteStartedBefore(latest - retentionMs) : 0
+    return { windows, sessions }
+  }
+
+  async #resolveSchemas(records: readonly FollowedRecord[]): Promise<void> {
+    const pending = new Map<number, Promise<void>>()
+    for (const r of records) {
+      if (r.value === null || r.value.length < 5) continue
+      const serde = r.topic === this.#topics.sessions ? this.#sessionSerde : this.#statsSerde
+      try {
+        serde.deserialize(r.topic, r.value)
+      } catch (err) {
+        if (!(err instanceof SerdeNeedsResolution)) continue
+        const id = r.value.readInt32BE(1)
+        const key = serde === this.#statsSerde ? id : -1 - id
+        if (!pending.has(key)) pending.set(key, serde.resolve(r.topic, r.value))
+      }
+    }
+    // A registry failure rejects here: the follower retries the same fetch later, nothing is lost.
+    await Promise.all(pending.values())
+  }
+
+  #decode<T>(serde: AvroSerde<T>, record: FollowedRecord, value: Buffer): T {
+    try {
+      return serde.deserialize(record.topic, value)
+    } catch (err) {
+      throw new Refused(`value is not a readable Avro record: ${(err as Error).message}`)
+    }
+  }
+
+  #window(record: FollowedRecord, resolution: Resolution): WindowChange {
+    const keyText = record.key?.toString('utf8')
+    const key = keyText === undefined ? undefined : parseStatsKey(keyText)
+    if (key === undefined) throw new Refused(`key ${JSON.stringify(keyText ?? null)} is not "sensor_id|traveler_type|window_start_ms"`)
+    if (key.windowStart % WINDOW_STEP_MS !== 0) throw new Refused(`window start ${key.windowStart} is not on a minute boundary`)
+    if (record.value === null) return { resolution, ...key, stats: null }
+    const v = this.#decode(this.#statsSerde, record, record.value)
+    if (v.sensor_id !== key.sensorId || v.traveler_type !== key.travelerType || v.window_start !== key.windowStart) {
+      throw new Refused(`value (${v.sensor_id}|${v.traveler_type}|${v.window_start}) does not match its key`)
+    }
+    if (v.window_end - v.window_start !== WINDOW_SIZE_MS[resolution]) {
+      throw new Refused(`window [${v.window_start}, ${v.window_end}) is not ${WINDOW_SIZE_MS[resolution] / 60_000} minute(s) long`)
+    }
+    for (const field of ['observations', 'travelers', 'speed_samples'] as const) {
+      if (!Number.isSafeInteger(v[field]) || v[field] < 0) throw new Refused(`${field} ${v[field]} is not a non-negative integer`)
+    }
+    const speeds = [v.speed_min, v.speed_max, v.speed_mean]
+    const withSpeeds = v.speed_samples > 0
+    if (speeds.some((s) => (s === null) === withSpeeds || (s !== null && !Number.isFinite(s)))) {
+      throw new Refused(`speeds (${speeds.join(', ')}) must be finite numbers exactly when speed_samples (${v.speed_samples}) > 0`)
+    }
+    return {
+      resolution,
+      ...key,
+      stats: {
+        observations: v.observations,
+        travelers: v.travelers,
+        speedSamples: v.speed_samples,
+        speedMin: v.speed_min,
+        speedMax: v.speed_max,
+        speedMean: v.speed_mean
+      }
+    }
+  }
+
+  #session(record: FollowedRecord): { key: SessionKey; value: TravelerSessionView | null } {
+    const keyText = record.key?.toString('utf8')
+    const key = keyText === undefined ? undefined : parseSessionKey(keyText)
+    if (key === undefined) throw new Refused(`key ${JSON.stringify(keyText ?? null)} is not "sensor_id|traveler_id|session_start_ms"`)
+    if (record.value === null) return { key, value: null }
+    const v = this.#decode(this.#sessionSerde, record, record.value)
+    if (v.sensor_id !== key.sensorId || v.traveler_id !== key.travelerId || v.first_seen !== key.sessionStart) {
+      throw new Refused(`value (${v.sensor_id}|${v.traveler_id}|${v.first_seen}) does not match its key`)
+    }
+    return {
+      key,
+      value: {
+        sensorId: v.sensor_id,
+        travelerId: v.traveler_id,
+        travelerType: v.traveler_type,
+        firstSeen: v.first_seen,
+        lastSeen: v.last_seen,
+        observations: v.observations,
+        distanceM: v.distance_m,
+        speedMax: v.speed_max,
+        speedMean: v.speed_mean
+      }
+    }
+  }
+
+  #refuse(record: FollowedRecord, reason: string): void {
+    this.#counts.refused++
+    this.#counts.lastRefusal = `${record.topic}-${record.partition}@${record.offset}: ${reason}`
+    // The first few are logged one by one, then every 1000th, so a bad topic cannot flood the log.
+    if (this.#refusalsLogged < 20 || this.#counts.refused % 1000 === 0) {
+      this.#refusalsLogged++
+      this.#logger?.warn({ topic: record.topic, partition: record.partition, offset: record.offset, reason, refused: this.#counts.refused }, 'query-api: record refused')
+    }
+  }
+}
