@@ -23,6 +23,8 @@ export interface FollowedRecord {
 export interface PartitionProgress {
   readonly topic: string
   readonly partition: number
+  /** First offset this instance read (the earliest offset at start). */
+  readonly start: number
   /** Next offset to read. */
   readonly position: number
   /** End offset noted at start (0 for partitions that appeared later). */
@@ -55,6 +57,7 @@ export interface TopicFollowerOptions {
 interface PartitionState {
   topic: string
   partition: number
+  start: number
   position: number
   target: number
   emptyFetches: number
@@ -133,7 +136,7 @@ export class TopicFollower {
   /** Every partition's position and target, sorted by topic and partition. */
   progress(): PartitionProgress[] {
     return [...this.#partitions.values()]
-      .map((p) => ({ topic: p.topic, partition: p.partition, position: p.position, target: p.target, caughtUp: p.caughtUp }))
+      .map((p) => ({ topic: p.topic, partition: p.partition, start: p.start, position: p.position, target: p.target, caughtUp: p.caughtUp }))
       .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition))
   }
 
@@ -354,7 +357,7 @@ export class TopicFollower {
         const key = `${topic}\u0000${partition}`
         const position = earliest.get(key) ?? 0
         const target = end.get(key) ?? 0
-        this.#partitions.set(key, { topic, partition, position, target, emptyFetches: 0, caughtUp: position >= target, abortedProducers: new Set() })
+        this.#partitions.set(key, { topic, partition, start: position, position, target, emptyFetches: 0, caughtUp: position >= target, abortedProducers: new Set() })
       }
       if (!atStart) this.#options.logger?.info({ partitions: fresh }, 'query-api: following new partitions')
     }

@@ -1,0 +1,43 @@
+/**
+ * `system.health`: whether this instance has caught up with the topics (what a load balancer routes
+ * on; also served as `/readyz`), how far it is, and what it holds.
+ */
+import type { MaterializerCounts } from './materializer.ts'
+import type { PartitionProgress } from './topic-follower.ts'
+
+/** Readiness states: `starting` until Kafka answered, `catching-up` until the start end offsets are reached. */
+export const HealthStates = { starting: 'starting', catchingUp: 'catching-up', ready: 'ready' } as const
+export type HealthState = (typeof HealthStates)[keyof typeof HealthStates]
+
+/** The health report of one query API instance. */
+export interface HealthReport {
+  readonly status: HealthState
+  readonly ready: boolean
+  readonly instanceId: string
+  /** Epoch ms. */
+  readonly startedAt: number
+  readonly uptimeMs: number
+  /** Catch-up progress over all partitions: offsets read of the offsets to read at start. */
+  readonly progress: {
+    /** 0..1; 1 once ready. */
+    readonly fraction: number
+    readonly offsetsRead: number
+    readonly offsetsToRead: number
+    readonly partitions: PartitionProgress[]
+  }
+  /** What this instance holds. */
+  readonly materialized: { readonly windows: number; readonly sessions: number; readonly sensors: number }
+  readonly records: MaterializerCounts & { readonly read: number }
+  readonly kafka: { readonly topics: string[]; readonly lastError: string | null }
+}
+
+/** Sums per-partition progress into the report's `progress`. */
+export function summarizeProgress(partitions: PartitionProgress[], ready: boolean): HealthReport['progress'] {
+  let read = 0
+  let toRead = 0
+  for (const p of partitions) {
+    toRead += Math.max(0, p.target - p.start)
+    read += Math.max(0, Math.min(p.position, p.target) - p.start)
+  }
+  return { fraction: ready ? 1 : toRead === 0 ? 0 : Math.min(1, read / toRead), offsetsRead: read, offsetsToRead: toRead, partitions }
+}

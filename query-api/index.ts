@@ -1,0 +1,20 @@
+/**
+ * query-api/: a tRPC service that materializes the traffic output topics (traffic.stats.1m,
+ * traffic.stats.5m, traffic.traveler-sessions) into a local store and answers typed queries, with
+ * live updates over SSE, bearer-token scopes and optional TLS. The dashboard imports `AppRouter`.
+ */
+export { type AppRouter, createAppRouter, type QueryServices, type SensorsResult, type SeriesResult, type LiveEvent } from './router.ts'
+export { startQueryApi, type RunningQueryApi, type QueryApiWiring } from './query-api.ts'
+export { resolveConfig, configFromEnv, DEFAULT_STATIC_DIR, type QueryApiOptions, type QueryApiConfig } from './config.ts'
+export { createQueryClient, type QueryClientOptions } from './client.ts'
+export { NodeEventSource, type NodeEventSourceInit } from './event-source.ts'
+export { Scopes, type Scope, type ApiToken, parseApiTokens, TokenAuthenticator } from './auth.ts'
+export { QueryApiError, QueryApiConfigError, QueryApiErrorCodes, type QueryApiErrorCode } from './errors.ts'
+export { type QueryErrorData } from './trpc.ts'
+export { type HealthReport, HealthStates, type HealthState } from './health.ts'
+export { type SeriesPoint, aggregateSeries } from './aggregate.ts'
+export { type WindowStats, type SensorSummary, type Resolution, Resolutions, WINDOW_SIZE_MS, WINDOW_STEP_MS, SeriesIndex } from './series-index.ts'
+export { type TravelerSessionView, type SessionPage, SessionIndex } from './session-index.ts'
+export { type LagReport, type PartitionLag, type InstancesReport, type WorkerInstance, type TopologyView, type TopologyNodeView } from './system-info.ts'
+export { type TrafficTopics, DEFAULT_TRAFFIC_TOPICS, type WindowChange } from './materializer.ts'
+export { StoreKinds, type StoreKindName } from './store.ts'

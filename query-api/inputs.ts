@@ -1,0 +1,50 @@
+/**
+ * Input schemas of the procedures (zod). Shape errors (wrong types, unknown fields, from > to, a
+ * limit out of range) fail here with 400; checks that need the data or the configuration (unknown
+ * sensor, range longer than the maximum, a foreign cursor) fail in the procedures, also with 400.
+ */
+import { z } from 'zod'
+import { TravelerTypeSymbols } from '../schemas/index.ts'
+
+/** Epoch milliseconds, within what `Date` can represent. */
+const epochMs = z.number({ error: 'must be a number of epoch milliseconds' }).int('must be an integer number of milliseconds').min(0, 'must not be negative').max(8.64e15, 'is past the largest date')
+
+/** A sensor id, or `'all'` for every sensor. */
+const sensorFilter = z.string({ error: 'must be a sensor id or "all"' }).min(1, 'must not be empty').max(200, 'is longer than 200 characters')
+const travelerTypeFilter = z.enum([...TravelerTypeSymbols, 'all'], { error: `must be one of ${[...TravelerTypeSymbols, 'all'].join(', ')}` })
+const resolution = z.enum(['1m', '5m'], { error: 'must be "1m" or "5m"' })
+
+function orderedRange<T extends { from: number; to: number }>(value: T, ctx: z.RefinementCtx): void {
+  if (value.from > value.to) ctx.addIssue({ code: 'custom', path: ['from'], message: `from (${value.from}) must not be after to (${value.to})` })
+}
+
+/** `traffic.series` input. Windows whose start is in `[from, to)` are returned. */
+export const seriesInput = z.strictObject({
+  sensorId: sensorFilter.default('all'),
+  travelerType: travelerTypeFilter.default('all'),
+  from: epochMs,
+  to: epochMs,
+  resolution: resolution.default('1m')
+}).superRefine(orderedRange)
+
+/** `traffic.sessions` input. Sessions whose `firstSeen` is in `[from, to)`, newest first. */
+export const sessionsInput = z.strictObject({
+  sensorId: sensorFilter.default('all'),
+  travelerType: travelerTypeFilter.default('all'),
+  from: epochMs,
+  to: epochMs,
+  limit: z.number({ error: 'must be a number' }).int('must be an integer').min(1, 'must be at least 1').max(500, 'must be at most 500').default(50),
+  cursor: z.string({ error: 'must be the nextCursor of a previous page' }).min(1, 'must not be empty').max(2048, 'is not a cursor this API issued').nullish()
+}).superRefine(orderedRange)
+
+/** `traffic.live` input: which windows to push. */
+export const liveInput = z.strictObject({
+  sensorId: sensorFilter.default('all'),
+  travelerType: travelerTypeFilter.default('all'),
+  resolution: resolution.default('1m')
+})
+
+/** A readable one-line summary of validation issues: `from: must not be negative; limit: ...`. */
+export function describeIssues(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): string {
+  return issues.slice(0, 10).map((i) => `${i.path.length > 0 ? i.path.map(String).join('.') : 'input'}: ${i.message}`).join('; ')
+}

@@ -1,0 +1,164 @@
+/**
+ * `startQueryApi`: wires one query API instance together. It opens the local store, notes the end
+ * offsets of the output topics, starts listening (health answers `catching-up` meanwhile), replays
+ * the topics from the beginning and keeps following them.
+ */
+import { mkdir } from 'node:fs/promises'
+import { pino, type Logger } from 'pino'
+import { TokenAuthenticator } from './auth.ts'
+import { resolveConfig, type QueryApiConfig, type QueryApiOptions } from './config.ts'
+import { HealthStates, summarizeProgress, type HealthReport } from './health.ts'
+import { Materializer } from './materializer.ts'
+import { createAppRouter, type QueryServices } from './router.ts'
+import { SeriesIndex } from './series-index.ts'
+import { createQueryServer } from './server.ts'
+import { SessionIndex } from './session-index.ts'
+import { openQueryStore } from './store.ts'
+import { SystemInfo } from './system-info.ts'
+import { TopicFollower } from './topic-follower.ts'
+import { setInternalErrorHandler } from './trpc.ts'
+import { buildTrafficTopology, TRAFFIC_TOPICS } from '../apps/traffic/index.ts'
+import { SchemaRegistryClient } from '../schemas/index.ts'
+import type { TopologyDescription } from '../topology/index.ts'
+
+/** Extra wiring of `startQueryApi` (not configuration). */
+export interface QueryApiWiring {
+  /** Structured logger; default pino at LOG_LEVEL (info). */
+  logger?: Logger
+  /**
+   * The workers' topology for `system.topology` and task ids in `system.instances`. Default: the
+   * traffic topology of apps/traffic, built with this API's topic names and described (nothing runs).
+   * `null`: none (system.topology answers 412).
+   */
+  topology?: (() => TopologyDescription) | null
+  /** Name of the input topic shown in the default topology. Default traffic.observations. */
+  observationsTopic?: string
+}
+
+/** A running query API instance. */
+export interface RunningQueryApi {
+  readonly url: string
+  readonly port: number
+  readonly config: QueryApiConfig
+  /** True once the instance caught up with the end offsets that existed at start. */
+  readonly ready: boolean
+  whenReady(): Promise<void>
+  health(): HealthReport
+  /** Stops serving, stops following and closes the store. */
+  close(): Promise<void>
+}
+
+/** Starts one instance; rejects on bad options (naming the option) or when Kafka cannot be reached. */
+export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, wiring: QueryApiWiring = {}): Promise<RunningQueryApi> {
+  const config = 'instanceDir' in options ? options : resolveConfig(options)
+  const logger = wiring.logger ?? pino({ name: 'query-api', level: process.env.LOG_LEVEL ?? 'info' })
+  const log = logger.child({ instanceId: config.instanceId })
+  setInternalErrorHandler((err, path) => log.error({ err, path }, 'internal error'))
+  const authenticator = new TokenAuthenticator(config.tokens)
+  const startedAt = Date.now()
+
+  await mkdir(config.instanceDir, { recursive: true })
+  const store = await openQueryStore(config.store, config.instanceDir)
+  const series = new SeriesIndex()
+  const sessions = new SessionIndex(store)
+  const registry = new SchemaRegistryClient({ url: config.registryUrl })
+  const materializer = new Materializer({ topics: config.topics, registry, series, sessions, logger: log })
+  const follower = new TopicFollower({
+    brokers: config.brokers,
+    topics: [config.topics.stats1m, config.topics.stats5m, config.topics.sessions],
+    clientId: `runnel-query-api-${config.instanceId}`,
+    maxWaitMs: config.fetchMaxWaitMs,
+    onRecords: (records) => materializer.apply(records),
+    logger: log
+  })
+  const topology = wiring.topology === null
+    ? undefined
+    : wiring.topology ?? (() => buildTrafficTopology({
+      registry,
+      topics: { ...config.topics, observations: wiring.observationsTopic ?? TRAFFIC_TOPICS.observations }
+    }).describe())
+  const system = new SystemInfo({ brokers: config.brokers, applicationId: config.trafficApplicationId, topology, clientId: `runnel-query-api-${config.instanceId}-admin` })
+
+  let started = false
+  const health = (): HealthReport => {
+    const ready = started && follower.ready
+    const partitions = follower.progress()
+    const counts = materializer.counts
+    return {
+      status: !started ? HealthStates.starting : ready ? HealthStates.ready : HealthStates.catchingUp,
+      ready,
+      instanceId: config.instanceId,
+      startedAt,
+      uptimeMs: Date.now() - startedAt,
+      progress: summarizeProgress(partitions, ready),
+      materialized: { windows: series.size, sessions: counts.sessionsWritten - counts.sessionsDeleted, sensors: series.sensors().length },
+      records: { ...counts, read: follower.recordsRead },
+      kafka: { topics: follower.followedTopics, lastError: follower.lastError ?? null }
+    }
+  }
+  const services: QueryServices = {
+    instanceId: config.instanceId,
+    maxRangeMs: config.maxRangeMs,
+    series,
+    sessions,
+    changes: materializer,
+    health,
+    system
+  }
+
+  const cleanup = async (): Promise<void> => {
+    await follower.close().catch((err: unknown) => log.warn({ err }, 'closing the follower failed'))
+    await system.close().catch((err: unknown) => log.warn({ err }, 'closing the admin client failed'))
+    await store.close().catch((err: unknown) => log.warn({ err }, 'closing the store failed'))
+  }
+
+  let server: Awaited<ReturnType<typeof createQueryServer>>
+  try {
+    await follower.start()
+    started = true
+    server = await createQueryServer({
+      router: createAppRouter(services),
+      authenticator,
+      ready: () => started && follower.ready,
+      host: config.host,
+      port: config.port,
+      tls: config.tls,
+      staticDir: config.staticDir,
+      onInternalError: (err) => log.error({ err }, 'internal error in the HTTP layer')
+    })
+  } catch (err) {
+    await cleanup()
+    throw err
+  }
+  log.info({ url: server.url, topics: config.topics, store: config.store }, 'query API listening; catching up with the topics')
+  const readyAt = follower.whenReady().then(() => {
+    log.info({ windows: series.size, records: follower.recordsRead, ms: Date.now() - startedAt }, 'query API ready')
+  })
+
+  // Retention: the topics drop old data without tombstones, so the local copy must drop it too.
+  const eviction = setInterval(() => {
+    const evicted = materializer.evictOlderThan(config.retentionMs)
+    if (evicted.windows + evicted.sessions > 0) log.info(evicted, 'dropped data past retention')
+  }, 60_000)
+  eviction.unref()
+
+  let closing: Promise<void> | undefined
+  return {
+    url: server.url,
+    port: server.port,
+    config,
+    get ready() {
+      return follower.ready
+    },
+    whenReady: () => readyAt,
+    health,
+    close: () => {
+      closing ??= (async () => {
+        clearInterval(eviction)
+        await server.close()
+        await cleanup()
+      })()
+      return closing
+    }
+  }
+}

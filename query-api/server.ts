@@ -1,0 +1,141 @@
+/**
+ * The HTTP(S) edge: tRPC under `/trpc` (queries and SSE subscriptions, GET only), `/readyz` and
+ * `/livez` for load balancers, and the static folder at `/`.
+ */
+import { readFile } from 'node:fs/promises'
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { AddressInfo, Socket } from 'node:net'
+import { createHTTPHandler } from '@trpc/server/adapters/standalone'
+import type { TokenAuthenticator } from './auth.ts'
+import { QueryApiConfigError } from './errors.ts'
+import type { AppRouter } from './router.ts'
+import { serveStatic } from './static-files.ts'
+import type { QueryContext } from './trpc.ts'
+
+/** Options of `createQueryServer`. */
+export interface QueryServerOptions {
+  router: AppRouter
+  authenticator: TokenAuthenticator
+  /** Whether this instance has caught up (answers `/readyz`). */
+  ready: () => boolean
+  host: string
+  port: number
+  tls: { certFile: string; keyFile: string } | null
+  staticDir: string | null
+  /** Largest request body, bytes. Default 64 KiB (the API takes GET requests only). */
+  maxBodyBytes?: number
+  /** Sees unexpected failures of the HTTP layer. */
+  onInternalError?: (error: unknown) => void
+}
+
+/** A listening server. */
+export interface QueryServer {
+  /** Base URL, e.g. `https://127.0.0.1:4000`. */
+  readonly url: string
+  readonly port: number
+  close(): Promise<void>
+}
+
+function jsonError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify({ error: { message, code: -32600, data: { code, httpStatus: status } } })
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers })
+  res.end(body)
+}
+
+async function readPem(path: string, option: string): Promise<Buffer> {
+  try {
+    return await readFile(path)
+  } catch (err) {
+    throw new QueryApiConfigError(option, `cannot read ${path}: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+/** Starts listening. Rejects with `QueryApiConfigError` for unreadable or invalid TLS files. */
+export async function createQueryServer(options: QueryServerOptions): Promise<QueryServer> {
+  const onInternalError = options.onInternalError ?? ((err: unknown) => process.stderr.write(`query-api: ${(err as Error)?.stack ?? String(err)}\n`))
+  const trpc = createHTTPHandler({
+    router: options.router,
+    basePath: '/trpc/',
+    maxBodySize: options.maxBodyBytes ?? 64 * 1024,
+    createContext: ({ req, info }): QueryContext => ({
+      auth: options.authenticator.authenticate(req.headers.authorization, info.connectionParams?.token)
+    })
+  })
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let pathname: string
+    try {
+      pathname = new URL(req.url ?? '/', 'http://localhost').pathname
+    } catch {
+      jsonError(res, 400, 'BAD_REQUEST', 'malformed request URL')
+      return
+    }
+    if (pathname === '/trpc' || pathname.startsWith('/trpc/')) {
+      // Every procedure is a query or an SSE subscription: both are GETs.
+      if (req.method !== 'GET') {
+        jsonError(res, 405, 'METHOD_NOT_SUPPORTED', `method ${req.method ?? '?'} is not supported; the query API takes GET requests`, { allow: 'GET' })
+        return
+      }
+      trpc(req, res)
+      return
+    }
+    if (pathname === '/livez') {
+      res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'no-store' }).end('ok\n')
+      return
+    }
+    if (pathname === '/readyz') {
+      const ready = options.ready()
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain', 'cache-control': 'no-store' }).end(ready ? 'ready\n' : 'catching up\n')
+      return
+    }
+    await serveStatic(options.staticDir, pathname, req, res)
+  }
+
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    handle(req, res).catch((err: unknown) => {
+      onInternalError(err)
+      if (!res.headersSent) jsonError(res, 500, 'INTERNAL_SERVER_ERROR', 'internal error')
+      else res.destroy()
+    })
+  }
+
+  let server: Server
+  if (options.tls === null) {
+    server = createHttpServer(listener)
+  } else {
+    const [cert, key] = await Promise.all([readPem(options.tls.certFile, 'tls.certFile'), readPem(options.tls.keyFile, 'tls.keyFile')])
+    try {
+      server = createHttpsServer({ cert, key }, listener)
+    } catch (err) {
+      throw new QueryApiConfigError('tls', `the certificate or key is not valid PEM, or they do not match: ${(err as Error).message}`, { cause: err })
+    }
+  }
+  const sockets = new Set<Socket>()
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const port = (server.address() as AddressInfo).port
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host === '0.0.0.0' ? '127.0.0.1' : options.host
+  let closing: Promise<void> | undefined
+  return {
+    url: `${options.tls === null ? 'http' : 'https'}://${host}:${port}`,
+    port,
+    close: () => {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        // SSE streams never end on their own.
+        for (const s of sockets) s.destroy()
+      })
+      return closing
+    }
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The tRPC instance of the query API: request context, the one place where domain errors become
+ * tRPC/HTTP codes (`toTRPCError`), the error shape clients see, and the procedure bases with their
+ * scope checks.
+ */
+import { initTRPC, TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server'
+import { ZodError } from 'zod'
+import { requireScope, Scopes, type Authentication, type Scope } from './auth.ts'
+import { QueryApiError, QueryApiErrorCodes, type QueryApiErrorCode } from './errors.ts'
+import { describeIssues } from './inputs.ts'
+
+/** What every procedure sees about its request. */
+export interface QueryContext {
+  readonly auth: Authentication
+}
+
+/** Domain error code -> tRPC code (and so HTTP status). The only such mapping. */
+const TRPC_CODE: Readonly<Record<QueryApiErrorCode, TRPC_ERROR_CODE_KEY>> = {
+  [QueryApiErrorCodes.BAD_CONFIG]: 'INTERNAL_SERVER_ERROR',
+  [QueryApiErrorCodes.BAD_QUERY]: 'BAD_REQUEST',
+  [QueryApiErrorCodes.RANGE_TOO_LONG]: 'BAD_REQUEST',
+  [QueryApiErrorCodes.UNKNOWN_SENSOR]: 'BAD_REQUEST',
+  [QueryApiErrorCodes.BAD_CURSOR]: 'BAD_REQUEST',
+  [QueryApiErrorCodes.UNAUTHENTICATED]: 'UNAUTHORIZED',
+  [QueryApiErrorCodes.FORBIDDEN]: 'FORBIDDEN',
+  [QueryApiErrorCodes.KAFKA_UNAVAILABLE]: 'SERVICE_UNAVAILABLE',
+  [QueryApiErrorCodes.NOT_AVAILABLE]: 'PRECONDITION_FAILED'
+}
+
+/** Turns a domain error into the TRPCError the API answers with. */
+export function toTRPCError(error: QueryApiError): TRPCError {
+  return new TRPCError({ code: TRPC_CODE[error.code], message: error.message, cause: error })
+}
+
+/** Extra fields of an error's `data`, besides tRPC's code, httpStatus and path. */
+export interface QueryErrorData {
+  /** The domain error code (QUERY_...), when the error is one. */
+  readonly errorCode: QueryApiErrorCode | null
+  /** Input validation issues, for 400s from the input schemas. */
+  readonly issues: Array<{ path: string; message: string }> | null
+}
+
+/** Sees unexpected failures (answered with a generic 500 message). */
+export type InternalErrorHandler = (error: unknown, path: string | undefined) => void
+
+let reportInternal: InternalErrorHandler = (error, path) => {
+  process.stderr.write(`query-api: internal error in ${path ?? '(no procedure)'}: ${(error as Error)?.stack ?? String(error)}\n`)
+}
+
+/** Replaces the handler of unexpected failures (the server wires its logger). */
+export function setInternalErrorHandler(handler: InternalErrorHandler): void {
+  reportInternal = handler
+}
+
+export const t = initTRPC.context<QueryContext>().create({
+  // Never ship stack traces to clients.
+  isDev: false,
+  sse: {
+    ping: { enabled: true, intervalMs: 10_000 },
+    client: { reconnectAfterInactivityMs: 25_000 }
+  },
+  errorFormatter({ shape, error, path }) {
+    const zod = error.cause instanceof ZodError ? error.cause : undefined
+    const domain = error.cause instanceof QueryApiError ? error.cause : undefined
+    let message = shape.message
+    if (zod !== undefined) message = `invalid input: ${describeIssues(zod.issues)}`
+    else if (error.code === 'INTERNAL_SERVER_ERROR' && domain === undefined) {
+      reportInternal(error.cause ?? error, path)
+      message = 'internal error'
+    }
+    const data: QueryErrorData = {
+      errorCode: domain?.code ?? null,
+      issues: zod === undefined ? null : zod.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }))
+    }
+    return { ...shape, message, data: { code: shape.data.code, httpStatus: shape.data.httpStatus, path: shape.data.path, ...data } }
+  }
+})
+
+/** Converts domain errors thrown below it; everything else passes through. */
+const mapDomainErrors = t.middleware(async ({ next }) => {
+  const result = await next()
+  if (!result.ok && result.error.cause instanceof QueryApiError) throw toTRPCError(result.error.cause)
+  return result
+})
+
+/** Throws a domain error directly as its tRPC error (for code outside procedures' bodies). */
+export function rethrow(error: unknown): never {
+  if (error instanceof QueryApiError) throw toTRPCError(error)
+  throw error
+}
+
+function scoped(scope: Scope, what: string) {
+  return t.middleware(({ ctx, next }) => {
+    try {
+      requireScope(ctx.auth, scope, what)
+    } catch (err) {
+      rethrow(err)
+    }
+    return next()
+  })
+}
+
+/** No token needed (system.health). */
+export const publicProcedure = t.procedure.use(mapDomainErrors)
+/** Needs a token with the `read` scope (traffic.*). */
+export const readProcedure = publicProcedure.use(scoped(Scopes.read, 'traffic.* procedures'))
+/** Needs a token with the `admin` scope (system.* except health). */
+export const adminProcedure = publicProcedure.use(scoped(Scopes.admin, 'system.* procedures'))
+
+/** Throws a BAD_QUERY domain error (400). */
+export function badQuery(message: string): never {
+  throw new QueryApiError(QueryApiErrorCodes.BAD_QUERY, message)
+}
