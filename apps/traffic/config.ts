@@ -1,0 +1,139 @@
+/**
+ * The traffic application's settings: topic names, window grace, retention and partition counts,
+ * with the defaults of the traffic contract (CONTRACTS.md, "Traffic analytics"), validated once.
+ */
+
+/** Topic names of the traffic contract. */
+export const TRAFFIC_TOPICS = {
+  observations: 'traffic.observations',
+  stats1m: 'traffic.stats.1m',
+  stats5m: 'traffic.stats.5m',
+  sessions: 'traffic.traveler-sessions'
+} as const
+
+/** The four topics of one deployment (tests use unique names). */
+export interface TrafficTopics {
+  readonly observations: string
+  readonly stats1m: string
+  readonly stats5m: string
+  readonly sessions: string
+}
+
+/** One minute, the size of `traffic.stats.1m` windows and the advance of both window kinds, ms. */
+export const MINUTE_MS = 60_000
+/** Size of the rolling `traffic.stats.5m` windows, ms. */
+export const FIVE_MINUTES_MS = 5 * MINUTE_MS
+/** Speed samples only join observations at most this far apart; sessions use it as their gap, ms. */
+export const VISIT_GAP_MS = 30_000
+/** A traveler's last accepted observation is forgotten after this much event time without a newer one, ms. */
+export const TRAVELER_STATE_TTL_MS = 30 * MINUTE_MS
+/** Default grace of windows and sessions, ms. */
+export const DEFAULT_GRACE_MS = 30_000
+/** Default retention of the output topics, ms (7 days). */
+export const DEFAULT_OUTPUT_RETENTION_MS = 7 * 24 * 3_600_000
+/** Default retention of the window and session stores, ms (1 day, as Kafka Streams' DSL). */
+export const DEFAULT_STORE_RETENTION_MS = 24 * 3_600_000
+/** Default partition count of `traffic.observations`. */
+export const DEFAULT_INPUT_PARTITIONS = 6
+/** Default partition count of the output topics. */
+export const DEFAULT_OUTPUT_PARTITIONS = 6
+
+/** Settings of the traffic application; every field is optional and has the contract's default. */
+export interface TrafficSettings {
+  readonly topics?: Partial<TrafficTopics>
+  /** Grace of the 1-minute and 5-minute windows after their end, ms. Default 30,000. */
+  readonly graceMs?: number
+  /** Grace of traveler sessions after their end, ms. Default 30,000. */
+  readonly sessionGraceMs?: number
+  /** `retention.ms` of the compacted output topics. Default 7 days. */
+  readonly outputRetentionMs?: number
+  /** How long window and session stores keep windows, ms. Default 1 day; at least window size + grace. */
+  readonly storeRetentionMs?: number
+  /** Partitions of `traffic.observations` when the worker creates it. Default 6. */
+  readonly inputPartitions?: number
+  /** Partitions of each output topic when the worker creates it. Default 6. */
+  readonly outputPartitions?: number
+}
+
+/** Settings with every default filled in. */
+export interface ResolvedTrafficSettings {
+  readonly topics: TrafficTopics
+  readonly graceMs: number
+  readonly sessionGraceMs: number
+  readonly outputRetentionMs: number
+  readonly storeRetentionMs: number
+  readonly inputPartitions: number
+  readonly outputPartitions: number
+}
+
+/** A bad traffic setting; `option` names it. */
+export class TrafficConfigError extends Error {
+  readonly code = 'TRAFFIC_BAD_OPTION'
+  readonly option: string
+  constructor(option: string, message: string) {
+    super(`${option}: ${message}`)
+    this.name = 'TrafficConfigError'
+    this.option = option
+  }
+}
+
+const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/
+
+function durationMs(option: string, value: unknown, fallback: number, minimum: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < minimum) {
+    throw new TrafficConfigError(option, `must be an integer number of ms >= ${minimum}, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+function partitions(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 10_000) {
+    throw new TrafficConfigError(option, `must be an integer from 1 to 10000, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+/** Fills in defaults and checks every setting, throwing a `TrafficConfigError` naming the bad one. */
+export function resolveTrafficSettings(settings: TrafficSettings = {}): ResolvedTrafficSettings {
+  if (typeof settings !== 'object' || settings === null) throw new TrafficConfigError('settings', 'must be an object')
+  const topics: Record<keyof TrafficTopics, string> = { ...TRAFFIC_TOPICS }
+  for (const [name, value] of Object.entries(settings.topics ?? {})) {
+    if (!(name in TRAFFIC_TOPICS)) throw new TrafficConfigError(`topics.${name}`, `unknown topic role; known: ${Object.keys(TRAFFIC_TOPICS).join(', ')}`)
+    if (value === undefined) continue
+    if (typeof value !== 'string' || !TOPIC_NAME.test(value)) {
+      throw new TrafficConfigError(`topics.${name}`, `must be 1-249 characters of [A-Za-z0-9._-], got ${JSON.stringify(value)}`)
+    }
+    topics[name as keyof TrafficTopics] = value
+  }
+  if (new Set(Object.values(topics)).size !== 4) throw new TrafficConfigError('topics', `the four topics must be distinct, got ${JSON.stringify(topics)}`)
+  const graceMs = durationMs('graceMs', settings.graceMs, DEFAULT_GRACE_MS, 0)
+  const sessionGraceMs = durationMs('sessionGraceMs', settings.sessionGraceMs, DEFAULT_GRACE_MS, 0)
+  const storeRetentionMs = durationMs('storeRetentionMs', settings.storeRetentionMs, Math.max(DEFAULT_STORE_RETENTION_MS, FIVE_MINUTES_MS + graceMs), 1)
+  if (storeRetentionMs < FIVE_MINUTES_MS + graceMs) {
+    throw new TrafficConfigError('storeRetentionMs', `must be at least the 5-minute window size + graceMs (${FIVE_MINUTES_MS + graceMs}), got ${storeRetentionMs}`)
+  }
+  if (storeRetentionMs < VISIT_GAP_MS + sessionGraceMs) {
+    throw new TrafficConfigError('storeRetentionMs', `must be at least the session gap + sessionGraceMs (${VISIT_GAP_MS + sessionGraceMs}), got ${storeRetentionMs}`)
+  }
+  return {
+    topics,
+    graceMs,
+    sessionGraceMs,
+    outputRetentionMs: durationMs('outputRetentionMs', settings.outputRetentionMs, DEFAULT_OUTPUT_RETENTION_MS, 1),
+    storeRetentionMs,
+    inputPartitions: partitions('inputPartitions', settings.inputPartitions, DEFAULT_INPUT_PARTITIONS),
+    outputPartitions: partitions('outputPartitions', settings.outputPartitions, DEFAULT_OUTPUT_PARTITIONS)
+  }
+}
+
+/** Key of `traffic.stats.1m`/`traffic.stats.5m`: `${sensor_id}|${traveler_type}|${window_start_ms}`. */
+export function statsKey(sensorId: string, travelerType: string, windowStartMs: number): string {
+  return `${sensorId}|${travelerType}|${windowStartMs}`
+}
+
+/** Key of `traffic.traveler-sessions`: `${sensor_id}|${traveler_id}|${session_start_ms}`. */
+export function sessionKey(sensorId: string, travelerId: string, sessionStartMs: number): string {
+  return `${sensorId}|${travelerId}|${sessionStartMs}`
+}

@@ -1,0 +1,20 @@
+/**
+ * apps/traffic/: the traffic analytics application of CONTRACTS.md ("Traffic analytics"): the
+ * topology, its settings, the sensor simulator's generator and a reference implementation of the
+ * contract's definitions (tests and benchmarks compare the topology's outputs with it).
+ */
+export {
+  TRAFFIC_TOPICS, type TrafficTopics, type TrafficSettings, type ResolvedTrafficSettings, resolveTrafficSettings,
+  TrafficConfigError, statsKey, sessionKey, MINUTE_MS, FIVE_MINUTES_MS, VISIT_GAP_MS, TRAVELER_STATE_TTL_MS,
+  DEFAULT_GRACE_MS, DEFAULT_OUTPUT_RETENTION_MS, DEFAULT_STORE_RETENTION_MS, DEFAULT_INPUT_PARTITIONS, DEFAULT_OUTPUT_PARTITIONS
+} from './config.ts'
+export {
+  buildTrafficTopology, trafficSerdes, trafficWindows, observationTimestamp, TRAFFIC_STORES, TRAFFIC_PROCESSORS,
+  type TrafficTopologyOptions, type TrafficSerdes
+} from './topology.ts'
+export { type TravelerEvent, type SpeedSample } from './traveler-state.ts'
+export {
+  trafficRecords, generateTrafficRecords, generateObservations, malformedBytes, estimatedObservationsPerSecond, Prng,
+  TYPICAL_SPEED_MPS, type TrafficGeneratorOptions, type GeneratedRecord, type MalformedVariant
+} from './generator.ts'
+export { referenceTrafficOutputs, diffLatestValues, type TrafficReferenceOptions, type TrafficReferenceResult } from './reference.ts'
