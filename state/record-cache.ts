@@ -158,8 +158,11 @@ export class RecordCache {
     const dirty: CacheEntry[] = []
     while (this.bytes > this.maxBytes && this.oldest !== null) {
       const e = this.oldest
-      if (e.referenced && e !== this.newest) {
-        // Used since it was queued: give it a second round instead of evicting it.
+      if (e.referenced && !e.dirty && e !== this.newest) {
+        // Used since it was queued: give it a second round instead of evicting it. Dirty entries get
+        // none: they leave in the order they were linked, so an eviction never writes down (and
+        // emits) an entry before an older dirty one, e.g. a merged session before the tombstone of
+        // the session it replaced, which may map to the same output key.
         e.referenced = false
         this.unlink(e)
         this.link(e)

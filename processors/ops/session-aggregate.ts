@@ -3,6 +3,10 @@
  * A record at t joins every session of its key with end >= t - gap and start <= t + gap (the gap is
  * inclusive); they merge into one session. Merged-away sessions are removed and their windowed keys
  * receive tombstones (`Change(null, old)`). A session is closed when its end < stream time - grace.
+ *
+ * Output timestamps follow Kafka Streams (KStreamSessionWindowAggregate.maybeForwardUpdate): without a
+ * cache, each update and tombstone carries its session's end; with a cache, the flush reports the
+ * timestamp of the record that last wrote the session, as Kafka Streams' caching session store does.
  */
 import type { KeyValue, SessionStore, TimeWindow, Windowed } from '../../state/index.ts'
 import { DropReason, type ProcessorContext, type ProcessorSupplier } from '../api.ts'
@@ -58,13 +62,13 @@ export function sessionAggregateProcessor<K, V, VA>(options: {
         if (window.startMs !== ts || window.endMs !== ts) {
           for (const session of merged) {
             store.remove(session.key)
-            forwarder.maybeForward(session.key, null, session.value, ts, record.headers)
+            forwarder.maybeForward(session.key, null, session.value, session.key.window.endMs, record.headers)
           }
         }
         aggregate = options.aggregator(record.key, record.value, aggregate)
         const sessionKey: Windowed<K> = { key: record.key, window }
         store.put(sessionKey, aggregate)
-        forwarder.maybeForward(sessionKey, aggregate, null, ts, record.headers)
+        forwarder.maybeForward(sessionKey, aggregate, null, window.endMs, record.headers)
       }
     }
   }
