@@ -329,17 +329,24 @@ export class TopicFollower {
     return out
   }
 
+  private consumerMetadata(topic: string, retries: number | undefined): ReturnType<Consumer<Buffer, Buffer, Buffer, Buffer>['metadata']> {
+    return this.#consumer.metadata({ topics: [topic], forceUpdate: true, autocreateTopics: false, ...(retries === undefined ? {} : { retries }) })
+  }
+
   /** Looks topics up; new partitions start at their earliest offset, with the current end as target only at start. */
   async #refreshMetadata(atStart: boolean): Promise<void> {
     const found = new Map<string, TopicMeta>()
     for (const topic of this.#options.topics) {
+      // First without retries: the client would retry a missing topic for seconds. A missing topic
+      // is not an error (it counts as empty until it appears); other failures get the retries.
+      let metadata: Awaited<ReturnType<typeof this.consumerMetadata>> | undefined
       try {
-        const metadata = await this.#consumer.metadata({ topics: [topic], forceUpdate: true, autocreateTopics: false })
-        const t = metadata.topics.get(topic)
-        if (t !== undefined) found.set(topic, { id: t.id, leaders: t.partitions.map((p) => p.leader) })
+        metadata = await this.consumerMetadata(topic, 0)
       } catch (err) {
-        if (!/Unknown topic/i.test((err as Error).message)) throw err
+        if (!/Unknown topic/i.test((err as Error).message)) metadata = await this.consumerMetadata(topic, undefined)
       }
+      const t = metadata?.topics.get(topic)
+      if (t !== undefined) found.set(topic, { id: t.id, leaders: t.partitions.map((p) => p.leader) })
     }
     const fresh: Array<{ topic: string; partition: number }> = []
     for (const [topic, meta] of found) {
