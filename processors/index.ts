@@ -10,7 +10,10 @@ export {
 } from './api.ts'
 export { StreamsError, ProcessingError, DeserializationFailure, InvalidOptionError } from './errors.ts'
 export { type Change, changeSerde, windowedSerde } from './change.ts'
-export { TimeWindows, SessionWindows, JoinWindows } from './windows.ts'
+export { TimeWindows, SlidingWindows, SessionWindows, JoinWindows } from './windows.ts'
+export {
+  type ValueAndTimestamp, valueAndTimestampSerde, TimestampedWindowStore, TimestampedWindowStoreBuilder, isTimestampedWindowStore
+} from './timestamped-window-store.ts'
 export { murmur2, toPositive, partitionForKey } from './partitioner.ts'
 export type {
   AnySerde, TopicNameExtractor, StreamPartitioner, SourceNodePlan, ProcessorNodePlan, SinkNodePlan, NodePlan,
@@ -29,13 +32,17 @@ export {
 export { TableForwarder } from './ops/table-forwarder.ts'
 export { streamAggregateProcessor, streamReduceProcessor } from './ops/aggregate.ts'
 export { windowAggregateProcessor } from './ops/window-aggregate.ts'
+export { slidingWindowAggregateProcessor } from './ops/sliding-window-aggregate.ts'
 export { sessionAggregateProcessor } from './ops/session-aggregate.ts'
 export {
   type TableValueGetter, storeValueGetter, derivedValueGetter, tableSourceProcessor, tableTransformProcessor,
   tableToStreamProcessor, tableGroupByProcessor, tableAggregateProcessor, tableReduceProcessor
 } from './ops/table.ts'
 export { streamTableJoinProcessor } from './ops/stream-table-join.ts'
-export { suppressProcessor, windowEndBufferTime } from './ops/suppress.ts'
+export { suppressProcessor, windowEndBufferTime, suppressBufferSerde, type SuppressBufferEntry } from './ops/suppress.ts'
 export { tableTableJoinProcessor, type TableJoinKind } from './ops/table-table-join.ts'
 export { streamStreamJoinProcessors, type StreamJoinKind } from './ops/stream-stream-join.ts'
+export {
+  outerJoinKey, parseOuterJoinKey, outerJoinRecordsSerde, type OuterJoinRecords, type OuterJoinStore, type JoinSide
+} from './ops/outer-join-store.ts'
 export { GlobalTask, type GlobalTaskOptions } from './global-task.ts'

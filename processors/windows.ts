@@ -1,6 +1,6 @@
 /**
  * Window definitions, as Kafka Streams defines them. All times are epoch milliseconds; time windows
- * are aligned to the epoch and half-open `[start, end)`; session windows are closed `[start, end]`.
+ * are aligned to the epoch and half-open `[start, end)`; sliding and session windows are closed `[start, end]`.
  */
 import { InvalidOptionError } from './errors.ts'
 
@@ -52,6 +52,43 @@ export class TimeWindows {
   /** How long a window store must keep windows: size + grace. */
   get minimumRetentionMs(): number {
     return this.sizeMs + this.graceMs
+  }
+}
+
+/**
+ * Sliding windows (Kafka Streams' `SlidingWindows`, KIP-450): windows of `timeDifferenceMs` whose
+ * bounds follow the records. Each record at t has a left window `[t - timeDifferenceMs, t]` and, once
+ * a later record falls within `timeDifferenceMs` after it, a right window `[t + 1, t + 1 + timeDifferenceMs]`;
+ * both ends are inclusive, so two records are in a common window when their timestamps differ by at most
+ * `timeDifferenceMs`. Windowed keys carry `endMs = startMs + timeDifferenceMs` (inclusive). A window
+ * closes when stream time > window end + `graceMs` (one ms later than a time window ending at the same
+ * time, because the end is part of the window). Records before `timeDifferenceMs` share the window
+ * `[0, timeDifferenceMs]`: windows never start before the epoch.
+ */
+export class SlidingWindows {
+  readonly timeDifferenceMs: number
+  readonly graceMs: number
+  private constructor(timeDifferenceMs: number, graceMs: number) {
+    // A store window of 0 ms cannot be keyed; Kafka Streams accepts 0, Runnel asks for at least 1 ms.
+    checkDuration('timeDifferenceMs', timeDifferenceMs, false)
+    checkDuration('graceMs', graceMs, true)
+    this.timeDifferenceMs = timeDifferenceMs
+    this.graceMs = graceMs
+  }
+  /** Sliding windows of `timeDifferenceMs` (> 0) that drop records as soon as their windows end. */
+  static ofTimeDifferenceWithNoGrace(timeDifferenceMs: number): SlidingWindows {
+    return new SlidingWindows(timeDifferenceMs, 0)
+  }
+  /** Sliding windows of `timeDifferenceMs` that accept out-of-order records for `graceMs` after a window's end. */
+  static ofTimeDifferenceAndGrace(timeDifferenceMs: number, graceMs: number): SlidingWindows {
+    return new SlidingWindows(timeDifferenceMs, graceMs)
+  }
+  /**
+   * How long the store must keep windows: 2 x time difference + grace. A record may need the
+   * window that starts 2 x time difference before it (to find the previous record and its right window).
+   */
+  get minimumRetentionMs(): number {
+    return 2 * this.timeDifferenceMs + this.graceMs
   }
 }
 

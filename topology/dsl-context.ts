@@ -4,7 +4,9 @@
  */
 import type { Serde } from '../schemas/index.ts'
 import { Stores, type StateStore, type StoreBuilder } from '../state/index.ts'
-import { dropNullKeyProcessor, type StreamPartitioner } from '../processors/index.ts'
+import {
+  dropNullKeyProcessor, TimestampedWindowStoreBuilder, valueAndTimestampSerde, type StreamPartitioner
+} from '../processors/index.ts'
 import { TopologyError } from './errors.ts'
 import type { Materialized } from './options.ts'
 import { Topology } from './topology.ts'
@@ -62,10 +64,13 @@ export class DslContext {
     return builder
   }
 
-  /** Adds a window store (retention at least `minimumRetentionMs`) for `processorNames`. */
+  /**
+   * Adds a window store (retention at least `minimumRetentionMs`) for `processorNames`; `timestamped`
+   * builds a `TimestampedWindowStore` (values with their window's max record timestamp).
+   */
   addWindowStore<K, V>(
     name: string, keySerde: Serde<K>, valueSerde: Serde<V>, materialized: Materialized<K, V> | undefined,
-    options: { windowSizeMs: number; minimumRetentionMs: number; retainDuplicates?: boolean; caching?: boolean },
+    options: { windowSizeMs: number; minimumRetentionMs: number; retainDuplicates?: boolean; caching?: boolean; timestamped?: boolean },
     processorNames: string[]
   ): StoreBuilder<StateStore> {
     const retentionMs = this.retention(name, materialized?.retentionMs, options.minimumRetentionMs, processorNames[0] ?? name)
@@ -73,7 +78,11 @@ export class DslContext {
     const supplier = materialized?.storeType === 'in-memory'
       ? Stores.inMemoryWindowStore(name, supplierOptions)
       : Stores.persistentWindowStore(name, supplierOptions)
-    const builder = this.applyLogging(Stores.windowStoreBuilder(supplier, keySerde, valueSerde) as StoreBuilder<StateStore>,
+    // Timestamped: values carry the max record timestamp of their window (sliding windows need it).
+    const typed = options.timestamped === true
+      ? new TimestampedWindowStoreBuilder<K, V>(Stores.windowStoreBuilder(supplier, keySerde, valueAndTimestampSerde(valueSerde)))
+      : Stores.windowStoreBuilder(supplier, keySerde, valueSerde)
+    const builder = this.applyLogging(typed as StoreBuilder<StateStore>,
       materialized as Materialized<unknown, unknown> | undefined, options.caching ?? true)
     this.topology.addStateStore(builder, ...processorNames)
     return builder

@@ -1,13 +1,13 @@
 /**
  * Grouped streams and their aggregations: `count`, `reduce`, `aggregate`, plain or windowed (tumbling
- * and hopping `TimeWindows`, `SessionWindows`). Aggregations of a re-keyed stream read from a
- * repartition topic (`<app id>-<Grouped name or store name>-repartition`).
+ * and hopping `TimeWindows`, `SlidingWindows`, `SessionWindows`). Aggregations of a re-keyed stream
+ * read from a repartition topic (`<app id>-<Grouped name or store name>-repartition`).
  */
 import { longSerde, type Serde } from '../schemas/index.ts'
 import type { Windowed } from '../state/index.ts'
 import {
-  sessionAggregateProcessor, storeValueGetter, streamAggregateProcessor, streamReduceProcessor, windowAggregateProcessor,
-  windowedSerde, type ProcessorSupplier, type SessionWindows, type TimeWindows
+  sessionAggregateProcessor, slidingWindowAggregateProcessor, storeValueGetter, streamAggregateProcessor, streamReduceProcessor,
+  windowAggregateProcessor, windowedSerde, type ProcessorSupplier, type SessionWindows, type SlidingWindows, type TimeWindows
 } from '../processors/index.ts'
 import type { KStream } from './kstream.ts'
 import { KTable } from './ktable.ts'
@@ -98,11 +98,64 @@ export class KGroupedStream<K, V> {
 
   /** Windows the grouped stream by time (tumbling or hopping). */
   windowedBy(windows: TimeWindows): TimeWindowedKStream<K, V>
+  /** Windows the grouped stream by sliding windows that follow the record timestamps. */
+  windowedBy(windows: SlidingWindows): SlidingWindowedKStream<K, V>
   /** Windows the grouped stream into sessions of activity. */
   windowedBy(windows: SessionWindows): SessionWindowedKStream<K, V>
-  windowedBy(windows: TimeWindows | SessionWindows): TimeWindowedKStream<K, V> | SessionWindowedKStream<K, V> {
+  windowedBy(windows: TimeWindows | SlidingWindows | SessionWindows): TimeWindowedKStream<K, V> | SlidingWindowedKStream<K, V> | SessionWindowedKStream<K, V> {
     if ('gapMs' in windows) return new SessionWindowedKStream(this, windows)
+    if ('timeDifferenceMs' in windows) return new SlidingWindowedKStream(this, windows)
     return new TimeWindowedKStream(this, windows)
+  }
+}
+
+/**
+ * A grouped stream with sliding windows; aggregations produce a table keyed by `Windowed<K>` whose
+ * windows are `[start, start + timeDifferenceMs]`, both ends inclusive. The store keeps each window's
+ * max record timestamp (a timestamped window store); reading it returns the plain aggregates.
+ */
+export class SlidingWindowedKStream<K, V> {
+  private readonly grouped: KGroupedStream<K, V>
+  private readonly windows: SlidingWindows
+
+  /** @internal */
+  constructor(grouped: KGroupedStream<K, V>, windows: SlidingWindows) {
+    this.grouped = grouped
+    this.windows = windows
+  }
+
+  count(materialized?: Materialized<K, number>): KTable<Windowed<K>, number> {
+    return this.aggregate(() => 0, (_key, _value, count) => count + 1, { valueSerde: longSerde, ...materialized })
+  }
+
+  reduce(reducer: (aggregate: V, value: V, key: K) => V, materialized?: Materialized<K, V>): KTable<Windowed<K>, V> {
+    return this.slidingTable('KSTREAM-REDUCE-', 'KSTREAM-REDUCE-STATE-STORE-', materialized, this.grouped.grouped.valueSerde,
+      (storeName) => slidingWindowAggregateProcessor<K, V, V | undefined>({
+        storeName, windows: this.windows, initializer: () => undefined,
+        aggregator: (key, value, aggregate) => aggregate === undefined ? value : reducer(aggregate, value, key)
+      }) as ProcessorSupplier<K, V, unknown, unknown>)
+  }
+
+  aggregate<VA>(initializer: () => VA, aggregator: (key: K, value: V, aggregate: VA) => VA, materialized?: Materialized<K, VA>): KTable<Windowed<K>, VA> {
+    return this.slidingTable('KSTREAM-AGGREGATE-', 'KSTREAM-AGGREGATE-STATE-STORE-', materialized, undefined,
+      (storeName) => slidingWindowAggregateProcessor<K, V, VA>({ storeName, windows: this.windows, initializer, aggregator }) as ProcessorSupplier<K, V, unknown, unknown>)
+  }
+
+  private slidingTable<VA>(nodePrefix: string, storePrefix: string, materialized: Materialized<K, VA> | undefined, aggregateSerde: Serde<VA> | undefined,
+    supplier: (storeName: string) => ProcessorSupplier<K, V, unknown, unknown>): KTable<Windowed<K>, VA> {
+    const ctx = this.grouped.stream.ctx
+    const windows = this.windows
+    const added = this.grouped.addAggregation<VA>({
+      nodePrefix, storePrefix, materialized, aggregateSerde, supplier,
+      addStore: (storeName, keySerde, valueSerde, nodeName) => {
+        ctx.addWindowStore(storeName, keySerde, valueSerde, materialized,
+          { windowSizeMs: windows.timeDifferenceMs, minimumRetentionMs: windows.minimumRetentionMs, timestamped: true }, [nodeName])
+      }
+    })
+    return new KTable<Windowed<K>, VA>(ctx, added.nodeName, {
+      keySerde: windowedSerde(added.keySerde), valueSerde: added.valueSerde, storeName: added.storeName,
+      getter: undefined, sourceTopics: added.sourceTopics, windowGraceMs: windows.graceMs, windowEndInclusive: true
+    })
   }
 }
 

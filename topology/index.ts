@@ -6,12 +6,12 @@ export { StreamsBuilder, type StreamsBuilderOptions } from './streams-builder.ts
 export { KStream } from './kstream.ts'
 export { KTable } from './ktable.ts'
 export { GlobalKTable } from './global-table.ts'
-export { KGroupedStream, TimeWindowedKStream, SessionWindowedKStream } from './grouped-stream.ts'
+export { KGroupedStream, TimeWindowedKStream, SlidingWindowedKStream, SessionWindowedKStream } from './grouped-stream.ts'
 export { KGroupedTable } from './grouped-table.ts'
 export { BranchedKStream, type Branched } from './branched.ts'
 export {
   type Named, type Consumed, type Produced, type Grouped, type Repartitioned, type StoreType, type Materialized,
-  type Joined, type StreamJoined, Suppressed, type TopicTarget
+  type Joined, type StreamJoined, Suppressed, type SuppressedOptions, type TopicTarget
 } from './options.ts'
 export {
   Topology, checkDeclaredCopartitioning, type SourceOptions, type SinkOptions, type GlobalStoreOptions, type TopologyOptions
@@ -25,4 +25,4 @@ export {
   TopologyTestDriver, type TopologyTestDriverOptions, TestInputTopic, TestOutputTopic, type TestRecord
 } from './test-driver.ts'
 // Re-exported so that topology users need one import for windows and changes.
-export { TimeWindows, SessionWindows, JoinWindows, type Change, windowedSerde } from '../processors/index.ts'
+export { TimeWindows, SlidingWindows, SessionWindows, JoinWindows, type Change, windowedSerde } from '../processors/index.ts'

@@ -4,9 +4,9 @@
  * tombstones). A table can be joined when it is materialized or derived statelessly from one that is.
  */
 import type { Serde } from '../schemas/index.ts'
-import type { KeyValue, Windowed } from '../state/index.ts'
+import { Stores, type KeyValue, type StateStore, type StoreBuilder, type Windowed } from '../state/index.ts'
 import {
-  derivedValueGetter, storeValueGetter, suppressProcessor, tableGroupByProcessor, tableTableJoinProcessor,
+  derivedValueGetter, storeValueGetter, suppressBufferSerde, suppressProcessor, tableGroupByProcessor, tableTableJoinProcessor,
   tableToStreamProcessor, tableTransformProcessor, windowEndBufferTime, passThroughProcessor,
   type ProcessorSupplier, type TableJoinKind, type TableValueGetter
 } from '../processors/index.ts'
@@ -27,6 +27,8 @@ export interface TableInfo<K, V> {
   readonly sourceTopics: readonly string[]
   /** Grace of the windows, for windowed tables (`suppress(untilWindowCloses)`). */
   readonly windowGraceMs: number | undefined
+  /** Sliding windows include their end: they close one ms later than a time window ending then. */
+  readonly windowEndInclusive?: boolean
 }
 
 export class KTable<K, V> {
@@ -72,7 +74,8 @@ export class KTable<K, V> {
     }
     return new KTable<K, VR>(this.ctx, name, {
       keySerde: this.info.keySerde, valueSerde: materialized?.valueSerde ?? valueSerde, storeName, getter,
-      sourceTopics: this.info.sourceTopics, windowGraceMs: this.info.windowGraceMs
+      sourceTopics: this.info.sourceTopics, windowGraceMs: this.info.windowGraceMs,
+      ...(this.info.windowEndInclusive === true ? { windowEndInclusive: true } : {})
     })
   }
 
@@ -113,32 +116,46 @@ export class KTable<K, V> {
     return new KGroupedTable<KR, VR>(this.ctx, name, grouped)
   }
 
-  /** Holds back updates (see `Suppressed`). `untilWindowCloses` needs a windowed table. */
+  /**
+   * Holds back updates (see `Suppressed`). `untilWindowCloses` needs a windowed table. The buffer is
+   * the change-logged store `<processor name>-store`, connected to the suppress processor.
+   */
   suppress(suppressed: Suppressed): KTable<K, V> {
     const name = this.ctx.nameOr(suppressed.name, 'KTABLE-SUPPRESS-')
     const keySerde = this.ctx.requireSerde(this.info.keySerde, 'key', name, 'the upstream Materialized/Grouped')
+    const valueSerde = this.ctx.requireSerde((suppressed.valueSerde ?? this.info.valueSerde) as Serde<V> | undefined, 'value', name,
+      'Suppressed (valueSerde, for the buffer store) or the upstream Materialized')
     const keyId = (key: K): string => keySerde.serialize(name, key).toString('hex')
-    let supplier: ProcessorSupplier<K, unknown, K, unknown>
+    // Named after the processor (not from the name counter) so that adding it shifts no generated name.
+    const storeName = `${name}-store`
+    let bufferTimeMs: (key: K, timestampMs: number) => number
+    let durationMs: number
     switch (suppressed.kind) {
       case 'untilWindowCloses': {
         const graceMs = this.info.windowGraceMs
         if (graceMs === undefined) {
           throw new TopologyError('NOT_WINDOWED', `suppress ${name}: untilWindowCloses needs a windowed table (after windowedBy(...).aggregate)`, { nodeName: name })
         }
-        supplier = suppressProcessor<K, V>({
-          keyId, durationMs: graceMs,
-          bufferTimeMs: (key) => windowEndBufferTime(key as unknown as Windowed<unknown>)
-        }) as ProcessorSupplier<K, unknown, K, unknown>
+        // A sliding window includes its end: it closes once stream time > end + grace.
+        const closeOffsetMs = this.info.windowEndInclusive === true ? 1 : 0
+        durationMs = graceMs
+        bufferTimeMs = (key) => windowEndBufferTime(key as unknown as Windowed<unknown>) + closeOffsetMs
         break
       }
       case 'untilTimeLimit':
         if (!Number.isSafeInteger(suppressed.timeToWaitMs) || suppressed.timeToWaitMs < 0) {
           throw new TopologyError('BAD_OPTION', `suppress ${name}: timeToWaitMs must be a non-negative integer, got ${suppressed.timeToWaitMs}`, { nodeName: name })
         }
-        supplier = suppressProcessor<K, V>({ keyId, durationMs: suppressed.timeToWaitMs, bufferTimeMs: (_key, ts) => ts }) as ProcessorSupplier<K, unknown, K, unknown>
+        durationMs = suppressed.timeToWaitMs
+        bufferTimeMs = (_key, ts) => ts
         break
     }
-    this.ctx.topology.addProcessor(name, supplier, this.nodeName)
+    const supplier = suppressProcessor<K, V>({ keyId, durationMs, bufferTimeMs, storeName })
+    this.ctx.topology.addProcessor(name, supplier as ProcessorSupplier<K, unknown, K, unknown>, this.nodeName)
+    // Kafka Streams' suppression buffer is in memory and restored from its changelog in full.
+    const buffer = Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(storeName), keySerde, suppressBufferSerde(valueSerde)).withCachingDisabled()
+    if (suppressed.loggingEnabled === false) buffer.withLoggingDisabled()
+    this.ctx.topology.addStateStore(buffer as unknown as StoreBuilder<StateStore>, name)
     return new KTable<K, V>(this.ctx, name, { ...this.info, storeName: undefined, getter: undefined })
   }
 

@@ -74,23 +74,37 @@ export interface StreamJoined<K, V, VO> extends Named {
   readonly keySerde?: Serde<K>
   readonly valueSerde?: Serde<V>
   readonly otherValueSerde?: Serde<VO>
-  /** Base name of the two window stores (`<name>-this-join-store`, `<name>-other-join-store`). */
+  /**
+   * Base name of the join stores: `<name>-this-join-store`, `<name>-other-join-store`, and for left
+   * and outer joins `<name>-outer-shared-join-store`.
+   */
   readonly storeName?: string
   readonly storeType?: StoreType
+  readonly loggingEnabled?: boolean
+}
+
+/**
+ * Options of a suppression. Its buffer is a key-value store named `<processor name>-store`, change-logged
+ * (`<app id>-<processor name>-store-changelog`) so that a restarted task keeps what was buffered.
+ * `valueSerde` serializes buffered values (default: the table's value serde, else the default serde);
+ * `loggingEnabled: false` keeps the buffer store without a changelog (Kafka Streams' `withLoggingDisabled`).
+ */
+export interface SuppressedOptions extends Named {
+  readonly valueSerde?: Serde<unknown>
   readonly loggingEnabled?: boolean
 }
 
 /** When a suppressed table emits. */
 export type Suppressed =
   /** Only the final result of each window, once stream time >= window end + grace. */
-  | { readonly kind: 'untilWindowCloses'; readonly name?: string }
+  | ({ readonly kind: 'untilWindowCloses' } & SuppressedOptions)
   /** At most one update per key per `timeToWaitMs` of stream time (the latest value). */
-  | { readonly kind: 'untilTimeLimit'; readonly timeToWaitMs: number; readonly name?: string }
+  | ({ readonly kind: 'untilTimeLimit'; readonly timeToWaitMs: number } & SuppressedOptions)
 
 /** Constructors of `Suppressed` values. */
 export const Suppressed = {
-  untilWindowCloses: (options: Named = {}): Suppressed => ({ kind: 'untilWindowCloses', ...options }),
-  untilTimeLimit: (timeToWaitMs: number, options: Named = {}): Suppressed => ({ kind: 'untilTimeLimit', timeToWaitMs, ...options })
+  untilWindowCloses: (options: SuppressedOptions = {}): Suppressed => ({ kind: 'untilWindowCloses', ...options }),
+  untilTimeLimit: (timeToWaitMs: number, options: SuppressedOptions = {}): Suppressed => ({ kind: 'untilTimeLimit', timeToWaitMs, ...options })
 } as const
 
 /** A sink topic or a per-record topic chooser. */

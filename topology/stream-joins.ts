@@ -1,10 +1,14 @@
 /**
  * DSL wiring of windowed stream-stream joins: both sides repartitioned if re-keyed, one window store
- * per side (duplicates retained), a join processor per side connected to both stores, and a merge
- * node that is the joined stream.
+ * per side (duplicates retained), for left and outer joins a shared key-value store of the records
+ * waiting for a partner (`<store name or this-node name>-outer-shared-join-store`), a join processor
+ * per side connected to all of them, and a merge node that is the joined stream.
  */
-import type { Serde } from '../schemas/index.ts'
-import { passThroughProcessor, streamStreamJoinProcessors, type JoinWindows, type StreamJoinKind } from '../processors/index.ts'
+import { bytesSerde, type Serde } from '../schemas/index.ts'
+import { Stores, type StateStore, type StoreBuilder } from '../state/index.ts'
+import {
+  outerJoinRecordsSerde, passThroughProcessor, streamStreamJoinProcessors, type JoinWindows, type StreamJoinKind
+} from '../processors/index.ts'
 import { TopologyError } from './errors.ts'
 import { KStream } from './kstream.ts'
 import type { Materialized, StreamJoined } from './options.ts'
@@ -39,8 +43,13 @@ export function streamStreamJoin<K, V, VO, VR>(
   const leftStore = options.storeName ? `${options.storeName}-this-join-store` : `${thisName}-store`
   const rightStore = options.storeName ? `${options.storeName}-other-join-store` : `${otherName}-store`
 
+  // KIP-633: left and outer joins keep records waiting for a partner in a third, shared store.
+  const outerStore = kind === 'inner'
+    ? undefined
+    : options.storeName ? `${options.storeName}-outer-shared-join-store` : `${thisName}-outer-shared-join-store`
   const suppliers = streamStreamJoinProcessors<K, V, VO, VR>({
-    kind, windows, leftStoreName: leftStore, rightStoreName: rightStore, keySerde, joiner
+    kind, windows, leftStoreName: leftStore, rightStoreName: rightStore, keySerde, joiner,
+    ...(outerStore !== undefined ? { outerStoreName: outerStore } : {})
   })
   const topology = ctx.topology
   topology.addProcessor(thisName, suppliers.left, leftIn.nodeName)
@@ -57,6 +66,13 @@ export function streamStreamJoin<K, V, VO, VR>(
   }
   ctx.addWindowStore(leftStore, keySerde, valueSerde, materialized as Materialized<K, V>, storeOptions, [thisName, otherName])
   ctx.addWindowStore(rightStore, keySerde, otherValueSerde, materialized as Materialized<K, VO>, storeOptions, [thisName, otherName])
+  if (outerStore !== undefined) {
+    const supplier = options.storeType === 'in-memory' ? Stores.inMemoryKeyValueStore(outerStore) : Stores.persistentKeyValueStore(outerStore)
+    const builder = Stores.keyValueStoreBuilder(supplier, bytesSerde,
+      outerJoinRecordsSerde(valueSerde as Serde<unknown>, otherValueSerde as Serde<unknown>)).withCachingDisabled()
+    if (options.loggingEnabled === false) builder.withLoggingDisabled()
+    topology.addStateStore(builder as unknown as StoreBuilder<StateStore>, thisName, otherName)
+  }
   topology.addCopartitionGroup(thisName, [...leftIn.info.sourceTopics, ...rightIn.info.sourceTopics])
 
   return new KStream<K, VR>(ctx, mergeName, {

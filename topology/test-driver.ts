@@ -11,7 +11,9 @@
  * `commit()` to see cached aggregates emit at most once per key per commit.
  */
 import type { Serde } from '../schemas/index.ts'
-import type { ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore, StateStore } from '../state/index.ts'
+import type {
+  ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore, RestoreCallback, StateStore
+} from '../state/index.ts'
 import {
   DropReason, GlobalTask, partitionForKey, StreamsError, StreamTask, type ErrorHandlerResponse, type FailedRecord,
   type ProcessingError, type ProducedRecord, type RecordCollector, type RecordHeaders, type RecordMetadata, type TopologyPlan
@@ -99,27 +101,7 @@ export class TopologyTestDriver {
       applicationId: this.applicationId, globalStores: this.plan.globalStores, inMemoryStores: true, clock: () => this.wallClockMs,
       ...(options.onDeserializationError ? { onDeserializationError: options.onDeserializationError } : {})
     })
-    const collector: RecordCollector = {
-      send: (record) => this.append(record),
-      partitionCount: (topic) => this.partitionsOf(topic)
-    }
-    for (const sub of this.plan.subtopologies) {
-      const count = Math.max(...sub.sourceTopics.map((t) => this.partitionsOf(t)))
-      for (let partition = 0; partition < count; partition++) {
-        const task = new StreamTask({
-          applicationId: this.applicationId, subtopology: sub, partition, collector, inMemoryStores: true,
-          storeContext: { cacheMaxBytes: options.cacheMaxBytes ?? 10 * 1024 * 1024 },
-          clock: () => this.wallClockMs,
-          globalStores: this.globalTask.stores,
-          ...(options.onDeserializationError ? { onDeserializationError: options.onDeserializationError } : {}),
-          ...(options.onProcessingError ? { onProcessingError: options.onProcessingError } : {})
-        })
-        this.tasks.push(task)
-        for (const topic of sub.sourceTopics) {
-          if (partition < this.partitionsOf(topic)) this.taskByInput.set(`${topic}\u0000${partition}`, task)
-        }
-      }
-    }
+    this.createTasks()
   }
 
   /** Builds the topology for the driver's application id, creates every task and opens its stores. */
@@ -128,6 +110,63 @@ export class TopologyTestDriver {
     await driver.globalTask.initialize()
     for (const task of driver.tasks) await task.initialize()
     return driver
+  }
+
+  /**
+   * Restarts every stream task, as when the application restarts or its tasks move to another
+   * instance: all tasks commit and close, then new tasks are created with empty stores, each store is
+   * restored from the changelog records the driver holds for its task's partition (as the runtime
+   * restores from Kafka), and only then are processors initialized. Unlogged stores come back empty.
+   * Stream time starts again at -1 (Kafka Streams would resume it from the committed offsets'
+   * metadata); global stores are kept.
+   */
+  async restartTasks(): Promise<void> {
+    this.checkOpen()
+    this.commit()
+    for (const task of this.tasks) await task.close()
+    this.tasks.length = 0
+    this.taskByInput.clear()
+    const restores: Array<{ task: StreamTask; storeName: string; restore: RestoreCallback }> = []
+    this.createTasks((task) => (store, restore) => { restores.push({ task, storeName: store.name, restore }) })
+    for (const task of this.tasks) await task.initializeStores()
+    for (const { task, storeName, restore } of restores) {
+      const topic = task.changelogTopic(storeName)
+      const records = this.readTopic(topic).filter((r) => r.partition === task.partition)
+      if (records.length > 0) restore(records.map((r) => ({ key: r.key ?? Buffer.alloc(0), value: r.value })))
+    }
+    for (const task of this.tasks) task.initializeProcessors()
+  }
+
+  /** One task per (sub-topology, partition); `register` receives each task's store registrations. */
+  private createTasks(register?: (task: StreamTask) => (store: StateStore, restore: RestoreCallback) => void): void {
+    const options = this.options
+    const collector: RecordCollector = {
+      send: (record) => this.append(record),
+      partitionCount: (topic) => this.partitionsOf(topic)
+    }
+    for (const sub of this.plan.subtopologies) {
+      const count = Math.max(...sub.sourceTopics.map((t) => this.partitionsOf(t)))
+      for (let partition = 0; partition < count; partition++) {
+        // The task's stores register during `initializeStores`, after the task exists.
+        const registration: { callback?: ((store: StateStore, restore: RestoreCallback) => void) | undefined } = {}
+        const task: StreamTask = new StreamTask({
+          applicationId: this.applicationId, subtopology: sub, partition, collector, inMemoryStores: true,
+          storeContext: {
+            cacheMaxBytes: options.cacheMaxBytes ?? 10 * 1024 * 1024,
+            register: (store, restore) => registration.callback?.(store, restore)
+          },
+          clock: () => this.wallClockMs,
+          globalStores: this.globalTask.stores,
+          ...(options.onDeserializationError ? { onDeserializationError: options.onDeserializationError } : {}),
+          ...(options.onProcessingError ? { onProcessingError: options.onProcessingError } : {})
+        })
+        registration.callback = register?.(task)
+        this.tasks.push(task)
+        for (const topic of sub.sourceTopics) {
+          if (partition < this.partitionsOf(topic)) this.taskByInput.set(`${topic}\u0000${partition}`, task)
+        }
+      }
+    }
   }
 
   /** Partition count of `topic` (derived for internal topics; configured or default otherwise). */

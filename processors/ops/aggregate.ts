@@ -1,6 +1,12 @@
 /**
  * Grouped-stream aggregations over key-value stores (Kafka Streams' KStreamAggregate/KStreamReduce).
  * Records with a null key or value are skipped and counted, as Kafka Streams does.
+ *
+ * Output timestamps differ from Kafka Streams for out-of-order input: an update carries the timestamp
+ * of the record that caused it, while Kafka Streams (timestamped stores, KIP-258) carries
+ * max(record timestamp, timestamp of the previous aggregate). Runnel's aggregate stores hold plain
+ * values (their changelog bytes and query results are shared contracts), so that max is not kept;
+ * for in-order input the two are equal. Sliding windows, whose algorithm needs it, use a timestamped store.
  */
 import type { KeyValueStore } from '../../state/index.ts'
 import { DropReason, type ProcessorContext, type ProcessorSupplier } from '../api.ts'

@@ -9,100 +9,89 @@
  * (stream time >= t + afterMs + graceMs for left records, t + beforeMs + graceMs for right ones), so
  * that no spurious `joiner(v, null)` precedes a real match (Kafka Streams 3.1+, KIP-633 semantics).
  * Records arriving after their window closed (t + window end side + grace < stream time) are dropped
- * and counted as late. Limitation: the not-yet-matched records are tracked in memory per task (Kafka
- * Streams keeps them in a third, logged store); after a restart they are not emitted.
+ * and counted as late.
+ *
+ * The not-yet-matched records live in a third store shared by both sides, as in Kafka Streams (KIP-633
+ * "shared outer join store"; see outer-join-store.ts): a record that finds no partner is added, a
+ * partner arriving later deletes it, and once its window closed it is emitted and deleted. The DSL
+ * change-logs it with the join stores, so a restarted task neither loses nor repeats these results.
+ * Closed records are emitted in timestamp order; at equal timestamps left before right, then by key bytes.
  */
 import type { Serde } from '../../schemas/index.ts'
 import type { WindowStore } from '../../state/index.ts'
-import { DropReason, type ProcessorContext, type ProcessorSupplier, type RecordHeaders } from '../api.ts'
+import { DropReason, type ProcessorContext, type ProcessorSupplier } from '../api.ts'
+import { InvalidOptionError } from '../errors.ts'
 import type { JoinWindows } from '../windows.ts'
+import { outerJoinKey, parseOuterJoinKey, type OuterJoinStore } from './outer-join-store.ts'
 
 export type StreamJoinKind = 'inner' | 'left' | 'outer'
 
-interface Pending {
-  readonly side: 'left' | 'right'
-  readonly keyId: string
-  readonly key: unknown
-  readonly value: unknown
-  readonly timestampMs: number
-  readonly headers: RecordHeaders
-  matched: boolean
-}
-
-/** Not-yet-matched records of one task, shared by the two sides' processors. */
-class PendingOuterRecords {
-  users = 0
-  private readonly byKey = new Map<string, Pending[]>()
-  private entries: Pending[] = []
-
-  add(entry: Pending): void {
-    const id = `${entry.side}|${entry.keyId}`
-    const list = this.byKey.get(id)
-    if (list) list.push(entry)
-    else this.byKey.set(id, [entry])
-    this.entries.push(entry)
-  }
-
-  /** Marks pending records of `side` with `keyId` and a timestamp in [fromMs, toMs] as matched. */
-  markMatched(side: 'left' | 'right', keyId: string, fromMs: number, toMs: number): void {
-    for (const entry of this.byKey.get(`${side}|${keyId}`) ?? []) {
-      if (entry.timestampMs >= fromMs && entry.timestampMs <= toMs) entry.matched = true
-    }
-  }
-
-  /** Removes and returns, in timestamp order, the records whose window closed; matched ones are discarded. */
-  takeClosed(isClosed: (entry: Pending) => boolean): Pending[] {
-    const closed = this.entries.filter(isClosed)
-    if (closed.length === 0) return []
-    const closedSet = new Set(closed)
-    this.entries = this.entries.filter((e) => !closedSet.has(e))
-    for (const entry of closed) {
-      const id = `${entry.side}|${entry.keyId}`
-      const remaining = (this.byKey.get(id) ?? []).filter((e) => !closedSet.has(e))
-      if (remaining.length === 0) this.byKey.delete(id)
-      else this.byKey.set(id, remaining)
-    }
-    return closed.filter((e) => !e.matched).sort((a, b) => a.timestampMs - b.timestampMs)
-  }
-}
-
 /**
- * Returns the suppliers of the two sides of one join. They share per-task pending state, so both
- * must run in the same task (the DSL connects both to both stores, which guarantees it).
+ * Returns the suppliers of the two sides of one join. They share the task's stores (both window
+ * stores and the outer-join store), so both run in the same task (the DSL connects both to all).
  */
 export function streamStreamJoinProcessors<K, VL, VR, VO>(options: {
   kind: StreamJoinKind
   windows: JoinWindows
   leftStoreName: string
   rightStoreName: string
+  /** The shared store of unmatched records (values: `outerJoinRecordsSerde`); required by left and outer joins. */
+  outerStoreName?: string
   keySerde: Serde<K>
   joiner: (left: VL | null, right: VR | null, key: K) => VO
 }): { left: ProcessorSupplier<K, VL, K, VO>; right: ProcessorSupplier<K, VR, K, VO> } {
-  const shared = new Map<string, PendingOuterRecords>()
   const { windows } = options
+  if (options.kind !== 'inner' && options.outerStoreName === undefined) {
+    throw new InvalidOptionError('outerStoreName', `a ${options.kind} stream-stream join needs the store of records waiting for a partner`)
+  }
+  const closeOffsetMs = (s: 'left' | 'right'): number => (s === 'left' ? windows.afterMs : windows.beforeMs) + windows.graceMs
+  const minCloseOffsetMs = Math.min(closeOffsetMs('left'), closeOffsetMs('right'))
   const side = <VThis>(which: 'left' | 'right'): ProcessorSupplier<K, VThis, K, VO> => () => {
     let context: ProcessorContext<K, VO>
     let ownStore: WindowStore<K, VThis>
     let otherStore: WindowStore<K, unknown>
-    let pending: PendingOuterRecords
+    let outerStore: OuterJoinStore | undefined
     const other: 'left' | 'right' = which === 'left' ? 'right' : 'left'
     // How far before/after this side's record the other side's records may be.
     const lookBackMs = which === 'left' ? windows.beforeMs : windows.afterMs
     const lookAheadMs = which === 'left' ? windows.afterMs : windows.beforeMs
     const emitsUnmatched = options.kind === 'outer' || (options.kind === 'left' && which === 'left')
-    const closeOffsetMs = (s: 'left' | 'right'): number => (s === 'left' ? windows.afterMs : windows.beforeMs) + windows.graceMs
+    const otherEmitsUnmatched = options.kind === 'outer' || (options.kind === 'left' && other === 'left')
     const join = (mine: unknown, theirs: unknown, key: K): VO => which === 'left'
       ? options.joiner(mine as VL | null, theirs as VR | null, key)
       : options.joiner(theirs as VL | null, mine as VR | null, key)
+
+    /** Emits and deletes the waiting records whose window closed, oldest first. */
+    const emitClosed = (store: OuterJoinStore, streamTimeMs: number): void => {
+      const closed: Buffer[] = []
+      const iterator = store.all()
+      try {
+        for (const entry of iterator) {
+          const { timestampMs, side: entrySide, keyBytes } = parseOuterJoinKey(entry.key)
+          // Keys are in timestamp order: nothing later can have closed.
+          if (timestampMs + minCloseOffsetMs > streamTimeMs) break
+          if (timestampMs + closeOffsetMs(entrySide) > streamTimeMs) continue
+          closed.push(entry.key)
+          const key = options.keySerde.deserialize(options.leftStoreName, keyBytes)
+          for (const record of entry.value.records) {
+            const value = entrySide === 'left'
+              ? options.joiner(record.value as VL, null, key)
+              : options.joiner(null, record.value as VR, key)
+            context.forward({ key, value, timestampMs, headers: record.headers })
+          }
+        }
+      } finally {
+        iterator.close()
+      }
+      for (const key of closed) store.put(key, null)
+    }
+
     return {
       init(ctx) {
         context = ctx
         ownStore = ctx.getStateStore(which === 'left' ? options.leftStoreName : options.rightStoreName)
         otherStore = ctx.getStateStore(which === 'left' ? options.rightStoreName : options.leftStoreName)
-        const existing = shared.get(ctx.taskId)
-        pending = existing ?? new PendingOuterRecords()
-        if (!existing) shared.set(ctx.taskId, pending)
-        pending.users++
+        if (options.outerStoreName !== undefined) outerStore = ctx.getStateStore<OuterJoinStore>(options.outerStoreName)
       },
       process(record) {
         if (record.key === null || record.key === undefined || record.value === null || record.value === undefined) {
@@ -116,12 +105,13 @@ export function streamStreamJoinProcessors<K, VL, VR, VO>(options: {
           return
         }
         ownStore.put(record.key, record.value, ts)
-        const keyId = options.keySerde.serialize(options.leftStoreName, record.key).toString('hex')
         let matched = false
+        const partnerTimestamps: number[] = []
         const iterator = otherStore.fetch(record.key, Math.max(0, ts - lookBackMs), ts + lookAheadMs)
         try {
           for (const entry of iterator) {
             matched = true
+            if (otherEmitsUnmatched) partnerTimestamps.push(entry.key)
             context.forward({
               key: record.key, value: join(record.value, entry.value, record.key),
               timestampMs: Math.max(ts, entry.key), headers: record.headers
@@ -130,18 +120,22 @@ export function streamStreamJoinProcessors<K, VL, VR, VO>(options: {
         } finally {
           iterator.close()
         }
-        if (matched) pending.markMatched(other, keyId, ts - lookBackMs, ts + lookAheadMs)
-        else if (emitsUnmatched) pending.add({ side: which, keyId, key: record.key, value: record.value, timestampMs: ts, headers: record.headers, matched: false })
-        for (const entry of pending.takeClosed((e) => e.timestampMs + closeOffsetMs(e.side) <= streamTimeMs)) {
-          const key = entry.key as K
-          const value = entry.side === 'left'
-            ? options.joiner(entry.value as VL, null, key)
-            : options.joiner(null, entry.value as VR, key)
-          context.forward({ key, value, timestampMs: entry.timestampMs, headers: entry.headers })
+        if (outerStore === undefined) return
+        const keyBytes = options.keySerde.serialize(options.leftStoreName, record.key)
+        // Partners that were waiting for a match have one now: they will not be emitted with null.
+        for (const partnerTs of new Set(partnerTimestamps)) {
+          const waitingKey = outerJoinKey(partnerTs, other, keyBytes)
+          if (outerStore.get(waitingKey) !== undefined) outerStore.put(waitingKey, null)
         }
-      },
-      close() {
-        if (--pending.users === 0) shared.delete(context.taskId)
+        if (!matched && emitsUnmatched) {
+          const waitingKey = outerJoinKey(ts, which, keyBytes)
+          const waiting = outerStore.get(waitingKey)
+          outerStore.put(waitingKey, {
+            side: which,
+            records: [...(waiting?.records ?? []), { value: record.value, headers: record.headers }]
+          })
+        }
+        emitClosed(outerStore, streamTimeMs)
       }
     }
   }

@@ -2,6 +2,10 @@
  * KTable operators: records between them carry `Change<V>` (new and old value), so that downstream
  * aggregations can subtract the old value (Kafka Streams' KTableSource, KTableFilter, KTableMapValues,
  * KTableRepartitionMap, KTableAggregate).
+ *
+ * Output timestamps are those of the record being processed. Kafka Streams' KTableAggregate emits
+ * max(record timestamp, timestamp of the previous aggregate) from its timestamped store; Runnel's
+ * stores hold plain values, so the two differ only when a group's updates arrive out of order.
  */
 import type { KeyValue, KeyValueStore, StateStore } from '../../state/index.ts'
 import { DropReason, type ProcessorContext, type ProcessorSupplier } from '../api.ts'

@@ -3,6 +3,12 @@
  * KStreamWindowAggregate). A record updates every window containing it that is still open; a window
  * is closed when stream time >= window end + grace, and a record for a closed window is dropped from
  * that window and counted as late (once per closed window, as Kafka Streams records it).
+ *
+ * Output timestamps differ from Kafka Streams for out-of-order input: an update carries the timestamp
+ * of the record that caused it, while Kafka Streams (timestamped stores, KIP-258) carries
+ * max(record timestamp, timestamp of the previous aggregate). Runnel's aggregate stores hold plain
+ * values (their changelog bytes and query results are shared contracts), so that max is not kept;
+ * for in-order input the two are equal. Sliding windows, whose algorithm needs it, use a timestamped store.
  */
 import type { Windowed, WindowStore } from '../../state/index.ts'
 import { DropReason, type ProcessorContext, type ProcessorSupplier } from '../api.ts'
