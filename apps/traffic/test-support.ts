@@ -57,8 +57,11 @@ export async function trafficHarness(options: { settings?: TrafficSettings; driv
     records: records as TrafficHarness['records'],
     latest: latest as TrafficHarness['latest'],
     close: async () => {
-      await driver.close()
-      await registry.close()
+      try {
+        await driver.close()
+      } finally {
+        await registry.close()
+      }
     }
   }
 }
