@@ -180,6 +180,16 @@ describe('sliding windows', () => {
     expect(output.readKeyValuesToList()).toEqual([{ key: 'a@90-100', value: 1 }, { key: 'b@90-100', value: 1 }])
   })
 
+  it('keeps sliding windows for 2 x time difference + grace at least, in a compacted and deleted changelog', () => {
+    const builder = new StreamsBuilder()
+    builder.stream('in', str).groupByKey().windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(1000, 500)).count({ storeName: 'sliding', retentionMs: 2500 })
+    const changelog = builder.build().build({ applicationId: 'app' }).internalTopics.find((t) => t.name === 'app-sliding-changelog')
+    expect(changelog?.config).toEqual({ 'cleanup.policy': 'compact,delete', 'retention.ms': String(2500 + 86_400_000) })
+    const tooShort = new StreamsBuilder()
+    const grouped = tooShort.stream('in', str).groupByKey().windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(1000, 500))
+    expect(() => grouped.count({ storeName: 'sliding', retentionMs: 2499 })).toThrow(/retentionMs of store sliding \(2499\) must be at least/)
+  })
+
   it('rejects a time difference that is not a positive integer and a negative grace, naming the option', () => {
     expect(() => SlidingWindows.ofTimeDifferenceWithNoGrace(0)).toThrow(InvalidOptionError)
     expect(() => SlidingWindows.ofTimeDifferenceWithNoGrace(0)).toThrow(/timeDifferenceMs/)
