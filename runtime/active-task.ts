@@ -1,0 +1,193 @@
+/**
+ * One task as the runtime runs it: the `StreamTask` core plus its state folder, changelog restore,
+ * checkpoint and bookkeeping. Lifecycle: `open()` (state folder, stores) -> `restore()` (every logged
+ * store from its checkpoint, or from the start, to the changelog end) -> `start()` (processors) ->
+ * processing -> `close(clean)`. A clean close writes the checkpoint; a dirty close does not.
+ */
+import { join } from 'node:path'
+import type { Logger } from 'pino'
+import {
+  StreamTask, type ErrorHandlerResponse, type FailedRecord, type ProcessingError, type RecordMetadata, type SubtopologyPlan
+} from '../processors/index.ts'
+import {
+  deleteCheckpoint, openTaskState, restoreChangelog, writeCheckpoint, type ChangelogOffset, type RestoreCallback,
+  type RestoreProgress, type StateStore, type TaskState
+} from '../state/index.ts'
+import type { TopicPartition } from './assignor.ts'
+import type { ByteConsumer } from './client-supplier.ts'
+import type { OutputCollector } from './output.ts'
+
+export interface ActiveTaskOptions {
+  readonly id: string
+  readonly applicationId: string
+  readonly subtopology: SubtopologyPlan
+  readonly partition: number
+  /** The input partitions of the task. */
+  readonly inputs: readonly TopicPartition[]
+  /** `<stateDir>/<applicationId>`; the task folder is `<appDir>/<task id>`. */
+  readonly appStateDir: string
+  readonly exactlyOnce: boolean
+  readonly cacheMaxBytesPerStore: number
+  readonly collector: OutputCollector
+  readonly clock: () => number
+  readonly logger: Logger
+  readonly globalStores: ReadonlyMap<string, StateStore>
+  readonly onDeserializationError: (record: FailedRecord, error: unknown) => ErrorHandlerResponse
+  readonly onProcessingError?: (error: ProcessingError, record: RecordMetadata | null) => ErrorHandlerResponse
+}
+
+export type TaskPhase = 'created' | 'restoring' | 'running' | 'closed'
+
+export class ActiveTask {
+  readonly id: string
+  readonly partition: number
+  readonly inputs: readonly TopicPartition[]
+  readonly subtopology: SubtopologyPlan
+  readonly taskStateDir: string
+  phase: TaskPhase = 'created'
+  /** Records taken since the last commit / in total. */
+  processedSinceCommit = 0
+  processedTotal = 0
+  /** Whether the task produced output or processed records since the last commit (uncommitted work). */
+  dirty = false
+  /** Restore progress per changelog topic. */
+  readonly restoreProgress = new Map<string, RestoreProgress>()
+  restoredRecords = 0
+  private readonly options: ActiveTaskOptions
+  private readonly logger: Logger
+  private streamTask: StreamTask | undefined
+  private taskState: TaskState | undefined
+  private readonly restorers = new Map<string, { store: StateStore; restore: RestoreCallback }>()
+  /** Next changelog offset the local state reflects, per changelog topic (from restore). */
+  private readonly restoredTo = new Map<string, number>()
+
+  constructor(options: ActiveTaskOptions) {
+    this.options = options
+    this.id = options.id
+    this.partition = options.partition
+    this.inputs = options.inputs
+    this.subtopology = options.subtopology
+    this.taskStateDir = join(options.appStateDir, options.id)
+    this.logger = options.logger.child({ taskId: options.id })
+  }
+
+  /** The task core; throws before `open()`. */
+  get task(): StreamTask {
+    if (!this.streamTask) throw new Error(`task ${this.id} is not open`)
+    return this.streamTask
+  }
+
+  get isOpen(): boolean {
+    return this.streamTask !== undefined && this.phase !== 'closed'
+  }
+
+  /** Changelog topics of the task's logged stores, by store name. */
+  get changelogTopics(): ReadonlyMap<string, string> {
+    return this.subtopology.changelogTopics
+  }
+
+  /** Creates the task core, opens (validates or wipes) the state folder and initializes the stores. */
+  async open(): Promise<void> {
+    const o = this.options
+    const streamTask = new StreamTask({
+      applicationId: o.applicationId,
+      subtopology: o.subtopology,
+      partition: o.partition,
+      collector: o.collector,
+      clock: o.clock,
+      globalStores: o.globalStores,
+      storeContext: {
+        taskStateDir: this.taskStateDir,
+        cacheMaxBytes: o.cacheMaxBytesPerStore,
+        register: (store, restore) => { this.restorers.set(store.name, { store, restore }) }
+      },
+      onDeserializationError: o.onDeserializationError,
+      ...(o.onProcessingError ? { onProcessingError: o.onProcessingError } : {})
+    })
+    const persistent = streamTask.storeNames.filter((name) => streamTask.getStore(name)?.persistent === true)
+    this.taskState = await openTaskState({
+      taskStateDir: this.taskStateDir, applicationId: o.applicationId, taskId: this.id,
+      persistentStoreNames: persistent, exactlyOnce: o.exactlyOnce, logger: this.logger
+    })
+    try {
+      await streamTask.initializeStores()
+    } catch (err) {
+      await streamTask.close().catch(() => {})
+      await this.taskState.close()
+      this.taskState = undefined
+      throw err
+    }
+    this.streamTask = streamTask
+    this.phase = 'restoring'
+  }
+
+  /**
+   * Restores every logged store from its changelog: persistent stores from the checkpoint (when the
+   * folder was trusted), in-memory stores from the start, to the changelog's end (last stable offset).
+   */
+  async restore(consumer: ByteConsumer, signal?: AbortSignal): Promise<void> {
+    const checkpoint = new Map((this.taskState?.checkpoint ?? []).map((c) => [`${c.topic}\u0000${c.partition}`, c.offset]))
+    for (const [storeName, topic] of this.subtopology.changelogTopics) {
+      const restorer = this.restorers.get(storeName)
+      if (!restorer) continue
+      const fromOffset = restorer.store.persistent ? checkpoint.get(`${topic}\u0000${this.partition}`) ?? 0 : 0
+      const result = await restoreChangelog({
+        consumer, topic, partition: this.partition, fromOffset, restore: restorer.restore,
+        ...(signal ? { signal } : {}),
+        logger: this.logger,
+        onProgress: (progress) => { this.restoreProgress.set(topic, progress) }
+      })
+      this.restoredRecords += result.restoredRecords
+      this.restoredTo.set(topic, result.nextOffset)
+    }
+  }
+
+  /** Initializes the processors: the task may process from now on. */
+  start(): void {
+    this.task.initializeProcessors()
+    this.phase = 'running'
+    this.processedSinceCommit = 0
+    this.dirty = false
+  }
+
+  /** Next changelog offsets the local persistent state reflects (for the checkpoint). */
+  checkpointOffsets(): ChangelogOffset[] {
+    const offsets: ChangelogOffset[] = []
+    for (const [storeName, topic] of this.subtopology.changelogTopics) {
+      if (this.streamTask?.getStore(storeName)?.persistent !== true) continue
+      const acked = this.options.collector.ackedOffset(topic, this.partition)
+      const restored = this.restoredTo.get(topic)
+      const offset = Math.max(acked ?? -1, restored ?? -1)
+      if (offset >= 0) offsets.push({ topic, partition: this.partition, offset })
+    }
+    return offsets
+  }
+
+  /** Writes the checkpoint (after a successful commit; under exactly-once only on a clean close). */
+  writeCheckpoint(): void {
+    if (!this.taskState) return
+    writeCheckpoint(this.taskStateDir, this.checkpointOffsets())
+  }
+
+  /**
+   * Closes the task. `clean`: its work is committed, so the checkpoint is written and the local state
+   * stays trusted. Dirty: nothing more is written; under exactly-once the missing checkpoint makes the
+   * next open wipe the folder and restore from the changelog.
+   */
+  async close(clean: boolean): Promise<void> {
+    if (this.phase === 'closed') return
+    const wasRunning = this.phase === 'running'
+    this.phase = 'closed'
+    try {
+      await this.streamTask?.close()
+    } finally {
+      if (this.taskState) {
+        if (clean && wasRunning) this.writeCheckpoint()
+        else if (!clean && this.options.exactlyOnce) deleteCheckpoint(this.taskStateDir)
+        await this.taskState.close()
+        this.taskState = undefined
+      }
+      for (const topic of this.subtopology.changelogTopics.values()) this.options.collector.forgetOffsets(topic, this.partition)
+    }
+  }
+}

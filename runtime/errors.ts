@@ -1,0 +1,60 @@
+/**
+ * Errors of the runtime. Every error has a stable string `code` and keeps its `cause`.
+ */
+
+/** Base error of the runtime (`KafkaStreams` and what it runs). */
+export class RuntimeError extends Error {
+  readonly code: string
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'RuntimeError'
+    this.code = code
+  }
+}
+
+/** A configuration option is missing or invalid; `option` names it. Thrown at construction. */
+export class StreamsConfigError extends RuntimeError {
+  readonly option: string
+  constructor(option: string, message: string) {
+    super('RUNTIME_BAD_CONFIG', `invalid option "${option}": ${message}`)
+    this.name = 'StreamsConfigError'
+    this.option = option
+  }
+}
+
+/** A source topic of the topology does not exist on the cluster (at start). */
+export class MissingSourceTopicError extends RuntimeError {
+  readonly topics: readonly string[]
+  constructor(topics: readonly string[]) {
+    super('RUNTIME_MISSING_SOURCE_TOPIC', `source topic(s) ${topics.join(', ')} do not exist: create them before starting the application`)
+    this.name = 'MissingSourceTopicError'
+    this.topics = topics
+  }
+}
+
+/**
+ * Topics that must be co-partitioned (joined or co-grouped) have different partition counts, or an
+ * existing internal topic has a partition count other than the one the topology needs.
+ */
+export class PartitionCountError extends RuntimeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('RUNTIME_PARTITION_MISMATCH', message, options)
+    this.name = 'PartitionCountError'
+  }
+}
+
+/** Another instance runs with the same application and instance id (its producer fenced ours). */
+export class InstanceFencedError extends RuntimeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('RUNTIME_INSTANCE_FENCED', message, options)
+    this.name = 'InstanceFencedError'
+  }
+}
+
+/** `start()` on an instance that is not in state CREATED, or an operation after close. */
+export class IllegalStateError extends RuntimeError {
+  constructor(message: string) {
+    super('RUNTIME_ILLEGAL_STATE', message)
+    this.name = 'IllegalStateError'
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * runtime/: runs topologies on a real Kafka cluster. `KafkaStreams` is the entry point; the rest is
+ * what it is configured with (`StreamsConfig`, a `KafkaClientSupplier`) and what it reports
+ * (`InstanceStatus`, Prometheus metrics). The task assignor is exported for inspection and tests.
+ */
+export { KafkaStreams, type StateListener } from './kafka-streams.ts'
+export {
+  type StreamsConfig, type ResolvedConfig, resolveConfig, ProcessingGuarantees, type ProcessingGuarantee
+} from './config.ts'
+export { type KafkaClientSupplier, defaultKafkaClientSupplier, type ByteConsumer, type ByteProducer } from './client-supplier.ts'
+export {
+  StreamsStates, type StreamsState, type InstanceStatus, type TaskStatus, type PartitionStatus
+} from './status.ts'
+export {
+  RuntimeError, StreamsConfigError, MissingSourceTopicError, PartitionCountError, InstanceFencedError, IllegalStateError
+} from './errors.ts'
+export {
+  assignTasks, createPartitionAssigner, encodeMemberInfo, decodeMemberInfo, tasksOf, partitionsOfTask, tasksOfPartitions,
+  taskId, parseTaskId, type MemberInfo, type AssignorMember, type TaskTopology, type TopicPartition
+} from './assignor.ts'
+export { RuntimeMetrics, startMetricsServer } from './metrics.ts'
