@@ -27,6 +27,29 @@ import { outerJoinKey, parseOuterJoinKey, type OuterJoinStore } from './outer-jo
 export type StreamJoinKind = 'inner' | 'left' | 'outer'
 
 /**
+ * A lower bound of the timestamps waiting in each outer-join store instance (per task, shared by the
+ * two sides, which hold the same instance), read from the store the first time it is needed (after
+ * restore). A bound that is too low only costs a scan; it is tightened by each scan.
+ */
+const earliestByStore = new WeakMap<OuterJoinStore, { timestampMs: number }>()
+
+function earliestWaiting(store: OuterJoinStore): { timestampMs: number } {
+  let earliest = earliestByStore.get(store)
+  if (earliest === undefined) {
+    earliest = { timestampMs: Number.POSITIVE_INFINITY }
+    const iterator = store.all()
+    try {
+      const first = iterator.next()
+      if (first.done !== true) earliest.timestampMs = parseOuterJoinKey(first.value.key).timestampMs
+    } finally {
+      iterator.close()
+    }
+    earliestByStore.set(store, earliest)
+  }
+  return earliest
+}
+
+/**
  * Returns the suppliers of the two sides of one join. They share the task's stores (both window
  * stores and the outer-join store), so both run in the same task (the DSL connects both to all).
  */
@@ -63,13 +86,24 @@ export function streamStreamJoinProcessors<K, VL, VR, VO>(options: {
 
     /** Emits and deletes the waiting records whose window closed, oldest first. */
     const emitClosed = (store: OuterJoinStore, streamTimeMs: number): void => {
+      const earliest = earliestWaiting(store)
+      // Nothing can have closed yet: skip the scan (deleted keys at the head make scans costly).
+      if (earliest.timestampMs + minCloseOffsetMs > streamTimeMs) return
       const closed: Buffer[] = []
       const iterator = store.all()
+      earliest.timestampMs = Number.POSITIVE_INFINITY
       try {
         for (const entry of iterator) {
           const { timestampMs, side: entrySide, keyBytes } = parseOuterJoinKey(entry.key)
           // Keys are in timestamp order: nothing later can have closed.
-          if (timestampMs + minCloseOffsetMs > streamTimeMs) break
+          if (timestampMs + minCloseOffsetMs > streamTimeMs) {
+            earliest.timestampMs = Math.min(earliest.timestampMs, timestampMs)
+            break
+          }
+          if (timestampMs + closeOffsetMs(entrySide) > streamTimeMs) {
+            earliest.timestampMs = Math.min(earliest.timestampMs, timestampMs)
+            continue
+          }
           if (timestampMs + closeOffsetMs(entrySide) > streamTimeMs) continue
           closed.push(entry.key)
           const key = options.keySerde.deserialize(options.leftStoreName, keyBytes)
@@ -128,6 +162,8 @@ export function streamStreamJoinProcessors<K, VL, VR, VO>(options: {
           if (outerStore.get(waitingKey) !== undefined) outerStore.put(waitingKey, null)
         }
         if (!matched && emitsUnmatched) {
+          const earliest = earliestWaiting(outerStore)
+          earliest.timestampMs = Math.min(earliest.timestampMs, ts)
           const waitingKey = outerJoinKey(ts, which, keyBytes)
           const waiting = outerStore.get(waitingKey)
           outerStore.put(waitingKey, {
