@@ -14,11 +14,11 @@ import { startRegistry, type RunningRegistry } from '../registry/index.ts'
 import type { TrafficWindowStats, TravelerSession, TravelerType } from '../schemas/index.ts'
 import { kafkaBrokers, uniqueName } from './support/kafka.ts'
 import {
-  ContractProducer, createOutputTopics, eventually, expectedSeries, latestByKey, MIN, prng, randomStats, seriesDifference,
+  ContractProducer, createOutputTopics, eventually, expectedSeries, latestByKey, MIN, prng, randomStats, recentStart, seriesDifference,
   type OutputTopics, type SessionRecord, type StatsRecord
 } from './query-support.ts'
 
-const T0 = 1_763_726_400_000
+const T0 = recentStart()
 const SENSORS = ['s-1', 's-2', 's-3', 's-4', 's-5']
 const TYPES: TravelerType[] = ['CAR', 'BUS', 'PEDESTRIAN', 'TRUCK']
 const MINUTES = 90

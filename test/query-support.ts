@@ -12,6 +12,14 @@ import { createTopics, uniqueName } from './support/kafka.ts'
 
 export const MIN = 60_000
 
+/**
+ * An hour-aligned start a few hours ago. Records carry their window start as timestamp, and the
+ * output topics' time retention (7 days) would delete older ones while a test runs.
+ */
+export function recentStart(hoursAgo = 6): number {
+  return Math.floor(Date.now() / 3_600_000) * 3_600_000 - hoursAgo * 3_600_000
+}
+
 /** Unique names of the three output topics of one test. */
 export interface OutputTopics {
   stats1m: string
@@ -63,6 +71,7 @@ export class ContractProducer {
     await session.configure(topics.sessions, false)
     const producer = new Producer<string, Buffer | null, string, string>({
       clientId: 'query-it-producer',
+      idempotent: true,
       bootstrapBrokers: brokers,
       acks: -1,
       serializers: { key: stringSerializer, value: (v) => v ?? undefined, headerKey: stringSerializer, headerValue: stringSerializer }
