@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest'
+import { formatAgo, formatCompact, formatCount, formatDistance, formatDuration, formatKmh, formatRate, formatSpeed, formatTravelerType, naturalCompare } from './format.ts'
+import { hashOf, routeFromHash } from './route.ts'
+
+describe('number formatting', () => {
+  it('shows a dash for missing values instead of 0 or NaN', () => {
+    for (const f of [formatCount, formatCompact, formatSpeed, formatRate, formatDistance]) {
+      expect(f(null)).toBe('—')
+      expect(f(Number.NaN)).toBe('—')
+    }
+    expect(formatKmh(null)).toBe('')
+  })
+
+  it('groups thousands and abbreviates large numbers', () => {
+    expect(formatCount(1234567)).toBe('1,234,567')
+    expect(formatCompact(9_999)).toBe('9,999')
+    expect(formatCompact(12_345)).toBe('12.3k')
+    expect(formatCompact(4_560_000)).toBe('4.6M')
+    expect(formatCompact(2.25)).toBe('2.3')
+  })
+
+  it('formats speeds in m/s and km/h, rates and distances', () => {
+    expect(formatSpeed(12.345)).toBe('12.3 m/s')
+    expect(formatKmh(10)).toBe('36 km/h')
+    expect(formatRate(0.25)).toBe('0.3/s')
+    expect(formatRate(1234.5)).toBe('1,235/s')
+    expect(formatDistance(850.4)).toBe('850 m')
+    expect(formatDistance(1250)).toBe('1.3 km')
+  })
+
+  it('formats durations and relative times', () => {
+    expect(formatDuration(45_000)).toBe('45 s')
+    expect(formatDuration(185_000)).toBe('3 min 5 s')
+    expect(formatDuration(2 * 3_600_000 + 600_000)).toBe('2 h 10 min')
+    expect(formatAgo(1_000, 3_000)).toBe('just now')
+    expect(formatAgo(0, 12_000)).toBe('12 s ago')
+    expect(formatAgo(0, 5 * 60_000)).toBe('5 min ago')
+  })
+
+  it('title-cases traveler types and sorts sensor ids numerically', () => {
+    expect(formatTravelerType('PEDESTRIAN')).toBe('Pedestrian')
+    expect(formatTravelerType('all')).toBe('All types')
+    expect(['s-10', 's-2', 's-1'].sort(naturalCompare)).toEqual(['s-1', 's-2', 's-10'])
+  })
+})
+
+describe('routes', () => {
+  it('maps hashes to pages, defaulting to traffic', () => {
+    expect(routeFromHash('#/system')).toBe('system')
+    expect(routeFromHash('#system?x=1')).toBe('system')
+    expect(routeFromHash('#/traffic')).toBe('traffic')
+    expect(routeFromHash('')).toBe('traffic')
+    expect(routeFromHash('#/nope')).toBe('traffic')
+    expect(hashOf('system')).toBe('#/system')
+  })
+})
