@@ -2,7 +2,8 @@
  * The procedures of the query API. `AppRouter` (the type of `createAppRouter`'s result) is what the
  * dashboard imports: changing an output here breaks its typecheck.
  */
-import { aggregateSeries, combineAt, type SeriesPoint } from './aggregate.ts'
+import { combineAt, type SeriesPoint } from './aggregate.ts'
+import { CombinedSeriesCache } from './combined-series.ts'
 import { QueryApiError, QueryApiErrorCodes } from './errors.ts'
 import type { HealthReport } from './health.ts'
 import { liveInput, seriesInput, sessionsInput } from './inputs.ts'
@@ -90,6 +91,7 @@ function checkSensor(services: QueryServices, sensorId: string): void {
 
 /** Builds the router over `services`. */
 export function createAppRouter(services: QueryServices) {
+  const combined = new CombinedSeriesCache(services.series)
   const trafficRouter = t.router({
     sensors: readProcedure.query((): SensorsResult => {
       const sensors = services.series.sensors()
@@ -101,7 +103,7 @@ export function createAppRouter(services: QueryServices) {
     series: readProcedure.input(seriesInput).query(({ input }): SeriesResult => {
       checkRange(input.from, input.to, services.maxRangeMs)
       checkSensor(services, input.sensorId)
-      const points = aggregateSeries(services.series.select(input.resolution, input.sensorId, input.travelerType), input.from, input.to)
+      const points = combined.series(input.resolution, input.sensorId, input.travelerType, input.from, input.to)
       return {
         sensorId: input.sensorId,
         travelerType: input.travelerType,

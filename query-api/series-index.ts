@@ -154,10 +154,25 @@ export class WindowColumns {
   }
 }
 
+/** Sees every change of a `SeriesIndex` (derived caches invalidate on it). */
+export interface SeriesIndexListener {
+  /** The window (resolution, sensor, type, start) was written or deleted. */
+  changed(resolution: Resolution, sensorId: string, travelerType: TravelerType, windowStart: number): void
+  /** Windows of `resolution` starting before `windowStart` were dropped (retention). */
+  evicted(resolution: Resolution, windowStart: number): void
+}
+
 /** Every window held, by resolution, sensor and traveler type. */
 export class SeriesIndex {
   readonly #byResolution: Record<Resolution, Map<string, Map<TravelerType, WindowColumns>>> = { '1m': new Map(), '5m': new Map() }
+  readonly #listeners = new Set<SeriesIndexListener>()
   #windows = 0
+
+  /** Registers a listener; returns the function that removes it. */
+  addListener(listener: SeriesIndexListener): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
 
   /** Windows held over all series. */
   get size(): number {
@@ -172,6 +187,7 @@ export class SeriesIndex {
       const columns = byType?.get(travelerType)
       if (byType === undefined || columns === undefined || !columns.delete(windowStart)) return
       this.#windows--
+      for (const l of this.#listeners) l.changed(resolution, sensorId, travelerType, windowStart)
       if (columns.size === 0) {
         byType.delete(travelerType)
         if (byType.size === 0) bySensor.delete(sensorId)
@@ -188,6 +204,7 @@ export class SeriesIndex {
       byType.set(travelerType, columns)
     }
     if (columns.put(windowStart, stats)) this.#windows++
+    for (const l of this.#listeners) l.changed(resolution, sensorId, travelerType, windowStart)
   }
 
   get(resolution: Resolution, sensorId: string, travelerType: TravelerType, windowStart: number): WindowStats | undefined {
@@ -226,6 +243,7 @@ export class SeriesIndex {
       if (byType.size === 0) bySensor.delete(sensorId)
     }
     this.#windows -= removed
+    for (const l of this.#listeners) l.evicted(resolution, start)
     return removed
   }
 
