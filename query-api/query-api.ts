@@ -16,6 +16,7 @@ import { SessionIndex } from './session-index.ts'
 import { openQueryStore } from './store.ts'
 import { SystemInfo } from './system-info.ts'
 import { TopicFollower } from './topic-follower.ts'
+import { WorkerStatusBoard } from './worker-status.ts'
 import { setInternalErrorHandler } from './trpc.ts'
 import { buildTrafficTopology, TRAFFIC_TOPICS } from '../apps/traffic/index.ts'
 import { SchemaRegistryClient } from '../schemas/index.ts'
@@ -71,13 +72,26 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
     onRecords: (records) => materializer.apply(records),
     logger: log
   })
+  // The workers' own status reports; following them is best effort and never affects readiness.
+  const board = new WorkerStatusBoard()
+  const statusFollower = new TopicFollower({
+    brokers: config.brokers,
+    topics: [`${config.trafficApplicationId}-status`],
+    clientId: `runnel-query-api-${config.instanceId}-status`,
+    maxWaitMs: 1000,
+    onRecords: (records) => board.apply(records),
+    logger: log
+  })
   const topology = wiring.topology === null
     ? undefined
     : wiring.topology ?? (() => buildTrafficTopology({
       registry,
       topics: { ...config.topics, observations: wiring.observationsTopic ?? TRAFFIC_TOPICS.observations }
     }).describe())
-  const system = new SystemInfo({ brokers: config.brokers, applicationId: config.trafficApplicationId, topology, clientId: `runnel-query-api-${config.instanceId}-admin` })
+  const system = new SystemInfo({
+    brokers: config.brokers, applicationId: config.trafficApplicationId, topology, clientId: `runnel-query-api-${config.instanceId}-admin`,
+    statuses: () => board.reports()
+  })
 
   let started = false
   const health = (): HealthReport => {
@@ -108,6 +122,7 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
 
   const cleanup = async (): Promise<void> => {
     await follower.close().catch((err: unknown) => log.warn({ err }, 'closing the follower failed'))
+    await statusFollower.close().catch((err: unknown) => log.warn({ err }, 'closing the status follower failed'))
     await system.close().catch((err: unknown) => log.warn({ err }, 'closing the admin client failed'))
     await store.close().catch((err: unknown) => log.warn({ err }, 'closing the store failed'))
   }
@@ -115,6 +130,7 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
   let server: Awaited<ReturnType<typeof createQueryServer>>
   try {
     await follower.start()
+    await statusFollower.start()
     started = true
     server = await createQueryServer({
       router: createAppRouter(services),

@@ -73,7 +73,7 @@ beforeAll(async () => {
     health,
     system: {
       lag: async () => ({ groupId: 'g', partitions: [], totalLag: 0, measuredAt: 1 }),
-      instances: async () => ({ groupId: 'g', state: 'EMPTY', instances: [], measuredAt: 1 }),
+      instances: async () => ({ groupId: 'g', state: 'EMPTY', instances: [], unattachedReports: [], measuredAt: 1 }),
       topology: () => {
         throw new QueryApiError(QueryApiErrorCodes.NOT_AVAILABLE, 'no topology provider configured')
       }

@@ -7,6 +7,7 @@
  */
 import { Admin, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka'
 import { QueryApiError, QueryApiErrorCodes } from './errors.ts'
+import type { WorkerStatusView } from './worker-status.ts'
 import type { TopologyDescription } from '../topology/index.ts'
 
 /** Lag of one partition the workers' group has committed offsets for. */
@@ -40,6 +41,12 @@ export interface WorkerInstance {
   readonly assignments: Array<{ topic: string; partitions: number[] }>
   /** Task ids `<sub-topology>_<partition>`, sorted; empty when no topology is known. */
   readonly tasks: string[]
+  /**
+   * What the worker last reported about itself on the status topic (null: no report for this
+   * member). Always set by the server; optional in the type so that clients written before it
+   * still typecheck.
+   */
+  readonly status?: WorkerStatusView | null
 }
 
 /** `system.instances`: the workers of the application and their tasks. */
@@ -48,6 +55,12 @@ export interface InstancesReport {
   /** Group state as Kafka reports it (STABLE, PREPARING_REBALANCE, EMPTY, DEAD...). */
   readonly state: string
   readonly instances: WorkerInstance[]
+  /**
+   * Status reports of instances that are not members of the group right now (stopped, or between
+   * rebalances); stale ones are likely gone. Always set by the server (optional in the type, as
+   * `status` above).
+   */
+  readonly unattachedReports?: WorkerStatusView[]
   readonly measuredAt: number
 }
 
@@ -116,6 +129,8 @@ export interface SystemInfoOptions {
   clientId?: string
   /** Time limit of the admin calls of one request, ms. Default 10,000. */
   timeoutMs?: number
+  /** The workers' latest status reports (from `<applicationId>-status`). Default: none. */
+  statuses?: () => WorkerStatusView[]
 }
 
 /** Reads the workers' group state from Kafka for the system.* procedures. */
@@ -124,8 +139,10 @@ export class SystemInfo {
   readonly #admin: Admin
   readonly #timeoutMs: number
   readonly #topology: TopologyView | undefined
+  readonly #statuses: () => WorkerStatusView[]
 
   constructor(options: SystemInfoOptions) {
+    this.#statuses = options.statuses ?? (() => [])
     this.applicationId = options.applicationId
     this.#timeoutMs = options.timeoutMs ?? 10_000
     this.#admin = new Admin({ clientId: options.clientId ?? 'runnel-query-api-admin', bootstrapBrokers: [...options.brokers] })
@@ -172,21 +189,32 @@ export class SystemInfo {
     return this.#withTimeout('describe the workers\' consumer group', async () => {
       const groups = await this.#admin.describeGroups({ groups: [this.applicationId] })
       const group = groups.get(this.applicationId)
-      if (group === undefined) return { groupId: this.applicationId, state: 'DEAD', instances: [], measuredAt: Date.now() }
-      const instances = [...group.members.values()].map((m): WorkerInstance => {
+      const reports = this.#statuses()
+      const byMember = new Map(reports.filter((r) => r.memberId !== '').map((r) => [r.memberId, r]))
+      const attached = new Set<WorkerStatusView>()
+      const instances = [...(group?.members.values() ?? [])].map((m): WorkerInstance => {
         const assignments = [...(m.assignments?.values() ?? [])]
           .map((a) => ({ topic: a.topic, partitions: [...a.partitions].sort((x, y) => x - y) }))
           .sort((a, b) => (a.topic < b.topic ? -1 : 1))
+        const status = byMember.get(m.id) ?? null
+        if (status !== null) attached.add(status)
         return {
           memberId: m.id,
           clientId: m.clientId,
           clientHost: m.clientHost,
           groupInstanceId: m.groupInstanceId ?? null,
           assignments,
-          tasks: tasksOf(assignments, this.#topology)
+          tasks: tasksOf(assignments, this.#topology),
+          status
         }
       }).sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : a.memberId < b.memberId ? -1 : 1))
-      return { groupId: this.applicationId, state: String(group.state), instances, measuredAt: Date.now() }
+      return {
+        groupId: this.applicationId,
+        state: group === undefined ? 'DEAD' : String(group.state),
+        instances,
+        unattachedReports: reports.filter((r) => !attached.has(r)),
+        measuredAt: Date.now()
+      }
     })
   }
 

@@ -53,6 +53,8 @@ beforeAll(async () => {
   const v = randomStats(prng(1), 's-1', 'CAR', T0, MIN)
   await producer.sendStats([{ resolution: '1m', key: `s-1|CAR|${T0}`, value: v }])
   await producer.close()
+  // The workers' status topic exists before the API starts (the runtime creates it); reports come later.
+  await createTopics(kafkaBrokers(), [{ name: `${appId}-status`, partitions: 1, configs: { 'cleanup.policy': 'compact' } }])
   api = await startQueryApi(options(), { logger: pino({ level: 'warn' }), observationsTopic: observations })
   await api.whenReady()
 })
@@ -135,8 +137,28 @@ describe('query API system procedures against a real consumer group', () => {
       const sourceSub = topology.subtopologies.find((s) => s.nodes.some((n) => n.type === 'source' && n.topics.includes(observations)))
       expect(sourceSub).toBeDefined()
 
+      // Status reports as the runtime publishes them: one for this member, one for an instance that left.
+      const statusProducer = new Producer({
+        clientId: 'query-it-status', bootstrapBrokers: brokers, idempotent: true, acks: -1,
+        serializers: { key: stringSerializer, value: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer }
+      })
+      const report = (instanceId: string, memberId: string): string => JSON.stringify({
+        applicationId: appId, instanceId, state: 'RUNNING', processingGuarantee: 'at_least_once', memberId, generationId: 1, startedAtMs: Date.now() - 1000,
+        updatedAtMs: Date.now(), recordsProcessedTotal: 40, recordsPerSecond: 12.5, commits: 2, lastCommitAtMs: Date.now(), error: null, metricsPort: null,
+        tasks: [{ id: `${sourceSub?.id}_0`, subtopology: 0, partition: 0, phase: 'running', inputs: [], recordsProcessed: 10, streamTimeMs: 5, bufferedRecords: 0, restoredRecords: 0, restoreRemainingOffsets: 0, droppedRecords: {} }],
+        partitions: [{ topic: observations, partition: 0, task: '0_0', position: 10, committedOffset: 6, endOffset: 10, lag: 4 }]
+      })
+      await statusProducer.send({ messages: [
+        { topic: `${appId}-status`, key: 'worker-1', value: report('worker-1', consumer.memberId ?? '') },
+        { topic: `${appId}-status`, key: 'worker-gone', value: report('worker-gone', 'member-that-left') }
+      ] })
+      await statusProducer.close()
+      await eventually(async () => (await admin.system.instances.query()).unattachedReports?.length === 1, 20_000, 'the status reports')
+
       const instances = await admin.system.instances.query()
       expect(instances.groupId).toBe(appId)
+      expect(instances.instances[0]?.status).toMatchObject({ instanceId: 'worker-1', state: 'RUNNING', recordsPerSecond: 12.5, inputLag: 4, stale: false, tasks: [{ id: `${sourceSub?.id}_0`, phase: 'running' }] })
+      expect(instances.unattachedReports?.map((r) => r.instanceId)).toEqual(['worker-gone'])
       expect(instances.state).toMatch(/STABLE/i)
       expect(instances.instances).toHaveLength(1)
       expect(instances.instances[0]).toMatchObject({
