@@ -5,11 +5,13 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { aggregateSeries } from './aggregate.ts'
 import { parseApiTokens, TokenAuthenticator } from './auth.ts'
+import { createTRPCClient, httpSubscriptionLink } from '@trpc/client'
 import { createQueryClient } from './client.ts'
+import { NodeEventSource } from './event-source.ts'
 import { QueryApiError, QueryApiErrorCodes } from './errors.ts'
 import type { HealthReport } from './health.ts'
 import type { WindowChange } from './materializer.ts'
-import { createAppRouter, type LiveEvent, type QueryServices } from './router.ts'
+import { createAppRouter, type AppRouter, type LiveEvent, type QueryServices } from './router.ts'
 import { SeriesIndex } from './series-index.ts'
 import { createQueryServer, type QueryServer } from './server.ts'
 import { SessionIndex } from './session-index.ts'
@@ -240,6 +242,22 @@ describe('query API over HTTP: typed client', () => {
       window: { observations: 100, travelers: 4, speedSamples: 2, speedMin: 2, speedMax: 20, speedMean: 11 },
       point: { windowStart: T0 + 2 * MIN, observations: 100 + (s2?.observations ?? 0), travelers: 5, speedSamples: 4, speedMin: 1, speedMax: 20, speedMean: 8 }
     })
+  })
+
+  it('accepts the token as an SSE connection parameter, as browsers send it', async () => {
+    const client = createTRPCClient<AppRouter>({
+      links: [httpSubscriptionLink({ url: `${server.url}/trpc`, EventSource: NodeEventSource, connectionParams: () => ({ token: READ }) })]
+    })
+    const first = await new Promise<unknown>((resolve, reject) => {
+      const sub = client.traffic.live.subscribe({ sensorId: 's-1' }, {
+        onData: (e) => {
+          sub.unsubscribe()
+          resolve(e)
+        },
+        onError: reject
+      })
+    })
+    expect(first).toEqual({ kind: 'subscribed', instanceId: 'unit', ready: true })
   })
 
   it('refuses a live subscription without a token', async () => {

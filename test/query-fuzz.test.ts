@@ -79,7 +79,13 @@ function fuzzer(seed: number) {
     if (rand() < 0.3) input[pick(FIELDS)] = value(2)
     return input
   }
-  const encodeGarbage = (): string => pick(['%', '%ZZ', '%E0%A4%A', '{', '[[[[', 'input', '%7B%22from%22%3A', '\u00e9'.repeat(3)].map(encodeURI))
+  const encodeGarbage = (): string => pick([
+    ...['%', '%ZZ', '%E0%A4%A', '{', '[[[[', 'input', '%7B%22from%22%3A', '\u00e9'.repeat(3)].map(encodeURI),
+    // JSON that parses to numbers JSON.stringify cannot write: Infinity, -0, and 400 digits.
+    encodeURIComponent(`{"sensorId":"all","from":1e999,"to":-1e999}`),
+    encodeURIComponent(`{"sensorId":"s-1","from":-0,"to":${'9'.repeat(400)}}`),
+    encodeURIComponent(`{"from":${T0},"to":${T0 + MIN},"sensorId":"all","sensorId":"s-1"}`)
+  ])
 
   /** A well-formed call with an admin+read token, its input mutated in one random place half of the time. */
   const validCall = (): { method: string; path: string; headers: Record<string, string>; body: Buffer | undefined } => {
