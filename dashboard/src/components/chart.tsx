@@ -7,7 +7,7 @@
 import { createEffect, on, onCleanup, onMount, type JSX } from 'solid-js'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
-import { formatDateTime } from '../lib/format.ts'
+import { formatClock, formatTimeTicks } from '../lib/format.ts'
 import type { ChartColumns } from '../lib/series-data.ts'
 
 declare global {
@@ -21,8 +21,8 @@ declare global {
 export interface ChartSeries {
   readonly label: string
   readonly color: string
-  /** `line` (default), `bars` (one bar per window) or `area` (line with a light fill). */
-  readonly kind?: 'line' | 'bars' | 'area'
+  /** `line` (default), `step` (flat over each window), `bars` (one bar per window) or `area` (line with a light fill). */
+  readonly kind?: 'line' | 'step' | 'bars' | 'area'
   /** Which y axis: the left (default) or the right one. */
   readonly axis?: 'left' | 'right'
   readonly width?: number
@@ -35,6 +35,21 @@ export interface ChartSeries {
 export interface ChartAxis {
   readonly label: string
   readonly format?: (value: number) => string
+  /** Counts: ticks only at whole numbers. */
+  readonly integer?: boolean
+}
+
+/** Tick steps of count axes: whole numbers only. */
+const INTEGER_INCRS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1_000, 2_000, 2_500, 5_000, 10_000, 20_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1e6, 2.5e6, 5e6, 1e7, 2.5e7, 5e7, 1e8]
+
+/** Points to draw on a line: only values with no neighbour, which a line alone would not show. */
+function isolatedPoints(u: uPlot, seriesIdx: number): number[] {
+  const ys = u.data[seriesIdx] ?? []
+  const out: number[] = []
+  for (let i = 0; i < ys.length; i++) {
+    if (ys[i] != null && ys[i - 1] == null && ys[i + 1] == null) out.push(i)
+  }
+  return out
 }
 
 export interface ChartProps {
@@ -50,6 +65,11 @@ export interface ChartProps {
   readonly height?: number
   /** Plot area aria-label. */
   readonly title: string
+  /** Shortest time span the x axis shows, ms (a chart of a few seconds of history stays readable). */
+  readonly minSpanMs?: number
+  /** Legend name and text of the x value (default `Window`, `HH:mm`). */
+  readonly xLabel?: string
+  readonly xFormat?: (ms: number) => string
 }
 
 function withAlpha(hex: string, alpha: number): string {
@@ -70,8 +90,24 @@ function fromZero(_u: uPlot, _min: number | null, max: number | null): uPlot.Ran
   return [0, top]
 }
 
+/** The index whose values the legend shows while the cursor is elsewhere: the latest with any value. */
+function latestIndex(u: uPlot): number | null {
+  const xs = u.data[0]
+  for (let i = xs.length - 1; i >= 0; i--) {
+    for (let s = 1; s < u.data.length; s++) if (u.data[s]?.[i] != null) return i
+  }
+  return null
+}
+
+function showLatest(u: uPlot): void {
+  if (u.cursor.idx != null) return
+  const idx = latestIndex(u)
+  if (idx !== null) u.setLegend({ idx }, false)
+}
+
 function buildOptions(props: ChartProps, width: number): uPlot.Options {
   const bars = uPlot.paths.bars?.({ size: [0.7, 24, 1], align: 1 })
+  const steps = uPlot.paths.stepped?.({ align: 1 })
   const axis = (a: ChartAxis, side: 1 | 3, scale: string, showGrid: boolean): uPlot.Axis => ({
     scale,
     side,
@@ -84,10 +120,14 @@ function buildOptions(props: ChartProps, width: number): uPlot.Options {
     gap: 6,
     grid: { show: showGrid, stroke: GRID_COLOR, width: 1 },
     ticks: { show: false },
+    ...(a.integer === true ? { incrs: INTEGER_INCRS } : {}),
     values: (_u, splits) => splits.map((v) => (a.format === undefined ? String(v) : a.format(v)))
   })
   const axes: uPlot.Axis[] = [
-    { font: FONT, stroke: AXIS_COLOR, grid: { stroke: GRID_COLOR, width: 1 }, ticks: { show: false }, size: 36, gap: 6 },
+    {
+      font: FONT, stroke: AXIS_COLOR, grid: { stroke: GRID_COLOR, width: 1 }, ticks: { show: false }, size: 44, gap: 6, space: 64,
+      values: (_u, splits, _axis, _space, incr) => formatTimeTicks(splits, incr)
+    },
     axis(props.left, 3, 'left', true)
   ]
   if (props.right !== undefined) axes.push(axis(props.right, 1, 'right', false))
@@ -99,13 +139,22 @@ function buildOptions(props: ChartProps, width: number): uPlot.Options {
     cursor: { sync: { key: 'runnel-traffic' }, points: { size: 7 }, drag: { x: false, y: false } },
     legend: { live: true },
     scales: {
-      x: { time: true },
+      x: {
+        time: true,
+        range: (_u, min, max): uPlot.Range.MinMax => [min, Math.max(max, min + (props.minSpanMs ?? 0))]
+      },
       left: { range: fromZero },
       ...(props.right === undefined ? {} : { right: { range: fromZero } })
     },
     axes,
+    hooks: {
+      // Outside the plot the legend shows the latest window instead of dashes.
+      setCursor: [showLatest],
+      setData: [showLatest],
+      ready: [showLatest]
+    },
     series: [
-      { label: 'Window', value: (_u, v) => (v === null ? '—' : formatDateTime(v)) },
+      { label: props.xLabel ?? 'Window', value: (_u, v) => (v === null ? '—' : (props.xFormat ?? formatClock)(v)) },
       ...props.series.map((s): uPlot.Series => ({
         label: s.label,
         scale: s.axis === 'right' ? 'right' : 'left',
@@ -113,8 +162,9 @@ function buildOptions(props: ChartProps, width: number): uPlot.Options {
         width: s.width ?? 2,
         ...(s.dash === undefined ? {} : { dash: s.dash }),
         ...(s.kind === 'bars' && bars !== undefined ? { paths: bars, fill: withAlpha(s.color, 0.55), width: 0 } : {}),
+        ...(s.kind === 'step' && steps !== undefined ? { paths: steps } : {}),
         ...(s.kind === 'area' ? { fill: withAlpha(s.color, 0.12) } : {}),
-        points: { show: false },
+        points: s.kind === 'bars' ? { show: false } : { show: true, size: 5, fill: s.color, filter: isolatedPoints },
         spanGaps: false,
         value: (_u, v) => s.format(v)
       }))

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatAgo, formatCompact, formatCount, formatDistance, formatDuration, formatKmh, formatRate, formatSpeed, formatTravelerType, naturalCompare } from './format.ts'
+import { formatAgo, formatClock, formatCompact, formatTimeTicks, formatCount, formatDistance, formatDuration, formatKmh, formatRate, formatSpeed, formatTravelerType, naturalCompare } from './format.ts'
 import { hashOf, routeFromHash } from './route.ts'
 
 describe('number formatting', () => {
@@ -41,6 +41,20 @@ describe('number formatting', () => {
     expect(formatTravelerType('PEDESTRIAN')).toBe('Pedestrian')
     expect(formatTravelerType('all')).toBe('All types')
     expect(['s-10', 's-2', 's-1'].sort(naturalCompare)).toEqual(['s-1', 's-2', 's-10'])
+  })
+})
+
+describe('formatTimeTicks', () => {
+  it('labels ticks HH:mm with the date under the first tick and at each new day', () => {
+    const day1 = new Date(2025, 10, 21, 23, 0).getTime()
+    const ticks = formatTimeTicks([day1, day1 + 30 * 60_000, day1 + 60 * 60_000, day1 + 90 * 60_000], 30 * 60_000)
+    expect(ticks).toEqual(['23:00\nNov 21', '23:30', '00:00\nNov 22', '00:30'])
+  })
+
+  it('adds seconds when ticks are less than a minute apart', () => {
+    const t = new Date(2025, 10, 21, 9, 5, 15).getTime()
+    expect(formatTimeTicks([t, t + 15_000], 15_000)).toEqual(['09:05:15\nNov 21', '09:05:30'])
+    expect(formatClock(t)).toBe('09:05')
   })
 })
 

@@ -61,10 +61,30 @@ export function formatClock(ms: number, seconds = false): string {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}${seconds ? `:${pad(d.getSeconds())}` : ''}`
 }
 
+/** Local `MMM d` (e.g. `Nov 21`). */
+export function formatDay(ms: number): string {
+  const d = new Date(ms)
+  return `${d.toLocaleString('en-US', { month: 'short' })} ${d.getDate()}`
+}
+
 /** Local `MMM d, HH:mm` (e.g. `Nov 21, 14:05`). */
 export function formatDateTime(ms: number): string {
-  const d = new Date(ms)
-  return `${d.toLocaleString('en-US', { month: 'short' })} ${d.getDate()}, ${formatClock(ms)}`
+  return `${formatDay(ms)}, ${formatClock(ms)}`
+}
+
+/**
+ * Tick labels of a time axis, 24-hour local time: seconds when ticks are under a minute apart, and
+ * the date under the first tick and under each tick that starts a new day.
+ */
+export function formatTimeTicks(splits: readonly number[], incrMs: number): string[] {
+  let lastDay = ''
+  return splits.map((v, i) => {
+    const clock = formatClock(v, incrMs < 60_000)
+    const day = formatDay(v)
+    const label = i === 0 || day !== lastDay ? `${clock}\n${day}` : clock
+    lastDay = day
+    return label
+  })
 }
 
 /** How long ago `ms` was, relative to `nowMs`: `just now`, `12 s ago`, `5 min ago`. */

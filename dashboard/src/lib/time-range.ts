@@ -9,9 +9,9 @@ export const MINUTE_MS = 60_000
 
 /** The relative ranges the page offers, with their length in ms. */
 export const RangePresets = {
-  '15m': { label: 'Last 15 min', spanMs: 15 * MINUTE_MS },
-  '1h': { label: 'Last hour', spanMs: 60 * MINUTE_MS },
-  '24h': { label: 'Last 24 h', spanMs: 24 * 60 * MINUTE_MS }
+  '15m': { label: 'Last 15 min', short: '15 min', spanMs: 15 * MINUTE_MS },
+  '1h': { label: 'Last hour', short: '1 h', spanMs: 60 * MINUTE_MS },
+  '24h': { label: 'Last 24 h', short: '24 h', spanMs: 24 * 60 * MINUTE_MS }
 } as const
 export type RangePreset = keyof typeof RangePresets
 export const RANGE_PRESETS = Object.keys(RangePresets) as RangePreset[]

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { TopologyView } from '../api/types.ts'
-import { layoutSubtopology, topologyCounts, type LayoutBox } from './topology-layout.ts'
+import { FIT, fitLayout, layoutSubtopology, topologyCounts, type LayoutBox } from './topology-layout.ts'
 
 type Sub = TopologyView['subtopologies'][number]
 
@@ -129,6 +129,42 @@ describe('layoutSubtopology', () => {
     }
     const l = layoutSubtopology(cyclic, { direction: 'horizontal' })
     expect(l.boxes).toHaveLength(2)
+  })
+})
+
+describe('fitLayout', () => {
+  const directionOf = (l: { boxes: readonly LayoutBox[] }): 'horizontal' | 'vertical' => {
+    const src = box(l, 'node:src')
+    const topic = box(l, 'topic:obs:in')
+    return src.x > topic.x ? 'horizontal' : 'vertical'
+  }
+
+  it('flows left to right on a desktop-wide panel, fitting its width', () => {
+    const l = fitLayout(traffic, 1190)
+    expect(directionOf(l)).toBe('horizontal')
+    expect(l.width).toBeLessThanOrEqual(1190)
+    expect(box(l, 'node:src').width).toBeGreaterThanOrEqual(FIT.minHorizontalNodeWidth)
+  })
+
+  it('caps box width on very wide panels', () => {
+    expect(box(fitLayout(traffic, 4000), 'node:src').width).toBe(FIT.maxNodeWidth)
+  })
+
+  it('turns top to bottom on a phone-wide panel, three branches side by side within it', () => {
+    const l = fitLayout(traffic, 380)
+    expect(directionOf(l)).toBe('vertical')
+    expect(l.width).toBeLessThanOrEqual(380)
+    expect(box(l, 'node:a').y).toBe(box(l, 'node:c').y)
+  })
+
+  it('keeps boxes at a legible minimum width when even that does not fit (the page then scales or scrolls)', () => {
+    const l = fitLayout(traffic, 300)
+    expect(box(l, 'node:a').width).toBe(FIT.minVerticalNodeWidth)
+    expect(l.width).toBe(3 * FIT.minVerticalNodeWidth + 2 * FIT.siblingGap)
+  })
+
+  it('gives each store room for a two-line name', () => {
+    expect(box(fitLayout(traffic, 1190), 'node:travelers').height).toBe(FIT.nodeHeight + 2 * FIT.storeLineHeight)
   })
 })
 

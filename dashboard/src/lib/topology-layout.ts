@@ -256,3 +256,37 @@ export function topologyCounts(view: Pick<TopologyView, 'subtopologies' | 'globa
   }
   return { subtopologies: view.subtopologies.length, nodes, stores: stores.size, topics: topics.size }
 }
+
+/** Sizes `fitLayout` works with. */
+export const FIT = {
+  /** Narrowest box of a left-to-right layout before it switches to top to bottom. */
+  minHorizontalNodeWidth: 132,
+  maxNodeWidth: 210,
+  minVerticalNodeWidth: 112,
+  /** Room for the kind label and two lines of name. */
+  nodeHeight: 58,
+  /** A store name may take two lines. */
+  storeLineHeight: 36,
+  layerGap: 30,
+  siblingGap: 12
+} as const
+
+/**
+ * The layout of `sub` for a panel `availableWidth` wide: left to right with boxes as wide as the
+ * panel allows (names wrap onto two lines), or top to bottom when the boxes would get narrower than
+ * `FIT.minHorizontalNodeWidth` (phones).
+ */
+export function fitLayout(sub: TopologyView['subtopologies'][number], availableWidth: number): SubtopologyLayout {
+  const probe = layoutSubtopology(sub, { direction: 'horizontal', nodeWidth: 1, layerGap: 0, siblingGap: 0 })
+  const layers = new Map<number, number>()
+  for (const b of probe.boxes) layers.set(b.layer, (layers.get(b.layer) ?? 0) + 1)
+  const layerCount = Math.max(1, layers.size)
+  const widest = Math.max(1, ...layers.values())
+  const common = { nodeHeight: FIT.nodeHeight, storeLineHeight: FIT.storeLineHeight, layerGap: FIT.layerGap, siblingGap: FIT.siblingGap }
+  const horizontal = Math.floor((availableWidth - (layerCount - 1) * FIT.layerGap) / layerCount)
+  if (horizontal >= FIT.minHorizontalNodeWidth) {
+    return layoutSubtopology(sub, { ...common, direction: 'horizontal', nodeWidth: Math.min(FIT.maxNodeWidth, horizontal) })
+  }
+  const vertical = Math.floor((availableWidth - (widest - 1) * FIT.siblingGap) / widest)
+  return layoutSubtopology(sub, { ...common, direction: 'vertical', nodeWidth: Math.max(FIT.minVerticalNodeWidth, Math.min(FIT.maxNodeWidth, vertical)) })
+}

@@ -11,7 +11,7 @@ import { formatCount, formatDateTime, formatDistance, formatDuration, formatSpee
 import type { TimeRange } from '../lib/time-range.ts'
 import type { TrafficFilters } from './traffic-series.ts'
 
-const PAGE_SIZE = 25
+const PAGE_SIZE = 15
 /** How often the first page is re-read while live (later pages stay as they are). */
 const LIVE_REFRESH_MS = 30_000
 
@@ -92,7 +92,7 @@ export function SessionsTable(props: { filters: Accessor<TrafficFilters>; range:
         <Show when={!loading()} fallback={<Loading label="Loading sessions…" height={160} />}>
           <Show when={items().length > 0} fallback={<Empty title="No sessions in this range" detail="Sessions appear once travelers have been seen by the selected sensors." height={140} testId="sessions-empty" />}>
             <div class="table-scroll">
-              <table class="table" data-testid="sessions-table">
+              <table class="table table-cards" data-testid="sessions-table">
                 <thead>
                   <tr>
                     <th scope="col">First seen</th>
@@ -110,15 +110,15 @@ export function SessionsTable(props: { filters: Accessor<TrafficFilters>; range:
                   <For each={items()}>
                     {(s) => (
                       <tr>
-                        <td class="nowrap">{formatDateTime(s.firstSeen)}</td>
-                        <td class="mono">{s.travelerId}</td>
-                        <td class="mono">{s.sensorId}</td>
-                        <td><span class={`type-badge type-${s.travelerType.toLowerCase()}`}>{formatTravelerType(s.travelerType)}</span></td>
-                        <td class="num">{formatDuration(s.lastSeen - s.firstSeen)}</td>
-                        <td class="num">{formatCount(s.observations)}</td>
-                        <td class="num">{formatDistance(s.distanceM)}</td>
-                        <td class="num">{formatSpeed(s.speedMean)}</td>
-                        <td class="num">{formatSpeed(s.speedMax)}</td>
+                        <td class="nowrap cell-time">{formatDateTime(s.firstSeen)}</td>
+                        <td class="mono cell-main">{s.travelerId}</td>
+                        <td class="mono cell-sensor">{s.sensorId}</td>
+                        <td class="cell-type"><span class={`type-badge type-${s.travelerType.toLowerCase()}`}>{formatTravelerType(s.travelerType)}</span></td>
+                        <td class="num" data-label="Duration">{formatDuration(s.lastSeen - s.firstSeen)}</td>
+                        <td class="num" data-label="Obs.">{formatCount(s.observations)}</td>
+                        <td class="num" data-label="Distance">{formatDistance(s.distanceM)}</td>
+                        <td class="num" data-label="Mean">{formatSpeed(s.speedMean)}</td>
+                        <td class="num" data-label="Max">{formatSpeed(s.speedMax)}</td>
                       </tr>
                     )}
                   </For>

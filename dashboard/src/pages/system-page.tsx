@@ -8,7 +8,7 @@ import type { ApiProblem } from '../api/errors.ts'
 import type { HealthReport, InstancesReport, LagReport, TopologyView } from '../api/types.ts'
 import { TimeChart, type ChartSeries } from '../components/chart.tsx'
 import { Card, Empty, Loading, Problem, Stat, StatusDot } from '../components/ui.tsx'
-import { formatAgo, formatCompact, formatCount, formatDuration, formatRate } from '../lib/format.ts'
+import { formatAgo, formatClock, formatCompact, formatCount, formatDuration, formatRate } from '../lib/format.ts'
 import { appendReport, instanceLoad, partitionRates, throughputSeries } from '../lib/throughput.ts'
 import { topologyCounts } from '../lib/topology-layout.ts'
 import { TopologyGraph } from './topology-graph.tsx'
@@ -207,6 +207,9 @@ export function SystemPage(): JSX.Element {
                       right={{ label: 'lag', format: (v) => formatCompact(v) }}
                       columns={chartColumns()}
                       height={200}
+                      minSpanMs={2 * 60_000}
+                      xLabel="Time"
+                      xFormat={(ms) => formatClock(ms, true)}
                     />
                   </Show>
                   <Show when={l().partitions.length > 0} fallback={<p class="muted">The group has not committed any offsets yet.</p>}>

@@ -5,13 +5,14 @@
  */
 import { createMemo, createSignal, For, onCleanup, onMount, Show, type JSX } from 'solid-js'
 import type { TopologyView } from '../api/types.ts'
-import { layoutSubtopology, type BoxKind, type SubtopologyLayout } from '../lib/topology-layout.ts'
+import { fitLayout, type BoxKind, type SubtopologyLayout } from '../lib/topology-layout.ts'
 
 const KIND_LABEL: Readonly<Record<BoxKind, string>> = { topic: 'Topic', source: 'Source', processor: 'Processor', sink: 'Sink' }
 
 function Graph(props: { layout: SubtopologyLayout; available: number }): JSX.Element {
-  // Shrink a little to fit before falling back to horizontal scrolling; text stays legible.
-  const scale = (): number => Math.min(1, Math.max(0.72, props.available / Math.max(1, props.layout.width)))
+  // fitLayout sizes the boxes for the panel; a graph too wide even so (very many layers or siblings)
+  // shrinks a little, then scrolls, so the text stays legible.
+  const scale = (): number => Math.min(1, Math.max(0.8, props.available / Math.max(1, props.layout.width)))
   return (
     <div class="topo-scroll">
       <div class="topo-frame" style={{ width: `${props.layout.width * scale()}px`, height: `${props.layout.height * scale()}px` }}>
@@ -57,11 +58,7 @@ export function TopologyGraph(props: { topology: TopologyView }): JSX.Element {
     observer.observe(el)
     onCleanup(() => observer.disconnect())
   })
-  const layouts = createMemo(() => props.topology.subtopologies.map((sub) => {
-    const horizontal = layoutSubtopology(sub, { direction: 'horizontal' })
-    // Left to right when it fits (with the allowed shrink); otherwise top to bottom, narrower boxes.
-    return horizontal.width * 0.8 <= width() ? horizontal : layoutSubtopology(sub, { direction: 'vertical', nodeWidth: 150, siblingGap: 12, layerGap: 32 })
-  }))
+  const layouts = createMemo(() => props.topology.subtopologies.map((sub) => fitLayout(sub, width() - 2)))
   return (
     <div ref={(el) => { host = el }} class="topology" data-testid="topology">
       <For each={layouts()}>

@@ -78,13 +78,13 @@ export function TrafficFilters(props: TrafficFiltersProps): JSX.Element {
           </For>
         </select>
       </label>
-      <div class="field field-inline">
+      <div class="field field-inline field-range">
         <span class="field-label">Time range</span>
         <Segmented
           name="range"
           label="Time range"
           value={rangeValue()}
-          options={[...RANGE_PRESETS.map((p) => ({ value: p as string, label: RangePresets[p].label.replace('Last ', '') })), { value: 'custom', label: 'Custom' }]}
+          options={[...RANGE_PRESETS.map((p) => ({ value: p as string, label: RangePresets[p].short })), { value: 'custom', label: 'Custom' }]}
           onChange={(v) => (v === 'custom' ? openCustom() : props.onSelection({ kind: 'preset', preset: v as (typeof RANGE_PRESETS)[number] }))}
         />
       </div>

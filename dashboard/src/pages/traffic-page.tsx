@@ -22,7 +22,7 @@ const SPEED_SERIES: ChartSeries[] = [
 ]
 const COUNT_SERIES: ChartSeries[] = [
   { label: 'Observations', color: '#6366f1', kind: 'bars', format: (v) => formatCount(v) },
-  { label: 'Travelers', color: '#0d9488', axis: 'right', width: 2.25, format: (v) => formatCount(v) }
+  { label: 'Travelers', color: '#0d9488', axis: 'right', kind: 'step', width: 2, format: (v) => formatCount(v) }
 ]
 const SENSOR_REFRESH_MS = 60_000
 
@@ -158,8 +158,13 @@ export function TrafficPage(): JSX.Element {
       </Card>
 
       <div class="stats" data-testid="stats">
-        <Stat label={`Observations ${summary()?.observationsLabel ?? ''}`} value={formatCompact(summary()?.observations)} hint={summary() === undefined ? '' : `${summary()?.activeWindows} active windows`} testId="stat-observations" />
-        <Stat label="Peak travelers per window" value={formatCount(summary()?.peakTravelers)} hint={windowText()} />
+        <Stat
+          label="Observations"
+          value={formatCompact(summary()?.observations)}
+          hint={summary() === undefined ? '' : `${summary()?.observationsLabel} · ${summary()?.activeWindows} active windows`}
+          testId="stat-observations"
+        />
+        <Stat label="Peak travelers" value={formatCount(summary()?.peakTravelers)} hint={`in one ${resolution() === '5m' ? '5-min' : '1-min'} window`} />
         <Stat label="Mean speed" value={formatSpeed(summary()?.meanSpeed)} hint={formatKmh(summary()?.meanSpeed) || 'no speed samples'} />
         <Stat label="Top speed" value={formatSpeed(summary()?.maxSpeed)} hint={formatKmh(summary()?.maxSpeed) || 'no speed samples'} />
       </div>
@@ -176,8 +181,8 @@ export function TrafficPage(): JSX.Element {
               id="traffic-counts"
               title="Observations and travelers per window"
               series={COUNT_SERIES}
-              left={{ label: 'observations', format: (v) => formatCompact(v) }}
-              right={{ label: 'travelers', format: (v) => formatCompact(v) }}
+              left={{ label: 'observations', format: (v) => formatCompact(v), integer: true }}
+              right={{ label: 'travelers', format: (v) => formatCompact(v), integer: true }}
               columns={counts() ?? [[]]}
             />
           ))}
