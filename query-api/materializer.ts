@@ -62,6 +62,8 @@ export class Materializer {
   readonly #logger: FollowerLogger | undefined
   readonly #listeners = new Set<(changes: readonly WindowChange[]) => void>()
   readonly #latestStart: Record<Resolution, number> = { '1m': Number.NEGATIVE_INFINITY, '5m': Number.NEGATIVE_INFINITY }
+  /** Schema ids each serde decoded once: records with them need no look-up before `apply`. */
+  readonly #readable = { stats: new Set<number>(), session: new Set<number>() }
   #counts = { windowsWritten: 0, windowsDeleted: 0, sessionsWritten: 0, sessionsDeleted: 0, refused: 0, lastRefusal: null as string | null }
   #refusalsLogged = 0
 
@@ -147,26 +149,31 @@ export class Materializer {
   }
 
   async #resolveSchemas(records: readonly FollowedRecord[]): Promise<void> {
-    const pending = new Map<number, Promise<void>>()
+    const pending = new Map<string, Promise<void>>()
     for (const r of records) {
-      if (r.value === null || r.value.length < 5) continue
-      const serde = r.topic === this.#topics.sessions ? this.#sessionSerde : this.#statsSerde
+      if (r.value === null || r.value.length < 5 || r.value[0] !== 0) continue
+      const isSession = r.topic === this.#topics.sessions
+      const id = r.value.readInt32BE(1)
+      if ((isSession ? this.#readable.session : this.#readable.stats).has(id)) continue
+      const serde = isSession ? this.#sessionSerde : this.#statsSerde
       try {
         serde.deserialize(r.topic, r.value)
       } catch (err) {
         if (!(err instanceof SerdeNeedsResolution)) continue
-        const id = r.value.readInt32BE(1)
-        const key = serde === this.#statsSerde ? id : -1 - id
+        const key = `${isSession ? 's' : 'w'}${id}`
         if (!pending.has(key)) pending.set(key, serde.resolve(r.topic, r.value))
       }
     }
-    // A registry failure rejects here: the follower retries the same fetch later, nothing is lost.
+    // A registry failure rejects here: the follower fetches the same records again later, nothing is lost.
     await Promise.all(pending.values())
   }
 
-  #decode<T>(serde: AvroSerde<T>, record: FollowedRecord, value: Buffer): T {
+  #decode<T>(serde: AvroSerde<T>, readable: Set<number>, record: FollowedRecord, value: Buffer): T {
     try {
-      return serde.deserialize(record.topic, value)
+      const decoded = serde.deserialize(record.topic, value)
+      // Once an id decoded, the serde keeps its reader: later records skip the look-up pass.
+      readable.add(value.readInt32BE(1))
+      return decoded
     } catch (err) {
       throw new Refused(`value is not a readable Avro record: ${(err as Error).message}`)
     }
@@ -178,7 +185,7 @@ export class Materializer {
     if (key === undefined) throw new Refused(`key ${JSON.stringify(keyText ?? null)} is not "sensor_id|traveler_type|window_start_ms"`)
     if (key.windowStart % WINDOW_STEP_MS !== 0) throw new Refused(`window start ${key.windowStart} is not on a minute boundary`)
     if (record.value === null) return { resolution, ...key, stats: null }
-    const v = this.#decode(this.#statsSerde, record, record.value)
+    const v = this.#decode(this.#statsSerde, this.#readable.stats, record, record.value)
     if (v.sensor_id !== key.sensorId || v.traveler_type !== key.travelerType || v.window_start !== key.windowStart) {
       throw new Refused(`value (${v.sensor_id}|${v.traveler_type}|${v.window_start}) does not match its key`)
     }
@@ -212,7 +219,7 @@ export class Materializer {
     const key = keyText === undefined ? undefined : parseSessionKey(keyText)
     if (key === undefined) throw new Refused(`key ${JSON.stringify(keyText ?? null)} is not "sensor_id|traveler_id|session_start_ms"`)
     if (record.value === null) return { key, value: null }
-    const v = this.#decode(this.#sessionSerde, record, record.value)
+    const v = this.#decode(this.#sessionSerde, this.#readable.session, record, record.value)
     if (v.sensor_id !== key.sensorId || v.traveler_id !== key.travelerId || v.first_seen !== key.sessionStart) {
       throw new Refused(`value (${v.sensor_id}|${v.traveler_id}|${v.first_seen}) does not match its key`)
     }

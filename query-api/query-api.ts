@@ -17,7 +17,6 @@ import { openQueryStore } from './store.ts'
 import { SystemInfo } from './system-info.ts'
 import { TopicFollower } from './topic-follower.ts'
 import { WorkerStatusBoard } from './worker-status.ts'
-import { setInternalErrorHandler } from './trpc.ts'
 import { buildTrafficTopology, TRAFFIC_TOPICS } from '../apps/traffic/index.ts'
 import { SchemaRegistryClient } from '../schemas/index.ts'
 import type { TopologyDescription } from '../topology/index.ts'
@@ -54,7 +53,6 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
   const config = 'instanceDir' in options ? options : resolveConfig(options)
   const logger = wiring.logger ?? pino({ name: 'query-api', level: process.env.LOG_LEVEL ?? 'info' })
   const log = logger.child({ instanceId: config.instanceId })
-  setInternalErrorHandler((err, path) => log.error({ err, path }, 'internal error'))
   const authenticator = new TokenAuthenticator(config.tokens)
   const startedAt = Date.now()
 
@@ -105,7 +103,7 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
       startedAt,
       uptimeMs: Date.now() - startedAt,
       progress: summarizeProgress(partitions, ready),
-      materialized: { windows: series.size, sessions: counts.sessionsWritten - counts.sessionsDeleted, sensors: series.sensors().length },
+      materialized: { windows: series.size, sessions: sessions.size, sensors: series.sensors().length },
       records: { ...counts, read: follower.recordsRead },
       kafka: { topics: follower.followedTopics, lastError: follower.lastError ?? null }
     }
@@ -140,7 +138,7 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
       port: config.port,
       tls: config.tls,
       staticDir: config.staticDir,
-      onInternalError: (err) => log.error({ err }, 'internal error in the HTTP layer')
+      onInternalError: (err, path) => log.error({ err, path }, 'internal error')
     })
   } catch (err) {
     await cleanup()

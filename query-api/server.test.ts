@@ -30,6 +30,8 @@ let store: KeyValueStore<Buffer, Buffer>
 let dir: string
 const series = new SeriesIndex()
 const listeners = new Set<(changes: readonly WindowChange[]) => void>()
+const internalErrors: Array<{ error: unknown; path: string | undefined }> = []
+let instancesBug = false
 
 function health(): HealthReport {
   return {
@@ -75,7 +77,10 @@ beforeAll(async () => {
     health,
     system: {
       lag: async () => ({ groupId: 'g', partitions: [], totalLag: 0, measuredAt: 1 }),
-      instances: async () => ({ groupId: 'g', state: 'EMPTY', instances: [], unattachedReports: [], measuredAt: 1 }),
+      instances: async () => {
+        if (instancesBug) throw new TypeError('cannot read properties of undefined (secret detail)')
+        return { groupId: 'g', state: 'EMPTY', instances: [], unattachedReports: [], measuredAt: 1 }
+      },
       topology: () => {
         throw new QueryApiError(QueryApiErrorCodes.NOT_AVAILABLE, 'no topology provider configured')
       }
@@ -89,13 +94,15 @@ beforeAll(async () => {
     port: 0,
     tls: null,
     staticDir: join(dir, 'static'),
-    onInternalError: (err) => {
-      throw err
+    onInternalError: (error, path) => {
+      internalErrors.push({ error, path })
     }
   })
 })
 
 afterAll(async () => {
+  // Nothing else in this file is a bug: no other internal error may have been reported.
+  expect(internalErrors).toEqual([])
   await server?.close()
   await store?.close()
   await rm(dir, { recursive: true, force: true })
@@ -175,6 +182,22 @@ describe('query API over HTTP: bad input', () => {
     expect((await call('traffic.series', valid, READ, 'POST')).status).toBe(405)
     expect((await call('traffic.series', valid, READ, 'DELETE')).status).toBe(405)
     expect((await call('traffic.nothing', valid, READ)).status).toBe(404)
+  })
+
+  it('answers a bug with a bare 500 and reports it to the server, never to the client', async () => {
+    instancesBug = true
+    try {
+      const { status, body } = await call('system.instances', undefined, ADMIN)
+      expect(status).toBe(500)
+      expect(body.error?.message).toBe('internal error')
+      expect(JSON.stringify(body)).not.toContain('secret detail')
+    } finally {
+      instancesBug = false
+    }
+    expect(internalErrors).toHaveLength(1)
+    expect(internalErrors[0]?.path).toBe('system.instances')
+    expect((internalErrors[0]?.error as Error).message).toContain('secret detail')
+    internalErrors.length = 0
   })
 
   it('answers 412, not a 5xx, when a system procedure has no data source', async () => {

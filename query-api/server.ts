@@ -8,7 +8,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import { createHTTPHandler } from '@trpc/server/adapters/standalone'
 import type { TokenAuthenticator } from './auth.ts'
-import { QueryApiConfigError } from './errors.ts'
+import { QueryApiConfigError, QueryApiError } from './errors.ts'
 import type { AppRouter } from './router.ts'
 import { serveStatic } from './static-files.ts'
 import type { QueryContext } from './trpc.ts'
@@ -25,8 +25,8 @@ export interface QueryServerOptions {
   staticDir: string | null
   /** Largest request body, bytes. Default 64 KiB (the API takes GET requests only). */
   maxBodyBytes?: number
-  /** Sees unexpected failures of the HTTP layer. */
-  onInternalError?: (error: unknown) => void
+  /** Sees unexpected failures (a procedure's bug, the HTTP layer's); clients get a bare 500. */
+  onInternalError?: (error: unknown, path?: string) => void
 }
 
 /** A listening server. */
@@ -53,11 +53,14 @@ async function readPem(path: string, option: string): Promise<Buffer> {
 
 /** Starts listening. Rejects with `QueryApiConfigError` for unreadable or invalid TLS files. */
 export async function createQueryServer(options: QueryServerOptions): Promise<QueryServer> {
-  const onInternalError = options.onInternalError ?? ((err: unknown) => process.stderr.write(`query-api: ${(err as Error)?.stack ?? String(err)}\n`))
+  const onInternalError = options.onInternalError ?? ((err: unknown, path?: string) => process.stderr.write(`query-api: internal error${path === undefined ? '' : ` in ${path}`}: ${(err as Error)?.stack ?? String(err)}\n`))
   const trpc = createHTTPHandler({
     router: options.router,
     basePath: '/trpc/',
     maxBodySize: options.maxBodyBytes ?? 64 * 1024,
+    onError: ({ error, path }) => {
+      if (error.code === 'INTERNAL_SERVER_ERROR' && !(error.cause instanceof QueryApiError)) onInternalError(error.cause ?? error, path)
+    },
     createContext: ({ req, info }): QueryContext => ({
       auth: options.authenticator.authenticate(req.headers.authorization, info.connectionParams?.token)
     })

@@ -71,9 +71,12 @@ describe.each(['memory', 'rocksdb'] as const)('SessionIndex over a %s store', (k
     const ix = await index(kind)
     const key = { sensorId: 's-1', travelerId: 't-1', sessionStart: T0 }
     ix.apply([{ key, value: session('s-1', 't-1', T0) }, { key, value: { ...session('s-1', 't-1', T0), observations: 9 } }])
+    ix.apply([{ key: { ...key, travelerId: 't-2' }, value: session('s-1', 't-2', T0) }, { key: { ...key, travelerId: 't-2' }, value: null }, { key: { ...key, travelerId: 't-3' }, value: null }])
+    expect(ix.size).toBe(1)
     const page = ix.page({ sensorId: 's-1', travelerType: 'all', fromMs: T0, toMs: T0 + 1, limit: 10 })
     expect(page.items.map((s) => s.observations)).toEqual([9])
     ix.apply([{ key, value: null }])
+    expect(ix.size).toBe(0)
     expect(ix.page({ sensorId: 's-1', travelerType: 'all', fromMs: T0, toMs: T0 + 1, limit: 10 }).items).toEqual([])
     expect(ix.page({ sensorId: 'all', travelerType: 'all', fromMs: T0, toMs: T0 + 1, limit: 10 }).items).toEqual([])
   })
@@ -88,6 +91,7 @@ describe.each(['memory', 'rocksdb'] as const)('SessionIndex over a %s store', (k
     const s0 = ix.page({ sensorId: 's-0', travelerType: 'all', fromMs: 0, toMs: T0 + 60_000, limit: 100 }).items
     expect(s0.map((s) => s.travelerId)).toEqual(['t-8', 't-6', 't-4'])
     expect(ix.approximateEntries()).toBe(12)
+    expect(ix.size).toBe(6)
   })
 
   it('ends a page early at the scan limit with a cursor that resumes after the last entry read', async () => {

@@ -90,6 +90,7 @@ export class SessionIndex {
   readonly #store: KeyValueStore<Buffer, Buffer>
   readonly #maxScan: number
   readonly #sensors = new Set<string>()
+  #count = 0
 
   constructor(store: KeyValueStore<Buffer, Buffer>, options: SessionIndexOptions = {}) {
     this.#store = store
@@ -109,12 +110,24 @@ export class SessionIndex {
     return this.#store.approximateNumEntries()
   }
 
+  /** Sessions held (exact). */
+  get size(): number {
+    return this.#count
+  }
+
   /** Writes sessions and deletes tombstoned ones, in order, as one store batch. */
   apply(writes: ReadonlyArray<{ key: SessionKey; value: TravelerSessionView | null }>): void {
     if (writes.length === 0) return
     const entries: Array<{ key: Buffer; value: Buffer | null }> = []
+    // Whether each key holds a session after the writes so far (the batch is written at the end).
+    const present = new Map<string, boolean>()
     for (const { key, value } of writes) {
       const [bySensor, all] = sessionStoreKeys(key)
+      const id = bySensor.toString('latin1')
+      const existed = present.get(id) ?? this.#store.get(bySensor) !== undefined
+      if (value === null && existed) this.#count--
+      if (value !== null && !existed) this.#count++
+      present.set(id, value !== null)
       const bytes = value === null ? null : Buffer.from(JSON.stringify(value), 'utf8')
       entries.push({ key: bySensor, value: bytes }, { key: all, value: bytes })
       if (value !== null) this.#sensors.add(key.sensorId)
@@ -141,6 +154,7 @@ export class SessionIndex {
       iterator.close()
     }
     if (doomed.length > 0) this.#store.putAll(doomed.map((key) => ({ key, value: null })))
+    this.#count -= doomed.length / 2
     return doomed.length / 2
   }
 

@@ -40,18 +40,6 @@ export interface QueryErrorData {
   readonly issues: Array<{ path: string; message: string }> | null
 }
 
-/** Sees unexpected failures (answered with a generic 500 message). */
-export type InternalErrorHandler = (error: unknown, path: string | undefined) => void
-
-let reportInternal: InternalErrorHandler = (error, path) => {
-  process.stderr.write(`query-api: internal error in ${path ?? '(no procedure)'}: ${(error as Error)?.stack ?? String(error)}\n`)
-}
-
-/** Replaces the handler of unexpected failures (the server wires its logger). */
-export function setInternalErrorHandler(handler: InternalErrorHandler): void {
-  reportInternal = handler
-}
-
 export const t = initTRPC.context<QueryContext>().create({
   // Never ship stack traces to clients.
   isDev: false,
@@ -59,15 +47,13 @@ export const t = initTRPC.context<QueryContext>().create({
     ping: { enabled: true, intervalMs: 10_000 },
     client: { reconnectAfterInactivityMs: 25_000 }
   },
-  errorFormatter({ shape, error, path }) {
+  errorFormatter({ shape, error }) {
     const zod = error.cause instanceof ZodError ? error.cause : undefined
     const domain = error.cause instanceof QueryApiError ? error.cause : undefined
     let message = shape.message
     if (zod !== undefined) message = `invalid input: ${describeIssues(zod.issues)}`
-    else if (error.code === 'INTERNAL_SERVER_ERROR' && domain === undefined) {
-      reportInternal(error.cause ?? error, path)
-      message = 'internal error'
-    }
+    // Unexpected failures keep their details out of answers; the server logs them (server.ts onError).
+    else if (error.code === 'INTERNAL_SERVER_ERROR' && domain === undefined) message = 'internal error'
     const data: QueryErrorData = {
       errorCode: domain?.code ?? null,
       issues: zod === undefined ? null : zod.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }))
