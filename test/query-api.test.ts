@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Producer } from '@platformatic/kafka'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createQueryClient, startQueryApi, type LiveEvent, type QueryApiOptions, type RunningQueryApi } from '../query-api/index.ts'
@@ -255,6 +256,42 @@ describe('query API materializing contract records from the broker', () => {
     expect(await compareAll(second)).toBeNull()
     // The first instance followed the same records live.
     await eventually(async () => (await compareAll(first)) === null, 20_000, 'the first instance to agree')
+  })
+
+  it('reads committed transactions only: aborted records never show, open ones show once committed', async () => {
+    const api = apis[0] as RunningQueryApi
+    const client = createQueryClient({ url: api.url, token: TOKEN })
+    const tx = new Producer({ clientId: 'query-it-tx', bootstrapBrokers: kafkaBrokers(), idempotent: true, transactionalId: uniqueName('query-it-tx'), acks: -1 })
+    const start = T0 + 300 * MIN
+    const value = (type: TravelerType, observations: number): TrafficWindowStats => ({ ...randomStats(prng(observations), 's-5', type, start, MIN), observations })
+    const message = (v: TrafficWindowStats): { topic: string; partition: number; key: Buffer; value: Buffer } =>
+      ({ topic: topics.stats1m, partition: 0, key: Buffer.from(statsKey(v)), value: producer.encodeStats('1m', v) })
+    const observed = async (type: TravelerType): Promise<number> =>
+      (await client.traffic.series.query({ sensorId: 's-5', travelerType: type, from: start, to: start + MIN })).points[0]?.observations ?? -1
+    try {
+      const first = await tx.beginTransaction()
+      await first.send({ messages: [message(value('CAR', 11))] })
+      await first.commit()
+      const aborted = await tx.beginTransaction()
+      await aborted.send({ messages: [message(value('CAR', 666)), message(value('BUS', 667))] })
+      await aborted.abort()
+      const third = await tx.beginTransaction()
+      await third.send({ messages: [message(value('TRUCK', 13))] })
+      await third.commit()
+      const open = await tx.beginTransaction()
+      await open.send({ messages: [message(value('PEDESTRIAN', 14))] })
+      await eventually(async () => (await observed('TRUCK')) === 13, 20_000, 'the third transaction')
+      expect(await observed('CAR')).toBe(11)
+      expect(await observed('BUS')).toBe(0)
+      expect(await observed('PEDESTRIAN')).toBe(0)
+      await open.commit()
+      await eventually(async () => (await observed('PEDESTRIAN')) === 14, 20_000, 'the committed open transaction')
+      expect(await observed('CAR')).toBe(11)
+      expect(await observed('BUS')).toBe(0)
+    } finally {
+      await tx.close()
+    }
+    stats.push(...[value('CAR', 11), value('TRUCK', 13), value('PEDESTRIAN', 14)].map((v) => ({ resolution: '1m' as const, key: statsKey(v), value: v })))
   })
 
   it('refuses records that break the contract without stopping, and counts them', async () => {

@@ -102,6 +102,12 @@ export class ContractProducer {
     }
   }
 
+  /** The Confluent-wire Avro bytes of a stats value for the topic of `resolution` (for other producers). */
+  encodeStats(resolution: '1m' | '5m', value: TrafficWindowStats): Buffer {
+    const topic = resolution === '1m' ? this.topics.stats1m : this.topics.stats5m
+    return this.#stats.serialize(topic, value)
+  }
+
   /** Sends raw bytes (a record that breaks the contract). */
   async sendRaw(topic: string, key: string, value: Buffer): Promise<void> {
     await this.#producer.send({ messages: [{ topic, key, value }] })
