@@ -18,3 +18,13 @@ export {
   TYPICAL_SPEED_MPS, type TrafficGeneratorOptions, type GeneratedRecord, type MalformedVariant
 } from './generator.ts'
 export { referenceTrafficOutputs, diffLatestValues, type TrafficReferenceOptions, type TrafficReferenceResult } from './reference.ts'
+export {
+  startTrafficWorker, ensureTrafficTopics, trafficWorkerOptionsFromEnv, TRAFFIC_APPLICATION_ID, TRAFFIC_COMMIT_INTERVAL_MS,
+  TRAFFIC_WORKER_ENV, type TrafficWorkerOptions, type RunningTrafficWorker
+} from './worker.ts'
+export {
+  runSimulator, parseSimulatorArgs, simulatorUsage, readReplayFile, type SimulatorOptions, type SimulatorResult
+} from './simulator.ts'
+export {
+  readTopicToEnd, readLatestValues, readTrafficOutputs, groupHasConsumed, type TopicRecord, type TrafficOutputs
+} from './outputs.ts'
