@@ -3,7 +3,8 @@
  * scripts) use tRPC's `httpSubscriptionLink`. Unlike the browser's, it can send headers (a bearer
  * token) and trust a CA (self-signed TLS). It follows the server-sent events format: `data`, `event`,
  * `id` and `retry` fields, reconnection with `Last-Event-ID`, and no reconnection after a non-200
- * answer or `close()`.
+ * answer or `close()`. A non-200 answer carrying a tRPC error body is delivered as a
+ * `serialized-error` event first (see below).
  */
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
@@ -90,10 +91,32 @@ export class NodeEventSource extends EventTarget {
     }
     const type = String(res.headers['content-type'] ?? '')
     if (res.statusCode !== 200 || !type.startsWith('text/event-stream')) {
-      // Per the specification, a wrong answer fails the connection for good.
-      res.resume()
-      this.readyState = CLOSED
-      this.#emit(new Event('error'))
+      // Per the specification, a wrong answer fails the connection for good. A tRPC error body (the
+      // query API refuses bad subscriptions with 400/401/403 and one) is first handed over as the
+      // stream's `serialized-error` event, so tRPC clients see its code and message.
+      const chunks: Buffer[] = []
+      let size = 0
+      res.on('data', (c: Buffer) => {
+        size += c.length
+        if (size <= 65_536) chunks.push(c)
+      })
+      res.on('end', () => {
+        let error: unknown
+        try {
+          error = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: unknown }).error
+        } catch {
+          error = undefined
+        }
+        if (typeof error === 'object' && error !== null && this.readyState !== CLOSED) {
+          this.#emit(new MessageEvent('serialized-error', { data: JSON.stringify(error), origin: new URL(this.url).origin }))
+        }
+        this.readyState = CLOSED
+        this.#emit(new Event('error'))
+      })
+      res.on('error', () => {
+        this.readyState = CLOSED
+        this.#emit(new Event('error'))
+      })
       return
     }
     this.readyState = OPEN

@@ -89,6 +89,35 @@ function checkSensor(services: QueryServices, sensorId: string): void {
   throw new QueryApiError(QueryApiErrorCodes.UNKNOWN_SENSOR, `unknown sensor ${JSON.stringify(sensorId.slice(0, 200))}: no window or session of it has been seen (see traffic.sensors)`)
 }
 
+/** The events of one live subscriber until `stop` aborts. */
+async function* liveEvents(services: QueryServices, input: { sensorId: string; travelerType: TravelerType | 'all'; resolution: Resolution }, stop: AbortSignal): AsyncGenerator<LiveEvent, void, unknown> {
+  const queue = new LiveQueue(services.liveMaxPending ?? 10_000)
+  const matches = (c: WindowChange): boolean =>
+    c.resolution === input.resolution &&
+    (input.sensorId === 'all' || c.sensorId === input.sensorId) &&
+    (input.travelerType === 'all' || c.travelerType === input.travelerType)
+  const unsubscribe = services.changes.onWindowChanges((changes) => {
+    for (const c of changes) if (matches(c)) queue.push(c)
+  })
+  try {
+    yield { kind: 'subscribed', instanceId: services.instanceId, ready: services.health().ready }
+    for (;;) {
+      const item = await queue.next(stop)
+      if (item === undefined) return
+      if (item.kind === 'resync') {
+        yield { kind: 'resync' }
+        continue
+      }
+      const c = item.change
+      // The combined point is computed when sent, so it reflects every change applied by then.
+      const point = combineAt(services.series.select(c.resolution, input.sensorId, input.travelerType), c.windowStart)
+      yield { kind: 'window', resolution: c.resolution, sensorId: c.sensorId, travelerType: c.travelerType, windowStart: c.windowStart, window: c.stats, point }
+    }
+  } finally {
+    unsubscribe()
+  }
+}
+
 /** Builds the router over `services`. */
 export function createAppRouter(services: QueryServices) {
   const combined = new CombinedSeriesCache(services.series)
@@ -129,34 +158,10 @@ export function createAppRouter(services: QueryServices) {
       })
     }),
 
-    live: readProcedure.input(liveInput).subscription(async function* ({ input, signal }): AsyncGenerator<LiveEvent, void, unknown> {
+    live: readProcedure.input(liveInput).subscription(({ input, signal }): AsyncGenerator<LiveEvent, void, unknown> => {
+      // Checked before the stream starts, so an unknown sensor is a 400 answer, not an error event.
       checkSensor(services, input.sensorId)
-      const queue = new LiveQueue(services.liveMaxPending ?? 10_000)
-      const matches = (c: WindowChange): boolean =>
-        c.resolution === input.resolution &&
-        (input.sensorId === 'all' || c.sensorId === input.sensorId) &&
-        (input.travelerType === 'all' || c.travelerType === input.travelerType)
-      const unsubscribe = services.changes.onWindowChanges((changes) => {
-        for (const c of changes) if (matches(c)) queue.push(c)
-      })
-      const stop = signal ?? new AbortController().signal
-      try {
-        yield { kind: 'subscribed', instanceId: services.instanceId, ready: services.health().ready }
-        for (;;) {
-          const item = await queue.next(stop)
-          if (item === undefined) return
-          if (item.kind === 'resync') {
-            yield { kind: 'resync' }
-            continue
-          }
-          const c = item.change
-          // The combined point is computed when sent, so it reflects every change applied by then.
-          const point = combineAt(services.series.select(c.resolution, input.sensorId, input.travelerType), c.windowStart)
-          yield { kind: 'window', resolution: c.resolution, sensorId: c.sensorId, travelerType: c.travelerType, windowStart: c.windowStart, window: c.stats, point }
-        }
-      } finally {
-        unsubscribe()
-      }
+      return liveEvents(services, input, signal ?? new AbortController().signal)
     })
   })
 

@@ -162,7 +162,9 @@ describe('query API over HTTP: bad input', () => {
     ['a limit of 0', 'traffic.sessions', { from: T0, to: T0 + MIN, limit: 0 }, /limit: must be at least 1/],
     ['a limit past 500', 'traffic.sessions', { from: T0, to: T0 + MIN, limit: 501 }, /limit: must be at most 500/],
     ['a cursor this API did not issue', 'traffic.sessions', { from: T0, to: T0 + MIN, cursor: 'bm9wZQ' }, /cursor is not one this API issued/],
-    ['an unknown sensor for sessions', 'traffic.sessions', { sensorId: 'nope', from: T0, to: T0 + MIN }, /unknown sensor/]
+    ['an unknown sensor for sessions', 'traffic.sessions', { sensorId: 'nope', from: T0, to: T0 + MIN }, /unknown sensor/],
+    ['an unknown sensor for live updates', 'traffic.live', { sensorId: 'nope' }, /unknown sensor "nope"/],
+    ['a bad resolution for live updates', 'traffic.live', { resolution: 'hourly' }, /resolution: must be "1m" or "5m"/]
   ]
   for (const [what, path, input, message] of cases) {
     it(`answers 400 with a clear message for ${what}`, async () => {
@@ -281,6 +283,22 @@ describe('query API over HTTP: typed client', () => {
       })
     })
     expect(first).toEqual({ kind: 'subscribed', instanceId: 'unit', ready: true })
+  })
+
+  it('answers refused subscriptions with real status codes before any stream starts', async () => {
+    const live = async (input: unknown, token?: string): Promise<{ status: number; type: string | null; body: string }> => {
+      const res = await fetch(`${server.url}/trpc/traffic.live?input=${encodeURIComponent(JSON.stringify(input))}`, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } })
+      return { status: res.status, type: res.headers.get('content-type'), body: await res.text() }
+    }
+    expect(await live({}, undefined)).toMatchObject({ status: 401, type: 'application/json' })
+    expect(await live({}, ADMIN)).toMatchObject({ status: 403 })
+    const unknown = await live({ sensorId: 'ghost' }, READ)
+    expect(unknown.status).toBe(400)
+    expect(JSON.parse(unknown.body)).toMatchObject({ error: { message: expect.stringMatching(/unknown sensor "ghost"/), data: { code: 'BAD_REQUEST', errorCode: 'QUERY_UNKNOWN_SENSOR' } } })
+    const bad = await fetch(`${server.url}/trpc/traffic.live?input=%7Boops`, { headers: { authorization: `Bearer ${READ}` } })
+    expect(bad.status).toBe(400)
+    const params = await fetch(`${server.url}/trpc/traffic.live?connectionParams=%7Boops`)
+    expect(params.status).toBe(400)
   })
 
   it('refuses a live subscription without a token', async () => {

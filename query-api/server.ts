@@ -11,6 +11,7 @@ import type { TokenAuthenticator } from './auth.ts'
 import { QueryApiConfigError, QueryApiError } from './errors.ts'
 import type { AppRouter } from './router.ts'
 import { serveStatic } from './static-files.ts'
+import { preflightSubscription } from './subscription-preflight.ts'
 import type { QueryContext } from './trpc.ts'
 
 /** Options of `createQueryServer`. */
@@ -54,6 +55,9 @@ async function readPem(path: string, option: string): Promise<Buffer> {
 /** Starts listening. Rejects with `QueryApiConfigError` for unreadable or invalid TLS files. */
 export async function createQueryServer(options: QueryServerOptions): Promise<QueryServer> {
   const onInternalError = options.onInternalError ?? ((err: unknown, path?: string) => process.stderr.write(`query-api: internal error${path === undefined ? '' : ` in ${path}`}: ${(err as Error)?.stack ?? String(err)}\n`))
+  const context = (authorization: string | undefined, connectionToken: string | undefined): QueryContext => ({
+    auth: options.authenticator.authenticate(authorization, connectionToken)
+  })
   const trpc = createHTTPHandler({
     router: options.router,
     basePath: '/trpc/',
@@ -61,9 +65,7 @@ export async function createQueryServer(options: QueryServerOptions): Promise<Qu
     onError: ({ error, path }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR' && !(error.cause instanceof QueryApiError)) onInternalError(error.cause ?? error, path)
     },
-    createContext: ({ req, info }): QueryContext => ({
-      auth: options.authenticator.authenticate(req.headers.authorization, info.connectionParams?.token)
-    })
+    createContext: ({ req, info }): QueryContext => context(req.headers.authorization, info.connectionParams?.token)
   })
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -78,6 +80,13 @@ export async function createQueryServer(options: QueryServerOptions): Promise<Qu
       // Every procedure is a query or an SSE subscription: both are GETs.
       if (req.method !== 'GET') {
         jsonError(res, 405, 'METHOD_NOT_SUPPORTED', `method ${req.method ?? '?'} is not supported; the query API takes GET requests`, { allow: 'GET' })
+        return
+      }
+      const url = new URL(req.url ?? '/', 'http://localhost')
+      const refusal = await preflightSubscription(options.router, pathname.slice('/trpc/'.length), url, (token) => context(req.headers.authorization, token))
+      if (refusal !== undefined) {
+        if (refusal.status >= 500) onInternalError(new Error(`subscription preflight failed: ${refusal.body}`), pathname)
+        res.writeHead(refusal.status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(refusal.body)
         return
       }
       trpc(req, res)
