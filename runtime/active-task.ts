@@ -60,6 +60,7 @@ export class ActiveTask {
   private readonly restorers = new Map<string, { store: StateStore; restore: RestoreCallback }>()
   /** Next changelog offset the local state reflects, per changelog topic (from restore). */
   private readonly restoredTo = new Map<string, number>()
+  private lastCheckpoint: string | undefined
 
   constructor(options: ActiveTaskOptions) {
     this.options = options
@@ -163,10 +164,17 @@ export class ActiveTask {
     return offsets
   }
 
-  /** Writes the checkpoint (after a successful commit; under exactly-once only on a clean close). */
+  /**
+   * Writes the checkpoint (after a successful commit; under exactly-once only on a clean close),
+   * unless it would not change: each write is an fsync.
+   */
   writeCheckpoint(): void {
     if (!this.taskState) return
-    writeCheckpoint(this.taskStateDir, this.checkpointOffsets())
+    const offsets = this.checkpointOffsets()
+    const text = JSON.stringify(offsets)
+    if (text === this.lastCheckpoint) return
+    writeCheckpoint(this.taskStateDir, offsets)
+    this.lastCheckpoint = text
   }
 
   /**

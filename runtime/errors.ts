@@ -58,3 +58,26 @@ export class IllegalStateError extends RuntimeError {
     this.name = 'IllegalStateError'
   }
 }
+
+/**
+ * A one-line summary of an error and what it wraps (aggregated errors, causes, Kafka error codes),
+ * for logs: client errors often say only "Producing messages failed." at the top.
+ */
+export function errorSummary(err: unknown): string {
+  const parts: string[] = []
+  const seen = new Set<unknown>()
+  const walk = (e: unknown, depth: number): void => {
+    if (e === null || e === undefined || seen.has(e) || depth > 6 || parts.length > 12) return
+    seen.add(e)
+    if (typeof e !== 'object') {
+      parts.push(String(e))
+      return
+    }
+    const x = e as { message?: string; apiId?: string; errors?: unknown[]; cause?: unknown }
+    parts.push(x.apiId ? `${x.apiId}` : (x.message ?? String(e)))
+    for (const nested of x.errors ?? []) walk(nested, depth + 1)
+    walk(x.cause, depth + 1)
+  }
+  walk(err, 0)
+  return [...new Set(parts)].join(' <- ')
+}

@@ -19,3 +19,4 @@ export {
   taskId, parseTaskId, type MemberInfo, type AssignorMember, type TaskTopology, type TopicPartition
 } from './assignor.ts'
 export { RuntimeMetrics, startMetricsServer } from './metrics.ts'
+export { decodeBatches, type AbortedTransaction, type DecodedBatches } from './record-batches.ts'

@@ -180,6 +180,7 @@ export class KafkaStreams {
     const collector = this.collector = new OutputCollector({
       partitionCounts: layout.partitionCounts,
       trackedTopics: changelogs,
+      serialize: c.exactlyOnce,
       sender: c.exactlyOnce
         ? () => (this.thread as StreamThread).transactionalSender()
         : () => (messages) => (this.producer as ByteProducer).send({ messages })
@@ -251,7 +252,9 @@ export class KafkaStreams {
     const producer = this.supplier.getProducer({
       clientId: `${c.clientId}-producer`, bootstrapBrokers: c.bootstrapServers, idempotent: true, autocreateTopics: false,
       partitioner: compatibilityPartitioner,
-      ...(c.exactlyOnce ? { transactionalId: `${c.applicationId}-${c.instanceId}`, timeout: c.transactionTimeoutMs } : {})
+      // producerId/epoch -1 make InitProducerId a fresh registration of the transactional id: the
+      // client would otherwise send 0/0, which the coordinator rejects as fenced once the id exists.
+      ...(c.exactlyOnce ? { transactionalId: `${c.applicationId}-${c.instanceId}`, timeout: c.transactionTimeoutMs, producerId: -1n, producerEpoch: -1 } : {})
     })
     if (c.exactlyOnce) {
       // Initializing the transactional id fences an earlier incarnation and aborts its open transaction.

@@ -11,7 +11,7 @@
  */
 import type { MessageToProduce, ProduceResult } from '@platformatic/kafka'
 import { partitionForKey, type ProducedRecord, type RecordCollector } from '../processors/index.ts'
-import { RuntimeError } from './errors.ts'
+import { errorSummary, RuntimeError } from './errors.ts'
 
 type Message = MessageToProduce<Buffer, Buffer, Buffer, Buffer>
 
@@ -27,6 +27,13 @@ export interface OutputCollectorOptions {
   readonly trackedTopics: ReadonlySet<string>
   /** Records per send (default 2000). */
   readonly batchSize?: number
+  /**
+   * Send one batch at a time (exactly-once). @platformatic/kafka deduplicates concurrent
+   * AddPartitionsToTxn calls of a transaction by operation name: a second concurrent send that
+   * brings new partitions gets the first call's answer and its partitions are never added, so the
+   * commit writes no marker there and those records hang, then get aborted with a later transaction.
+   */
+  readonly serialize?: boolean
 }
 
 const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`
@@ -37,6 +44,7 @@ export class OutputCollector implements RecordCollector {
   private pending: Message[] = []
   private readonly inflight = new Set<Promise<void>>()
   private failure: unknown
+  private tail: Promise<void> = Promise.resolve()
   private readonly roundRobin = new Map<string, number>()
   /** Next offset after the last acknowledged record, per tracked topic-partition. */
   private readonly ackedOffsets = new Map<string, number>()
@@ -101,7 +109,7 @@ export class OutputCollector implements RecordCollector {
     if (this.pending.length === 0) return
     const batch = this.pending
     this.pending = []
-    const sent = this.sendBatch(batch)
+    const sent = this.options.serialize === true ? (this.tail = this.tail.then(() => this.sendBatch(batch))) : this.sendBatch(batch)
     this.inflight.add(sent)
     void sent.finally(() => this.inflight.delete(sent))
   }
@@ -121,11 +129,16 @@ export class OutputCollector implements RecordCollector {
     throw failure
   }
 
-  /** Drops buffered records (after an aborted transaction) and waits for sends in flight to settle. */
-  async discard(): Promise<void> {
+  /**
+   * Drops buffered records (before aborting a transaction) and waits for sends in flight to settle.
+   * Returns whether a send had failed (the producer's sequence state may then be broken).
+   */
+  async discard(): Promise<boolean> {
     this.pending = []
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight])
+    const failed = this.failure !== undefined
     this.failure = undefined
+    return failed
   }
 
   /** Next offset after the last acknowledged record of a tracked topic-partition. */
@@ -144,7 +157,7 @@ export class OutputCollector implements RecordCollector {
       const result = await sender(batch)
       this.track(batch, result)
     } catch (err) {
-      this.failure ??= new RuntimeError('RUNTIME_PRODUCE_FAILED', `sending ${batch.length} records failed: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+      this.failure ??= new RuntimeError('RUNTIME_PRODUCE_FAILED', `sending ${batch.length} records failed: ${errorSummary(err)}`, { cause: err })
     }
   }
 

@@ -27,7 +27,7 @@ import type { ActiveTask } from './active-task.ts'
 import { encodeMemberInfo, parseTaskId, tasksOfPartitions } from './assignor.ts'
 import type { ByteConsumer, ByteProducer } from './client-supplier.ts'
 import type { ResolvedConfig } from './config.ts'
-import { InstanceFencedError } from './errors.ts'
+import { errorSummary, InstanceFencedError } from './errors.ts'
 import type { Fetcher } from './fetcher.ts'
 import type { RuntimeMetrics } from './metrics.ts'
 import type { OutputCollector } from './output.ts'
@@ -79,6 +79,8 @@ export class StreamThread {
   private fencings: number[] = []
   private deserializationFailure: DeserializationFailedError | undefined
   private rejoinNeeded = false
+  /** Set by a rebalance notice: processing pauses until the new assignment is handled. */
+  private rebalanceNoticeAtMs: number | undefined
   /** Next offset after the last record handed to a task, per input partition (for idle decisions). */
   private readonly lastAdded = new Map<string, number>()
   private readonly idleSince = new Map<string, number>()
@@ -110,6 +112,7 @@ export class StreamThread {
     })
     consumer.on('consumer:group:rebalance', () => {
       this.commitRequested = true
+      this.rebalanceNoticeAtMs ??= this.o.config.clock()
       this.o.onState('REBALANCING')
       this.wake()
     })
@@ -177,6 +180,15 @@ export class StreamThread {
         this.commitRequested = false
         await this.commit()
         continue
+      }
+      if (this.rebalanceNoticeAtMs !== undefined) {
+        // Work done now would only be aborted (exactly-once) or processed twice (at-least-once) when
+        // tasks move: wait for the assignment, as Kafka Streams' eager rebalancing does.
+        if (now - this.rebalanceNoticeAtMs < config.rebalanceTimeoutMs) {
+          await this.idle(50)
+          continue
+        }
+        this.rebalanceNoticeAtMs = undefined
       }
       const result = this.processRound()
       if (this.deserializationFailure) throw this.deserializationFailure
@@ -374,7 +386,7 @@ export class StreamThread {
         await this.o.consumer.commit({ offsets: offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: BigInt(o.offset), leaderEpoch: o.leaderEpoch })) })
       } catch (err) {
         ok = false
-        this.logger.warn({ err }, 'offset commit failed; under at-least-once the uncommitted records will be processed again')
+        this.logger.warn({ err, reason: errorSummary(err) }, 'offset commit failed; under at-least-once the uncommitted records will be processed again')
       }
     }
     if (ok) this.markCommitted(running, offsets)
@@ -439,28 +451,33 @@ export class StreamThread {
           'is another instance running with the same instanceId?', { cause: err })
       }
     }
-    this.logger.warn({ err, fenced: fenced !== null && fenced !== undefined }, 'transaction failed: aborting it; tasks with uncommitted work restart from their last committed state')
-    await this.abortTransaction(fenced !== null && fenced !== undefined)
+    this.logger.warn({ err, reason: errorSummary(err), fenced: fenced !== null && fenced !== undefined }, 'transaction failed: aborting it; tasks with uncommitted work restart from their last committed state')
+    await this.abortTransaction(true)
     const dirty = this.o.tasks.running().filter((t) => t.dirty || t.processedSinceCommit > 0).map((t) => t.id)
     await this.resetTasks(dirty)
   }
 
-  /** Aborts the open transaction (if any) and drops unsent output; replaces the producer if the abort fails. */
+  /**
+   * Aborts the open transaction (if any) and drops unsent output. The producer is replaced (a new
+   * InitProducerId bumps the epoch) when asked, when a send had failed or when the abort fails: the
+   * client keeps its idempotence sequence numbers across an abort, so after a failed send every later
+   * send to that partition would fail with OUT_OF_ORDER_SEQUENCE_NUMBER.
+   */
   private async abortTransaction(replace: boolean): Promise<void> {
-    await this.o.collector.discard()
+    const sendFailed = await this.o.collector.discard()
     const txn = this.txn ?? await this.txnOpening?.catch(() => undefined)
     this.txn = undefined
     this.txnOpening = undefined
-    let failed = replace
-    if (txn && !replace) {
+    let renew = replace || sendFailed
+    if (txn) {
       try {
         await txn.abort()
       } catch (err) {
-        this.logger.warn({ err }, 'transaction abort failed: replacing the producer (its initialization aborts the transaction)')
-        failed = true
+        this.logger.warn({ err, reason: errorSummary(err) }, 'transaction abort failed: replacing the producer (its initialization aborts the transaction)')
+        renew = true
       }
     }
-    if (failed) await this.o.replaceProducer()
+    if (renew) await this.o.replaceProducer()
   }
 
   /** Closes tasks dirty and creates them again: state from the changelog, inputs from the committed offsets. */
@@ -476,13 +493,19 @@ export class StreamThread {
   private async handleAssignment(): Promise<void> {
     const assignment = this.pending as PendingAssignment
     this.pending = undefined
+    this.rebalanceNoticeAtMs = undefined
     const assigned = new Set(tasksOfPartitions(this.o.plan, assignment.assignments))
     const owned = [...this.o.tasks.tasks.keys()]
     const revoked = owned.filter((id) => !assigned.has(id))
     const added = [...assigned].filter((id) => !this.o.tasks.tasks.has(id))
     this.logger.info({ generationId: assignment.generationId, assigned: [...assigned], revoked, added }, 'assignment received')
     if (revoked.length > 0 || added.length > 0) this.o.onState('REBALANCING')
-    if (revoked.length > 0) {
+    if (revoked.length === 0) {
+      // Every task owned stays owned in the new generation: commit under it before restoring new
+      // tasks, so that no transaction stays open during restores.
+      this.owned = { generationId: assignment.generationId, memberId: assignment.memberId }
+      if (added.length > 0) await this.commit()
+    } else {
       if (!this.o.config.exactlyOnce) {
         await this.commit()
         await this.o.tasks.closeTasks(revoked, () => true)
