@@ -21,7 +21,7 @@ export default defineConfig({
   },
   server: {
     host: process.env.DASHBOARD_HOST?.trim() || '127.0.0.1',
-    port: Number(process.env.DASHBOARD_PORT ?? 5173),
+    port: Number(process.env.DASHBOARD_PORT?.trim() || 5173),
     proxy: {
       '/trpc': { target: queryApiUrl, changeOrigin: true }
     }

@@ -185,8 +185,24 @@ describe('the dashboard against the real traffic pipeline', () => {
     expect((before.speed[2] as Array<number | null>).some((v) => v !== null && v > 0)).toBe(true)
     await expect(page.locator('[data-testid="stat-observations"] .stat-value').textContent()).resolves.toBe(observed.toLocaleString('en-US'))
     await expect(page.locator('[data-testid="live-status"]').textContent()).resolves.toBe('Live')
-    await waitFor('the sessions table', async () => (await page.locator('[data-testid="sessions-table"] tbody tr').count()) > 0, 20_000)
+    // Windows before the run started are plotted as zeros, not gaps.
+    expect(before.counts[1]).toContain(0)
+
+    // Sessions: the first page is traffic.sessions' first page for the same filters and range; "Load more" follows the cursor.
+    const from = before.counts[0]?.[0] as number
+    const to = (before.counts[0]?.at(-1) as number) + MIN
+    const firstPage = await client().traffic.sessions.query({ sensorId: SENSOR, travelerType: TRAVELER_TYPE, from, to, limit: 15 })
+    expect(firstPage.items.length).toBe(15)
+    expect(firstPage.nextCursor).not.toBeNull()
+    const rows = page.locator('[data-testid="sessions-table"] tbody tr')
+    await waitFor('the first page of sessions', async () => (await rows.count()) === 15, 20_000)
+    const travelerIds = async (): Promise<string[]> => page.locator('[data-testid="sessions-table"] tbody td.cell-main').allTextContents()
+    expect(await travelerIds()).toEqual(firstPage.items.map((s) => s.travelerId))
     await screenshot(page, 'traffic-1280x800')
+    const secondPage = await client().traffic.sessions.query({ sensorId: SENSOR, travelerType: TRAVELER_TYPE, from, to, limit: 15, cursor: firstPage.nextCursor })
+    await page.click('[data-testid="sessions-more"]')
+    await waitFor('the second page of sessions', async () => (await rows.count()) === 15 + secondPage.items.length, 20_000)
+    expect(await travelerIds()).toEqual([...firstPage.items, ...secondPage.items].map((s) => s.travelerId))
 
     // The 5-minute resolution is another query with the same comparison.
     await page.click('[data-testid="segmented-resolution"] button[data-value="5m"]')
@@ -239,6 +255,8 @@ describe('the dashboard against the real traffic pipeline', () => {
     await waitFor('the worker instance', async () => (await page.locator('[data-testid="instance"]').count()) === 1, 20_000)
     const tasks = await page.locator('[data-testid="task"]').allTextContents()
     expect(tasks.sort()).toEqual(['0_0', '0_1', '0_2'])
+    // The worker's own status report (runtime status topic) joins its group membership.
+    await waitFor('the worker\'s status report', async () => (await page.locator('[data-testid="instance-state"]').textContent()) === 'running', 30_000)
     await page.waitForSelector('[data-testid="lag-table"]')
     await waitFor('the throughput chart (two lag readings)', async () => (await chartData(page, 'system-throughput')) !== null, 20_000)
     await screenshot(page, 'system-1280x800')

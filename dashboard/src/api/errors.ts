@@ -61,7 +61,13 @@ export function describeProblem(error: unknown): ApiProblem {
     const status = typeof data?.httpStatus === 'number' ? data.httpStatus : null
     const code = typeof data?.code === 'string' ? data.code : undefined
     if (data === undefined) {
-      // No error shape: the request never got a tRPC answer (offline, proxy down, server gone).
+      // No error shape: the request never got a tRPC answer (offline, proxy or server down, a
+      // gateway's HTML error page...).
+      const response = (error.meta as { response?: { status?: unknown } } | undefined)?.response
+      const httpStatus = typeof response?.status === 'number' ? response.status : null
+      if (httpStatus !== null) {
+        return { kind: ProblemKinds.network, message: `the query API did not answer (HTTP ${httpStatus} from the server or a proxy in front of it)`, status: httpStatus }
+      }
       return { kind: ProblemKinds.network, message: networkMessage(error), status: null }
     }
     const kind = (code === undefined ? undefined : BY_CODE[code]) ?? (status === null ? undefined : BY_STATUS[status]) ?? ProblemKinds.server
@@ -74,9 +80,10 @@ export function describeProblem(error: unknown): ApiProblem {
 function networkMessage(error: Error): string {
   const cause = error.cause instanceof Error ? error.cause.message : ''
   const text = cause || error.message
-  return /fetch|network|load failed|ECONNREFUSED/i.test(text)
-    ? 'cannot reach the query API (is it running?)'
-    : text || 'the request failed'
+  if (/fetch|network|load failed|ECONNREFUSED/i.test(text)) return 'cannot reach the query API (is it running?)'
+  // A body that is not tRPC JSON: usually a proxy's error page while the API is down.
+  if (/JSON|transform response/i.test(text)) return 'the query API did not answer (is it running? a proxy in front of it may have failed)'
+  return text || 'the request failed'
 }
 
 /** A headline for each kind, for error panels. */

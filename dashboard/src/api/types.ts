@@ -39,3 +39,6 @@ export type WorkerInstance = InstancesReport['instances'][number]
 export type HealthReport = RouterOutputs['system']['health']
 /** One event of the `traffic.live` subscription. */
 export type LiveEvent = RouterOutputs['traffic']['live'] extends AsyncIterable<infer TEvent> ? TEvent : never
+/** What a worker last reported about itself (runtime status topic), when the API has a report. */
+export type WorkerStatus = NonNullable<WorkerInstance['status']>
+export type WorkerTask = WorkerStatus['tasks'][number]

@@ -135,7 +135,8 @@ function buildOptions(props: ChartProps, width: number): uPlot.Options {
     width,
     height: props.height ?? 260,
     ms: 1,
-    padding: [12, 8, 0, 4],
+    // Room on the right for the last time label when no axis is there.
+    padding: [12, props.right === undefined ? 20 : 8, 0, 4],
     cursor: { sync: { key: 'runnel-traffic' }, points: { size: 7 }, drag: { x: false, y: false } },
     legend: { live: true },
     scales: {

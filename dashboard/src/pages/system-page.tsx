@@ -12,6 +12,7 @@ import { formatAgo, formatClock, formatCompact, formatCount, formatDuration, for
 import { appendReport, instanceLoad, partitionRates, throughputSeries } from '../lib/throughput.ts'
 import { topologyCounts } from '../lib/topology-layout.ts'
 import { TopologyGraph } from './topology-graph.tsx'
+import { WorkerInstances } from './worker-instances.tsx'
 
 const POLL_MS = 5_000
 const HISTORY_MS = 15 * 60_000
@@ -76,6 +77,11 @@ export function SystemPage(): JSX.Element {
 
   const points = createMemo(() => throughputSeries(history(), RATE_WINDOW_MS))
   const latestRate = createMemo(() => points().at(-1)?.processedPerS ?? null)
+  /** The workers' own records/s when they report it, else the rate of the group's committed offsets. */
+  const reportedRate = createMemo((): number | null => {
+    const statuses = (instances.value()?.instances ?? []).flatMap((i) => (i.status === undefined || i.status === null || i.status.stale ? [] : [i.status]))
+    return statuses.length === 0 ? null : statuses.reduce((sum, st) => sum + st.recordsPerSecond, 0)
+  })
   const rates = createMemo(() => {
     const h = history()
     const newest = h.at(-1)
@@ -121,7 +127,12 @@ export function SystemPage(): JSX.Element {
       }>
         <div class="stats">
           <Stat label="Worker instances" value={formatCount(instances.value()?.instances.length)} hint={taskCount() === undefined ? '' : `${taskCount()} tasks assigned`} testId="stat-instances" />
-          <Stat label="Processed" value={formatRate(latestRate())} hint={`records/s over ${RATE_WINDOW_MS / 1000} s`} />
+          <Stat
+            label="Processed"
+            value={formatRate(reportedRate() ?? latestRate())}
+            hint={reportedRate() === null ? `records/s of committed offsets over ${RATE_WINDOW_MS / 1000} s` : 'records/s, as the workers report'}
+            testId="stat-processed"
+          />
           <Stat label="Consumer lag" value={formatCompact(lag.value()?.totalLag)} hint="records not yet committed" testId="stat-lag" />
           <Stat
             label="Query API"
@@ -160,27 +171,8 @@ export function SystemPage(): JSX.Element {
               </Show>
             }>
               {(i) => (
-                <Show when={i().instances.length > 0} fallback={<Empty title="No worker is running" detail="Start a traffic worker; it appears here once it joins the group." testId="instances-empty" />}>
-                  <ul class="instances">
-                    <For each={i().instances}>
-                      {(inst) => (
-                        <li class="instance" data-testid="instance">
-                          <div class="instance-head">
-                            <span class="instance-name mono" title={inst.memberId}>{inst.groupInstanceId ?? inst.clientId}</span>
-                            <span class="muted">{inst.clientHost.replace(/^\//, '')}</span>
-                          </div>
-                          <div class="instance-figures">
-                            <span><strong>{load()?.get(inst.memberId)?.partitions ?? 0}</strong> partitions</span>
-                            <span><strong>{formatRate(load()?.get(inst.memberId)?.processedPerS)}</strong> processed</span>
-                            <span><strong>{formatCount(load()?.get(inst.memberId)?.lag)}</strong> lag</span>
-                          </div>
-                          <div class="chips">
-                            <For each={inst.tasks} fallback={<span class="muted">no tasks</span>}>{(task) => <span class="chip mono" data-testid="task">{task}</span>}</For>
-                          </div>
-                        </li>
-                      )}
-                    </For>
-                  </ul>
+                <Show when={i().instances.length > 0 || (i().unattachedReports?.length ?? 0) > 0} fallback={<Empty title="No worker is running" detail="Start a traffic worker; it appears here once it joins the group." testId="instances-empty" />}>
+                  <WorkerInstances report={i()} load={load()} now={clock()} />
                 </Show>
               )}
             </Show>

@@ -37,7 +37,8 @@ const LIVE_LABEL: Readonly<Record<LiveStatus, { tone: 'ok' | 'warn' | 'bad' | 'i
 export function TrafficFilters(props: TrafficFiltersProps): JSX.Element {
   const [customFrom, setCustomFrom] = createSignal('')
   const [customTo, setCustomTo] = createSignal('')
-  const sorted = (): SensorSummary[] => [...(props.sensors ?? [])].sort((a, b) => naturalCompare(a.sensorId, b.sensorId))
+  // Ids (strings), so that a refreshed sensor list keeps the existing <option> nodes and the selection.
+  const sortedIds = (): string[] => (props.sensors ?? []).map((s) => s.sensorId).sort(naturalCompare)
   const seenTypes = (): Set<string> => {
     const all = props.sensors ?? []
     const chosen = props.sensorId === 'all' ? all : all.filter((s) => s.sensorId === props.sensorId)
@@ -62,8 +63,8 @@ export function TrafficFilters(props: TrafficFiltersProps): JSX.Element {
       <label class="field field-inline">
         <span class="field-label">Sensor</span>
         <select data-testid="filter-sensor" value={props.sensorId} onChange={(e) => props.onSensor(e.currentTarget.value)} disabled={props.sensors === undefined}>
-          <option value="all">All sensors{props.sensors === undefined ? '' : ` (${props.sensors.length})`}</option>
-          <For each={sorted()}>{(s) => <option value={s.sensorId}>{s.sensorId}</option>}</For>
+          <option value="all" selected={props.sensorId === 'all'}>All sensors{props.sensors === undefined ? '' : ` (${props.sensors.length})`}</option>
+          <For each={sortedIds()}>{(id) => <option value={id} selected={id === props.sensorId}>{id}</option>}</For>
           <Show when={props.sensorId !== 'all' && props.sensors !== undefined && !props.sensors.some((s) => s.sensorId === props.sensorId)}>
             <option value={props.sensorId}>{props.sensorId}</option>
           </Show>
@@ -72,9 +73,9 @@ export function TrafficFilters(props: TrafficFiltersProps): JSX.Element {
       <label class="field field-inline">
         <span class="field-label">Traveler type</span>
         <select data-testid="filter-type" value={props.travelerType} onChange={(e) => props.onTravelerType(e.currentTarget.value as TravelerType | 'all')}>
-          <option value="all">All types</option>
+          <option value="all" selected={props.travelerType === 'all'}>All types</option>
           <For each={props.travelerTypes}>
-            {(t) => <option value={t}>{formatTravelerType(t)}{props.sensors !== undefined && !seenTypes().has(t) ? ' · no data' : ''}</option>}
+            {(t) => <option value={t} selected={t === props.travelerType}>{formatTravelerType(t)}{props.sensors !== undefined && !seenTypes().has(t) ? ' · no data' : ''}</option>}
           </For>
         </select>
       </label>

@@ -141,14 +141,20 @@ export function createTrafficSeries(args: TrafficSeriesArgs): TrafficSeries {
   })
 
   // The subscription follows the filters (not the range: the server pushes every matching window).
+  // A failed subscription is opened again after a growing pause, unless the API refused it (401,
+  // 403, 400), which another attempt would not change.
+  const [attempt, setAttempt] = createSignal(0)
+  let failures = 0
   createEffect(() => {
     const filters = args.filters()
+    attempt()
     if (!args.live()) {
       setLiveStatus('off')
       return
     }
     let active = true
-    setLiveStatus('connecting')
+    let retry: ReturnType<typeof setTimeout> | undefined
+    if (untrack(liveStatus) !== 'reconnecting') setLiveStatus('connecting')
     setLiveProblem(undefined)
     let subscription: { unsubscribe(): void } | undefined
     try {
@@ -157,6 +163,7 @@ export function createTrafficSeries(args: TrafficSeriesArgs): TrafficSeries {
           if (!active) return
           switch (event.kind) {
             case 'subscribed': {
+              failures = 0
               setLiveStatus('live')
               setLiveProblem(undefined)
               const range = untrack(args.range)
@@ -177,10 +184,17 @@ export function createTrafficSeries(args: TrafficSeriesArgs): TrafficSeries {
         },
         onError: (err: unknown) => {
           if (!active) return
-          const p = describeProblem(err)
+          const described = describeProblem(err)
+          const p = described.message === 'Unknown error' ? { ...described, message: 'the live connection to the query API failed' } : described
           if (p.kind === 'unauthorized') handleUnauthorized(p)
           setLiveProblem(p)
-          setLiveStatus('failed')
+          if (p.kind === 'unauthorized' || p.kind === 'forbidden' || p.kind === 'bad-request') {
+            setLiveStatus('failed')
+            return
+          }
+          setLiveStatus('reconnecting')
+          failures++
+          retry = setTimeout(() => setAttempt((n) => n + 1), Math.min(30_000, 2_000 * 2 ** Math.min(4, failures - 1)))
         },
         onConnectionStateChange: (s) => {
           if (!active) return
@@ -193,6 +207,7 @@ export function createTrafficSeries(args: TrafficSeriesArgs): TrafficSeries {
     }
     onCleanup(() => {
       active = false
+      if (retry !== undefined) clearTimeout(retry)
       subscription?.unsubscribe()
       if (flushTimer !== undefined) clearTimeout(flushTimer)
       flushTimer = undefined
