@@ -282,6 +282,15 @@ describe('the dashboard against the real traffic pipeline', () => {
     await page.close()
   })
 
+  it('signs in from a link carrying the token in the fragment, then drops it from the address bar', async () => {
+    const page = await (browser as Browser).newPage({ viewport: { width: 1280, height: 800 } })
+    await page.goto(`${(api as RunningQueryApi).url}/#/system?token=${TOKEN}`)
+    await page.waitForSelector('[data-testid="system-page"]')
+    await page.waitForSelector('[data-testid="topology-node"]')
+    expect(await page.evaluate(() => location.hash)).toBe('#/system')
+    await page.close()
+  })
+
   it('returns to sign-in with a message when the API stops accepting the token', async () => {
     const page = await (browser as Browser).newPage({ viewport: { width: 1280, height: 800 } })
     await signIn(page)

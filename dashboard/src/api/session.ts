@@ -4,6 +4,7 @@
  * with a message saying why.
  */
 import { createSignal } from 'solid-js'
+import { takeTokenFromHash } from '../lib/route.ts'
 
 const STORAGE_KEY = 'runnel.dashboard.token'
 
@@ -17,7 +18,22 @@ function stored(): string | null {
   }
 }
 
-const [token, setToken] = createSignal<string | null>(stored())
+/** A token in the URL fragment (one-click link of `npm start`) wins over a stored one, and leaves the address bar. */
+function initial(): string | null {
+  const location = globalThis.location
+  if (location === undefined) return stored()
+  const { token: handed, hash } = takeTokenFromHash(location.hash)
+  if (handed === null) return stored()
+  globalThis.history?.replaceState(null, '', `${location.pathname}${location.search}${hash}`)
+  try {
+    globalThis.sessionStorage?.setItem(STORAGE_KEY, handed)
+  } catch {
+    // See stored().
+  }
+  return handed
+}
+
+const [token, setToken] = createSignal<string | null>(initial())
 const [notice, setNotice] = createSignal<string | null>(null)
 
 /** The current token, or null when signed out (reactive). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { formatAgo, formatClock, formatCompact, formatTimeTicks, formatCount, formatDistance, formatDuration, formatKmh, formatRate, formatSpeed, formatTravelerType, naturalCompare } from './format.ts'
-import { hashOf, routeFromHash } from './route.ts'
+import { hashOf, routeFromHash, takeTokenFromHash } from './route.ts'
 
 describe('number formatting', () => {
   it('shows a dash for missing values instead of 0 or NaN', () => {
@@ -66,5 +66,18 @@ describe('routes', () => {
     expect(routeFromHash('')).toBe('traffic')
     expect(routeFromHash('#/nope')).toBe('traffic')
     expect(hashOf('system')).toBe('#/system')
+  })
+
+  it('takes a token handed over in the fragment and leaves the rest of the fragment', () => {
+    expect(takeTokenFromHash('#token=abc123XYZ')).toEqual({ token: 'abc123XYZ', hash: '' })
+    expect(takeTokenFromHash('#/system?token=abc123XYZ')).toEqual({ token: 'abc123XYZ', hash: '#/system' })
+    expect(takeTokenFromHash('#/traffic?x=1&token=t0k3n-value')).toEqual({ token: 't0k3n-value', hash: '#/traffic?x=1' })
+    expect(routeFromHash(takeTokenFromHash('#/system?token=a').hash)).toBe('system')
+  })
+
+  it('leaves a fragment without a token as it is', () => {
+    expect(takeTokenFromHash('#/system')).toEqual({ token: null, hash: '#/system' })
+    expect(takeTokenFromHash('')).toEqual({ token: null, hash: '' })
+    expect(takeTokenFromHash('#token=')).toEqual({ token: null, hash: '#token=' })
   })
 })
