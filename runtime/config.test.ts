@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest'
+import { stringSerde } from '../schemas/index.ts'
+import { StreamsBuilder } from '../topology/index.ts'
+import { resolveConfig, type StreamsConfig } from './config.ts'
+import { StreamsConfigError } from './errors.ts'
+import { KafkaStreams } from './kafka-streams.ts'
+
+const base: StreamsConfig = { applicationId: 'app', bootstrapServers: 'localhost:9092' }
+
+function optionOf(config: Record<string, unknown>): string | undefined {
+  try {
+    resolveConfig(config as unknown as StreamsConfig)
+    return undefined
+  } catch (err) {
+    expect(err).toBeInstanceOf(StreamsConfigError)
+    expect((err as Error).message).toContain(`"${(err as StreamsConfigError).option}"`)
+    return (err as StreamsConfigError).option
+  }
+}
+
+describe('resolveConfig', () => {
+  it('applies Kafka Streams defaults, with a shorter commit interval under exactly-once', () => {
+    const alos = resolveConfig(base)
+    expect(alos.processingGuarantee).toBe('at_least_once')
+    expect(alos.commitIntervalMs).toBe(30_000)
+    expect(alos.cacheMaxBytes).toBe(10 * 1024 * 1024)
+    expect(alos.bootstrapServers).toEqual(['localhost:9092'])
+    expect(alos.deserializationErrorPolicy).toBe('log-and-continue')
+    expect(alos.metricsPort).toBe(0)
+    const eos = resolveConfig({ ...base, processingGuarantee: 'exactly_once_v2', bootstrapServers: ['a:1', 'b:2'] })
+    expect(eos.commitIntervalMs).toBe(100)
+    expect(eos.exactlyOnce).toBe(true)
+    expect(eos.bootstrapServers).toEqual(['a:1', 'b:2'])
+  })
+
+  it('derives the heartbeat interval and rebalance timeout from the session timeout', () => {
+    const config = resolveConfig({ ...base, sessionTimeoutMs: 3000 })
+    expect(config.heartbeatIntervalMs).toBe(1000)
+    expect(config.rebalanceTimeoutMs).toBe(30_000)
+  })
+
+  it('names the option in every error', () => {
+    expect(optionOf({ ...base, applicationId: '' })).toBe('applicationId')
+    expect(optionOf({ ...base, applicationId: 'bad id' })).toBe('applicationId')
+    expect(optionOf({ applicationId: 'app' })).toBe('bootstrapServers')
+    expect(optionOf({ ...base, bootstrapServers: 'no-port' })).toBe('bootstrapServers')
+    expect(optionOf({ ...base, processingGuarantee: 'exactly_once' })).toBe('processingGuarantee')
+    expect(optionOf({ ...base, commitIntervalMs: -1 })).toBe('commitIntervalMs')
+    expect(optionOf({ ...base, commitIntervalMs: 1.5 })).toBe('commitIntervalMs')
+    expect(optionOf({ ...base, cacheMaxBytes: '10MB' })).toBe('cacheMaxBytes')
+    expect(optionOf({ ...base, maxTaskIdleMs: -2 })).toBe('maxTaskIdleMs')
+    expect(optionOf({ ...base, sessionTimeoutMs: 3000, heartbeatIntervalMs: 3000 })).toBe('heartbeatIntervalMs')
+    expect(optionOf({ ...base, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 5000 })).toBe('rebalanceTimeoutMs')
+    expect(optionOf({ ...base, metricsPort: 70_000 })).toBe('metricsPort')
+    expect(optionOf({ ...base, deserializationErrorPolicy: 'ignore' })).toBe('deserializationErrorPolicy')
+    expect(optionOf({ ...base, instanceId: 'has space' })).toBe('instanceId')
+    expect(optionOf({ ...base, clientSupplier: {} })).toBe('clientSupplier')
+    expect(optionOf({ ...base, commitInterval: 100 })).toBe('commitInterval')
+  })
+})
+
+describe('KafkaStreams construction', () => {
+  const topology = (): ReturnType<StreamsBuilder['build']> => {
+    const builder = new StreamsBuilder()
+    builder.stream('in', { keySerde: stringSerde, valueSerde: stringSerde }).to('out', { keySerde: stringSerde, valueSerde: stringSerde })
+    return builder.build()
+  }
+
+  it('fails at construction, before touching Kafka, when an option is invalid', () => {
+    expect(() => new KafkaStreams(topology(), { ...base, commitIntervalMs: -5 })).toThrow(/invalid option "commitIntervalMs"/)
+    expect(() => new KafkaStreams(topology(), { ...base, processingGuarantee: 'twice' as never })).toThrow(/invalid option "processingGuarantee"/)
+  })
+
+  it('starts in state CREATED and closes from there without a cluster', async () => {
+    const streams = new KafkaStreams(topology(), base)
+    const states: string[] = []
+    streams.setStateListener((next) => states.push(next))
+    expect(streams.state).toBe('CREATED')
+    expect(streams.status().tasks).toEqual([])
+    expect(await streams.close()).toBe(true)
+    expect(states).toEqual(['PENDING_SHUTDOWN', 'NOT_RUNNING'])
+    await expect(streams.start()).rejects.toThrow(/needs state CREATED/)
+  })
+
+  it('refuses a plan built for another application id', () => {
+    const plan = topology().build({ applicationId: 'other' })
+    expect(() => new KafkaStreams(plan, base)).toThrow(/built for application other/)
+  })
+})
