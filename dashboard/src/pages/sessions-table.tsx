@@ -15,7 +15,7 @@ const PAGE_SIZE = 15
 /** How often the first page is re-read while live (later pages stay as they are). */
 const LIVE_REFRESH_MS = 30_000
 
-export function SessionsTable(props: { filters: Accessor<TrafficFilters>; range: Accessor<TimeRange | undefined>; live: Accessor<boolean> }): JSX.Element {
+export function SessionsTable(props: { filters: Accessor<TrafficFilters>; range: Accessor<TimeRange | undefined>; rangeKey: Accessor<string>; live: Accessor<boolean> }): JSX.Element {
   const [items, setItems] = createSignal<TravelerSession[]>([])
   const [cursor, setCursor] = createSignal<string | null>(null)
   const [loading, setLoading] = createSignal(true)
@@ -67,10 +67,13 @@ export function SessionsTable(props: { filters: Accessor<TrafficFilters>; range:
       .finally(() => setLoadingMore(false))
   }
 
-  createEffect(on([() => JSON.stringify(props.filters()), () => { const r = props.range(); return r === undefined ? '' : `${r.from}-${r.to}` }], ([, r], prev) => {
-    // The same filters with a range that moved on with the clock: refresh without a spinner.
-    const quiet = prev !== undefined && prev[0] === JSON.stringify(untrack(props.filters)) && r !== ''
-    loadFirst(quiet && items().length > 0)
+  // Other filters or another range choice: read the first page (with a spinner). A relative range
+  // that moved on with the clock: refresh quietly, unless the user has paged further (a refresh
+  // would take their pages away).
+  createEffect(on([() => JSON.stringify(props.filters()), props.rangeKey, () => { const r = props.range(); return r === undefined ? '' : `${r.from}-${r.to}` }], ([filters, rangeKey], prev) => {
+    const clockOnly = prev !== undefined && prev[0] === filters && prev[1] === rangeKey
+    if (!clockOnly) loadFirst(false)
+    else if (untrack(items).length <= PAGE_SIZE) loadFirst(true)
   }))
 
   createEffect(() => {

@@ -195,8 +195,8 @@ export function SystemPage(): JSX.Element {
                       id="system-throughput"
                       title="Throughput and lag over time"
                       series={THROUGHPUT_SERIES}
-                      left={{ label: 'records/s', format: (v) => formatCompact(v) }}
-                      right={{ label: 'lag', format: (v) => formatCompact(v) }}
+                      left={{ label: 'records/s', format: (v) => formatCompact(v), integer: true }}
+                      right={{ label: 'lag', format: (v) => formatCompact(v), integer: true }}
                       columns={chartColumns()}
                       height={200}
                       minSpanMs={2 * 60_000}

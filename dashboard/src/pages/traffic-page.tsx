@@ -189,7 +189,7 @@ export function TrafficPage(): JSX.Element {
         </Card>
       </div>
 
-      <SessionsTable filters={filters} range={range} live={live} />
+      <SessionsTable filters={filters} range={range} rangeKey={rangeKey} live={live} />
     </div>
   )
 }
