@@ -1,9 +1,11 @@
 /**
- * `npm start`: the local stack on embedded defaults, in one command.
+ * `npm start`: the local traffic stack on embedded defaults, in one command.
  *
  * 1. Kafka: the local broker (dev/kafka), unless KAFKA_BROKERS names a cluster.
  * 2. The schema registry (registry/), unless SCHEMA_REGISTRY_URL names one.
- * 3. The services below, each a child process with the shared environment.
+ * 3. The dashboard build (dashboard/dist), then child processes: 2 traffic workers, the query API
+ *    serving the dashboard, a 30-minute backfill of simulated observations and the simulator in
+ *    real time at a modest rate.
  *
  * It prints progress while things start, then where everything is, and stops everything it started
  * on Ctrl-C (SIGINT) or SIGTERM, in reverse order.
@@ -12,7 +14,9 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { resolve } from 'node:path'
 import { startKafka, stopKafka } from './kafka/cluster.ts'
+import { randomBytes } from 'node:crypto'
 import { startRegistry } from '../registry/index.ts'
+import { buildDashboard } from '../dashboard/index.ts'
 
 const root = resolve(import.meta.dirname, '..')
 
@@ -22,6 +26,8 @@ export interface ServiceSpec {
   /** Arguments to `node`, relative to the project root. */
   args: string[]
   env?: Record<string, string>
+  /** Runs to completion (exit 0) before the next service starts. */
+  oneshot?: boolean
 }
 
 function say(message: string): void {
@@ -40,7 +46,6 @@ function parsePort(name: string, fallback: number): number {
 }
 
 const stops: Array<{ name: string, stop: () => Promise<void> }> = []
-const children: ChildProcess[] = []
 let stopping = false
 
 async function shutdown(reason: string, code: number): Promise<never> {
@@ -61,9 +66,8 @@ async function shutdown(reason: string, code: number): Promise<never> {
 process.on('SIGINT', () => void shutdown('SIGINT', 0))
 process.on('SIGTERM', () => void shutdown('SIGTERM', 0))
 
-function startService(spec: ServiceSpec, env: NodeJS.ProcessEnv): void {
+function startService(spec: ServiceSpec, env: NodeJS.ProcessEnv): ChildProcess {
   const child = spawn(process.execPath, spec.args, { cwd: root, env: { ...env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  children.push(child)
   const prefix = `[${spec.name}] `
   const forward = (stream: NodeJS.WritableStream) => (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (line !== '') stream.write(prefix + line + '\n')
@@ -71,7 +75,9 @@ function startService(spec: ServiceSpec, env: NodeJS.ProcessEnv): void {
   child.stdout?.on('data', forward(process.stdout))
   child.stderr?.on('data', forward(process.stderr))
   child.on('exit', (code, signal) => {
-    if (!stopping) void shutdown(`${spec.name} exited (${signal ?? `code ${String(code)}`})`, 1)
+    if (stopping) return
+    if (spec.oneshot === true && code === 0) return
+    void shutdown(`${spec.name} exited (${signal ?? `code ${String(code)}`})`, 1)
   })
   stops.push({
     name: spec.name,
@@ -83,6 +89,7 @@ function startService(spec: ServiceSpec, env: NodeJS.ProcessEnv): void {
       clearTimeout(timer)
     }
   })
+  return child
 }
 
 // 1. Kafka
@@ -121,18 +128,53 @@ if (registryUrl !== '') {
   }
 }
 
-// 3. Services
+// 3. Dashboard build and services
+say('building the dashboard...')
+try {
+  await buildDashboard()
+} catch (err) {
+  await shutdown(`could not build the dashboard: ${(err as Error).message}`, 1)
+}
+const apiPort = parsePort('PORT', 4000)
+const token = process.env.RUNNEL_TOKEN?.trim() || randomBytes(12).toString('base64url')
 const env: NodeJS.ProcessEnv = { ...process.env, KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl }
-const services: ServiceSpec[] = []
+const worker = (n: number): ServiceSpec => ({
+  name: `worker-${n}`,
+  args: ['apps/worker.ts', 'traffic'],
+  env: { INSTANCE_ID: `worker-${n}`, STATE_DIR: resolve(root, '.state', `worker-${n}`), METRICS_PORT: String(9400 + n) }
+})
+const services: ServiceSpec[] = [
+  worker(1),
+  worker(2),
+  { name: 'query-api', args: ['query-api/main.ts'], env: { PORT: String(apiPort), QUERY_API_TOKENS: `${token}:read+admin` } },
+  // The last 30 minutes of traffic, so the charts have history at once, then live traffic.
+  { name: 'backfill', args: ['apps/simulate.ts', 'traffic', '--count', '60000', '--sensors', '8', '--seed', '7', '--quiet'], oneshot: true },
+  { name: 'simulator', args: ['apps/simulate.ts', 'traffic', '--realtime', '--count', '100000000', '--sensors', '8', '--seed', String(Date.now() % 100000), '--quiet'] }
+]
 for (const spec of services) {
   say(`starting ${spec.name}...`)
-  startService(spec, env)
+  const child = startService(spec, env)
+  if (spec.oneshot === true) {
+    const [code] = await once(child, 'exit') as [number | null]
+    if (code !== 0) await shutdown(`${spec.name} failed`, 1)
+  }
 }
 
+const url = `http://127.0.0.1:${apiPort}`
+say('waiting for the query API to catch up with the output topics...')
+for (let waitedMs = 0; ; waitedMs += 1000) {
+  const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false)
+  if (ready) break
+  if (waitedMs >= 120_000) await shutdown('the query API did not become ready within 120 s', 1)
+  await new Promise((r) => setTimeout(r, 1000))
+}
 say('ready')
 process.stdout.write(`
+  Dashboard        ${url}/#token=${token}
+  API token        ${token}   (read+admin; tRPC at ${url}/trpc)
   Kafka            ${brokers.join(',')}
   Schema registry  ${registryUrl}
+  Worker metrics   http://127.0.0.1:9401/metrics, http://127.0.0.1:9402/metrics
 
 Press Ctrl-C to stop everything started here.
 `)
