@@ -1,3 +1,4 @@
+import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import { stringSerde } from '../schemas/index.ts'
 import { StreamsBuilder } from '../topology/index.ts'
@@ -72,7 +73,7 @@ describe('KafkaStreams construction', () => {
   })
 
   it('starts in state CREATED and closes from there without a cluster', async () => {
-    const streams = new KafkaStreams(topology(), base)
+    const streams = new KafkaStreams(topology(), { ...base, logger: pino({ level: 'silent' }) })
     const states: string[] = []
     streams.setStateListener((next) => states.push(next))
     expect(streams.state).toBe('CREATED')

@@ -236,9 +236,10 @@ export class KafkaStreams {
       await consumer.joinGroup({})
     }
     if (this.abort.signal.aborted) return
+    // Not awaited here: the teardown that fail() starts waits for this loop promise to settle.
     this.loop = this.thread.run().catch((err: unknown) => {
-      if (!this.abort.signal.aborted) return this.fail(err)
-      this.logger.debug({ err }, 'processing loop stopped during shutdown')
+      if (!this.abort.signal.aborted) void this.fail(err)
+      else this.logger.debug({ err }, 'processing loop stopped during shutdown')
     })
     if (this.statusTopic) {
       this.statusTimer = setInterval(() => { void this.publishStatus() }, c.statusIntervalMs)

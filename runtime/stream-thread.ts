@@ -190,8 +190,13 @@ export class StreamThread {
         }
         this.rebalanceNoticeAtMs = undefined
       }
-      const result = this.processRound()
-      if (this.deserializationFailure) throw this.deserializationFailure
+      let result: number | Promise<void>
+      try {
+        result = this.processRound()
+      } catch (err) {
+        // Under log-and-fail the handler recorded the schemas' error naming the record and policy.
+        throw this.deserializationFailure ?? err
+      }
       if (typeof result !== 'number') {
         await result
         continue
