@@ -21,9 +21,15 @@ export interface FetcherOptions {
   /** Default read_committed. */
   readonly isolationLevel?: number
   readonly maxWaitMs: number
-  /** Bytes per fetch response (default 16 MiB) and per partition (default 1 MiB). */
+  /** Bytes per fetch response (default 16 MiB) and at most per partition (default 1 MiB). */
   readonly maxBytes?: number
   readonly partitionMaxBytes?: number
+  /**
+   * Records one fetch should bring per partition (default: no target). Decoded records cost far more
+   * memory than their bytes, so the bytes asked per partition follow this target, from the average
+   * record size seen so far (at least 16 KiB; the broker always returns at least one batch).
+   */
+  readonly targetRecordsPerPartition?: number
   readonly logger: Logger
   /** Whether a partition may be fetched now (backpressure). */
   readonly canFetch: (topic: string, partition: number) => boolean
@@ -44,6 +50,8 @@ export interface PartitionPosition {
   leaderEpoch: number
   epoch: number
   readonly abortedProducers: Set<bigint>
+  /** Average bytes per record seen in fetches (0 before the first). */
+  bytesPerRecord: number
 }
 
 type FetchResponse = fetchV17.FetchResponse
@@ -71,7 +79,8 @@ export class Fetcher {
   /** Starts fetching `topic`/`partition` at `position`. */
   assign(topic: string, partition: number, position: number): void {
     this.states.set(key(topic, partition), {
-      topic, partition, position, highWatermark: -1, lastStableOffset: -1, leaderEpoch: -1, epoch: this.nextEpoch++, abortedProducers: new Set()
+      topic, partition, position, highWatermark: -1, lastStableOffset: -1, leaderEpoch: -1, epoch: this.nextEpoch++, abortedProducers: new Set(),
+      bytesPerRecord: 0
     })
     this.wake()
   }
@@ -171,7 +180,7 @@ export class Fetcher {
       snapshot.set(key(s.topic, s.partition), { epoch: s.epoch, position: s.position })
       let list = byTopic.get(topicId)
       if (!list) byTopic.set(topicId, (list = []))
-      list.push({ partition: s.partition, fetchOffset: BigInt(s.position), partitionMaxBytes: this.options.partitionMaxBytes ?? 1024 * 1024, currentLeaderEpoch: -1, lastFetchedEpoch: -1 })
+      list.push({ partition: s.partition, fetchOffset: BigInt(s.position), partitionMaxBytes: this.partitionMaxBytes(s), currentLeaderEpoch: -1, lastFetchedEpoch: -1 })
     }
     if (byTopic.size === 0) return
     this.inflight.add(node)
@@ -192,6 +201,13 @@ export class Fetcher {
       this.refreshMetadata = true
       this.done(node, !recovered)
     })
+  }
+
+  private partitionMaxBytes(state: PartitionPosition): number {
+    const max = this.options.partitionMaxBytes ?? 1024 * 1024
+    const target = this.options.targetRecordsPerPartition
+    if (target === undefined || state.bytesPerRecord === 0) return target === undefined ? max : Math.min(max, 256 * 1024)
+    return Math.max(16 * 1024, Math.min(max, Math.ceil(target * state.bytesPerRecord)))
   }
 
   private done(node: number, failed: boolean): void {
@@ -227,6 +243,12 @@ export class Fetcher {
         if (!p.records || p.records.length === 0) continue
         const decoded = decodeBatches(p.records, state.position, p.abortedTransactions ?? undefined, state.abortedProducers)
         if (decoded.next <= state.position) continue
+        if (decoded.records.length > 0) {
+          let bytes = 0
+          for (const batch of p.records) bytes += batch.length
+          const perRecord = bytes / decoded.records.length
+          state.bytesPerRecord = state.bytesPerRecord === 0 ? perRecord : state.bytesPerRecord * 0.8 + perRecord * 0.2
+        }
         state.position = decoded.next
         if (decoded.leaderEpoch >= 0) state.leaderEpoch = decoded.leaderEpoch
         if (decoded.records.length > 0) this.options.onRecords(topic, p.partitionIndex, decoded.records, state.leaderEpoch)

@@ -203,6 +203,7 @@ export class KafkaStreams {
 
     const fetcher = this.fetcher = new Fetcher({
       consumer: this.fetchConsumer, maxWaitMs: c.fetchMaxWaitMs, logger: this.logger,
+      targetRecordsPerPartition: c.maxBufferedRecordsPerPartition,
       // Kafka Streams reads uncommitted data under at-least-once and committed data under exactly-once.
       isolationLevel: c.exactlyOnce ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
       canFetch: (topic, partition) => this.thread?.canFetch(topic, partition) ?? false,
