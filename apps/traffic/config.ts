@@ -2,6 +2,7 @@
  * The traffic application's settings: topic names, window grace, retention and partition counts,
  * with the defaults of the traffic contract (CONTRACTS.md, "Traffic analytics"), validated once.
  */
+import type { Serde } from '../../schemas/index.ts'
 
 /** Topic names of the traffic contract. */
 export const TRAFFIC_TOPICS = {
@@ -136,4 +137,18 @@ export function statsKey(sensorId: string, travelerType: string, windowStartMs: 
 /** Key of `traffic.traveler-sessions`: `${sensor_id}|${traveler_id}|${session_start_ms}`. */
 export function sessionKey(sensorId: string, travelerId: string, sessionStartMs: number): string {
   return `${sensorId}|${travelerId}|${sessionStartMs}`
+}
+
+/**
+ * UTF-8 string keys of the traffic stores, in buffers of their own. Record caches keep key and
+ * value buffers for as long as an entry lives; a small buffer from Node's shared 8 KiB allocation
+ * pool would keep its whole pool slab alive with it.
+ */
+export const storeKeySerde: Serde<string> = {
+  serialize: (_topic, value) => {
+    const out = Buffer.allocUnsafeSlow(Buffer.byteLength(value, 'utf8'))
+    out.write(value, 0, 'utf8')
+    return out
+  },
+  deserialize: (_topic, data) => data.toString('utf8')
 }

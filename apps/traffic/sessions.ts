@@ -7,10 +7,10 @@ import {
   DropReason, TableForwarder, type Change, type ProcessorContext, type ProcessorSupplier, type SessionWindows
 } from '../../processors/index.ts'
 import {
-  SerdeError, stringSerde, TravelerTypeSymbols, type Serde, type TravelerSession, type TravelerType
+  SerdeError, TravelerTypeSymbols, type Serde, type TravelerSession, type TravelerType
 } from '../../schemas/index.ts'
 import { Stores, type StateStore, type StoreBuilder, type Windowed, type WindowStore } from '../../state/index.ts'
-import { sessionKey } from './config.ts'
+import { storeKeySerde, sessionKey } from './config.ts'
 import type { TravelerEvent } from './traveler-state.ts'
 
 /** The running aggregate of one session. */
@@ -45,7 +45,8 @@ export const sessionAggregateSerde: Serde<SessionAggregate> = {
   serialize(_topic, agg) {
     const sensor = Buffer.from(agg.sensorId, 'utf8')
     const traveler = Buffer.from(agg.travelerId, 'utf8')
-    const out = Buffer.allocUnsafe(HEADER_BYTES + sensor.length + traveler.length)
+    // Unpooled: the record cache keeps this buffer (see storeKeySerde).
+    const out = Buffer.allocUnsafeSlow(HEADER_BYTES + sensor.length + traveler.length)
     out.writeUInt32BE(agg.observations, 0)
     out.writeUInt32BE(agg.speedSamples, 4)
     out.writeDoubleBE(agg.distanceM, 8)
@@ -174,7 +175,7 @@ export function sessionStoreBuilder(options: SessionOptions): StoreBuilder<State
   const supplier = options.inMemory === true
     ? Stores.inMemoryWindowStore(options.storeName, supplierOptions)
     : Stores.persistentWindowStore(options.storeName, supplierOptions)
-  return Stores.windowStoreBuilder(supplier, stringSerde, sessionAggregateSerde).withCachingEnabled() as StoreBuilder<StateStore>
+  return Stores.windowStoreBuilder(supplier, storeKeySerde, sessionAggregateSerde).withCachingEnabled() as StoreBuilder<StateStore>
 }
 
 /**

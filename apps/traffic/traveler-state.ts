@@ -18,10 +18,10 @@ import {
   DropReason, PunctuationType, type Processor, type ProcessorContext, type ProcessorSupplier, type StreamRecord
 } from '../../processors/index.ts'
 import {
-  SerdeError, stringSerde, TravelerTypeSymbols, type SensorObservation, type Serde, type TravelerType
+  SerdeError, TravelerTypeSymbols, type SensorObservation, type Serde, type TravelerType
 } from '../../schemas/index.ts'
 import { Stores, type KeyValueStore, type StateStore, type StoreBuilder } from '../../state/index.ts'
-import { FIVE_MINUTES_MS, MINUTE_MS, TRAVELER_STATE_TTL_MS, VISIT_GAP_MS } from './config.ts'
+import { FIVE_MINUTES_MS, MINUTE_MS, storeKeySerde, TRAVELER_STATE_TTL_MS, VISIT_GAP_MS } from './config.ts'
 
 /** Store of the per-traveler state. */
 export const TRAVELERS_STORE = 'traffic-travelers'
@@ -73,7 +73,8 @@ export const travelerStateSerde: Serde<TravelerState> = {
   serialize(_topic, state) {
     let size = 25
     for (const minutes of state.seen.values()) size += 3 + 4 * minutes.length
-    const out = Buffer.allocUnsafe(size)
+    // Unpooled: the record cache keeps this buffer (see storeKeySerde).
+    const out = Buffer.allocUnsafeSlow(size)
     out.writeDoubleBE(state.x, 0)
     out.writeDoubleBE(state.y, 8)
     out.writeDoubleBE(state.t, 16)
@@ -147,8 +148,8 @@ export function travelerDeletableAtMs(state: TravelerState, windowGraceMs: numbe
 export function travelerStoreBuilders(options: TravelerStateOptions): Array<StoreBuilder<StateStore>> {
   const supplier = (name: string) => options.inMemory === true ? Stores.inMemoryKeyValueStore(name) : Stores.persistentKeyValueStore(name)
   return [
-    Stores.keyValueStoreBuilder(supplier(TRAVELERS_STORE), stringSerde, travelerStateSerde).withCachingEnabled() as StoreBuilder<StateStore>,
-    Stores.keyValueStoreBuilder(supplier(TRAVELER_EXPIRY_STORE), stringSerde, indexValueSerde).withCachingEnabled() as StoreBuilder<StateStore>
+    Stores.keyValueStoreBuilder(supplier(TRAVELERS_STORE), storeKeySerde, travelerStateSerde).withCachingEnabled() as StoreBuilder<StateStore>,
+    Stores.keyValueStoreBuilder(supplier(TRAVELER_EXPIRY_STORE), storeKeySerde, indexValueSerde).withCachingEnabled() as StoreBuilder<StateStore>
   ]
 }
 

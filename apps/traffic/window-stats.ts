@@ -12,10 +12,10 @@ import {
   type StreamRecord, type TimeWindows
 } from '../../processors/index.ts'
 import {
-  SerdeError, stringSerde, TravelerTypeSymbols, type Serde, type TrafficWindowStats, type TravelerType
+  SerdeError, TravelerTypeSymbols, type Serde, type TrafficWindowStats, type TravelerType
 } from '../../schemas/index.ts'
 import { Stores, type StateStore, type StoreBuilder, type Windowed, type WindowStore } from '../../state/index.ts'
-import { statsKey } from './config.ts'
+import { storeKeySerde, statsKey } from './config.ts'
 import type { TravelerEvent } from './traveler-state.ts'
 
 /** The running aggregate of one window. */
@@ -39,7 +39,8 @@ export interface WindowStatsAggregate {
 export const windowStatsSerde: Serde<WindowStatsAggregate> = {
   serialize(_topic, agg) {
     const sensor = Buffer.from(agg.sensorId, 'utf8')
-    const out = Buffer.allocUnsafe(37 + sensor.length)
+    // Unpooled: the record cache keeps this buffer (see storeKeySerde).
+    const out = Buffer.allocUnsafeSlow(37 + sensor.length)
     out.writeUInt8(TravelerTypeSymbols.indexOf(agg.travelerType), 0)
     out.writeUInt32BE(agg.observations, 1)
     out.writeUInt32BE(agg.travelers, 5)
@@ -117,7 +118,7 @@ export function windowStatsStoreBuilder(options: WindowStatsOptions): StoreBuild
   const supplier = options.inMemory === true
     ? Stores.inMemoryWindowStore(options.storeName, supplierOptions)
     : Stores.persistentWindowStore(options.storeName, supplierOptions)
-  return Stores.windowStoreBuilder(supplier, stringSerde, windowStatsSerde).withCachingEnabled() as StoreBuilder<StateStore>
+  return Stores.windowStoreBuilder(supplier, storeKeySerde, windowStatsSerde).withCachingEnabled() as StoreBuilder<StateStore>
 }
 
 /** The aggregation processor: `TravelerEvent`s in, window changes out. */
