@@ -16,6 +16,8 @@ const worker = (await import(join(import.meta.dirname, name, 'worker.ts'))) as {
 try {
   await worker.main(args)
 } catch (err) {
-  process.stderr.write(`worker ${name}: ${(err as Error)?.stack ?? String(err)}\n`)
+  // The message names what is wrong (a bad variable, an unreachable cluster); the stack only with LOG_LEVEL=debug.
+  const detail = process.env.LOG_LEVEL === 'debug' ? (err as Error)?.stack : (err as Error)?.message
+  process.stderr.write(`worker ${name}: ${detail ?? String(err)}\n`)
   process.exit(1)
 }

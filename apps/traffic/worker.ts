@@ -8,6 +8,7 @@
  * (`npm run worker -- traffic --help` lists them).
  */
 import { Admin } from '@platformatic/kafka'
+import type { Logger } from 'pino'
 import { KafkaStreams, type ProcessingGuarantee } from '../../runtime/index.ts'
 import { DEFAULT_SCHEMA_REGISTRY_URL, SchemaRegistryClient } from '../../schemas/index.ts'
 import { resolveTrafficSettings, type ResolvedTrafficSettings, type TrafficSettings, type TrafficTopics } from './config.ts'
@@ -34,6 +35,8 @@ export interface TrafficWorkerOptions extends TrafficSettings {
   readonly cacheMaxBytes?: number
   /** Replication factor of the topics the worker and the runtime create. Default 1. */
   readonly replicationFactor?: number
+  /** Logger of the runtime. Default: pino at `$LOG_LEVEL` or `info`. */
+  readonly logger?: Logger
 }
 
 /** Default application id of the traffic worker. */
@@ -111,7 +114,8 @@ export async function startTrafficWorker(options: TrafficWorkerOptions): Promise
     ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}),
     ...(options.metricsPort !== undefined ? { metricsPort: options.metricsPort } : {}),
     ...(options.processingGuarantee !== undefined ? { processingGuarantee: options.processingGuarantee } : {}),
-    ...(options.cacheMaxBytes !== undefined ? { cacheMaxBytes: options.cacheMaxBytes } : {})
+    ...(options.cacheMaxBytes !== undefined ? { cacheMaxBytes: options.cacheMaxBytes } : {}),
+    ...(options.logger !== undefined ? { logger: options.logger } : {})
   })
   await streams.start()
   return { streams, settings, close: async () => { await streams.close() } }
