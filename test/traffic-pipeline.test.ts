@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Admin } from '@platformatic/kafka'
+import { Admin, ConfigResourceTypes } from '@platformatic/kafka'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -137,6 +137,7 @@ describe('traffic pipeline on the real broker', () => {
     expect(dropped('late')).toBe(lateTotal(expected))
     expect(dropped('deserialization')).toBe(malformed)
     await expectDeadLetters(applicationId, topics, malformed)
+    await expectOutputTopicConfigs(topics)
   }, 360_000)
 
   it('three worker processes share the six tasks and give the same outputs', async () => {
@@ -247,6 +248,26 @@ function sumOf(metrics: Map<string, number>, name: string, labelFilter = ''): nu
   let sum = 0
   for (const [key, value] of metrics) if ((key === name || key.startsWith(`${name}{`)) && key.includes(labelFilter)) sum += value
   return sum
+}
+
+/** The worker created the outputs compacted and deleted after 7 days, with 6 partitions. */
+async function expectOutputTopicConfigs(topics: TrafficTopics): Promise<void> {
+  const admin = new Admin({ clientId: 'traffic-it-configs', bootstrapBrokers: brokers })
+  try {
+    const outputs = [topics.stats1m, topics.stats5m, topics.sessions]
+    const described = await admin.describeConfigs({
+      resources: outputs.map((name) => ({ resourceType: ConfigResourceTypes.TOPIC, resourceName: name, configurationKeys: ['cleanup.policy', 'retention.ms'] }))
+    })
+    for (const name of outputs) {
+      const configs = new Map(described.find((d) => d.resourceName === name)?.configs.map((c) => [c.name, c.value]))
+      expect(configs.get('cleanup.policy'), name).toBe('compact,delete')
+      expect(configs.get('retention.ms'), name).toBe(String(7 * 24 * 3_600_000))
+    }
+    const metadata = await admin.metadata({ topics: outputs, forceUpdate: true })
+    for (const name of outputs) expect(metadata.topics.get(name)?.partitionsCount, name).toBe(6)
+  } finally {
+    await admin.close()
+  }
 }
 
 async function groupIsStable(groupId: string, members: number): Promise<boolean> {
