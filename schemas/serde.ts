@@ -97,15 +97,33 @@ export const bytesSerde: Serde<Buffer> = {
   deserialize: (_topic, data) => data
 }
 
-/** Big-endian int64 as JS number (safe-integer range), the Kafka Streams `Long` serde. */
+const TWO_32 = 0x1_0000_0000
+
+/**
+ * Big-endian int64 as JS number (safe-integer range), the Kafka Streams `Long` serde.
+ *
+ * Layout: 8 bytes, two's complement, big-endian = [high int32 BE][low uint32 BE] with
+ * value = high * 2^32 + low. Safe integers take this path without BigInt (it sits on every cached
+ * store read and write); anything else (fractions, NaN, beyond 2^53) goes through BigInt, which
+ * keeps the exact int64 of large integers and throws for values that are not int64s. Reading adds
+ * the two halves in one rounding step, the same rounding as `Number(bigint)`, so it is exact in the
+ * safe range and equal to the BigInt conversion beyond it.
+ */
 export const longSerde: Serde<number> = {
   serialize: (_topic, value) => {
     const b = Buffer.allocUnsafe(8)
-    b.writeBigInt64BE(BigInt(value))
+    if (Number.isSafeInteger(value)) {
+      const high = Math.floor(value / TWO_32)
+      const low = value - high * TWO_32
+      b.writeInt32BE(high, 0)
+      b.writeUInt32BE(low, 4)
+    } else {
+      b.writeBigInt64BE(BigInt(value))
+    }
     return b
   },
   deserialize: (topic, data) => {
     if (data.length !== 8) throw new SerdeError('SERDE_LONG', `expected 8 bytes for a long on topic ${topic}, got ${data.length}`)
-    return Number(data.readBigInt64BE(0))
+    return data.readInt32BE(0) * TWO_32 + data.readUInt32BE(4)
   }
 }

@@ -97,12 +97,15 @@ export class TaskDatabase {
     return max + 1
   }
 
-  /** Applies writes in one atomic write batch (WAL on, not fsynced: a process crash loses nothing). */
+  /**
+   * Applies writes in one atomic write batch (WAL on, not fsynced: a process crash loses nothing).
+   * With a `prefix`, each key is built in one reused buffer: the batch copies keys as they are added.
+   */
   write(writes: ReadonlyArray<KeyspaceWrite>, prefix?: Buffer): void {
     const batch = this.batch
     try {
       for (const w of writes) {
-        const key = prefix === undefined ? w.key : withPrefix(prefix, w.key)
+        const key = prefix === undefined ? w.key : this.prefixed(prefix, w.key)
         if (w.value === null) batch._del(key)
         else batch._put(key, w.value)
       }
@@ -122,6 +125,21 @@ export class TaskDatabase {
     } finally {
       batch._clear()
     }
+  }
+
+  private scratch = Buffer.allocUnsafe(256)
+
+  /**
+   * `prefix + key` in the database's reused scratch buffer, valid until the next call: safe for keys
+   * handed to the binding, which copies them before returning (gets, batch puts and deletes).
+   */
+  prefixed(prefix: Buffer, key: Buffer): Buffer {
+    const n = prefix.length + key.length
+    if (this.scratch.length < n) this.scratch = Buffer.allocUnsafe(Math.max(n, this.scratch.length * 2))
+    // TypedArray#set: no call into C++ as Buffer#copy makes, which matters for keys of a few bytes.
+    this.scratch.set(prefix, 0)
+    this.scratch.set(key, prefix.length)
+    return this.scratch.subarray(0, n)
   }
 
   acquire(): this {
@@ -173,7 +191,6 @@ export class RocksKeyspace implements Keyspace {
   private readonly prefix: Buffer
   private readonly end: Buffer
   private readonly oneKey: Buffer[] = [Buffer.alloc(0)]
-  private scratch = Buffer.allocUnsafe(256)
   private closed = false
 
   constructor(database: TaskDatabase, storeId: number) {
@@ -233,13 +250,8 @@ export class RocksKeyspace implements Keyspace {
     await this.database.release()
   }
 
-  /** `prefix + key` in a reused buffer: safe because the binding copies keys before returning. */
   private scratchKey(key: Buffer): Buffer {
-    const n = STORE_ID_BYTES + key.length
-    if (this.scratch.length < n) this.scratch = Buffer.allocUnsafe(Math.max(n, this.scratch.length * 2))
-    this.prefix.copy(this.scratch, 0)
-    key.copy(this.scratch, STORE_ID_BYTES)
-    return this.scratch.subarray(0, n)
+    return this.database.prefixed(this.prefix, key)
   }
 }
 

@@ -54,6 +54,13 @@ export class SortedStringMap<V> {
     this.version++
   }
 
+  /** Calls `fn` with every value in key order (the map must not change meanwhile). */
+  forEachValue(fn: (value: V) => void): void {
+    for (const chunk of this.chunks) {
+      for (const key of chunk) fn(this.values.get(key) as V)
+    }
+  }
+
   /** Removes every key in `[from, to)` and returns how many were removed. */
   deleteRange(from: string, to: string): number {
     let removed = 0
