@@ -57,7 +57,7 @@ function peakRssBytes(): number {
 }
 
 async function produce(topic: string, records: number, keys: number, partitions: number): Promise<number> {
-  const producer = new Producer({ clientId: 'bench-runtime-producer', bootstrapBrokers: brokers, acks: 1, autocreateTopics: false })
+  const producer = new Producer({ clientId: 'bench-runtime-producer', bootstrapBrokers: brokers, idempotent: true, autocreateTopics: false })
   const started = performance.now()
   const keyBytes = Array.from({ length: keys }, (_, i) => Buffer.from(`key-${i}`))
   const keyPartitions = keyBytes.map((k) => partitionForKey(k, partitions))

@@ -69,7 +69,8 @@ export class StreamThread {
   private readonly logger: Logger
   private txn: ByteTransaction | undefined
   private txnOpening: Promise<ByteTransaction> | undefined
-  private pending: PendingAssignment | undefined
+  /** Assignments not handled yet, in order: each generation is applied, so no revocation is missed. */
+  private readonly pending: PendingAssignment[] = []
   private owned = { generationId: -1, memberId: '' }
   private commitRequested = false
   private lastCommitMs: number
@@ -107,7 +108,7 @@ export class StreamThread {
   attach(): void {
     const consumer = this.o.consumer
     consumer.on('consumer:group:join', (payload: ConsumerGroupJoinPayload) => {
-      this.pending = { generationId: payload.generationId ?? consumer.generationId, memberId: payload.memberId, assignments: payload.assignments ?? [] }
+      this.pending.push({ generationId: payload.generationId ?? consumer.generationId, memberId: payload.memberId, assignments: payload.assignments ?? [] })
       this.wake()
     })
     consumer.on('consumer:group:rebalance', () => {
@@ -167,7 +168,7 @@ export class StreamThread {
   async run(): Promise<void> {
     const { config } = this.o
     while (!this.stopping) {
-      if (this.pending) {
+      if (this.pending.length > 0) {
         await this.handleAssignment()
         continue
       }
@@ -207,6 +208,7 @@ export class StreamThread {
       if (this.o.collector.inflightBatches > MAX_INFLIGHT_BATCHES) await this.o.collector.waitForCapacity(MAX_INFLIGHT_BATCHES / 2)
       if (result === 0) {
         this.o.collector.dispatch()
+        this.o.fetcher.wake()
         await this.idle(Math.max(1, Math.min(config.commitIntervalMs - (config.clock() - this.lastCommitMs), 100)))
       } else {
         await yieldToEventLoop()
@@ -496,39 +498,39 @@ export class StreamThread {
   }
 
   private async handleAssignment(): Promise<void> {
-    const assignment = this.pending as PendingAssignment
-    this.pending = undefined
-    this.rebalanceNoticeAtMs = undefined
+    const assignment = this.pending.shift() as PendingAssignment
+    if (this.pending.length === 0) this.rebalanceNoticeAtMs = undefined
     const assigned = new Set(tasksOfPartitions(this.o.plan, assignment.assignments))
     const owned = [...this.o.tasks.tasks.keys()]
-    const revoked = owned.filter((id) => !assigned.has(id))
-    const added = [...assigned].filter((id) => !this.o.tasks.tasks.has(id))
-    this.logger.info({ generationId: assignment.generationId, assigned: [...assigned], revoked, added }, 'assignment received')
+    // A generation we did not see (our membership lapsed, or a sync failed and the client joined
+    // again) may have given our tasks to others, who processed and committed them: a task kept
+    // across such a gap is stale, so it is closed and created again like any revoked task.
+    const continuous = this.owned.generationId < 0 ||
+      (assignment.memberId === this.owned.memberId && assignment.generationId === this.owned.generationId + 1)
+    const revoked = continuous ? owned.filter((id) => !assigned.has(id)) : owned
+    const added = [...assigned].filter((id) => revoked.includes(id) || !this.o.tasks.tasks.has(id))
+    this.logger.info({ generationId: assignment.generationId, assigned: [...assigned], revoked, added, continuous }, 'assignment received')
     if (revoked.length > 0 || added.length > 0) this.o.onState('REBALANCING')
     if (revoked.length === 0) {
       // Every task owned stays owned in the new generation: commit under it before restoring new
       // tasks, so that no transaction stays open during restores.
       this.owned = { generationId: assignment.generationId, memberId: assignment.memberId }
       if (added.length > 0) await this.commit()
+    } else if (!this.o.config.exactlyOnce) {
+      await this.commit()
+      await this.o.tasks.closeTasks(revoked, () => true)
     } else {
-      if (!this.o.config.exactlyOnce) {
-        await this.commit()
-        await this.o.tasks.closeTasks(revoked, () => true)
-      } else {
-        const running = this.o.tasks.running()
-        const uncommitted = this.txn !== undefined || this.txnOpening !== undefined || this.o.collector.pendingCount > 0 ||
-          running.some((t) => t.dirty || t.processedSinceCommit > 0)
-        if (uncommitted) {
-          this.logger.info({ revoked }, 'tasks revoked with an open transaction: aborting it (the new generation cannot commit it)')
-          await this.abortTransaction(false)
-          const dirtyRetained = running.filter((t) => assigned.has(t.id) && (t.dirty || t.processedSinceCommit > 0)).map((t) => t.id)
-          await this.o.tasks.closeTasks(revoked, (t) => !(t.dirty || t.processedSinceCommit > 0))
-          this.owned = { generationId: assignment.generationId, memberId: assignment.memberId }
-          await this.resetTasks(dirtyRetained)
-        } else {
-          await this.o.tasks.closeTasks(revoked, () => true)
-        }
+      const running = this.o.tasks.running()
+      const uncommitted = this.txn !== undefined || this.txnOpening !== undefined || this.o.collector.pendingCount > 0 ||
+        running.some((t) => t.dirty || t.processedSinceCommit > 0)
+      if (uncommitted) {
+        this.logger.info({ revoked }, 'tasks revoked with an open transaction: aborting it (the new generation cannot commit it)')
+        await this.abortTransaction(false)
       }
+      const retainedDirty = running.filter((t) => !revoked.includes(t.id) && (t.dirty || t.processedSinceCommit > 0)).map((t) => t.id)
+      await this.o.tasks.closeTasks(revoked, (t) => !(t.dirty || t.processedSinceCommit > 0))
+      this.owned = { generationId: assignment.generationId, memberId: assignment.memberId }
+      if (uncommitted) await this.resetTasks(retainedDirty)
     }
     this.owned = { generationId: assignment.generationId, memberId: assignment.memberId }
     for (const k of [...this.lastAdded.keys()]) if (!this.o.tasks.byInput.has(k)) this.lastAdded.delete(k)

@@ -43,7 +43,7 @@ async function setup(policy: 'log-and-continue' | 'log-and-fail'): Promise<{ app
     applicationId: appId, bootstrapServers: brokers, stateDir, processingGuarantee: 'exactly_once_v2', commitIntervalMs: 200,
     sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, deserializationErrorPolicy: policy, statusIntervalMs: 0, logger: pino({ level: 'silent' })
   })
-  const producer = new Producer({ clientId: 'rt-dlq', bootstrapBrokers: brokers, acks: -1 })
+  const producer = new Producer({ clientId: 'rt-dlq', bootstrapBrokers: brokers, idempotent: true })
   cleanups.push(async () => {
     await producer.close()
     await streams.close()

@@ -99,7 +99,7 @@ describe('starting on a real cluster', () => {
     const orders = `${appId}-orders`
     const out = `${appId}-out`
     await createTopics(brokers, [{ name: countries, partitions: 2 }, { name: orders, partitions: 3 }, { name: out, partitions: 1 }])
-    const producer = new Producer({ clientId: 'rt-global', bootstrapBrokers: brokers, acks: -1 })
+    const producer = new Producer({ clientId: 'rt-global', bootstrapBrokers: brokers, idempotent: true })
     cleanups.push(() => producer.close())
     const send = async (topic: string, key: string, value: string): Promise<void> => {
       await producer.send({ messages: [{ topic, key: Buffer.from(key), value: Buffer.from(value) }] })
