@@ -2,9 +2,10 @@
  * What `start()` checks and prepares on the real broker: topics that must be co-partitioned and are
  * not, or a missing source topic, fail start with an error naming them (state ERROR, nothing
  * created); internal topics get the partition counts and configs the topology needs; global stores
- * are read to the end before processing and kept up to date.
+ * are read to the end before processing and kept up to date; a clean close leaves checkpoints that
+ * make the restart restore nothing, and counting goes on from the restored state.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Admin, ConfigResourceTypes, Producer } from '@platformatic/kafka'
@@ -14,8 +15,9 @@ import { KafkaStreams, MissingSourceTopicError, PartitionCountError } from '../r
 import { stringSerde } from '../schemas/index.ts'
 import { StreamsBuilder } from '../topology/index.ts'
 import { createTopics, kafkaBrokers, uniqueName } from './support/kafka.ts'
-import { readTopic, waitFor } from './fixtures/runtime-helpers.ts'
-import { windowedCountTopology } from './fixtures/windowed-count.ts'
+import { diffCounts, produceEvents, readLatestCounts, readTopic, waitFor } from './fixtures/runtime-helpers.ts'
+import { expectedCounts, makeEvents, windowedCountTopology } from './fixtures/windowed-count.ts'
+import { groupCaughtUp } from './fixtures/workers.ts'
 
 const str = { keySerde: stringSerde, valueSerde: stringSerde }
 const cleanups: Array<() => Promise<unknown> | void> = []
@@ -126,3 +128,40 @@ describe('starting on a real cluster', () => {
 async function sleepUntilApplied(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 1500))
 }
+
+describe('restarting after a clean close', () => {
+  for (const guarantee of ['at_least_once', 'exactly_once_v2'] as const) {
+    it(`${guarantee}: writes checkpoints at close, restores nothing on restart and counts on from the restored state`, async () => {
+      const brokers = kafkaBrokers()
+      const appId = uniqueName(`rt-restart-${guarantee === 'exactly_once_v2' ? 'eos' : 'alos'}`)
+      const input = `${appId}-in`
+      const output = `${appId}-out`
+      await createTopics(brokers, [{ name: input, partitions: 2 }, { name: output, partitions: 1, configs: { 'cleanup.policy': 'compact' } }])
+      const stateDir = mkdtempSync(join(tmpdir(), 'runnel-rt-restart-'))
+      cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }))
+      const instance = (): KafkaStreams => {
+        const streams = new KafkaStreams(windowedCountTopology(input, output), {
+          applicationId: appId, bootstrapServers: brokers, instanceId: 'only', stateDir, processingGuarantee: guarantee,
+          commitIntervalMs: 200, sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, statusIntervalMs: 0, logger: pino({ level: 'silent' })
+        })
+        cleanups.push(() => streams.close())
+        return streams
+      }
+      const events = makeEvents(3000)
+      await produceEvents(brokers, input, 2, events.slice(0, 2000))
+      const first = instance()
+      await first.start()
+      await waitFor('the first 2000 events committed', () => groupCaughtUp(brokers, appId, [input, `${appId}-by-group-repartition`]), 60_000, 300)
+      expect(await first.close()).toBe(true)
+      for (const task of ['1_0', '1_1']) expect(existsSync(join(stateDir, appId, task, '.checkpoint'))).toBe(true)
+
+      const second = instance()
+      await second.start()
+      await waitFor('every task running again', () => second.status().tasks.filter((t) => t.phase === 'running').length === 4, 30_000)
+      expect(second.status().tasks.map((t) => t.restoredRecords)).toEqual([0, 0, 0, 0])
+      await produceEvents(brokers, input, 2, events.slice(2000))
+      await waitFor('all 3000 events committed', () => groupCaughtUp(brokers, appId, [input, `${appId}-by-group-repartition`]), 60_000, 300)
+      expect(diffCounts(expectedCounts(events), await readLatestCounts(brokers, output))).toEqual([])
+    })
+  }
+})
