@@ -2,10 +2,21 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { jsonSerde, longSerde, stringSerde } from '../schemas/index.ts'
 import { decodeSessionChangelogKey, decodeWindowChangelogKey } from './key-schema.ts'
 import { Stores } from './stores.ts'
-import { recordingContext, type RecordingContext } from './test-support.ts'
+import { recordingContext, tempDir, type RecordingContext } from './test-support.ts'
 import type { CacheFlushListener, CachedStateStore, Windowed } from './types.ts'
 
 type Change<K, V> = Parameters<CacheFlushListener<K, V>>[0]
+
+/** Deterministic pseudo-random numbers (xorshift32). */
+function rng(seed: number): () => number {
+  let x = seed
+  return () => {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    return (x >>> 0) / 0x1_0000_0000
+  }
+}
 
 const toClose: Array<{ close(): Promise<void> }> = []
 afterEach(async () => {
@@ -77,6 +88,58 @@ describe('caching key-value store', () => {
     store.put('c', 1)
     store.flush()
     expect(changes.map((c) => c.key)).toEqual(['b', 'a', 'c'])
+  })
+
+  it('writes a flush to the store below in key order while the listener hears write order', async () => {
+    const context = recordingContext()
+    const { store, changes } = await cachedCounter(context)
+    store.put('b', 1)
+    store.put('a', 1)
+    store.put('c', 1)
+    store.flush()
+    expect(changes.map((c) => c.key)).toEqual(['b', 'a', 'c'])
+    expect(context.logged.map((r) => r.key.toString())).toEqual(['a', 'b', 'c'])
+  })
+
+  it('keeps every key of large and small flushes into RocksDB, whether the batch is ordered by a walk or a sort', async () => {
+    const { dir, cleanup } = tempDir()
+    try {
+      const context = recordingContext({ taskStateDir: dir })
+      const build = () => Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore('counts'), stringSerde, longSerde)
+      const store = build().withCachingEnabled().build()
+      await store.init(context)
+      const changes: Array<Change<string, number>> = []
+      store.setFlushListener((c) => changes.push(c), true)
+      const random = rng(11)
+      const expected = new Map<string, number>()
+      const keys = Array.from({ length: 3000 }, (_, i) => `k-${Math.floor(random() * 1e9)}-${i}`)
+      // Flush 1 writes every entry of the cache (ordered by walking it); flush 2 a few (sorted).
+      for (const [round, count] of [[1, keys.length], [2, 40]] as const) {
+        const written = new Set<string>()
+        for (let i = 0; i < count; i++) {
+          const key = keys[Math.floor(random() * keys.length)] as string
+          store.put(key, (store.get(key) ?? 0) + round)
+          expected.set(key, store.get(key) as number)
+          written.add(key)
+        }
+        context.logged.length = 0
+        changes.length = 0
+        store.flush()
+        const loggedKeys = context.logged.map((r) => r.key.toString('latin1'))
+        expect(loggedKeys).toEqual([...written].sort())
+        expect(changes.map((c) => c.key)).toEqual([...written])
+        for (const c of changes) expect(c.newValue).toBe(expected.get(c.key))
+      }
+      await store.close()
+      const plain = build().withLoggingDisabled().build()
+      await plain.init(recordingContext({ taskStateDir: dir }))
+      const stored = new Map<string, number>()
+      for (const { key, value } of plain.all()) stored.set(key, value)
+      await plain.close()
+      expect(stored).toEqual(expected)
+    } finally {
+      cleanup()
+    }
   })
 
   it('evicts the least recently used entries through the listener when over its byte budget', async () => {

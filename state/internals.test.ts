@@ -7,6 +7,7 @@ import {
 } from './key-schema.ts'
 import { MemoryKeyspace } from './keyspace.ts'
 import { readOnlyKeyValueStore } from './read-only.ts'
+import { RecordCache, type CacheEntry } from './record-cache.ts'
 import { Segments } from './segments.ts'
 import { SortedStringMap } from './sorted-string-map.ts'
 import { Stores } from './stores.ts'
@@ -61,6 +62,37 @@ describe('SortedStringMap', () => {
     map.delete('01501')
     expect(map.nextKey(cursor)).toBe('01500a')
     expect(map.nextKey(cursor)).toBe('01502')
+  })
+})
+
+describe('RecordCache.inKeyOrder', () => {
+  const put = (cache: RecordCache, key: string) => cache.put(Buffer.from(key, 'latin1'), key, Buffer.alloc(4), true, 0)
+
+  it('orders dirty entries by key both by walking the cache and by sorting them', () => {
+    const cache = new RecordCache(1 << 20, () => {})
+    const random = rng(5)
+    for (let i = 0; i < 500; i++) put(cache, `k${Math.floor(random() * 1e6)}`)
+    const all = cache.takeDirty()
+    const walked = cache.inKeyOrder(all)
+    expect(walked.map((e) => e.skey)).toEqual(all.map((e) => e.skey).sort())
+    // A few entries of a large cache are sorted rather than found by a walk.
+    const few = all.slice(0, 5)
+    expect(cache.inKeyOrder(few).map((e) => e.skey)).toEqual(few.map((e) => e.skey).sort())
+    expect(few.every((e) => !e.ordering) && all.every((e) => !e.ordering)).toBe(true)
+  })
+
+  it('orders evicted entries, which are no longer in the cache, by sorting them', () => {
+    let evicted: CacheEntry[] = []
+    let ordered: CacheEntry[] = []
+    const cache = new RecordCache(600, (dirty) => {
+      evicted = dirty
+      ordered = cache.inKeyOrder(dirty)
+    })
+    for (const key of ['m', 'c', 'x', 'a', 'q', 'b']) put(cache, key)
+    cache.put(Buffer.from('z'), 'z', Buffer.alloc(400), true, 0)
+    expect(evicted.length).toBeGreaterThan(1)
+    expect(ordered.map((e) => e.skey)).toEqual(evicted.map((e) => e.skey).sort())
+    expect(evicted.every((e) => !e.ordering)).toBe(true)
   })
 })
 
