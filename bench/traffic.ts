@@ -9,14 +9,15 @@
  *  3. reads the same input with a bare @platformatic/kafka consumer (no deserialization, no
  *     processing) and reports its rate and the worker/raw ratio.
  * A schema registry is started in-process (our registry, on a fresh `_schemas` topic) unless
- * SCHEMA_REGISTRY_URL is set. Figures only; nothing passes or fails on a number.
+ * SCHEMA_REGISTRY_URL is set. The run's topics are deleted at the end. Figures only; nothing passes
+ * or fails on a number.
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Consumer, ListOffsetTimestamps, MessagesStreamModes } from '@platformatic/kafka'
+import { Admin, Consumer, ListOffsetTimestamps, MessagesStreamModes } from '@platformatic/kafka'
 import { groupHasConsumed, runSimulator } from '../apps/traffic/index.ts'
 import { startRegistry, type RunningRegistry } from '../registry/index.ts'
 
@@ -159,5 +160,19 @@ export async function main(args: string[]): Promise<void> {
   } finally {
     await registry?.close()
     rmSync(stateDir, { recursive: true, force: true })
+    await deleteTopicsOf(brokers, tag)
+  }
+}
+
+/** Deletes the topics of this run (input, outputs, changelogs, dead letters, status, schemas): a 1M run leaves ~1 GB otherwise. */
+async function deleteTopicsOf(brokers: string[], tag: string): Promise<void> {
+  const admin = new Admin({ clientId: 'bench-traffic-cleanup', bootstrapBrokers: brokers })
+  try {
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(tag) || t === `_schemas-${tag}`)
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine })
+  } catch (err) {
+    process.stderr.write(`bench traffic: could not delete the run's topics: ${(err as Error).message}\n`)
+  } finally {
+    await admin.close()
   }
 }

@@ -26,15 +26,26 @@ const PARTITIONS = 6
 let brokers: string[]
 let registry: RunningRegistry
 const folders: string[] = []
+/** Prefixes of the topics this file creates (deleted afterwards: each run writes ~100 MB). */
+const topicPrefixes: string[] = []
 
 beforeAll(async () => {
   brokers = kafkaBrokers()
-  registry = await startRegistry({ port: 0, brokers, topic: uniqueName('_schemas-traffic') })
+  const schemasTopic = uniqueName('_schemas-traffic')
+  topicPrefixes.push(schemasTopic)
+  registry = await startRegistry({ port: 0, brokers, topic: schemasTopic })
 })
 
 afterAll(async () => {
   await registry?.close()
   for (const dir of folders) rmSync(dir, { recursive: true, force: true })
+  const admin = new Admin({ clientId: 'traffic-it-cleanup', bootstrapBrokers: brokers })
+  try {
+    const mine = (await admin.listTopics()).filter((t) => topicPrefixes.some((p) => t.startsWith(p)))
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine })
+  } finally {
+    await admin.close()
+  }
 })
 
 function stateDir(): string {
@@ -45,6 +56,7 @@ function stateDir(): string {
 
 function deployment(prefix: string): { topics: TrafficTopics; applicationId: string } {
   const tag = uniqueName(prefix)
+  topicPrefixes.push(tag)
   return {
     topics: { observations: `${tag}.observations`, stats1m: `${tag}.stats.1m`, stats5m: `${tag}.stats.5m`, sessions: `${tag}.traveler-sessions` },
     applicationId: `${tag}-app`
