@@ -256,7 +256,11 @@ export async function runSimulator(options: SimulatorOptions): Promise<Simulator
   const { id } = await registry.register(
     { type: SchemaType.AVRO, schema: JSON.stringify(avroSchemas['runnel.traffic.SensorObservation']) },
     { subject: `${options.topic}-value` })
-  const producer: Producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
+  // Idempotent: a send retried after a lost acknowledgement must not duplicate input (the reference
+  // implementation and the tests rely on each generated record being in the topic exactly once).
+  const producer: Producer = kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1
+  })
   await producer.connect()
   const progress = progressReporter(options.progress === undefined ? process.stderr : options.progress, options.replayFile === undefined ? generator.observations : undefined)
   const started = Date.now()
