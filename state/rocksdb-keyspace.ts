@@ -128,6 +128,8 @@ export class TaskDatabase {
   }
 
   private scratch = Buffer.allocUnsafe(256)
+  /** Views of the scratch buffer by length (`views[n]` = its first n bytes), made once each. */
+  private views: Buffer[] = []
 
   /**
    * `prefix + key` in the database's reused scratch buffer, valid until the next call: safe for keys
@@ -135,11 +137,19 @@ export class TaskDatabase {
    */
   prefixed(prefix: Buffer, key: Buffer): Buffer {
     const n = prefix.length + key.length
-    if (this.scratch.length < n) this.scratch = Buffer.allocUnsafe(Math.max(n, this.scratch.length * 2))
+    if (this.scratch.length < n) {
+      this.scratch = Buffer.allocUnsafe(Math.max(n, this.scratch.length * 2))
+      this.views = []
+    }
     // TypedArray#set: no call into C++ as Buffer#copy makes, which matters for keys of a few bytes.
     this.scratch.set(prefix, 0)
     this.scratch.set(key, prefix.length)
-    return this.scratch.subarray(0, n)
+    let view = this.views[n]
+    if (view === undefined) {
+      view = this.scratch.subarray(0, n)
+      this.views[n] = view
+    }
+    return view
   }
 
   acquire(): this {
