@@ -121,6 +121,11 @@ export class OutputCollector implements RecordCollector {
     this.throwIfFailed()
   }
 
+  /** Whether a send failed since the last flush or discard. */
+  get failed(): boolean {
+    return this.failure !== undefined
+  }
+
   /** Throws (and forgets) a send failure seen since the last flush. */
   throwIfFailed(): void {
     if (this.failure === undefined) return

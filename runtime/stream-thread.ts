@@ -204,7 +204,12 @@ export class StreamThread {
       }
       if (this.punctuate(now)) this.o.collector.dispatch()
       if (result > 0) this.o.fetcher.wake()
-      this.o.collector.throwIfFailed()
+      if (this.o.collector.failed) {
+        // Exactly-once: the transaction fails at the commit, which aborts it and resets the tasks.
+        // At-least-once: a record that cannot be produced stops the instance (Kafka Streams' default).
+        if (config.exactlyOnce) this.commitRequested = true
+        else this.o.collector.throwIfFailed()
+      }
       if (this.o.collector.inflightBatches > MAX_INFLIGHT_BATCHES) await this.o.collector.waitForCapacity(MAX_INFLIGHT_BATCHES / 2)
       if (result === 0) {
         this.o.collector.dispatch()

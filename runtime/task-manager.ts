@@ -7,7 +7,7 @@
  */
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { findErrorBy, ListOffsetTimestamps, type Admin } from '@platformatic/kafka'
+import { FetchIsolationLevels, findErrorBy, ListOffsetTimestamps, type Admin } from '@platformatic/kafka'
 import type { Logger } from 'pino'
 import type { ErrorHandlerResponse, FailedRecord, ProcessingError, RecordMetadata, TopologyPlan } from '../processors/index.ts'
 import type { StateStore } from '../state/index.ts'
@@ -91,6 +91,7 @@ export class TaskManager {
     }
     for (const task of created) await task.open()
     const positions = await this.committedPositions(created.flatMap((t) => t.inputs))
+    if (config.exactlyOnce) await this.waitForSettledChangelogs(created)
     for (const created1 of created) {
       const task = await this.restore(created1)
       task.start()
@@ -156,6 +157,34 @@ export class TaskManager {
       } catch (err) {
         this.options.logger.warn({ taskId: id, err }, 'task close failed')
       }
+    }
+  }
+
+  /**
+   * Exactly-once: waits until no transaction is open on the changelog partitions about to be
+   * restored (last stable offset = end offset). The previous owner's last commit makes its input
+   * offsets readable (the stable read above) possibly a moment before its commit marker reaches a
+   * changelog partition; restoring in that moment would stop short of the committed state. An open
+   * transaction of an owner that died is aborted by the broker within the transaction timeout; past
+   * that bound the restore proceeds to the last stable offset.
+   */
+  private async waitForSettledChangelogs(tasks: readonly ActiveTask[]): Promise<void> {
+    const partitions: Record<string, number[]> = {}
+    for (const task of tasks) for (const topic of task.changelogTopics.values()) (partitions[topic] ??= []).push(task.partition)
+    const topics = Object.keys(partitions)
+    if (topics.length === 0) return
+    const deadline = Date.now() + this.options.config.transactionTimeoutMs + 5_000
+    for (let attempt = 0; ; attempt++) {
+      const [stable, end] = await Promise.all([FetchIsolationLevels.READ_COMMITTED, FetchIsolationLevels.READ_UNCOMMITTED].map((isolationLevel) =>
+        this.options.restoreConsumer.listOffsets({ topics, partitions, timestamp: ListOffsetTimestamps.LATEST, isolationLevel })))
+      const open = topics.flatMap((topic) => (partitions[topic] ?? []).filter((p) => (stable?.get(topic)?.[p] ?? 0n) < (end?.get(topic)?.[p] ?? 0n)).map((p) => `${topic}-${p}`))
+      if (open.length === 0) return
+      if (Date.now() > deadline || this.options.signal.aborted) {
+        this.options.logger.warn({ open }, 'changelog partitions still have an open transaction: restoring to their last stable offset')
+        return
+      }
+      if (attempt === 0) this.options.logger.info({ open }, 'waiting for open transactions on changelogs to complete before restoring')
+      await new Promise((resolve) => setTimeout(resolve, 100))
     }
   }
 
