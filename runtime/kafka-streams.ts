@@ -203,7 +203,8 @@ export class KafkaStreams {
 
     const fetcher = this.fetcher = new Fetcher({
       consumer: this.fetchConsumer, maxWaitMs: c.fetchMaxWaitMs, logger: this.logger,
-      targetRecordsPerPartition: c.maxBufferedRecordsPerPartition,
+      // Half the buffer per fetch: the next fetch is under way while the task works through the last one.
+      targetRecordsPerPartition: Math.max(1, Math.floor(c.maxBufferedRecordsPerPartition / 2)),
       // Kafka Streams reads uncommitted data under at-least-once and committed data under exactly-once.
       isolationLevel: c.exactlyOnce ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
       canFetch: (topic, partition) => this.thread?.canFetch(topic, partition) ?? false,
