@@ -133,7 +133,9 @@ export class ActiveTask {
       if (!restorer) continue
       const fromOffset = restorer.store.persistent ? checkpoint.get(`${topic}\u0000${this.partition}`) ?? 0 : 0
       const result = await restoreChangelog({
-        consumer, topic, partition: this.partition, fromOffset, restore: restorer.restore,
+        // 4 MiB per fetch: each response is applied synchronously, and a long block would delay
+        // the group heartbeats (the session timeout may be a few seconds).
+        consumer, topic, partition: this.partition, fromOffset, restore: restorer.restore, maxBytes: 4 * 1024 * 1024,
         ...(signal ? { signal } : {}),
         logger: this.logger,
         onProgress: (progress) => { this.restoreProgress.set(topic, progress) }
