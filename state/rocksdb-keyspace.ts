@@ -21,6 +21,8 @@ export interface RocksDatabase {
   _chainedBatch(): RocksChainedBatch
   _iterator(options: Record<string, unknown>): RocksIterator
   _clear(options: { gte: Buffer; lt: Buffer }, callback: (err?: Error | null) => void): void
+  /** abstract-level's resource set: iterators add themselves at construction, `close()` removes them. */
+  detachResource(resource: object): void
 }
 interface RocksChainedBatch {
   _put(key: Buffer, value: Buffer): void
@@ -32,6 +34,20 @@ interface RocksChainedBatch {
 interface RocksIterator {
   _nextvSync(size: number): { rows: Buffer[]; finished: boolean }
   _closeSync(): void
+}
+
+/**
+ * Closes an iterator through the binding's synchronous path. abstract-level registers every iterator
+ * with its database when it is built and forgets it only in the asynchronous `close()`, so after
+ * `_closeSync()` we must detach it ourselves: otherwise each fetch leaves an iterator reachable from
+ * the database (memory grows with every range or window fetch, and GC slows everything down).
+ */
+function closeIteratorSync(db: RocksDatabase, it: RocksIterator): void {
+  try {
+    it._closeSync()
+  } finally {
+    db.detachResource(it)
+  }
 }
 
 const require = createRequire(import.meta.url)
@@ -88,7 +104,7 @@ export class TaskDatabase {
         if (finished) break
       }
     } finally {
-      it._closeSync()
+      closeIteratorSync(this.db, it)
     }
     if (max >= 0xffff) throw new StateStoreError('STATE_TOO_MANY_STORES', `task database ${this.location} has no store id left`)
     const id = Buffer.allocUnsafe(STORE_ID_BYTES)
@@ -232,7 +248,7 @@ export class RocksKeyspace implements Keyspace {
     if (to === undefined) options.lt = this.end
     else if (toInclusive) options.lte = withPrefix(this.prefix, to)
     else options.lt = withPrefix(this.prefix, to)
-    return new RocksRangeIterator(this.database.db._iterator(options))
+    return new RocksRangeIterator(this.database.db, this.database.db._iterator(options))
   }
 
   deleteRange(from: Buffer, to: Buffer): void {
@@ -250,7 +266,7 @@ export class RocksKeyspace implements Keyspace {
         if (finished) return n
       }
     } finally {
-      it._closeSync()
+      closeIteratorSync(this.database.db, it)
     }
   }
 
@@ -269,14 +285,16 @@ function noop(): void {}
 
 /** Reads rows in growing batches (a short fetch costs one small read) and strips the store prefix. */
 class RocksRangeIterator extends StoreIterator<Buffer, Buffer> {
+  private readonly db: RocksDatabase
   private readonly it: RocksIterator
   private rows: Buffer[] = []
   private position = 0
   private exhausted = false
   private batchSize = 16
 
-  constructor(it: RocksIterator) {
+  constructor(db: RocksDatabase, it: RocksIterator) {
     super()
+    this.db = db
     this.it = it
   }
 
@@ -297,7 +315,7 @@ class RocksRangeIterator extends StoreIterator<Buffer, Buffer> {
   }
 
   protected override release(): void {
-    this.it._closeSync()
+    closeIteratorSync(this.db, this.it)
   }
 }
 
