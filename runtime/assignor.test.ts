@@ -47,6 +47,12 @@ describe('assignTasks', () => {
     for (const t of after.get('b') ?? []) expect(before.get('b')).toContain(t)
   })
 
+  it('lets a member that owned every task keep a share of each sub-topology when another joins', () => {
+    const result = assignTasks(tasks(2, 6), [member('a', tasks(2, 6)), member('b')])
+    expect(result.get('a')).toEqual(['0_0', '0_1', '0_2', '1_0', '1_1', '1_2'])
+    expect(result.get('b')).toEqual(['0_3', '0_4', '0_5', '1_3', '1_4', '1_5'])
+  })
+
   it('gives the tasks of a departed member to members that have their state on disk', () => {
     const result = assignTasks(tasks(1, 4), [member('a', ['0_0', '0_1'], []), member('b', [], ['0_3']), member('c', [], ['0_2'])])
     expect(result.get('a')).toEqual(['0_0', '0_1'])

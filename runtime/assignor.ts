@@ -139,7 +139,11 @@ export function assignTasks(tasks: readonly string[], members: readonly Assignor
     list.push(task)
     if (list.length === floor + 1) atCeil++
   }
-  const unassigned = new Set(ordered)
+  // Partition-major order (0_0, 1_0, 0_1, 1_1, ...): a member that owned more than its quota keeps
+  // a share of every sub-topology, not all of the first one.
+  const subOf = (task: string): number => parseTaskId(task)?.subtopology ?? -1
+  const partitionOf = (task: string): number => parseTaskId(task)?.partition ?? -1
+  const unassigned = new Set([...ordered].sort((a, b) => partitionOf(a) - partitionOf(b) || subOf(a) - subOf(b)))
   const place = (pick: (task: string) => AssignorMember | undefined): void => {
     for (const task of [...unassigned]) {
       const member = pick(task)
@@ -154,7 +158,6 @@ export function assignTasks(tasks: readonly string[], members: readonly Assignor
     const candidates = sorted.filter((m) => m.info.stateTasks.includes(task) && canTake(m.memberId))
     return candidates.sort((a, b) => load(a.memberId) - load(b.memberId))[0]
   })
-  const subOf = (task: string): number => parseTaskId(task)?.subtopology ?? -1
   place((task) => {
     const sub = subOf(task)
     const candidates = sorted.filter((m) => canTake(m.memberId))

@@ -76,3 +76,33 @@ describe('SIGKILL of one of three instances, three times, while input arrives', 
     expect([...actual.keys()].filter((key) => !expected.has(key))).toEqual([])
   }, 240_000)
 })
+
+describe('an instance whose thread stalls past the session timeout (a zombie)', () => {
+  it('exactly_once_v2: loses its tasks, cannot commit the work it did meanwhile, rejoins, and nothing is counted twice', async () => {
+    const brokers = kafkaBrokers()
+    const appId = uniqueName('rt-zombie')
+    const input = `${appId}-in`
+    const output = `${appId}-out`
+    await createTopics(brokers, [{ name: input, partitions: 6 }, { name: output, partitions: 3, configs: { 'cleanup.policy': 'compact' } }])
+    stateRoot = mkdtempSync(join(tmpdir(), 'runnel-rt-zombie-'))
+    const spec = { brokers, appId, guarantee: 'exactly_once_v2' as const, input, output }
+    const zombie = new Worker({ ...spec, instanceId: 'z', stateDir: join(stateRoot, 'z'), stall: { atEvent: 4000, ms: 8000 } })
+    const other = new Worker({ ...spec, instanceId: 'o', stateDir: join(stateRoot, 'o') })
+    workers = [zombie, other]
+    zombie.start()
+    other.start()
+    await waitFor('both instances running tasks', () => zombie.runningTasks.length === 6 && other.runningTasks.length === 6, 60_000)
+    const memberBefore = zombie.status?.memberId
+    const events = makeEvents(12_000)
+    for (let i = 0; i < events.length; i += 600) {
+      await produceEvents(brokers, input, 6, events.slice(i, i + 600))
+      await sleep(300)
+    }
+    await waitFor('the zombie to have stalled', () => zombie.stalled, 30_000)
+    await waitFor('the group to commit every input and repartition record', () => groupCaughtUp(brokers, appId, [input, `${appId}-by-group-repartition`]), 120_000, 1000)
+    await waitFor('the zombie to be back with a new membership', () => zombie.runningTasks.length > 0 && zombie.status?.memberId !== memberBefore, 60_000)
+    // When it woke up, its transaction (offsets under the generation it had lost) was refused.
+    expect(zombie.failedTransactions).toBeGreaterThan(0)
+    expect(diffCounts(expectedCounts(events), await readLatestCounts(brokers, output))).toEqual([])
+  }, 240_000)
+})
