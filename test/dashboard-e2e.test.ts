@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { Producer, stringSerializer } from '@platformatic/kafka'
 import { pino } from 'pino'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import { ensureChromium } from './support/chromium.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { estimatedObservationsPerSecond, groupHasConsumed, runSimulator, startTrafficWorker, TRAFFIC_PROCESSORS, type RunningTrafficWorker, type TrafficTopics } from '../apps/traffic/index.ts'
 import { buildDashboard } from '../dashboard/index.ts'
@@ -149,7 +150,7 @@ beforeAll(async () => {
   // The outputs are written before the commit; give the query API its fetch wait to read them.
   await waitFor('the query API to hold every sensor', async () => (await client().traffic.sensors.query()).sensors.length === SENSORS, 30_000)
 
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
+  browser = await chromium.launch({ executablePath: ensureChromium(), args: CHROMIUM_ARGS })
 })
 
 afterAll(async () => {
