@@ -6,7 +6,7 @@
  * 127.0.0.1:9092).
  *
  *  1. pre-produces N small records (default 1,000,000; keys `key-<i mod keys>`, 8-byte values,
- *     event time 1 ms apart) to a new topic;
+ *     event time 1 ms apart, ending now) to a new topic;
  *  2. raw: a child process consumes them with the @platformatic/kafka consumer stream, timed from
  *     the moment the stream exists (group joined) to the last message;
  *  3. topology: a child process runs `KafkaStreams` with groupByKey -> 1-minute tumbling windows ->
@@ -61,7 +61,8 @@ async function produce(topic: string, records: number, keys: number, partitions:
   const started = performance.now()
   const keyBytes = Array.from({ length: keys }, (_, i) => Buffer.from(`key-${i}`))
   const keyPartitions = keyBytes.map((k) => partitionForKey(k, partitions))
-  const base = 1_763_726_400_000
+  // Recent timestamps: records older than the topic's retention are deleted while the benchmark runs.
+  const base = Date.now() - records
   const batch = 4000
   const inflight = new Set<Promise<unknown>>()
   for (let i = 0; i < records; i += batch) {
