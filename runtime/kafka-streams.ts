@@ -180,7 +180,12 @@ export class KafkaStreams {
     const collector = this.collector = new OutputCollector({
       partitionCounts: layout.partitionCounts,
       trackedTopics: changelogs,
-      serialize: c.exactlyOnce,
+      // One produce request in flight, under both guarantees. With several in flight, a batch that
+      // times out and is retried by @platformatic/kafka's idempotent producer can land after a later
+      // batch of the same partition: seen as OUT_OF_ORDER_SEQUENCE_NUMBER errors and as compacted
+      // outputs and changelogs going backwards under load (a later value overwritten by an older one).
+      // Processing still overlaps the send in flight: the next batch fills meanwhile.
+      serialize: true,
       sender: c.exactlyOnce
         ? () => (this.thread as StreamThread).transactionalSender()
         : () => (messages) => (this.producer as ByteProducer).send({ messages })

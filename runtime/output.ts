@@ -28,7 +28,8 @@ export interface OutputCollectorOptions {
   /** Records per send (default 2000). */
   readonly batchSize?: number
   /**
-   * Send one batch at a time (exactly-once). @platformatic/kafka deduplicates concurrent
+   * Send one batch at a time (the runtime always does: retried batches must not overtake later
+   * ones). Required for exactly-once in any case: @platformatic/kafka deduplicates concurrent
    * AddPartitionsToTxn calls of a transaction by operation name: a second concurrent send that
    * brings new partitions gets the first call's answer and its partitions are never added, so the
    * commit writes no marker there and those records hang, then get aborted with a later transaction.
