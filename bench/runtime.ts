@@ -119,7 +119,7 @@ async function topology(topic: string, records: number, guarantee: ProcessingGua
   const stateDir = mkdtempSync(join(tmpdir(), 'runnel-bench-runtime-'))
   const streams = new KafkaStreams(builder.build(), {
     applicationId: appId, bootstrapServers: brokers, stateDir, processingGuarantee: guarantee,
-    commitIntervalMs: 1000, maxBufferedRecordsPerPartition: buffered, statusIntervalMs: 0, logger: pino({ level: 'warn' })
+    commitIntervalMs: 250, maxBufferedRecordsPerPartition: buffered, statusIntervalMs: 0, logger: pino({ level: 'warn' })
   })
   await streams.start()
   let first = 0

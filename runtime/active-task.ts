@@ -38,6 +38,9 @@ export interface ActiveTaskOptions {
 
 export type TaskPhase = 'created' | 'restoring' | 'running' | 'closed'
 
+/** Changelog offsets a task must have written since its last checkpoint before a commit writes a new one. */
+const CHECKPOINT_OFFSET_DELTA = 10_000
+
 export class ActiveTask {
   readonly id: string
   readonly partition: number
@@ -61,6 +64,7 @@ export class ActiveTask {
   /** Next changelog offset the local state reflects, per changelog topic (from restore). */
   private readonly restoredTo = new Map<string, number>()
   private lastCheckpoint: string | undefined
+  private lastCheckpointOffsets: Map<string, number> | undefined
 
   constructor(options: ActiveTaskOptions) {
     this.options = options
@@ -170,13 +174,21 @@ export class ActiveTask {
    * Writes the checkpoint (after a successful commit; under exactly-once only on a clean close),
    * unless it would not change: each write is an fsync.
    */
-  writeCheckpoint(): void {
+  writeCheckpoint(force = false): void {
     if (!this.taskState) return
     const offsets = this.checkpointOffsets()
     const text = JSON.stringify(offsets)
     if (text === this.lastCheckpoint) return
+    // As Kafka Streams: a commit writes the checkpoint only when the changelogs moved on by at
+    // least CHECKPOINT_OFFSET_DELTA (a stale checkpoint only makes a restore read more); close always does.
+    if (!force && this.lastCheckpointOffsets !== undefined) {
+      const previous = this.lastCheckpointOffsets
+      const moved = offsets.reduce((n, o) => n + o.offset - (previous.get(`${o.topic}\u0000${o.partition}`) ?? 0), 0)
+      if (moved < CHECKPOINT_OFFSET_DELTA) return
+    }
     writeCheckpoint(this.taskStateDir, offsets)
     this.lastCheckpoint = text
+    this.lastCheckpointOffsets = new Map(offsets.map((o) => [`${o.topic}\u0000${o.partition}`, o.offset]))
   }
 
   /**
@@ -192,7 +204,7 @@ export class ActiveTask {
       await this.streamTask?.close()
     } finally {
       if (this.taskState) {
-        if (clean && wasRunning) this.writeCheckpoint()
+        if (clean && wasRunning) this.writeCheckpoint(true)
         else if (!clean && this.options.exactlyOnce) deleteCheckpoint(this.taskStateDir)
         await this.taskState.close()
         this.taskState = undefined
