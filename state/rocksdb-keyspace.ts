@@ -33,8 +33,6 @@ interface RocksChainedBatch {
 }
 interface RocksIterator {
   _nextvSync(size: number): { rows: Buffer[]; finished: boolean }
-  /** Repositions at the first key >= target (within the bounds it was built with). */
-  _seekSync(target: Buffer): void
   _closeSync(): void
 }
 
@@ -75,12 +73,6 @@ export class TaskDatabase {
   readonly db: RocksDatabase
   private refs = 0
   private readonly batch: RocksChainedBatch
-  /**
-   * Counts the writes (batches, single puts, range deletions) applied to the database. An iterator
-   * reads the state as of its creation, so one built at the current generation still reads exactly
-   * what a new one would: keyspaces reuse it instead of building an iterator per range scan.
-   */
-  generation = 0
 
   private constructor(location: string, db: RocksDatabase) {
     this.location = location
@@ -130,7 +122,6 @@ export class TaskDatabase {
    */
   write(writes: ReadonlyArray<KeyspaceWrite>, prefix?: Buffer): void {
     const batch = this.batch
-    this.generation++
     try {
       for (const w of writes) {
         const key = prefix === undefined ? w.key : this.prefixed(prefix, w.key)
@@ -146,7 +137,6 @@ export class TaskDatabase {
   /** One put or delete (`null`) as its own write. */
   writeOne(key: Buffer, value: Buffer | null): void {
     const batch = this.batch
-    this.generation++
     try {
       if (value === null) batch._del(key)
       else batch._put(key, value)
@@ -231,9 +221,6 @@ export class RocksKeyspace implements Keyspace {
   private readonly end: Buffer
   private readonly oneKey: Buffer[] = [Buffer.alloc(0)]
   private closed = false
-  /** A closed range scan's iterator over the whole keyspace, kept for the next scan (see `range`). */
-  private spare: RocksIterator | undefined
-  private spareGeneration = -1
 
   constructor(database: TaskDatabase, storeId: number) {
     this.database = database
@@ -256,38 +243,18 @@ export class RocksKeyspace implements Keyspace {
     if (writes.length > 0) this.database.write(writes, this.prefix)
   }
 
-  /**
-   * Building a RocksDB iterator (snapshot, memtable and file iterators) cost more than the rest of a
-   * short window or session fetch, on every record. So a scan seeks an iterator spanning the whole
-   * keyspace to `from` and stops at `to` itself; when it is closed and nothing was written to the
-   * database since the iterator was built, the iterator is kept and the next scan seeks it again.
-   * It then reads what a new iterator would read (an iterator sees the database as of its creation).
-   */
   range(from: Buffer | undefined, to: Buffer | undefined, toInclusive: boolean): KeyValueIterator<Buffer, Buffer> {
-    const db = this.database.db
-    const generation = this.database.generation
-    let it = this.spare
-    this.spare = undefined
-    if (it !== undefined && this.spareGeneration !== generation) {
-      closeIteratorSync(db, it)
-      it = undefined
+    const options: Record<string, unknown> = {
+      gte: from === undefined ? this.prefix : withPrefix(this.prefix, from),
+      keys: true, values: true, keyEncoding: 'buffer', valueEncoding: 'buffer'
     }
-    if (it === undefined) {
-      it = db._iterator({ gte: this.prefix, lt: this.end, keys: true, values: true, keyEncoding: 'buffer', valueEncoding: 'buffer' })
-    }
-    try {
-      // The binding copies the target during the call: the database's scratch buffer will do.
-      if (from !== undefined) it._seekSync(this.database.prefixed(this.prefix, from))
-      else it._seekSync(this.prefix)
-    } catch (err) {
-      closeIteratorSync(db, it)
-      throw err
-    }
-    return new RocksRangeIterator(it, to, toInclusive, (done) => this.giveBack(done, generation))
+    if (to === undefined) options.lt = this.end
+    else if (toInclusive) options.lte = withPrefix(this.prefix, to)
+    else options.lt = withPrefix(this.prefix, to)
+    return new RocksRangeIterator(this.database.db, this.database.db._iterator(options))
   }
 
   deleteRange(from: Buffer, to: Buffer): void {
-    this.database.generation++
     // Synchronous in the binding (a RocksDB DeleteRange); the callback only reports on next tick.
     this.database.db._clear({ gte: withPrefix(this.prefix, from), lt: withPrefix(this.prefix, to) }, noop)
   }
@@ -309,20 +276,7 @@ export class RocksKeyspace implements Keyspace {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    const spare = this.spare
-    this.spare = undefined
-    if (spare !== undefined) closeIteratorSync(this.database.db, spare)
     await this.database.release()
-  }
-
-  /** Keeps a closed scan's iterator for the next scan if it still reads the current state, else closes it. */
-  private giveBack(it: RocksIterator, generation: number): void {
-    if (!this.closed && this.spare === undefined && generation === this.database.generation) {
-      this.spare = it
-      this.spareGeneration = generation
-    } else {
-      closeIteratorSync(this.database.db, it)
-    }
   }
 
   private scratchKey(key: Buffer): Buffer {
@@ -332,29 +286,19 @@ export class RocksKeyspace implements Keyspace {
 
 function noop(): void {}
 
-/**
- * Reads rows in growing batches (a short fetch costs one small read), stops after `to` (store key,
- * without the prefix; undefined = the keyspace's end, which the iterator's own bound enforces) and
- * strips the store prefix. The iterator is handed to `done` when closed, not closed here.
- */
+/** Reads rows in growing batches (a short fetch costs one small read) and strips the store prefix. */
 class RocksRangeIterator extends StoreIterator<Buffer, Buffer> {
+  private readonly db: RocksDatabase
   private readonly it: RocksIterator
-  private readonly to: Buffer | undefined
-  private readonly toInclusive: boolean
-  private readonly done: (it: RocksIterator) => void
   private rows: Buffer[] = []
   private position = 0
   private exhausted = false
-  // A bounded scan reads past its end by up to a batch: start small, as most fetches find a few rows.
-  private batchSize: number
+  private batchSize = 16
 
-  constructor(it: RocksIterator, to: Buffer | undefined, toInclusive: boolean, done: (it: RocksIterator) => void) {
+  constructor(db: RocksDatabase, it: RocksIterator) {
     super()
+    this.db = db
     this.it = it
-    this.to = to
-    this.toInclusive = toInclusive
-    this.done = done
-    this.batchSize = to === undefined ? 16 : 2
   }
 
   protected advance(): KeyValue<Buffer, Buffer> | undefined {
@@ -368,23 +312,13 @@ class RocksRangeIterator extends StoreIterator<Buffer, Buffer> {
       if (rows.length === 0) return undefined
     }
     const key = this.rows[this.position] as Buffer
-    const to = this.to
-    if (to !== undefined) {
-      // Compares the row's store key (after the prefix) with `to`, without a subarray.
-      const c = key.compare(to, 0, to.length, STORE_ID_BYTES, key.length)
-      if (c > 0 || (c === 0 && !this.toInclusive)) {
-        this.exhausted = true
-        this.rows = []
-        return undefined
-      }
-    }
     const value = this.rows[this.position + 1] as Buffer
     this.position += 2
     return { key: key.subarray(STORE_ID_BYTES), value }
   }
 
   protected override release(): void {
-    this.done(this.it)
+    closeIteratorSync(this.db, this.it)
   }
 }
 
