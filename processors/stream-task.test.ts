@@ -225,4 +225,58 @@ describe('StreamTask', () => {
     expect(sent.map((r) => [r.topic, r.partition, r.key?.toString(), r.value?.toString()])).toEqual([['app-kv-changelog', 0, 'a', '2']])
     await t.close()
   })
+
+  const cachedWriter = (): { builder: SubtopologyPlan['storeBuilders'][number]; processor: () => Processor<unknown, unknown, unknown, unknown> } => ({
+    builder: Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore('kv'), stringSerde, stringSerde).withCachingEnabled(),
+    processor: () => {
+      let store: KeyValueStore<string, string>
+      let context: ProcessorContext<unknown, unknown>
+      return {
+        init(ctx) {
+          context = ctx
+          store = ctx.getStateStore('kv')
+        },
+        process(record) {
+          store.put(record.key as string, record.value as string)
+          context.forward(record)
+        },
+        close() {
+          // A processor that writes while closing: a dirty close must not let this out either.
+          context.forward({ key: 'closing', value: 'x', timestampMs: 0, headers: {} })
+        }
+      }
+    }
+  })
+
+  it('sends nothing after a dirty close: cached writes are dropped, not written to the changelog or emitted', async () => {
+    const { builder, processor } = cachedWriter()
+    const { task: t, sent } = await task(plan({ processor, stores: ['kv'], storeBuilders: [builder] }), { storeContext: { cacheMaxBytes: 1 << 20 } })
+    t.addRecords('in', 0, [raw('a', '1', 0, 1), raw('b', '2', 1, 2)])
+    await t.processAll()
+    const before = sent.length
+    await t.close({ dirty: true })
+    expect(sent.length).toBe(before)
+    expect(sent.filter((r) => r.topic === 'app-kv-changelog')).toEqual([])
+  })
+
+  it('flushes its caches on a clean close, so the changelog gets the cached writes', async () => {
+    const { builder, processor } = cachedWriter()
+    const { task: t, sent } = await task(plan({ processor, stores: ['kv'], storeBuilders: [builder] }), { storeContext: { cacheMaxBytes: 1 << 20 } })
+    t.addRecords('in', 0, [raw('a', '1', 0, 1), raw('b', '2', 1, 2)])
+    await t.processAll()
+    await t.close()
+    expect(sent.filter((r) => r.topic === 'app-kv-changelog').map((r) => r.key?.toString()).sort()).toEqual(['a', 'b'])
+  })
+
+  it('resumes stream time from a committed value and never moves it backwards', async () => {
+    const seen: Seen[] = []
+    const { task: t } = await task(plan({ processor: recorder(seen) }))
+    t.initializeStreamTime(5_000)
+    expect(t.streamTimeMs).toBe(5_000)
+    t.addRecords('in', 0, [raw('a', '1', 0, 1_000)])
+    await t.processAll()
+    expect(t.streamTimeMs).toBe(5_000)
+    t.initializeStreamTime(4_000)
+    expect(t.streamTimeMs).toBe(5_000)
+  })
 })

@@ -109,6 +109,8 @@ export class StreamTask {
   private currentTimestamp = -1
   private currentNode: string | null = null
   private state: 'created' | 'stores-initialized' | 'running' | 'closed' = 'created'
+  /** Set by a dirty close: sends are dropped from then on. */
+  private discarding = false
 
   constructor(options: StreamTaskOptions) {
     if (!Number.isInteger(options.partition) || options.partition < 0) {
@@ -119,7 +121,13 @@ export class StreamTask {
     this.applicationId = options.applicationId
     this.partition = options.partition
     this.subtopology = options.subtopology
-    this.collector = options.collector
+    // Every send of the task (sinks, changelog writes) passes this gate: a task closed dirty never
+    // writes again, whatever its processors or caches still hold.
+    const target = options.collector
+    this.collector = {
+      send: (record) => { if (!this.discarding) target.send(record) },
+      partitionCount: (topic) => target.partitionCount?.(topic)
+    }
     this.clock = options.clock ?? Date.now
     this.globalStores = options.globalStores ?? new Map()
     this.id = `${options.subtopology.id}_${options.partition}`
@@ -333,14 +341,40 @@ export class StreamTask {
     return [...this.stores.keys()]
   }
 
-  /** Closes processors, then stores. Call `commit()` first to keep cached updates. */
-  async close(): Promise<void> {
+  /**
+   * Closes processors, then stores (Kafka Streams' `closeClean` / `closeDirty`).
+   * - clean (default): the work is committed or about to be: stores are flushed (caches emit and
+   *   write down) before they close. Call `commit()` first and commit its offsets to keep that work.
+   * - `dirty: true`: the task's uncommitted work is abandoned (it moved to another instance, or its
+   *   transaction failed): nothing is sent any more, caches are dropped without writing down or
+   *   emitting. The caller decides what happens to the local state (exactly-once wipes it).
+   */
+  async close(options: { dirty?: boolean } = {}): Promise<void> {
     if (this.state === 'closed') return
     const wasRunning = this.state === 'running'
+    const dirty = options.dirty === true
+    if (dirty) this.discarding = true
+    if (wasRunning && !dirty) this.flush()
     this.state = 'closed'
     if (wasRunning) for (const node of this.nodes.values()) node.close()
     for (const queue of this.queues.values()) queue.clear()
     for (const store of this.stores.values()) if (store.isOpen) await store.close()
+  }
+
+  /**
+   * Resumes stream time from a committed value (Kafka Streams keeps it in the commit metadata of
+   * the input offsets), before the first record: a window closed before a restart or a task move
+   * stays closed. Only moves stream time forward.
+   */
+  initializeStreamTime(streamTimeMs: number): void {
+    if (!Number.isFinite(streamTimeMs) || streamTimeMs <= this.streamTime) return
+    this.streamTime = streamTimeMs
+    for (const queue of this.queues.values()) if (queue.partitionTimeMs < streamTimeMs) queue.partitionTimeMs = streamTimeMs
+  }
+
+  /** Resizes the record cache of every store of the task (`cacheMaxBytes` per store). */
+  setCacheMaxBytesPerStore(bytes: number): void {
+    for (const store of this.stores.values()) store.setCacheMaxBytes?.(bytes)
   }
 
   private assertRunning(): void {

@@ -1,13 +1,18 @@
 /**
  * One task as the runtime runs it: the `StreamTask` core plus its state folder, changelog restore,
- * checkpoint and bookkeeping. Lifecycle: `open()` (state folder, stores) -> `restore()` (every logged
- * store from its checkpoint, or from the start, to the changelog end) -> `start()` (processors) ->
- * processing -> `close(clean)`. A clean close writes the checkpoint; a dirty close does not.
+ * checkpoint, its input positions and bookkeeping. Lifecycle: `open()` (state folder, stores) ->
+ * `restore()` (every logged store from its checkpoint, or from the start, to the changelog end) ->
+ * `start(positions)` (processors; input positions and stream time from the committed offsets) ->
+ * processing -> `close(clean)`. A clean close flushes and writes the checkpoint; a dirty close
+ * abandons the uncommitted work (see runtime/README.md, "Task life cycle").
+ *
+ * The task owns its consumed offsets: what was committed, what was handed to it, and what to commit
+ * next (`offsetsToCommit`), with its stream time as commit metadata.
  */
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import {
-  StreamTask, type ErrorHandlerResponse, type FailedRecord, type ProcessingError, type RecordMetadata, type SubtopologyPlan
+  StreamTask, type ErrorHandlerResponse, type FailedRecord, type ProcessingError, type RawRecord, type RecordMetadata, type SubtopologyPlan
 } from '../processors/index.ts'
 import {
   deleteCheckpoint, openTaskState, restoreChangelog, writeCheckpoint, type ChangelogOffset, type RestoreCallback,
@@ -15,7 +20,19 @@ import {
 } from '../state/index.ts'
 import type { TopicPartition } from './assignor.ts'
 import type { ByteConsumer } from './client-supplier.ts'
+import { encodeCommitMetadata } from './commit-metadata.ts'
+import type { PartitionPosition } from './fetcher.ts'
 import type { OutputCollector } from './output.ts'
+import type { CommitOffset } from './streams-producer.ts'
+
+/** Map key of a topic-partition. */
+export const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`
+
+/** Where a task starts reading an input partition: the committed offset and its stream time. */
+export interface StartPosition {
+  readonly offset: number
+  readonly streamTimeMs: number | undefined
+}
 
 export interface ActiveTaskOptions {
   readonly id: string
@@ -53,6 +70,10 @@ export class ActiveTask {
   processedTotal = 0
   /** Whether the task produced output or processed records since the last commit (uncommitted work). */
   dirty = false
+  /** Next offset committed (or started from) per input partition. */
+  private readonly committed = new Map<string, { offset: number; leaderEpoch: number }>()
+  /** Next offset after the last record handed to the task, per input partition. */
+  private readonly added = new Map<string, number>()
   /** Restore progress per changelog topic. */
   readonly restoreProgress = new Map<string, RestoreProgress>()
   restoredRecords = 0
@@ -117,7 +138,7 @@ export class ActiveTask {
     try {
       await streamTask.initializeStores()
     } catch (err) {
-      await streamTask.close().catch(() => {})
+      await streamTask.close({ dirty: true }).catch((closeErr: unknown) => this.logger.warn({ err: closeErr }, 'closing a task that failed to open failed'))
       await this.taskState.close()
       this.taskState = undefined
       throw err
@@ -149,12 +170,91 @@ export class ActiveTask {
     }
   }
 
-  /** Initializes the processors: the task may process from now on. */
-  start(): void {
+  /**
+   * Initializes the processors with the committed input positions; stream time resumes from the
+   * highest committed stream time of its inputs. The task may process from now on.
+   */
+  start(positions: ReadonlyMap<string, StartPosition>): void {
     this.task.initializeProcessors()
+    let streamTimeMs = -1
+    for (const tp of this.inputs) {
+      const position = positions.get(tpKey(tp.topic, tp.partition))
+      this.committed.set(tpKey(tp.topic, tp.partition), { offset: position?.offset ?? 0, leaderEpoch: -1 })
+      streamTimeMs = Math.max(streamTimeMs, position?.streamTimeMs ?? -1)
+    }
+    this.task.initializeStreamTime(streamTimeMs)
     this.phase = 'running'
     this.processedSinceCommit = 0
     this.dirty = false
+  }
+
+  /** Work not committed yet: records taken or output produced (punctuation) since the last commit. */
+  get hasUncommittedWork(): boolean {
+    return this.dirty || this.processedSinceCommit > 0
+  }
+
+  /** Hands fetched records of an input partition to the task. */
+  addRecords(topic: string, partition: number, records: RawRecord[]): void {
+    this.task.addRecords(topic, partition, records)
+    const last = records[records.length - 1]
+    if (last) this.added.set(tpKey(topic, partition), last.offset + 1)
+  }
+
+  /** Next offset the task will take from an input partition (consumed, else committed). */
+  position(topic: string, partition: number): number {
+    const k = tpKey(topic, partition)
+    for (const o of this.task.offsetsToCommit()) if (o.topic === topic && o.partition === partition) return o.offset
+    return this.committed.get(k)?.offset ?? 0
+  }
+
+  /** Next offset after the last record handed to the task from an input partition, if any. */
+  addedUpTo(topic: string, partition: number): number | undefined {
+    return this.added.get(tpKey(topic, partition))
+  }
+
+  /** The committed position of an input partition (-1 before `start`). */
+  committedOffset(topic: string, partition: number): number {
+    return this.committed.get(tpKey(topic, partition))?.offset ?? -1
+  }
+
+  /**
+   * Offsets to commit, each with the task's stream time as metadata: per input partition, the offset
+   * after the last record the task took; when it took every record handed to it, the fetch position
+   * (as Kafka Streams does: past transaction markers and aborted records, so that a drained partition
+   * shows no lag). `all`: also partitions that did not move (exactly-once commits every input of a
+   * task with work in the transaction, so that the generation check fences a zombie's output).
+   */
+  offsetsToCommit(fetched: (topic: string, partition: number) => PartitionPosition | undefined, all: boolean): CommitOffset[] {
+    const out: CommitOffset[] = []
+    const consumed = new Map(this.task.offsetsToCommit().map((o) => [tpKey(o.topic, o.partition), o.offset]))
+    const metadata = encodeCommitMetadata(Math.max(0, this.task.streamTimeMs))
+    for (const tp of this.inputs) {
+      const k = tpKey(tp.topic, tp.partition)
+      const committed = this.committed.get(k)
+      if (!committed) continue
+      let offset = Math.max(consumed.get(k) ?? committed.offset, committed.offset)
+      const position = fetched(tp.topic, tp.partition)
+      const added = this.added.get(k)
+      if (position && (added === undefined || offset >= added)) offset = Math.max(offset, position.position)
+      if (offset <= committed.offset && !all) continue
+      out.push({ topic: tp.topic, partition: tp.partition, offset, leaderEpoch: position?.leaderEpoch ?? -1, metadata })
+    }
+    return out
+  }
+
+  /** Records a successful commit: the offsets are the task's new committed positions. */
+  markCommitted(offsets: readonly CommitOffset[]): void {
+    for (const o of offsets) {
+      const k = tpKey(o.topic, o.partition)
+      if (this.committed.has(k)) this.committed.set(k, { offset: o.offset, leaderEpoch: o.leaderEpoch })
+    }
+    this.processedSinceCommit = 0
+    this.dirty = false
+  }
+
+  /** Resizes the task's store caches (the instance budget is shared by every store it owns). */
+  setCacheMaxBytesPerStore(bytes: number): void {
+    if (this.isOpen) this.task.setCacheMaxBytesPerStore(bytes)
   }
 
   /** Next changelog offsets the local persistent state reflects (for the checkpoint). */
@@ -193,15 +293,16 @@ export class ActiveTask {
 
   /**
    * Closes the task. `clean`: its work is committed, so the checkpoint is written and the local state
-   * stays trusted. Dirty: nothing more is written; under exactly-once the missing checkpoint makes the
-   * next open wipe the folder and restore from the changelog.
+   * stays trusted. Dirty: its uncommitted work is abandoned: caches are dropped, nothing more is sent
+   * or written; under exactly-once the checkpoint is deleted, so the next open wipes the folder and
+   * restores from the changelog.
    */
   async close(clean: boolean): Promise<void> {
     if (this.phase === 'closed') return
     const wasRunning = this.phase === 'running'
     this.phase = 'closed'
     try {
-      await this.streamTask?.close()
+      await this.streamTask?.close({ dirty: !clean })
     } finally {
       if (this.taskState) {
         if (clean && wasRunning) this.writeCheckpoint(true)

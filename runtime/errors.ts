@@ -1,6 +1,7 @@
 /**
  * Errors of the runtime. Every error has a stable string `code` and keeps its `cause`.
  */
+import { findErrorBy } from '@platformatic/kafka'
 
 /** Base error of the runtime (`KafkaStreams` and what it runs). */
 export class RuntimeError extends Error {
@@ -49,6 +50,48 @@ export class InstanceFencedError extends RuntimeError {
     super('RUNTIME_INSTANCE_FENCED', message, options)
     this.name = 'InstanceFencedError'
   }
+}
+
+/**
+ * The instance lost its tasks: its generation or member id is no longer valid in the group (it was
+ * kicked out or the group moved on), or its transactional producer was fenced. Recoverable: every
+ * task is closed dirty (its uncommitted work abandoned) and the member rejoins.
+ */
+export class TaskMigratedError extends RuntimeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('RUNTIME_TASK_MIGRATED', message, options)
+    this.name = 'TaskMigratedError'
+  }
+}
+
+/**
+ * A commit failed while this member still owns its tasks (a send or the transaction failed).
+ * Recoverable: the tasks with uncommitted work are closed dirty and created again from their last
+ * committed state.
+ */
+export class TaskCorruptedError extends RuntimeError {
+  readonly taskIds: readonly string[]
+  constructor(taskIds: readonly string[], message: string, options?: { cause?: unknown }) {
+    super('RUNTIME_TASK_CORRUPTED', message, options)
+    this.name = 'TaskCorruptedError'
+    this.taskIds = taskIds
+  }
+}
+
+/** Broker errors that mean this member no longer owns what it committed for. */
+const MIGRATION_ERRORS = [
+  'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'REBALANCE_IN_PROGRESS', 'FENCED_INSTANCE_ID', 'PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH'
+] as const
+
+/** The broker error code (`apiId`) inside `err` that means the tasks migrated, if any. */
+export function migrationCause(err: unknown): string | undefined {
+  // Runtime errors wrap client errors in `cause`; the client's own errors nest in `errors`.
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const error = e
+    const code = MIGRATION_ERRORS.find((c) => findErrorBy(error, 'apiId', c))
+    if (code !== undefined) return code
+  }
+  return undefined
 }
 
 /** `start()` on an instance that is not in state CREATED, or an operation after close. */

@@ -27,6 +27,7 @@ import { RuntimeMetrics, startMetricsServer } from './metrics.ts'
 import { OutputCollector } from './output.ts'
 import { buildStatus } from './status-snapshot.ts'
 import { StreamsStates, type InstanceStatus, type StreamsState } from './status.ts'
+import { StreamsProducer } from './streams-producer.ts'
 import { StreamThread } from './stream-thread.ts'
 import { TaskManager } from './task-manager.ts'
 
@@ -60,7 +61,7 @@ export class KafkaStreams {
   private fetchConsumer: ByteConsumer | undefined
   private restoreConsumer: ByteConsumer | undefined
   private globalConsumer: ByteConsumer | undefined
-  private producer: ByteProducer | undefined
+  private producer: StreamsProducer | undefined
   private statusProducer: ByteProducer | undefined
   private fetcher: Fetcher | undefined
   private collector: OutputCollector | undefined
@@ -167,7 +168,11 @@ export class KafkaStreams {
     await createInternalTopics(admin, layout.internalTopics, c.replicationFactor, this.logger)
     mkdirSync(join(c.stateDir, c.applicationId), { recursive: true })
 
-    this.producer = await this.createProducer()
+    const producer = this.producer = new StreamsProducer({
+      exactlyOnce: c.exactlyOnce, groupId: c.applicationId, transactionalId: `${c.applicationId}-${c.instanceId}`,
+      create: () => this.createProducer(), logger: this.logger, clock: c.clock
+    })
+    await producer.init()
     if (this.statusTopic) {
       this.statusProducer = this.supplier.getProducer({ clientId: `${c.clientId}-status`, bootstrapBrokers: brokers, acks: -1, autocreateTopics: false })
     }
@@ -186,9 +191,7 @@ export class KafkaStreams {
       // outputs and changelogs going backwards under load (a later value overwritten by an older one).
       // Processing still overlaps the send in flight: the next batch fills meanwhile.
       serialize: true,
-      sender: c.exactlyOnce
-        ? () => (this.thread as StreamThread).transactionalSender()
-        : () => (messages) => (this.producer as ByteProducer).send({ messages })
+      sender: () => (messages) => producer.send(messages)
     })
     const onDeserializationError = createDeserializationHandler({
       plan: this.plan, applicationId: c.applicationId, policy: c.deserializationErrorPolicy, collector,
@@ -215,11 +218,6 @@ export class KafkaStreams {
       canFetch: (topic, partition) => this.thread?.canFetch(topic, partition) ?? false,
       onRecords: (topic, partition, records) => this.thread?.onRecords(topic, partition, records)
     })
-    this.tasks = new TaskManager({
-      config: c, plan: this.plan, partitionCounts: layout.partitionCounts, admin, restoreConsumer: this.restoreConsumer,
-      fetchConsumer: this.fetchConsumer, fetcher, collector, globalStores: this.global?.stores ?? new Map(), logger: this.logger,
-      onDeserializationError, signal: this.abort.signal
-    })
     const consumer = this.consumer = this.supplier.getConsumer({
       clientId: `${c.clientId}-group`, bootstrapBrokers: brokers, groupId: c.applicationId, autocommit: false,
       sessionTimeout: c.sessionTimeoutMs, heartbeatInterval: c.heartbeatIntervalMs, rebalanceTimeout: c.rebalanceTimeoutMs,
@@ -229,10 +227,13 @@ export class KafkaStreams {
         this.logger.info({ assignment: Object.fromEntries([...assignment.values()].map((a) => [a.instanceId, a.tasks])) }, 'tasks assigned (leader)')
       })
     })
+    this.tasks = new TaskManager({
+      config: c, plan: this.plan, partitionCounts: layout.partitionCounts, admin, consumer, restoreConsumer: this.restoreConsumer,
+      fetchConsumer: this.fetchConsumer, fetcher, collector, producer, globalStores: this.global?.stores ?? new Map(), logger: this.logger,
+      onDeserializationError, onState: (state) => this.transition(state), signal: this.abort.signal
+    })
     this.thread = new StreamThread({
       config: c, plan: this.plan, consumer, tasks: this.tasks, fetcher, collector, metrics: this.metrics, logger: this.logger,
-      producer: () => this.producer as ByteProducer,
-      replaceProducer: () => this.replaceProducer(),
       onState: (state) => this.transition(state)
     })
     this.thread.attach()
@@ -270,12 +271,6 @@ export class KafkaStreams {
       await txn.cancel()
     }
     return producer
-  }
-
-  private async replaceProducer(): Promise<void> {
-    const old = this.producer
-    this.producer = await this.createProducer()
-    await old?.close(true).catch((err: unknown) => this.logger.debug({ err }, 'closing the replaced producer failed'))
   }
 
   private async publishStatus(): Promise<void> {

@@ -5,7 +5,7 @@ import type { ResolvedConfig } from './config.ts'
 import type { Fetcher } from './fetcher.ts'
 import type { InstanceStatus, PartitionStatus, StreamsState, TaskStatus } from './status.ts'
 import type { StreamThread } from './stream-thread.ts'
-import { tpKey, type TaskManager } from './task-manager.ts'
+import type { TaskManager } from './task-manager.ts'
 
 export interface StatusSources {
   readonly config: ResolvedConfig
@@ -39,7 +39,7 @@ export function buildStatus(s: StatusSources): InstanceStatus {
     })
     for (const tp of task.inputs) {
       const fetched = s.fetcher?.get(tp.topic, tp.partition)
-      const committed = s.tasks?.committed.get(tpKey(tp.topic, tp.partition))?.offset ?? -1
+      const committed = task.phase === 'running' ? task.committedOffset(tp.topic, tp.partition) : -1
       const end = fetched ? (fetched.lastStableOffset >= 0 && s.config.exactlyOnce ? fetched.lastStableOffset : fetched.highWatermark) : -1
       partitions.push({
         topic: tp.topic, partition: tp.partition, task: task.id, position: fetched?.position ?? -1, committedOffset: committed,

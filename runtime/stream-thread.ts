@@ -1,40 +1,34 @@
 /**
- * The processing loop of an instance (Kafka Streams' `StreamThread`): one async loop that, between
- * bounded rounds of synchronous record processing, applies new group assignments, commits every
+ * The processing loop of an instance (Kafka Streams' `StreamThread.runOnce`): between bounded rounds
+ * of synchronous record processing it applies new group assignments, commits every
  * `commitIntervalMs`, fires wall-clock punctuators and idles when there is nothing to do. Records
  * arrive from the fetcher into task queues while the loop yields; the loop never awaits per record
- * (only the rare serde `resolve`).
+ * (only the rare serde `resolve`). Assignment, commit and close rules live in `TaskManager`,
+ * transactions in `StreamsProducer`.
  *
  * Rebalances: @platformatic/kafka rejoins the group by itself and does not wait for the application,
- * so ownership is tracked here. A rebalance notice (heartbeat saw REBALANCE_IN_PROGRESS) triggers an
- * immediate commit while the old generation may still be valid; a new assignment closes revoked
- * tasks (at-least-once: after committing them; exactly-once: an open transaction may hold their work
- * and can no longer be committed safely, so it is aborted and the retained tasks with uncommitted
- * work restart from their last committed state), then creates, restores and starts new tasks.
- *
- * Exactly-once: outputs, changelog writes and input offsets of all tasks go into one transaction
- * per commit; the offsets carry the generation under which the tasks are owned, so a member that
- * lost its tasks cannot commit them (the broker answers ILLEGAL_GENERATION and the transaction aborts).
+ * except for one callback: the subscription metadata, resolved before every JoinGroup. That is where
+ * this member commits (`prepareRejoin`), as Kafka Streams commits in `onPartitionsRevoked` before it
+ * rejoins: an eager rebalance cannot complete before every member rejoined, so no other member can
+ * start a task before its previous owner's last commit is done (a clean hand-over never duplicates,
+ * under at-least-once too). Processing pauses from the rebalance notice until the assignment arrives.
  */
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
-import { findErrorBy, type ConsumerGroupJoinPayload, type GroupAssignment } from '@platformatic/kafka'
+import type { ConsumerGroupJoinPayload } from '@platformatic/kafka'
 import type { Logger } from 'pino'
 import type { DeserializationFailedError } from '../schemas/index.ts'
 import type { RawRecord, TopologyPlan } from '../processors/index.ts'
 import type { ActiveTask } from './active-task.ts'
-import { encodeMemberInfo, parseTaskId, tasksOfPartitions } from './assignor.ts'
-import type { ByteConsumer, ByteProducer } from './client-supplier.ts'
+import { encodeMemberInfo, parseTaskId } from './assignor.ts'
+import type { ByteConsumer } from './client-supplier.ts'
 import type { ResolvedConfig } from './config.ts'
-import { errorSummary, InstanceFencedError } from './errors.ts'
+import { errorSummary } from './errors.ts'
 import type { Fetcher } from './fetcher.ts'
 import type { RuntimeMetrics } from './metrics.ts'
 import type { OutputCollector } from './output.ts'
-import { tpKey, type TaskManager } from './task-manager.ts'
-
-type ByteTransaction = Awaited<ReturnType<ByteProducer['beginTransaction']>>
-type OffsetMessage = Parameters<ByteTransaction['addOffset']>[0]
+import { tpKey, type Assignment, type TaskManager } from './task-manager.ts'
 
 /** Longest synchronous processing round before yielding to I/O (ms). */
 const ROUND_MS = 20
@@ -52,38 +46,30 @@ export interface StreamThreadOptions {
   readonly collector: OutputCollector
   readonly metrics: RuntimeMetrics
   readonly logger: Logger
-  /** The producer in use and a way to replace it after a failed abort or a fencing. */
-  readonly producer: () => ByteProducer
-  readonly replaceProducer: () => Promise<void>
   readonly onState: (state: 'REBALANCING' | 'RUNNING') => void
-}
-
-interface PendingAssignment {
-  readonly generationId: number
-  readonly memberId: string
-  readonly assignments: readonly GroupAssignment[]
 }
 
 export class StreamThread {
   private readonly o: StreamThreadOptions
   private readonly logger: Logger
-  private txn: ByteTransaction | undefined
-  private txnOpening: Promise<ByteTransaction> | undefined
   /** Assignments not handled yet, in order: each generation is applied, so no revocation is missed. */
-  private readonly pending: PendingAssignment[] = []
-  private owned = { generationId: -1, memberId: '' }
+  private readonly pending: Assignment[] = []
   private commitRequested = false
   private lastCommitMs: number
   private wakeUp: (() => void) | undefined
   private stopping = false
+  /** The loop runs and can commit (not blocked in a JoinGroup of its own). */
+  private looping = false
   private rotation = 0
-  private fencings: number[] = []
   private deserializationFailure: DeserializationFailedError | undefined
-  private rejoinNeeded = false
+  /** The consumer gave up rejoining by itself. */
+  private membershipLost = false
+  /** A JoinGroup of this member is under way (its metadata was asked for; no assignment yet). */
+  private joining = false
   /** Set by a rebalance notice: processing pauses until the new assignment is handled. */
   private rebalanceNoticeAtMs: number | undefined
-  /** Next offset after the last record handed to a task, per input partition (for idle decisions). */
-  private readonly lastAdded = new Map<string, number>()
+  /** Resolved after every commit: what `prepareRejoin` waits on. */
+  private commitWaiters: Array<() => void> = []
   private readonly idleSince = new Map<string, number>()
   /** Statistics for status(). */
   commits = 0
@@ -101,34 +87,66 @@ export class StreamThread {
 
   /** The generation and member id under which the current tasks are owned. */
   get ownership(): { generationId: number; memberId: string } {
-    return this.owned
+    return this.o.tasks.membership
   }
 
   /** Group events: assignments and rebalance notices. */
   attach(): void {
     const consumer = this.o.consumer
     consumer.on('consumer:group:join', (payload: ConsumerGroupJoinPayload) => {
+      this.joining = false
       this.pending.push({ generationId: payload.generationId ?? consumer.generationId, memberId: payload.memberId, assignments: payload.assignments ?? [] })
       this.wake()
     })
     consumer.on('consumer:group:rebalance', () => {
       this.commitRequested = true
-      this.rebalanceNoticeAtMs ??= this.o.config.clock()
-      this.o.onState('REBALANCING')
+      this.pause()
       this.wake()
     })
     consumer.on('error', (err: unknown) => {
-      this.logger.warn({ err }, 'group membership lost: the group consumer could not rejoin; rejoining')
-      this.rejoinNeeded = true
+      this.logger.warn({ err, reason: errorSummary(err) }, 'group membership lost: the group consumer could not rejoin; rejoining')
+      this.membershipLost = true
       this.wake()
     })
   }
 
-  /** What this member advertises when it (re)joins the group. */
+  private pause(): void {
+    this.rebalanceNoticeAtMs ??= this.o.config.clock()
+    this.o.onState('REBALANCING')
+  }
+
+  /**
+   * What this member advertises when it (re)joins the group, resolved before every JoinGroup: first
+   * the commit of all uncommitted work (see the file comment), bounded by half the rebalance timeout
+   * so that the member is not dropped from the rebalance it is joining.
+   */
   async memberInfo(): Promise<Buffer> {
+    await this.prepareRejoin()
     return encodeMemberInfo({
       version: 1, instanceId: this.o.config.instanceId, ownedTasks: [...this.o.tasks.tasks.keys()], stateTasks: this.tasksWithState()
     })
+  }
+
+  private async prepareRejoin(): Promise<void> {
+    this.joining = true
+    this.pause()
+    const { clock, rebalanceTimeoutMs } = this.o.config
+    const deadline = clock() + Math.max(1_000, Math.floor(rebalanceTimeoutMs / 2))
+    while (this.looping && !this.stopping && this.o.tasks.hasUncommittedWork) {
+      const left = deadline - clock()
+      if (left <= 0) {
+        this.logger.warn({ waitedMs: Math.floor(rebalanceTimeoutMs / 2) }, 'rejoining with uncommitted work: the commit before the rejoin did not finish in time')
+        return
+      }
+      this.commitRequested = true
+      this.wake()
+      let timer: NodeJS.Timeout | undefined
+      await new Promise<void>((resolve) => {
+        this.commitWaiters.push(resolve)
+        timer = setTimeout(resolve, left)
+      })
+      clearTimeout(timer)
+    }
   }
 
   private tasksWithState(): string[] {
@@ -142,12 +160,9 @@ export class StreamThread {
 
   /** Records fetched for an input partition. */
   onRecords(topic: string, partition: number, records: RawRecord[]): void {
-    const k = tpKey(topic, partition)
-    const task = this.o.tasks.byInput.get(k)
+    const task = this.o.tasks.byInput.get(tpKey(topic, partition))
     if (!task || task.phase !== 'running') return
-    task.task.addRecords(topic, partition, records)
-    const last = records[records.length - 1]
-    if (last) this.lastAdded.set(k, last.offset + 1)
+    task.addRecords(topic, partition, records)
     this.wake()
   }
 
@@ -166,14 +181,30 @@ export class StreamThread {
 
   /** Runs until `stop()`; rejects with the error that stopped it. */
   async run(): Promise<void> {
+    this.looping = true
+    try {
+      await this.loop()
+    } finally {
+      this.looping = false
+      this.releaseCommitWaiters()
+    }
+  }
+
+  private async loop(): Promise<void> {
     const { config } = this.o
     while (!this.stopping) {
-      if (this.pending.length > 0) {
-        await this.handleAssignment()
+      const assignment = this.pending.shift()
+      if (assignment) {
+        if (this.pending.length === 0) this.rebalanceNoticeAtMs = undefined
+        await this.o.tasks.handleAssignment(assignment)
         continue
       }
-      if (this.rejoinNeeded) {
-        await this.rejoin()
+      if (this.membershipLost) {
+        await this.rejoin(true)
+        continue
+      }
+      if (this.o.tasks.needsRejoin) {
+        await this.rejoin(false)
         continue
       }
       const now = config.clock()
@@ -299,13 +330,10 @@ export class StreamThread {
       this.idleSince.delete(task.id)
       return true
     }
-    const consumed = new Map(task.task.offsetsToCommit().map((o) => [tpKey(o.topic, o.partition), o.offset]))
     let waitMs = 0
     for (const tp of task.inputs) {
-      const k = tpKey(tp.topic, tp.partition)
-      const added = this.lastAdded.get(k)
-      const position = consumed.get(k) ?? this.o.tasks.committed.get(k)?.offset ?? 0
-      if (added !== undefined && added > position) continue
+      const added = task.addedUpTo(tp.topic, tp.partition)
+      if (added !== undefined && added > task.position(tp.topic, tp.partition)) continue
       const fetched = this.o.fetcher.get(tp.topic, tp.partition)
       const end = fetched ? (fetched.lastStableOffset >= 0 ? fetched.lastStableOffset : fetched.highWatermark) : -1
       const lagging = fetched === undefined || end < 0 || fetched.position < end
@@ -336,37 +364,28 @@ export class StreamThread {
     this.deserializationFailure ??= error
   }
 
-  /**
-   * Offsets to commit: per owned input partition, the offset after the last record its task took.
-   * When the task took every record handed to it from that partition, the fetch position is used
-   * instead (as Kafka Streams does): it is past transaction markers and aborted records, so that a
-   * drained partition shows no lag.
-   */
-  private offsetsToCommit(running: readonly ActiveTask[]): Array<{ topic: string; partition: number; offset: number; leaderEpoch: number }> {
-    const out: Array<{ topic: string; partition: number; offset: number; leaderEpoch: number }> = []
-    for (const task of running) {
-      const consumed = new Map(task.task.offsetsToCommit().map((o) => [tpKey(o.topic, o.partition), o.offset]))
-      for (const tp of task.inputs) {
-        const k = tpKey(tp.topic, tp.partition)
-        const committed = this.o.tasks.committed.get(k)
-        if (!committed) continue
-        let offset = Math.max(consumed.get(k) ?? committed.offset, committed.offset)
-        const fetched = this.o.fetcher.get(tp.topic, tp.partition)
-        const added = this.lastAdded.get(k)
-        if (fetched && (added === undefined || offset >= added)) offset = Math.max(offset, fetched.position)
-        if (offset <= committed.offset) continue
-        out.push({ topic: tp.topic, partition: tp.partition, offset, leaderEpoch: fetched?.leaderEpoch ?? -1 })
-      }
+  /** Commits all running tasks through the task manager; statistics and waiters of `prepareRejoin`. */
+  async commit(): Promise<void> {
+    const started = performance.now()
+    this.lastCommitMs = this.o.config.clock()
+    try {
+      const result = await this.o.tasks.commit()
+      this.o.metrics.commits.inc({ result: result === 'ok' ? 'ok' : 'failed' })
+      this.o.metrics.commitLatency.observe((performance.now() - started) / 1000)
+      if (result === 'ok') this.recordCommit()
+    } finally {
+      this.lastCommitMs = this.o.config.clock()
+      this.releaseCommitWaiters()
     }
-    return out
   }
 
-  private markCommitted(running: readonly ActiveTask[], offsets: ReadonlyArray<{ topic: string; partition: number; offset: number; leaderEpoch: number }>): void {
-    for (const o of offsets) this.o.tasks.committed.set(tpKey(o.topic, o.partition), o)
-    for (const task of running) {
-      task.processedSinceCommit = 0
-      task.dirty = false
-    }
+  private releaseCommitWaiters(): void {
+    const waiters = this.commitWaiters
+    this.commitWaiters = []
+    for (const resolve of waiters) resolve()
+  }
+
+  private recordCommit(): void {
     const now = this.o.config.clock()
     this.commits++
     this.lastCommitAtMs = now
@@ -376,207 +395,37 @@ export class StreamThread {
     }
   }
 
-  /** Commits all running tasks (see the file comment); failures of exactly-once commits reset tasks. */
-  async commit(): Promise<void> {
-    const started = performance.now()
-    this.lastCommitMs = this.o.config.clock()
-    const running = this.o.tasks.running()
-    for (const task of running) task.task.flush()
-    const ok = this.o.config.exactlyOnce ? await this.commitTransaction(running) : await this.commitOffsets(running)
-    this.o.metrics.commits.inc({ result: ok ? 'ok' : 'failed' })
-    this.o.metrics.commitLatency.observe((performance.now() - started) / 1000)
-    this.lastCommitMs = this.o.config.clock()
-  }
-
-  private async commitOffsets(running: readonly ActiveTask[]): Promise<boolean> {
-    // A produce failure is fatal under at-least-once (Kafka Streams' default production handler).
-    await this.o.collector.flush()
-    const offsets = this.offsetsToCommit(running)
-    let ok = true
-    if (offsets.length > 0) {
-      try {
-        await this.o.consumer.commit({ offsets: offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: BigInt(o.offset), leaderEpoch: o.leaderEpoch })) })
-      } catch (err) {
-        ok = false
-        this.logger.warn({ err, reason: errorSummary(err) }, 'offset commit failed; under at-least-once the uncommitted records will be processed again')
-      }
-    }
-    if (ok) this.markCommitted(running, offsets)
-    for (const task of running) if (task.checkpointOffsets().length > 0) task.writeCheckpoint()
-    return ok
-  }
-
-  private ensureTransaction(): Promise<ByteTransaction> {
-    if (this.txn) return Promise.resolve(this.txn)
-    this.txnOpening ??= this.o.producer().beginTransaction().then((txn) => {
-      this.txn = txn
-      this.txnOpening = undefined
-      return txn
-    }, (err: unknown) => {
-      this.txnOpening = undefined
-      throw err
-    })
-    return this.txnOpening
-  }
-
-  /** The collector's sender under exactly-once: every batch goes into the open transaction. */
-  async transactionalSender(): Promise<(messages: Parameters<ByteTransaction['send']>[0]['messages']) => ReturnType<ByteTransaction['send']>> {
-    const txn = await this.ensureTransaction()
-    return (messages) => txn.send({ messages })
-  }
-
-  private async commitTransaction(running: readonly ActiveTask[]): Promise<boolean> {
-    const offsets = this.offsetsToCommit(running)
-    if (!this.txn && !this.txnOpening && offsets.length === 0 && this.o.collector.pendingCount === 0) {
-      this.markCommitted(running, offsets)
-      return true
-    }
+  /**
+   * Joins the group again. `lost`: the consumer gave up rejoining, so every task is closed dirty
+   * first. Otherwise a commit found the tasks moved (already closed dirty); a JoinGroup already under
+   * way (the heartbeat saw the lost generation) is enough.
+   */
+  private async rejoin(lost: boolean): Promise<void> {
+    this.membershipLost = false
+    this.o.tasks.needsRejoin = false
+    if (lost) await this.o.tasks.handleLostAll()
+    this.o.onState('REBALANCING')
+    if (!lost && this.joining) return
+    // The loop waits in this JoinGroup: `prepareRejoin` must not wait for it to commit (every task
+    // is closed dirty by now, so there is nothing to commit).
+    this.looping = false
     try {
-      await this.o.collector.flush()
-      const txn = await this.ensureTransaction()
-      if (offsets.length > 0) {
-        await txn.addConsumer(this.o.consumer)
-        const coordinatorId = await this.o.consumer.findGroupCoordinator()
-        const consumer = { groupId: this.o.config.applicationId, generationId: this.owned.generationId, memberId: this.owned.memberId, coordinatorId }
-        // One TxnOffsetCommit per partition, sequentially: the client deduplicates concurrent ones.
-        for (const o of offsets) {
-          await txn.addOffset({ topic: o.topic, partition: o.partition, offset: BigInt(o.offset - 1), metadata: { consumer } } as unknown as OffsetMessage)
+      for (let attempt = 1; !this.stopping; attempt++) {
+        try {
+          await this.o.consumer.joinGroup({})
+          return
+        } catch (err) {
+          this.logger.warn({ err, attempt, reason: errorSummary(err) }, 'rejoining the group failed; retrying')
+          await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 500 * attempt)))
         }
       }
-      await txn.commit()
-      this.txn = undefined
-    } catch (err) {
-      await this.onTransactionFailure(err)
-      return false
-    }
-    this.markCommitted(running, offsets)
-    return true
-  }
-
-  private async onTransactionFailure(err: unknown): Promise<void> {
-    const fenced = findErrorBy(err as Error, 'apiId', 'PRODUCER_FENCED') ?? findErrorBy(err as Error, 'apiId', 'INVALID_PRODUCER_EPOCH')
-    if (fenced) {
-      const now = Date.now()
-      this.fencings = [...this.fencings.filter((t) => now - t < 60_000), now]
-      if (this.fencings.length > 5) {
-        throw new InstanceFencedError(`the transactional producer ${this.o.config.applicationId}-${this.o.config.instanceId} was fenced ${this.fencings.length} times in a minute: ` +
-          'is another instance running with the same instanceId?', { cause: err })
-      }
-    }
-    this.logger.warn({ err, reason: errorSummary(err), fenced: fenced !== null && fenced !== undefined }, 'transaction failed: aborting it; tasks with uncommitted work restart from their last committed state')
-    await this.abortTransaction(true)
-    const dirty = this.o.tasks.running().filter((t) => t.dirty || t.processedSinceCommit > 0).map((t) => t.id)
-    await this.resetTasks(dirty)
-  }
-
-  /**
-   * Aborts the open transaction (if any) and drops unsent output. The producer is replaced (a new
-   * InitProducerId bumps the epoch) when asked, when a send had failed or when the abort fails: the
-   * client keeps its idempotence sequence numbers across an abort, so after a failed send every later
-   * send to that partition would fail with OUT_OF_ORDER_SEQUENCE_NUMBER.
-   */
-  private async abortTransaction(replace: boolean): Promise<void> {
-    const sendFailed = await this.o.collector.discard()
-    const txn = this.txn ?? await this.txnOpening?.catch(() => undefined)
-    this.txn = undefined
-    this.txnOpening = undefined
-    let renew = replace || sendFailed
-    if (txn) {
-      try {
-        await txn.abort()
-      } catch (err) {
-        this.logger.warn({ err, reason: errorSummary(err) }, 'transaction abort failed: replacing the producer (its initialization aborts the transaction)')
-        renew = true
-      }
-    }
-    if (renew) await this.o.replaceProducer()
-  }
-
-  /** Closes tasks dirty and creates them again: state from the changelog, inputs from the committed offsets. */
-  private async resetTasks(ids: readonly string[]): Promise<void> {
-    if (ids.length === 0) return
-    this.o.onState('REBALANCING')
-    await this.o.tasks.closeTasks(ids, () => false)
-    for (const k of [...this.lastAdded.keys()]) if (!this.o.tasks.byInput.has(k)) this.lastAdded.delete(k)
-    await this.o.tasks.createTasks(ids, [...this.o.tasks.tasks.keys(), ...ids])
-    this.o.onState('RUNNING')
-  }
-
-  private async handleAssignment(): Promise<void> {
-    const assignment = this.pending.shift() as PendingAssignment
-    if (this.pending.length === 0) this.rebalanceNoticeAtMs = undefined
-    const assigned = new Set(tasksOfPartitions(this.o.plan, assignment.assignments))
-    const owned = [...this.o.tasks.tasks.keys()]
-    // A generation we did not see (our membership lapsed, or a sync failed and the client joined
-    // again) may have given our tasks to others, who processed and committed them: a task kept
-    // across such a gap is stale, so it is closed and created again like any revoked task.
-    const continuous = this.owned.generationId < 0 ||
-      (assignment.memberId === this.owned.memberId && assignment.generationId === this.owned.generationId + 1)
-    const revoked = continuous ? owned.filter((id) => !assigned.has(id)) : owned
-    const added = [...assigned].filter((id) => revoked.includes(id) || !this.o.tasks.tasks.has(id))
-    this.logger.info({ generationId: assignment.generationId, assigned: [...assigned], revoked, added, continuous }, 'assignment received')
-    if (revoked.length > 0 || added.length > 0) this.o.onState('REBALANCING')
-    if (revoked.length === 0) {
-      // Every task owned stays owned in the new generation: commit under it before restoring new
-      // tasks, so that no transaction stays open during restores.
-      this.owned = { generationId: assignment.generationId, memberId: assignment.memberId }
-      if (added.length > 0) await this.commit()
-    } else if (!this.o.config.exactlyOnce) {
-      await this.commit()
-      await this.o.tasks.closeTasks(revoked, () => true)
-    } else {
-      const running = this.o.tasks.running()
-      const uncommitted = this.txn !== undefined || this.txnOpening !== undefined || this.o.collector.pendingCount > 0 ||
-        running.some((t) => t.dirty || t.processedSinceCommit > 0)
-      if (uncommitted) {
-        this.logger.info({ revoked }, 'tasks revoked with an open transaction: aborting it (the new generation cannot commit it)')
-        await this.abortTransaction(false)
-      }
-      const retainedDirty = running.filter((t) => !revoked.includes(t.id) && (t.dirty || t.processedSinceCommit > 0)).map((t) => t.id)
-      await this.o.tasks.closeTasks(revoked, (t) => !(t.dirty || t.processedSinceCommit > 0))
-      this.owned = { generationId: assignment.generationId, memberId: assignment.memberId }
-      if (uncommitted) await this.resetTasks(retainedDirty)
-    }
-    this.owned = { generationId: assignment.generationId, memberId: assignment.memberId }
-    for (const k of [...this.lastAdded.keys()]) if (!this.o.tasks.byInput.has(k)) this.lastAdded.delete(k)
-    if (added.length > 0) await this.o.tasks.createTasks(added, [...assigned])
-    this.o.onState('RUNNING')
-  }
-
-  /** The consumer gave up rejoining: everything it owned is lost; close it all and join again. */
-  private async rejoin(): Promise<void> {
-    this.rejoinNeeded = false
-    const ids = [...this.o.tasks.tasks.keys()]
-    if (this.o.config.exactlyOnce) await this.abortTransaction(false)
-    await this.o.tasks.closeTasks(ids, () => !this.o.config.exactlyOnce)
-    this.o.onState('REBALANCING')
-    for (let attempt = 1; !this.stopping; attempt++) {
-      try {
-        await this.o.consumer.joinGroup({})
-        return
-      } catch (err) {
-        this.logger.warn({ err, attempt }, 'rejoining the group failed; retrying')
-        await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 500 * attempt)))
-      }
+    } finally {
+      this.looping = true
     }
   }
 
-  /**
-   * Final step of a clean shutdown: commit, then close every task (checkpoints written). Under
-   * exactly-once a failed final commit leaves the tasks dirty (restored from changelogs next time).
-   */
+  /** Final step of a clean shutdown: commit, then close every task (see `TaskManager.shutdown`). */
   async shutdown(clean: boolean): Promise<void> {
-    let committed = false
-    if (clean) {
-      try {
-        const before = this.commits
-        await this.commit()
-        committed = this.commits > before
-      } catch (err) {
-        this.logger.warn({ err }, 'final commit failed')
-      }
-    }
-    if (!committed && this.o.config.exactlyOnce) await this.abortTransaction(false).catch(() => {})
-    await this.o.tasks.closeTasks([...this.o.tasks.tasks.keys()], () => committed || (clean && !this.o.config.exactlyOnce))
+    await this.o.tasks.shutdown(clean)
   }
 }

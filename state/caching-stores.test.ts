@@ -228,10 +228,21 @@ describe('caching key-value store', () => {
     expect(checked).toBeGreaterThan(500)
   })
 
-  it('flushes what is dirty when the store closes', async () => {
+  it('drops what is dirty when the store closes without a flush (a dirty close emits and logs nothing)', async () => {
     const context = recordingContext()
     const { store, changes } = await cachedCounter(context)
     store.put('x', 7)
+    await store.close()
+    toClose.splice(0)
+    expect(changes).toHaveLength(0)
+    expect(context.logged).toHaveLength(0)
+  })
+
+  it('keeps what is dirty when the store is flushed before it closes (a clean close)', async () => {
+    const context = recordingContext()
+    const { store, changes } = await cachedCounter(context)
+    store.put('x', 7)
+    store.flush()
     await store.close()
     toClose.splice(0)
     expect(changes).toHaveLength(1)

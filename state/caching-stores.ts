@@ -211,9 +211,9 @@ export class CachingKeyValueStore extends CachingLayer<Buffer> implements KeyVal
     this.inner.flush()
   }
 
+  /** Releases the store. Cached writes not flushed before are dropped (a dirty close): flush first to keep them. */
   async close(): Promise<void> {
     if (this.cache !== undefined) {
-      this.flushCache()
       this.cache.clear()
       this.cache = undefined
     }
@@ -337,9 +337,9 @@ export class CachingWindowStore extends CachingLayer<Windowed<Buffer>> implement
     this.inner.flush()
   }
 
+  /** Releases the store. Cached writes not flushed before are dropped (a dirty close): flush first to keep them. */
   async close(): Promise<void> {
     if (this.cache !== undefined) {
-      this.flushCache()
       this.cache.clear()
       this.cache = undefined
     }
@@ -491,9 +491,9 @@ export class CachingSessionStore extends CachingLayer<Windowed<Buffer>> implemen
     this.inner.flush()
   }
 
+  /** Releases the store. Cached writes not flushed before are dropped (a dirty close): flush first to keep them. */
   async close(): Promise<void> {
     if (this.cache !== undefined) {
-      this.flushCache()
       this.cache.clear()
       this.cache = undefined
     }

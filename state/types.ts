@@ -66,7 +66,10 @@ export interface StateStore {
   init(context: StateStoreContext): Promise<void>
   /** Writes everything buffered through to the next layer (cache -> changelog -> inner store). */
   flush(): void
+  /** Releases the store. A caching layer drops what was not flushed: flush first to keep it. */
   close(): Promise<void>
+  /** Changes the record cache budget (bytes); stores without a cache ignore it. */
+  setCacheMaxBytes?(bytes: number): void
 }
 
 /** Called when a caching store evicts or flushes a dirty entry: how cached aggregates emit. */

@@ -28,6 +28,20 @@ describe('restarting tasks in the test driver', () => {
     input.pipeInput('a', 'x', 2)
     expect(driver.getKeyValueStore<string, number>('logged').get('a')).toBe(3)
   })
+
+  it('resumes stream time, so a window closed before the restart stays closed after it', async () => {
+    const builder = new StreamsBuilder()
+    builder.stream('in', str).groupByKey().windowedBy(TimeWindows.ofSizeAndGrace(10, 5)).count({ storeName: 'counts' })
+    driver = await TopologyTestDriver.create(builder.build(), { defaultPartitions: 1 })
+    const input = driver.createInputTopic('in', stringSerde, stringSerde)
+    input.pipeInput('k', 'x', 3)
+    input.pipeInput('k', 'x', 20) // stream time 20 >= window [0,10) end + grace: closed
+    await driver.restartTasks()
+    expect(driver.streamTimes()).toEqual({ '0_0': 20 })
+    input.pipeInput('k', 'x', 4) // late for the closed window: dropped, as without the restart
+    expect(driver.getWindowStore<string, number>('counts').fetchWindow('k', 0)).toBe(1)
+    expect(driver.droppedRecords()).toBe(1)
+  })
 })
 
 describe('suppress buffer fault tolerance', () => {

@@ -117,12 +117,13 @@ export class TopologyTestDriver {
    * instance: all tasks commit and close, then new tasks are created with empty stores, each store is
    * restored from the changelog records the driver holds for its task's partition (as the runtime
    * restores from Kafka), and only then are processors initialized. Unlogged stores come back empty.
-   * Stream time starts again at -1 (Kafka Streams would resume it from the committed offsets'
-   * metadata); global stores are kept.
+   * Stream time resumes where it was (as the runtime resumes it from the committed offsets'
+   * metadata), so a window closed before the restart stays closed; global stores are kept.
    */
   async restartTasks(): Promise<void> {
     this.checkOpen()
     this.commit()
+    const streamTimes = new Map(this.tasks.map((t) => [t.id, t.streamTimeMs]))
     for (const task of this.tasks) await task.close()
     this.tasks.length = 0
     this.taskByInput.clear()
@@ -134,7 +135,10 @@ export class TopologyTestDriver {
       const records = this.readTopic(topic).filter((r) => r.partition === task.partition)
       if (records.length > 0) restore(records.map((r) => ({ key: r.key ?? Buffer.alloc(0), value: r.value })))
     }
-    for (const task of this.tasks) task.initializeProcessors()
+    for (const task of this.tasks) {
+      task.initializeProcessors()
+      task.initializeStreamTime(streamTimes.get(task.id) ?? -1)
+    }
   }
 
   /** One task per (sub-topology, partition); `register` receives each task's store registrations. */
