@@ -358,7 +358,7 @@ export class KafkaStreams {
           this.logger.warn({ err }, 'closing tasks failed')
         }
       }
-      await this.global?.close().catch(() => {})
+      await this.global?.close().catch((err: unknown) => this.logger.warn({ err }, 'closing the global stores failed'))
       await this.publishStatus()
       await this.closeClients(false)
       await this.metricsServer?.close()

@@ -117,8 +117,10 @@ export class StreamThread {
 
   /**
    * What this member advertises when it (re)joins the group, resolved before every JoinGroup: first
-   * the commit of all uncommitted work (see the file comment), bounded by half the rebalance timeout
-   * so that the member is not dropped from the rebalance it is joining.
+   * the commit of all uncommitted work (see the file comment). The client sends no heartbeat while
+   * it waits for this, so the wait is bounded by the session timeout less one heartbeat interval
+   * (and by half the rebalance timeout): past it the member would be dropped from the group. If the
+   * commit has not finished by then, the member joins anyway and its revoked tasks close dirty.
    */
   async memberInfo(): Promise<Buffer> {
     await this.prepareRejoin()
@@ -130,12 +132,13 @@ export class StreamThread {
   private async prepareRejoin(): Promise<void> {
     this.joining = true
     this.pause()
-    const { clock, rebalanceTimeoutMs } = this.o.config
-    const deadline = clock() + Math.max(1_000, Math.floor(rebalanceTimeoutMs / 2))
+    const { clock, rebalanceTimeoutMs, sessionTimeoutMs, heartbeatIntervalMs } = this.o.config
+    const budgetMs = Math.max(500, Math.min(Math.floor(rebalanceTimeoutMs / 2), sessionTimeoutMs - heartbeatIntervalMs))
+    const deadline = clock() + budgetMs
     while (this.looping && !this.stopping && this.o.tasks.hasUncommittedWork) {
       const left = deadline - clock()
       if (left <= 0) {
-        this.logger.warn({ waitedMs: Math.floor(rebalanceTimeoutMs / 2) }, 'rejoining with uncommitted work: the commit before the rejoin did not finish in time')
+        this.logger.warn({ waitedMs: budgetMs }, 'rejoining with uncommitted work: the commit before the rejoin did not finish in time')
         return
       }
       this.commitRequested = true

@@ -7,7 +7,7 @@
  *   group's generation and member id (so a member that lost its tasks cannot commit them: the broker
  *   answers ILLEGAL_GENERATION) and commits; `abortTransaction` aborts. A failure that means the tasks
  *   moved (fenced producer, lost generation) is turned into `TaskMigratedError`; any other commit
- *   failure is rethrown as it is. Either way the transaction is aborted first.
+ *   failure is rethrown as it is. The caller aborts (`TaskManager` decides what the tasks do).
  *
  * The producer is replaced (a new InitProducerId bumps the epoch) after a failed send or abort, and
  * after a fencing: @platformatic/kafka keeps its idempotence sequence numbers across an abort.
@@ -97,8 +97,8 @@ export class StreamsProducer {
 
   /**
    * Exactly-once: commits the input `offsets` (one TxnOffsetCommit, under `membership`) and the open
-   * transaction. Call after every send of the transaction was acknowledged. On failure the
-   * transaction is aborted and `TaskMigratedError` (tasks moved) or the original error is thrown.
+   * transaction. Call after every send of the transaction was acknowledged. On failure it throws
+   * `TaskMigratedError` (tasks moved) or the original error; the caller then aborts.
    */
   async commitTransaction(offsets: readonly CommitOffset[], membership: GroupMembership, consumer: ByteConsumer): Promise<void> {
     if (offsets.length === 0 && !this.transactionInFlight) return
@@ -118,7 +118,6 @@ export class StreamsProducer {
       this.txn = undefined
     } catch (err) {
       const migrated = migrationCause(err)
-      await this.abortTransaction({ replace: true })
       if (migrated !== undefined) throw this.migrated(migrated, err)
       throw err
     }

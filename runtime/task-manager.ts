@@ -151,8 +151,10 @@ export class TaskManager {
     logger.warn({ err, reason: errorSummary(err) }, migrated
       ? `${what}: the tasks moved to other members; closing every task dirty and rejoining`
       : `${what}: tasks with uncommitted work restart from their last committed state`)
-    const sendFailed = await collector.discard()
-    if (config.exactlyOnce) await producer.abortTransaction({ replace: sendFailed })
+    await collector.discard()
+    // A new producer after any failed commit: the failure may have been a send, after which the
+    // client's sequence numbers for that partition are broken.
+    if (config.exactlyOnce) await producer.abortTransaction({ replace: true })
     if (migrated) {
       await this.closeDirty([...this.tasks.keys()])
       this.needsRejoin = true
