@@ -61,6 +61,8 @@ export interface StreamTaskOptions {
     readonly logChange?: StateStoreContext['logChange']
     /** Default: ignore (no restore). The runtime restores from changelogs through these callbacks. */
     readonly register?: (store: StateStore, restore: RestoreCallback) => void
+    /** Where stores log what they cannot raise (a failed background segment drop). */
+    readonly logger?: StateStoreContext['logger']
   }
   /** Wall clock in epoch ms (default `Date.now`). */
   readonly clock?: () => number
@@ -180,7 +182,8 @@ export class StreamTask {
       logChange: supplied.logChange ?? ((storeName, key, value, timestampMs) => {
         this.collector.send({ topic: this.changelogTopic(storeName), partition: this.partition, key, value, timestampMs, headers: {} })
       }),
-      register: supplied.register ?? (() => {})
+      register: supplied.register ?? (() => {}),
+      ...(supplied.logger ? { logger: supplied.logger } : {})
     }
     // Serdes prepare before the first record (Avro: register or look up schema ids), off the per-record path.
     for (const node of this.subtopology.nodes) {

@@ -108,6 +108,11 @@ export class TimestampedWindowStore<K, V> implements WindowStore<K, V>, CachedSt
     await this.inner.close()
   }
 
+  /** Passes the instance's per-store cache budget to the caching layer below (if any). */
+  setCacheMaxBytes(bytes: number): void {
+    this.inner.setCacheMaxBytes?.(bytes)
+  }
+
   /** Puts `value` with the timestamp of the record being processed. */
   put(key: K, value: V | null, windowStartMs: number): void {
     this.inner.put(key, value === null ? null : { value, timestampMs: this.context?.currentTimestampMs() ?? -1 }, windowStartMs)

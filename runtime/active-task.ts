@@ -45,6 +45,8 @@ export interface ActiveTaskOptions {
   readonly appStateDir: string
   readonly exactlyOnce: boolean
   readonly cacheMaxBytesPerStore: number
+  /** Transient restore errors are retried this long (ms) before the restore fails. */
+  readonly taskTimeoutMs: number
   readonly collector: OutputCollector
   readonly clock: () => number
   readonly logger: Logger
@@ -125,6 +127,7 @@ export class ActiveTask {
       storeContext: {
         taskStateDir: this.taskStateDir,
         cacheMaxBytes: o.cacheMaxBytesPerStore,
+        logger: this.logger,
         register: (store, restore) => { this.restorers.set(store.name, { store, restore }) }
       },
       onDeserializationError: o.onDeserializationError,
@@ -162,7 +165,7 @@ export class ActiveTask {
         // the group heartbeats (the session timeout may be a few seconds).
         consumer, topic, partition: this.partition, fromOffset, restore: restorer.restore, maxBytes: 4 * 1024 * 1024,
         ...(signal ? { signal } : {}),
-        logger: this.logger,
+        logger: this.logger, taskTimeoutMs: this.options.taskTimeoutMs,
         onProgress: (progress) => { this.restoreProgress.set(topic, progress) }
       })
       this.restoredRecords += result.restoredRecords

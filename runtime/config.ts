@@ -56,6 +56,11 @@ export interface StreamsConfig {
   readonly fetchMaxWaitMs?: number
   /** Exactly-once: transaction timeout; an instance that dies mid-transaction blocks readers at most this long (default 10,000 ms). */
   readonly transactionTimeoutMs?: number
+  /**
+   * How long a task may keep failing on transient broker errors (a leader move during restore) before
+   * the error is raised (default 300,000 ms, as Kafka Streams' task.timeout.ms; 0: fail on the first error).
+   */
+  readonly taskTimeoutMs?: number
   /** Port of the Prometheus `/metrics` endpoint; 0 or undefined: no endpoint. */
   readonly metricsPort?: number
   /** What happens to records that cannot be deserialized (default `log-and-continue`: dead-letter topic `<applicationId>-dlq`). */
@@ -91,6 +96,7 @@ export interface ResolvedConfig {
   readonly rebalanceTimeoutMs: number
   readonly fetchMaxWaitMs: number
   readonly transactionTimeoutMs: number
+  readonly taskTimeoutMs: number
   readonly metricsPort: number
   readonly deserializationErrorPolicy: DeserializationErrorPolicy
   readonly statusIntervalMs: number
@@ -104,7 +110,7 @@ export interface ResolvedConfig {
 const KNOWN_OPTIONS = new Set([
   'applicationId', 'bootstrapServers', 'instanceId', 'stateDir', 'processingGuarantee', 'commitIntervalMs', 'cacheMaxBytes',
   'maxTaskIdleMs', 'maxBufferedRecordsPerPartition', 'sessionTimeoutMs', 'heartbeatIntervalMs', 'rebalanceTimeoutMs',
-  'fetchMaxWaitMs', 'transactionTimeoutMs', 'metricsPort', 'deserializationErrorPolicy', 'statusIntervalMs',
+  'fetchMaxWaitMs', 'transactionTimeoutMs', 'taskTimeoutMs', 'metricsPort', 'deserializationErrorPolicy', 'statusIntervalMs',
   'replicationFactor', 'clientId', 'clientSupplier', 'clock', 'logger'
 ])
 
@@ -196,6 +202,7 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
     rebalanceTimeoutMs,
     fetchMaxWaitMs: integer(config, 'fetchMaxWaitMs', 0, 500, 60_000),
     transactionTimeoutMs: integer(config, 'transactionTimeoutMs', 1_000, 10_000),
+    taskTimeoutMs: integer(config, 'taskTimeoutMs', 0, 300_000),
     metricsPort: integer(config, 'metricsPort', 0, 0, 65_535),
     deserializationErrorPolicy: policy as DeserializationErrorPolicy,
     statusIntervalMs: integer(config, 'statusIntervalMs', 0, 5_000),

@@ -261,7 +261,7 @@ export class TaskManager {
       const options: ActiveTaskOptions = {
         id, applicationId: config.applicationId, subtopology: sub, partition: parsed.partition,
         inputs: partitionsOfTask(plan, (t) => this.options.partitionCounts.get(t), id),
-        appStateDir: this.appStateDir, exactlyOnce: config.exactlyOnce, cacheMaxBytesPerStore: this.cacheMaxBytesPerStore([...this.tasks.keys(), ...ids]),
+        appStateDir: this.appStateDir, exactlyOnce: config.exactlyOnce, taskTimeoutMs: config.taskTimeoutMs, cacheMaxBytesPerStore: this.cacheMaxBytesPerStore([...this.tasks.keys(), ...ids]),
         collector: this.options.collector, clock: config.clock, logger: this.options.logger,
         globalStores: this.options.globalStores,
         onDeserializationError: this.options.onDeserializationError,

@@ -329,3 +329,104 @@ describe('caching window and session stores', () => {
       .toEqual([[5, 'a', null], [5, null, 'a'], [9, 'ab', null]])
   })
 })
+
+describe('resizing a store cache (setCacheMaxBytes)', () => {
+  /** 50 keys in a scrambled order (37 is prime to 50), so write order differs from key order. */
+  const keys = Array.from({ length: 50 }, (_, i) => `key-${String((i * 37) % 50).padStart(2, '0')}`)
+
+  function putAll(store: { put(key: string, value: number): void }, context: RecordingContext): void {
+    keys.forEach((key, i) => {
+      context.setTimeMs(1000 + i)
+      store.put(key, i)
+    })
+  }
+
+  it('evicts down to a lower budget at once, as an eviction on put does: listener in write order, store below in key order', async () => {
+    const context = recordingContext({ cacheMaxBytes: 1 << 20 })
+    const { store, changes } = await cachedCounter(context)
+    putAll(store, context)
+    expect(changes).toHaveLength(0)
+    expect(context.logged).toHaveLength(0)
+
+    store.setCacheMaxBytes(2000)
+    // ~120 bytes per entry: about 16 stay cached, the oldest writes leave.
+    const evicted = changes.length
+    expect(evicted).toBeGreaterThan(30)
+    expect(evicted).toBeLessThan(40)
+    expect(changes).toEqual(keys.slice(0, evicted).map((key, i) => ({ key, newValue: i, oldValue: undefined, timestampMs: 1000 + i })))
+    // One batch down, in key order, as the write-down of an eviction sends it.
+    expect(context.logged.map((r) => r.key.toString())).toEqual(keys.slice(0, evicted).sort())
+    expect(context.logged.map((r) => r.timestampMs)).toEqual(keys.slice(0, evicted).sort().map((k) => 1000 + keys.indexOf(k)))
+
+    // The same writes into a cache that had 2000 bytes from the start evict the same entries, reported the same way.
+    const reference = recordingContext({ cacheMaxBytes: 2000 })
+    const expected = await cachedCounter(reference)
+    putAll(expected.store, reference)
+    expect(changes).toEqual(expected.changes)
+
+    // Evicted entries are in the store below; the rest go at the next flush.
+    for (let i = 0; i < evicted; i++) expect(store.get(keys[i] as string)).toBe(i)
+    store.flush()
+    expect(changes.map((c) => c.key)).toEqual(keys)
+    expect(context.logged).toHaveLength(50)
+  })
+
+  it('evicts nothing when the budget grows, and later writes stay cached under the new budget', async () => {
+    const context = recordingContext({ cacheMaxBytes: 2000 })
+    const { store, changes } = await cachedCounter(context)
+    for (let i = 0; i < 10; i++) store.put(`k${i}`, i)
+    expect(changes).toHaveLength(0)
+    store.setCacheMaxBytes(1 << 20)
+    expect(changes).toHaveLength(0)
+    for (let i = 10; i < 200; i++) store.put(`k${i}`, i)
+    expect(changes).toHaveLength(0)
+    expect(context.logged).toHaveLength(0)
+    store.flush()
+    expect(changes).toHaveLength(200)
+  })
+
+  it('window and session stores write down and emit every dirty entry, oldest first, when their budget drops to 0', async () => {
+    const context = recordingContext({ cacheMaxBytes: 1 << 20 })
+    const windows = Stores.windowStoreBuilder(Stores.inMemoryWindowStore('w', { retentionMs: 100_000, windowSizeMs: 1000 }), stringSerde, jsonSerde<number>())
+      .withCachingEnabled().build()
+    const sessions = Stores.sessionStoreBuilder(Stores.inMemorySessionStore('s', { retentionMs: 100_000 }), stringSerde, stringSerde)
+      .withCachingEnabled().build()
+    await windows.init(context)
+    await sessions.init(context)
+    toClose.push(windows, sessions)
+    const windowChanges: Array<Change<Windowed<string>, number>> = []
+    const sessionChanges: Array<Change<Windowed<string>, string>> = []
+    windows.setFlushListener((c) => windowChanges.push(c), true)
+    sessions.setFlushListener((c) => sessionChanges.push(c), true)
+    for (let i = 0; i < 10; i++) {
+      windows.put(`k${9 - i}`, i, (i % 3) * 1000)
+      sessions.put({ key: `u${9 - i}`, window: { startMs: i * 10, endMs: i * 10 + 5 } }, `s${i}`)
+    }
+    expect(windowChanges).toHaveLength(0)
+    expect(sessionChanges).toHaveLength(0)
+
+    windows.setCacheMaxBytes(0)
+    sessions.setCacheMaxBytes(0)
+    expect(windowChanges.map((c) => [c.key.key, c.key.window.startMs, c.newValue]))
+      .toEqual(Array.from({ length: 10 }, (_, i) => [`k${9 - i}`, (i % 3) * 1000, i]))
+    expect(sessionChanges.map((c) => [c.key.key, c.key.window.startMs, c.newValue]))
+      .toEqual(Array.from({ length: 10 }, (_, i) => [`u${9 - i}`, i * 10, `s${i}`]))
+    expect(context.logged.filter((r) => r.storeName === 'w')).toHaveLength(10)
+    expect(context.logged.filter((r) => r.storeName === 's')).toHaveLength(10)
+    // Budget 0 is write-through from now on.
+    windows.put('k0', 99, 0)
+    expect(windowChanges.at(-1)).toMatchObject({ key: { key: 'k0', window: { startMs: 0 } }, newValue: 99 })
+  })
+
+  it('is ignored by a store without a cache and rejects a negative budget naming the store', async () => {
+    const context = recordingContext()
+    const plain = Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore('plain'), stringSerde, longSerde).build()
+    await plain.init(context)
+    toClose.push(plain)
+    plain.put('a', 1)
+    plain.setCacheMaxBytes(0)
+    expect(plain.get('a')).toBe(1)
+    const { store } = await cachedCounter(context)
+    expect(() => store.setCacheMaxBytes(-1)).toThrow(/cacheMaxBytes of store "counts" must be a non-negative number of bytes, got -1/)
+  })
+})

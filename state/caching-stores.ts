@@ -8,7 +8,7 @@
 import type {
   KeyValueBytesStore, KeyValueWrite, SessionBytesStore, SessionWrite, WindowBytesStore, WindowWrite
 } from './bytes-stores.ts'
-import { StoreNotOpenError } from './errors.ts'
+import { StateStoreError, StoreNotOpenError } from './errors.ts'
 import { EmptyIterator } from './iterators.ts'
 import {
   checkTimestamp, encodeSessionKey, encodeWindowKey, prefixEnd, readUInt64BE, SEGMENT_PREFIX_BYTES,
@@ -36,6 +36,19 @@ abstract class CachingLayer<TKey> implements CachedStateStore<TKey, Buffer> {
     this.listener = listener
     this.sendOldValues = sendOldValues
     return true
+  }
+
+  /**
+   * Changes the cache's byte budget (the runtime rebalances the instance's total over its stores).
+   * A lower budget than what the cache holds evicts at once, through the same path as an eviction
+   * on put: dirty entries are written down and reported to the flush listener, oldest first. Before
+   * `init` and after `close` it does nothing (`init` takes the budget from the context).
+   */
+  setCacheMaxBytes(bytes: number): void {
+    if (!Number.isFinite(bytes) || bytes < 0) {
+      throw new StateStoreError('STATE_BAD_OPTION', `cacheMaxBytes of store "${this.name}" must be a non-negative number of bytes, got ${bytes}`)
+    }
+    this.cache?.resize(bytes)
   }
 
   /** Cache statistics (hits, misses, evictions, bytes) for metrics. */

@@ -22,8 +22,13 @@ export interface Keyspace {
   write(writes: ReadonlyArray<KeyspaceWrite>): void
   /** Entries with `from <= key` and `key < to` (or `<= to` when `toInclusive`); undefined bounds are open. */
   range(from: Buffer | undefined, to: Buffer | undefined, toInclusive: boolean): KeyValueIterator<Buffer, Buffer>
-  /** Removes every key in `[from, to)` at once (a RocksDB range deletion). */
+  /**
+   * Removes every key in `[from, to)` at once (a RocksDB range deletion). A failure is reported
+   * after the call returns: logged at warn and counted in `failedRangeDeletes`.
+   */
   deleteRange(from: Buffer, to: Buffer): void
+  /** Range deletions that failed since the keyspace opened (always 0 in memory). */
+  readonly failedRangeDeletes: number
   /** Number of entries (exact in memory, counted by a key scan in RocksDB). */
   count(): number
   /** Releases the keyspace (the task database closes when its last keyspace does). */
@@ -44,6 +49,7 @@ export function bytesToKey(buf: Buffer): string {
 /** An ordered in-memory byte map. */
 export class MemoryKeyspace implements Keyspace {
   readonly persistent = false
+  readonly failedRangeDeletes = 0
   private readonly map = new SortedStringMap<Buffer>()
 
   get(key: Buffer): Buffer | undefined {

@@ -22,8 +22,11 @@ export interface StoreOperationCounts {
   flushes: number
 }
 
-/** A byte store that may cache: caching layers implement `setFlushListener` on bytes. */
-type MaybeCached<TKey> = { setFlushListener?: CachedStateStore<TKey, Buffer>['setFlushListener'] }
+/** A byte store that may cache: caching layers implement `setFlushListener` and `setCacheMaxBytes` on bytes. */
+type MaybeCached<TKey> = {
+  setFlushListener?: CachedStateStore<TKey, Buffer>['setFlushListener']
+  setCacheMaxBytes?: (bytes: number) => void
+}
 
 abstract class MeteredBase<K, V> {
   readonly name: string
@@ -147,6 +150,11 @@ export class MeteredKeyValueStore<K, V> extends MeteredBase<K, V> implements Key
     await this.inner.close()
   }
 
+  /** Resizes the cache below, if there is one (a store without a cache ignores it). */
+  setCacheMaxBytes(bytes: number): void {
+    this.inner.setCacheMaxBytes?.(bytes)
+  }
+
   setFlushListener(listener: CacheFlushListener<K, V>, sendOldValues: boolean): boolean {
     if (this.inner.setFlushListener === undefined) return false
     return this.inner.setFlushListener((c) => listener({
@@ -210,6 +218,11 @@ export class MeteredWindowStore<K, V> extends MeteredBase<K, V> implements Windo
 
   async close(): Promise<void> {
     await this.inner.close()
+  }
+
+  /** Resizes the cache below, if there is one (a store without a cache ignores it). */
+  setCacheMaxBytes(bytes: number): void {
+    this.inner.setCacheMaxBytes?.(bytes)
   }
 
   setFlushListener(listener: CacheFlushListener<Windowed<K>, V>, sendOldValues: boolean): boolean {
@@ -276,6 +289,11 @@ export class MeteredSessionStore<K, V> extends MeteredBase<K, V> implements Sess
 
   async close(): Promise<void> {
     await this.inner.close()
+  }
+
+  /** Resizes the cache below, if there is one (a store without a cache ignores it). */
+  setCacheMaxBytes(bytes: number): void {
+    this.inner.setCacheMaxBytes?.(bytes)
   }
 
   setFlushListener(listener: CacheFlushListener<Windowed<K>, V>, sendOldValues: boolean): boolean {

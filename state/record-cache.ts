@@ -39,8 +39,9 @@ export interface CacheEntry {
   older: CacheEntry | null
 }
 
+/** A byte-bounded LRU cache of store entries, in key order too (see the file comment). */
 export class RecordCache {
-  readonly maxBytes: number
+  private budgetBytes: number
   private readonly entries = new SortedStringMap<CacheEntry>()
   private readonly evict: (dirty: CacheEntry[]) => void
   /** Least and most recently used ends of the LRU list. */
@@ -57,8 +58,22 @@ export class RecordCache {
 
   /** `evict` receives the dirty entries pushed out to stay under `maxBytes`, oldest first. */
   constructor(maxBytes: number, evict: (dirty: CacheEntry[]) => void) {
-    this.maxBytes = maxBytes
+    this.budgetBytes = maxBytes
     this.evict = evict
+  }
+
+  /** The byte budget. */
+  get maxBytes(): number {
+    return this.budgetBytes
+  }
+
+  /**
+   * Changes the byte budget. A budget below what is held evicts at once, as a put would: oldest
+   * first, the dirty entries handed to `evict` in one call.
+   */
+  resize(maxBytes: number): void {
+    this.budgetBytes = maxBytes
+    if (this.bytes > this.budgetBytes) this.evictOverflow()
   }
 
   get sizeBytes(): number {
@@ -112,7 +127,7 @@ export class RecordCache {
       entry.dirty = true
       this.dirtyEntries.push(entry)
     }
-    if (this.bytes > this.maxBytes) this.evictOverflow()
+    if (this.bytes > this.budgetBytes) this.evictOverflow()
   }
 
   /** The dirty entries in the order they became dirty; they are clean afterwards. */
@@ -185,7 +200,7 @@ export class RecordCache {
 
   private evictOverflow(): void {
     const dirty: CacheEntry[] = []
-    while (this.bytes > this.maxBytes && this.oldest !== null) {
+    while (this.bytes > this.budgetBytes && this.oldest !== null) {
       const e = this.oldest
       if (e.referenced && !e.dirty && e !== this.newest) {
         // Used since it was queued: give it a second round instead of evicting it. Dirty entries get

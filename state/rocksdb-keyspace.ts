@@ -10,7 +10,7 @@ import { StateStoreError } from './errors.ts'
 import { StoreIterator } from './iterators.ts'
 import { prefixEnd } from './key-schema.ts'
 import type { Keyspace, KeyspaceSupplier, KeyspaceWrite } from './keyspace.ts'
-import type { KeyValue, KeyValueIterator, StateStoreContext } from './types.ts'
+import type { KeyValue, KeyValueIterator, StateLogger, StateStoreContext } from './types.ts'
 
 /** The part of @nxtedition/rocksdb's RocksLevel (it ships no types) that Runnel uses. */
 export interface RocksDatabase {
@@ -213,6 +213,13 @@ function withPrefix(prefix: Buffer, key: Buffer): Buffer {
   return out
 }
 
+/** Options of a RocksKeyspace: who it belongs to, for its log lines. */
+export interface RocksKeyspaceOptions {
+  storeName: string
+  /** Receives the warn line of a failed range deletion (default: only counted). */
+  logger?: StateLogger
+}
+
 /** One store's key range of a task database. */
 export class RocksKeyspace implements Keyspace {
   readonly persistent = true
@@ -220,10 +227,15 @@ export class RocksKeyspace implements Keyspace {
   private readonly prefix: Buffer
   private readonly end: Buffer
   private readonly oneKey: Buffer[] = [Buffer.alloc(0)]
+  private readonly storeName: string
+  private readonly logger: StateLogger | undefined
   private closed = false
+  private failedDeletes = 0
 
-  constructor(database: TaskDatabase, storeId: number) {
+  constructor(database: TaskDatabase, storeId: number, options: RocksKeyspaceOptions) {
     this.database = database
+    this.storeName = options.storeName
+    this.logger = options.logger
     this.prefix = Buffer.allocUnsafe(STORE_ID_BYTES)
     this.prefix.writeUInt16BE(storeId, 0)
     this.end = prefixEnd(this.prefix) as Buffer
@@ -255,8 +267,26 @@ export class RocksKeyspace implements Keyspace {
   }
 
   deleteRange(from: Buffer, to: Buffer): void {
-    // Synchronous in the binding (a RocksDB DeleteRange); the callback only reports on next tick.
-    this.database.db._clear({ gte: withPrefix(this.prefix, from), lt: withPrefix(this.prefix, to) }, noop)
+    // Synchronous in the binding (a RocksDB DeleteRange); the callback only reports, on next tick, so
+    // the per-record path does not wait for it. A failure leaves the range's data behind (a dropped
+    // segment still readable until it is overwritten or dropped again): say so instead of losing it.
+    const gte = withPrefix(this.prefix, from)
+    const lt = withPrefix(this.prefix, to)
+    this.database.db._clear({ gte, lt }, (err) => {
+      if (err === undefined || err === null) return
+      this.failedDeletes++
+      this.logger?.warn(
+        {
+          store: this.storeName, location: this.database.location, from: from.toString('hex'), to: to.toString('hex'), err,
+          failedRangeDeletes: this.failedDeletes
+        },
+        'RocksDB range deletion failed: the range keeps its data'
+      )
+    })
+  }
+
+  get failedRangeDeletes(): number {
+    return this.failedDeletes
   }
 
   count(): number {
@@ -283,8 +313,6 @@ export class RocksKeyspace implements Keyspace {
     return this.database.prefixed(this.prefix, key)
   }
 }
-
-function noop(): void {}
 
 /** Reads rows in growing batches (a short fetch costs one small read) and strips the store prefix. */
 class RocksRangeIterator extends StoreIterator<Buffer, Buffer> {
@@ -328,7 +356,7 @@ export const rocksKeyspaceSupplier: KeyspaceSupplier = {
   open: async (context: StateStoreContext, storeName: string) => {
     const database = await acquireTaskDatabase(taskDatabaseDir(context.taskStateDir))
     try {
-      return new RocksKeyspace(database, database.storeId(storeName))
+      return new RocksKeyspace(database, database.storeId(storeName), { storeName, ...(context.logger ? { logger: context.logger } : {}) })
     } catch (err) {
       await database.release()
       throw err

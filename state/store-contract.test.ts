@@ -184,6 +184,21 @@ describe.each(variants)('store contract: $label', (variant) => {
       expect(drain(a.all())).toEqual([['x', 1]])
     })
 
+    it('keeps every entry readable while the cache budget shrinks to 0 and grows again', async () => {
+      const s = await kv()
+      for (let i = 0; i < 40; i++) s.put(`k${i}`, i)
+      s.setCacheMaxBytes?.(0)
+      const keys = Array.from({ length: 40 }, (_, i) => `k${i}`).sort()
+      expect(drain(s.all())).toEqual(keys.map((k) => [k, Number(k.slice(1))]))
+      s.setCacheMaxBytes?.(1 << 20)
+      s.put('k0', 100)
+      s.delete('k1')
+      expect(s.get('k0')).toBe(100)
+      s.flush()
+      expect(s.get('k1')).toBeUndefined()
+      expect(s.approximateNumEntries()).toBe(39)
+    })
+
     it('refuses operations after close', async () => {
       const s = await kv()
       await s.close()
@@ -256,6 +271,16 @@ describe.each(variants)('store contract: $label', (variant) => {
       expect(drain(s.fetch('a', 0, 100))).toEqual([[10, 'first'], [10, 'second'], [20, 'other']])
     })
 
+    it('keeps every window readable while the cache budget shrinks to 0 and grows again', async () => {
+      const s = await windows()
+      for (let t = 0; t < 300; t += 10) s.put('a', `a${t}`, t)
+      s.setCacheMaxBytes?.(0)
+      s.setCacheMaxBytes?.(1 << 20)
+      s.put('a', 'again', 0)
+      const expected = Array.from({ length: 30 }, (_, i) => `${i * 10}:${i === 0 ? 'again' : `a${i * 10}`}`)
+      expect(drain(s.fetch('a', 0, 290)).map(([t, v]) => `${t}:${v}`)).toEqual(expected)
+    })
+
     it('rejects negative window starts with an error naming the store', async () => {
       const s = await windows()
       expect(() => s.put('a', 'x', -1)).toThrow(/window start of store "win"/)
@@ -311,6 +336,15 @@ describe.each(variants)('store contract: $label', (variant) => {
       s.flush()
       expect(sessions(s.fetch('a')).map((x) => x[3])).toEqual(['new'])
       expect(s.fetchSession('a', 0, 100)).toBeUndefined()
+    })
+
+    it('keeps every session readable while the cache budget shrinks to 0 and grows again', async () => {
+      const s = await sessionStore()
+      for (let i = 0; i < 20; i++) s.put({ key: 'a', window: { startMs: i * 100, endMs: i * 100 + 50 } }, `s${i}`)
+      s.setCacheMaxBytes?.(0)
+      s.remove({ key: 'a', window: { startMs: 0, endMs: 50 } })
+      s.setCacheMaxBytes?.(1 << 20)
+      expect(sessions(s.fetch('a')).map((x) => x[3])).toEqual(Array.from({ length: 19 }, (_, i) => `s${i + 1}`))
     })
 
     it('rejects a session that ends before it starts', async () => {

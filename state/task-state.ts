@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { CheckpointCorruptError, CHECKPOINT_FILE, deleteCheckpoint, readCheckpoint, writeFileAtomic, type ChangelogOffset } from './checkpoint.ts'
 import { StateStoreError } from './errors.ts'
 import { acquireTaskDatabase, isTaskDatabaseOpen, taskDatabaseDir, type TaskDatabase } from './rocksdb-keyspace.ts'
+import type { StateLogger } from './types.ts'
 
 /** Bumped whenever the on-disk layout (key layouts, registry, marker) changes incompatibly. */
 export const STATE_FORMAT_VERSION = 1
@@ -25,11 +26,8 @@ export interface TaskStateMarker {
   stores: string[]
 }
 
-/** The subset of a pino logger used here. */
-export interface StateLogger {
-  info(obj: object, msg: string): void
-  warn(obj: object, msg: string): void
-}
+/** The subset of a pino logger used here (declared with the store contracts). */
+export type { StateLogger } from './types.ts'
 
 export interface OpenTaskStateOptions {
   taskStateDir: string

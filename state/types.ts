@@ -35,6 +35,12 @@ export interface KeyValueIterator<K, V> extends IterableIterator<KeyValue<K, V>>
   close(): void
 }
 
+/** The subset of a pino logger the state stores use. */
+export interface StateLogger {
+  info(obj: object, msg: string): void
+  warn(obj: object, msg: string): void
+}
+
 /** What the runtime or the test driver gives a store when a task opens it. */
 export interface StateStoreContext {
   readonly applicationId: string
@@ -51,6 +57,8 @@ export interface StateStoreContext {
   logChange(storeName: string, key: Buffer, value: Buffer | null, timestampMs: number): void
   /** Registers a store so the runtime can restore it from its changelog before processing. */
   register(store: StateStore, restore: RestoreCallback): void
+  /** Where stores report what fails off the per-record path (e.g. a RocksDB range deletion); default: not logged. */
+  readonly logger?: StateLogger
 }
 
 /** Applies a batch of changelog records (in offset order) to an inner store during restore. */
