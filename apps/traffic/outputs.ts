@@ -8,6 +8,7 @@ import {
   avroSerde, SerdeNeedsResolution, type SchemaRegistryClient, type Serde, type TrafficWindowStats, type TravelerSession
 } from '../../schemas/index.ts'
 import type { TrafficTopics } from './config.ts'
+import { decodeBatches } from '../../runtime/index.ts'
 
 /** A record read back from a topic. */
 export interface TopicRecord {
@@ -32,6 +33,7 @@ export async function readTopicToEnd(brokers: readonly string[], topic: string):
     for (let p = 0; p < info.partitionsCount; p++) {
       let position = Number(start?.get(topic)?.[p] ?? 0n)
       const stop = Number(end?.get(topic)?.[p] ?? 0n)
+      const abortedProducers = new Set<bigint>()
       while (position < stop) {
         const response = await consumer.fetch({
           node: info.partitions[p]?.leader ?? 0, maxWaitTime: 100, minBytes: 1, maxBytes: 32 << 20,
@@ -41,20 +43,16 @@ export async function readTopicToEnd(brokers: readonly string[], topic: string):
         const part = response.responses[0]?.partitions[0]
         const batches = part?.records ?? []
         if (batches.length === 0) throw new Error(`no records at ${topic}-${p}@${position} although the end is ${stop}`)
-        const aborted = new Set((part?.abortedTransactions ?? []).map((a) => a.producerId))
-        for (const batch of batches) {
-          const base = Number(batch.firstOffset)
-          position = Math.max(position, base + batch.lastOffsetDelta + 1)
-          // Control batches and aborted transactions are not data.
-          if ((batch.attributes & 0x20) !== 0) continue
-          if ((batch.attributes & 0x10) !== 0 && aborted.has(batch.producerId)) continue
-          for (const r of batch.records) {
-            const offset = base + r.offsetDelta
-            if (offset >= stop) continue
-            const headers = new Map<string, string>()
-            for (const [k, v] of r.headers) if (k !== undefined && k !== null) headers.set(k.toString(), v?.toString() ?? '')
-            out.push({ partition: p, offset, key: r.key ?? null, value: r.value ?? null, timestampMs: Number(batch.firstTimestamp) + Number(r.timestampDelta), headers })
-          }
+        // Kafka's read_committed algorithm across responses: a producer's batches are skipped only from
+        // the first offset of its aborted transaction to the abort marker; its committed ones are data.
+        const decoded = decodeBatches(batches, position, part?.abortedTransactions ?? undefined, abortedProducers)
+        if (decoded.next <= position) throw new Error(`no progress at ${topic}-${p}@${position} although the end is ${stop}`)
+        position = decoded.next
+        for (const r of decoded.records) {
+          if (r.offset >= stop) continue
+          const headers = new Map<string, string>()
+          for (const [k, v] of Object.entries(r.headers ?? {})) headers.set(k, v.toString())
+          out.push({ partition: p, offset: r.offset, key: r.key, value: r.value, timestampMs: r.timestampMs, headers })
         }
       }
     }
