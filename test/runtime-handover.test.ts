@@ -64,11 +64,19 @@ describe('a clean hand-over of tasks under at_least_once', () => {
       for (const w of workers) w.start()
       await waitUntil('three workers running tasks', allRunning, 90_000)
       // Input arrives all along, paced to about what the group processes, so that every rebalance
-      // finds tasks in the middle of their work: uncommitted progress and unacknowledged outputs.
+      // finds tasks in the middle of their work: uncommitted progress and unacknowledged outputs. It
+      // comes in portions, one released per hand-over, so that every hand-over has new input to
+      // process however long the previous ones took (on a busy machine they take longer than the
+      // input would last).
+      const portion = Math.ceil(records.length / (HANDOVERS + 1))
+      let released = portion
       producing = (async () => {
-        for (let i = 0; i < records.length; i += PACE.records) {
+        for (let i = 0; i < records.length;) {
+          while (i >= released) await new Promise((resolve) => setTimeout(resolve, 20))
           const started = Date.now()
-          await input.send(records.slice(i, i + PACE.records))
+          const next = Math.min(i + PACE.records, released)
+          await input.send(records.slice(i, next))
+          i = next
           await new Promise((resolve) => setTimeout(resolve, Math.max(0, PACE.everyMs - (Date.now() - started))))
         }
       })()
@@ -79,12 +87,14 @@ describe('a clean hand-over of tasks under at_least_once', () => {
         // SIGTERM once the victim is busy with new input: its last commit on close carries produced
         // records and offsets that the next owner of its tasks must wait for.
         const before = await processed()
+        released = Math.min(records.length, released + portion)
         await waitUntil(`${victim.name} to process new input (hand-over ${i + 1})`, async () => (await processed()) > before + 1000, 60_000, 50)
         expect(await victim.stop(), `${victim.name} closes cleanly on SIGTERM: ${victim.output}`).toBe('0')
         stops++
         victim.start()
         await waitUntil(`${victim.name} running tasks again (hand-over ${i + 1})`, allRunning, 90_000)
       }
+      released = records.length
       await producing
       expect(input.sent).toBe(records.length)
       await waitUntil('the group to commit all input', async () => {
