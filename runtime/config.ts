@@ -57,6 +57,16 @@ export interface StreamsConfig {
   /** Exactly-once: transaction timeout; an instance that dies mid-transaction blocks readers at most this long (default 10,000 ms). */
   readonly transactionTimeoutMs?: number
   /**
+   * How long a batch of output may wait for its acknowledgement (the client retries meanwhile) before
+   * the send fails (default 120,000 ms, as Kafka's delivery.timeout.ms). A failed send fails the commit.
+   */
+  readonly deliveryTimeoutMs?: number
+  /**
+   * How long an offset commit or a transaction commit or abort may take before it fails (default
+   * 60,000 ms, as Kafka's default.api.timeout.ms and max.block.ms).
+   */
+  readonly apiTimeoutMs?: number
+  /**
    * How long a task may keep failing on transient broker errors (a leader move during restore) before
    * the error is raised (default 300,000 ms, as Kafka Streams' task.timeout.ms; 0: fail on the first error).
    */
@@ -97,6 +107,8 @@ export interface ResolvedConfig {
   readonly fetchMaxWaitMs: number
   readonly transactionTimeoutMs: number
   readonly taskTimeoutMs: number
+  readonly deliveryTimeoutMs: number
+  readonly apiTimeoutMs: number
   readonly metricsPort: number
   readonly deserializationErrorPolicy: DeserializationErrorPolicy
   readonly statusIntervalMs: number
@@ -110,7 +122,7 @@ export interface ResolvedConfig {
 const KNOWN_OPTIONS = new Set([
   'applicationId', 'bootstrapServers', 'instanceId', 'stateDir', 'processingGuarantee', 'commitIntervalMs', 'cacheMaxBytes',
   'maxTaskIdleMs', 'maxBufferedRecordsPerPartition', 'sessionTimeoutMs', 'heartbeatIntervalMs', 'rebalanceTimeoutMs',
-  'fetchMaxWaitMs', 'transactionTimeoutMs', 'taskTimeoutMs', 'metricsPort', 'deserializationErrorPolicy', 'statusIntervalMs',
+  'fetchMaxWaitMs', 'transactionTimeoutMs', 'taskTimeoutMs', 'deliveryTimeoutMs', 'apiTimeoutMs', 'metricsPort', 'deserializationErrorPolicy', 'statusIntervalMs',
   'replicationFactor', 'clientId', 'clientSupplier', 'clock', 'logger'
 ])
 
@@ -203,6 +215,8 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
     fetchMaxWaitMs: integer(config, 'fetchMaxWaitMs', 0, 500, 60_000),
     transactionTimeoutMs: integer(config, 'transactionTimeoutMs', 1_000, 10_000),
     taskTimeoutMs: integer(config, 'taskTimeoutMs', 0, 300_000),
+    deliveryTimeoutMs: integer(config, 'deliveryTimeoutMs', 1_000, 120_000),
+    apiTimeoutMs: integer(config, 'apiTimeoutMs', 1_000, 60_000),
     metricsPort: integer(config, 'metricsPort', 0, 0, 65_535),
     deserializationErrorPolicy: policy as DeserializationErrorPolicy,
     statusIntervalMs: integer(config, 'statusIntervalMs', 0, 5_000),

@@ -5,6 +5,10 @@
  * collector, so under exactly-once the dead letter is in the same transaction as the offsets that
  * skip it). Under `log-and-fail` it is logged and the instance stops with a
  * `DeserializationFailedError`. Never a silent drop.
+ *
+ * Quiet by default: one line per record at warn (error under log-and-fail) with the error code,
+ * topic, partition, offset, failing part and the error's message; the stack only at debug level.
+ * A stream of malformed input then costs one short line each, not a stack trace each.
  */
 import type { Logger } from 'pino'
 import type { ErrorHandlerResponse, FailedRecord, RecordCollector, TopologyPlan } from '../processors/index.ts'
@@ -42,9 +46,11 @@ export function createDeserializationHandler(options: DeserializationHandlerOpti
   }
   return (record, error) => {
     const part = failedPart(record)
-    const where = { topic: record.topic, partition: record.partition, offset: record.offset, part, code: (error as { code?: unknown })?.code }
+    const where = { code: errorCode(error), topic: record.topic, partition: record.partition, offset: record.offset, part }
+    const reason = error instanceof Error ? error.message : String(error)
     if (options.policy === DeserializationErrorPolicies.LOG_AND_FAIL) {
-      options.logger.error({ ...where, err: error }, 'record cannot be deserialized: stopping (deserializationErrorPolicy log-and-fail)')
+      options.logger.error({ ...where, reason }, 'record cannot be deserialized: stopping (deserializationErrorPolicy log-and-fail)')
+      options.logger.debug({ ...where, err: error }, 'record cannot be deserialized: the error')
       options.onFail(new DeserializationFailedError(record, part, error))
       return 'fail'
     }
@@ -65,7 +71,14 @@ export function createDeserializationHandler(options: DeserializationHandlerOpti
       timestampMs: record.timestampMs,
       headers: Object.fromEntries(letter.headers)
     })
-    options.logger.warn({ ...where, deadLetterTopic: options.deadLetterTopic, err: error }, 'record cannot be deserialized: sent to the dead-letter topic')
+    options.logger.warn({ ...where, deadLetterTopic: options.deadLetterTopic, reason }, 'record cannot be deserialized: sent to the dead-letter topic')
+    options.logger.debug({ ...where, err: error }, 'record cannot be deserialized: the error')
     return 'continue'
   }
+}
+
+// The code the dead-letter header carries: a serde error's stable code, else UNKNOWN.
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && code !== '' ? code : 'UNKNOWN'
 }

@@ -124,3 +124,30 @@ export function errorSummary(err: unknown): string {
   walk(err, 0)
   return [...new Set(parts)].join(' <- ')
 }
+
+/** A call to the cluster did not complete within its budget (`deliveryTimeoutMs`, `apiTimeoutMs`). */
+export class RuntimeTimeoutError extends RuntimeError {
+  readonly timeoutMs: number
+  constructor(code: string, what: string, timeoutMs: number) {
+    super(code, `${what} did not complete within ${timeoutMs} ms`)
+    this.name = 'RuntimeTimeoutError'
+    this.timeoutMs = timeoutMs
+  }
+}
+
+/**
+ * `promise`, or a `RuntimeTimeoutError` with `code` once `timeoutMs` passed. The promise keeps
+ * running (it cannot be cancelled); whatever it settles to later is ignored.
+ */
+export async function withDeadline<T>(promise: Promise<T>, timeoutMs: number, code: string, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new RuntimeTimeoutError(code, what, timeoutMs)), timeoutMs)
+  })
+  promise.catch(() => {})
+  try {
+    return await Promise.race([promise, deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}

@@ -170,7 +170,7 @@ export class KafkaStreams {
 
     const producer = this.producer = new StreamsProducer({
       exactlyOnce: c.exactlyOnce, groupId: c.applicationId, transactionalId: `${c.applicationId}-${c.instanceId}`,
-      create: () => this.createProducer(), logger: this.logger, clock: c.clock
+      create: () => this.createProducer(), logger: this.logger, clock: c.clock, apiTimeoutMs: c.apiTimeoutMs
     })
     await producer.init()
     if (this.statusTopic) {
@@ -191,6 +191,7 @@ export class KafkaStreams {
       // outputs and changelogs going backwards under load (a later value overwritten by an older one).
       // Processing still overlaps the send in flight: the next batch fills meanwhile.
       serialize: true,
+      deliveryTimeoutMs: c.deliveryTimeoutMs,
       sender: () => (messages) => producer.send(messages)
     })
     const onDeserializationError = createDeserializationHandler({

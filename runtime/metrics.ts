@@ -13,6 +13,9 @@
  * - `runnel_restore_remaining_offsets{task,topic}` and `runnel_restored_records{task}`: restore progress.
  * - `runnel_store_entries{task,store}`: approximate entries of key-value stores.
  * - `runnel_tasks{phase}` and `runnel_instance_state{state}` (1 for the current state).
+ *
+ * The endpoint has no authentication, so it listens on 127.0.0.1 unless told otherwise: a
+ * Prometheus on another host needs an explicit host (`0.0.0.0`, or one interface's address).
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -113,8 +116,15 @@ export class RuntimeMetrics {
   }
 }
 
-/** A `/metrics` HTTP endpoint serving `registry`. Resolves once listening; `port` is the bound port. */
-export async function startMetricsServer(registry: Registry, port: number): Promise<{ port: number; close(): Promise<void> }> {
+/** Interface the metrics endpoint listens on when none is configured: loopback only. */
+export const DEFAULT_METRICS_HOST = '127.0.0.1'
+
+/**
+ * A `/metrics` HTTP endpoint serving `registry` on `host` (default 127.0.0.1). Resolves once
+ * listening; `port` is the bound port (useful with 0), `host` the bound address.
+ */
+export async function startMetricsServer(registry: Registry, port: number, host: string = DEFAULT_METRICS_HOST): Promise<{ port: number; host: string; close(): Promise<void> }> {
+  if (typeof host !== 'string' || host.trim() === '') throw new TypeError(`startMetricsServer: host must be a non-empty string, got ${JSON.stringify(host)}`)
   const server: Server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n')
@@ -128,10 +138,15 @@ export async function startMetricsServer(registry: Registry, port: number): Prom
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(port, () => resolve())
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
   })
+  const address = server.address() as AddressInfo
   return {
-    port: (server.address() as AddressInfo).port,
+    port: address.port,
+    host: address.address,
     close: () => new Promise<void>((resolve) => server.close(() => resolve()))
   }
 }

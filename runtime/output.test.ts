@@ -98,3 +98,21 @@ describe('OutputCollector', () => {
     expect(ok.sent).toHaveLength(0)
   })
 })
+
+describe('OutputCollector bounded waits', () => {
+  it('fails the flush with RUNTIME_PRODUCE_TIMEOUT when a send is never acknowledged, and discards without waiting forever', async () => {
+    const out = new OutputCollector({
+      partitionCounts: new Map([['sink', 1]]), trackedTopics: new Set(), batchSize: 10, serialize: true, deliveryTimeoutMs: 50,
+      // A client that lost the callback of this request: the promise never settles.
+      sender: () => () => new Promise<ProduceResult>(() => {})
+    })
+    out.send(record('sink', 'k'))
+    const started = Date.now()
+    await expect(out.flush()).rejects.toMatchObject({ code: 'RUNTIME_PRODUCE_TIMEOUT', timeoutMs: 50 })
+    expect(Date.now() - started).toBeLessThan(5_000)
+    out.send(record('sink', 'k'))
+    out.dispatch()
+    expect(await out.discard()).toBe(true)
+    expect(out.inflightBatches).toBe(0)
+  })
+})

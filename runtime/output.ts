@@ -11,7 +11,7 @@
  */
 import type { MessageToProduce, ProduceResult } from '@platformatic/kafka'
 import { partitionForKey, type ProducedRecord, type RecordCollector } from '../processors/index.ts'
-import { errorSummary, RuntimeError } from './errors.ts'
+import { errorSummary, RuntimeError, RuntimeTimeoutError, withDeadline } from './errors.ts'
 
 type Message = MessageToProduce<Buffer, Buffer, Buffer, Buffer>
 
@@ -35,6 +35,12 @@ export interface OutputCollectorOptions {
    * commit writes no marker there and those records hang, then get aborted with a later transaction.
    */
   readonly serialize?: boolean
+  /**
+   * How long one batch may wait for its acknowledgement before it counts as failed (default 120,000
+   * ms). Bounds `flush()`: a send the client never settles (a lost callback when a broker dies)
+   * fails the commit instead of holding it forever.
+   */
+  readonly deliveryTimeoutMs?: number
 }
 
 const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`
@@ -42,6 +48,7 @@ const key = (topic: string, partition: number): string => `${topic}\u0000${parti
 export class OutputCollector implements RecordCollector {
   private readonly options: OutputCollectorOptions
   private readonly batchSize: number
+  private readonly deliveryTimeoutMs: number
   private pending: Message[] = []
   private readonly inflight = new Set<Promise<void>>()
   private failure: unknown
@@ -55,6 +62,7 @@ export class OutputCollector implements RecordCollector {
   constructor(options: OutputCollectorOptions) {
     this.options = options
     this.batchSize = options.batchSize ?? 2000
+    this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? 120_000
   }
 
   send(record: ProducedRecord): void {
@@ -159,11 +167,13 @@ export class OutputCollector implements RecordCollector {
 
   private async sendBatch(batch: Message[]): Promise<void> {
     try {
-      const sender = await this.options.sender()
-      const result = await sender(batch)
+      const sending = (async (): Promise<ProduceResult> => (await this.options.sender())(batch))()
+      const result = await withDeadline(sending, this.deliveryTimeoutMs, 'RUNTIME_PRODUCE_TIMEOUT', `sending ${batch.length} records`)
       this.track(batch, result)
     } catch (err) {
-      this.failure ??= new RuntimeError('RUNTIME_PRODUCE_FAILED', `sending ${batch.length} records failed: ${errorSummary(err)}`, { cause: err })
+      this.failure ??= err instanceof RuntimeTimeoutError
+        ? err
+        : new RuntimeError('RUNTIME_PRODUCE_FAILED', `sending ${batch.length} records failed: ${errorSummary(err)}`, { cause: err })
     }
   }
 

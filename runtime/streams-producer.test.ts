@@ -69,3 +69,41 @@ describe('StreamsProducer', () => {
     await expect(producer.commitTransaction(offsets, membership, consumer)).rejects.toBeInstanceOf(InstanceFencedError)
   })
 })
+
+describe('StreamsProducer bounded waits', () => {
+  /** A transaction whose commit (or abort) never answers. */
+  function hangingProducer(hang: 'commit' | 'abort'): ByteProducer {
+    const never = (): Promise<never> => new Promise<never>(() => {})
+    const txn = {
+      send: async () => ({}),
+      addConsumer: async () => {},
+      addOffset: async () => {},
+      commit: hang === 'commit' ? never : async () => {},
+      abort: hang === 'abort' ? never : async () => {}
+    }
+    return { beginTransaction: async () => txn, close: async () => {} } as unknown as ByteProducer
+  }
+
+  it('fails a transaction commit that never answers with RUNTIME_COMMIT_TIMEOUT after apiTimeoutMs', async () => {
+    const producer = new StreamsProducer({
+      exactlyOnce: true, groupId: 'g', transactionalId: 'g-1', logger: pino({ level: 'silent' }), apiTimeoutMs: 50,
+      create: async () => hangingProducer('commit')
+    })
+    await producer.init()
+    await expect(producer.commitTransaction(offsets, membership, consumer)).rejects.toMatchObject({ code: 'RUNTIME_COMMIT_TIMEOUT' })
+  })
+
+  it('replaces the producer when an abort never answers', async () => {
+    let created = 0
+    const producer = new StreamsProducer({
+      exactlyOnce: true, groupId: 'g', transactionalId: 'g-1', logger: pino({ level: 'silent' }), apiTimeoutMs: 50,
+      create: async () => { created++; return hangingProducer('abort') }
+    })
+    await producer.init()
+    await producer.send([])
+    expect(producer.transactionInFlight).toBe(true)
+    await producer.abortTransaction()
+    expect(created).toBe(2)
+    expect(producer.transactionInFlight).toBe(false)
+  })
+})

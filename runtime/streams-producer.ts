@@ -15,7 +15,7 @@
 import type { MessageToProduce, ProduceResult } from '@platformatic/kafka'
 import type { Logger } from 'pino'
 import type { ByteConsumer, ByteProducer } from './client-supplier.ts'
-import { errorSummary, InstanceFencedError, migrationCause, TaskMigratedError } from './errors.ts'
+import { errorSummary, InstanceFencedError, migrationCause, TaskMigratedError, withDeadline } from './errors.ts'
 
 type Message = MessageToProduce<Buffer, Buffer, Buffer, Buffer>
 type ByteTransaction = Awaited<ReturnType<ByteProducer['beginTransaction']>>
@@ -44,6 +44,8 @@ export interface StreamsProducerOptions {
   readonly create: () => Promise<ByteProducer>
   readonly logger: Logger
   readonly clock?: () => number
+  /** Budget of a transaction commit (offsets + end) and of an abort, ms (default 60,000). */
+  readonly apiTimeoutMs?: number
 }
 
 /** Fencings within a minute after which the instance stops: another one runs with the same id. */
@@ -103,24 +105,33 @@ export class StreamsProducer {
   async commitTransaction(offsets: readonly CommitOffset[], membership: GroupMembership, consumer: ByteConsumer): Promise<void> {
     if (offsets.length === 0 && !this.transactionInFlight) return
     try {
-      const txn = await this.ensureTransaction()
-      if (offsets.length > 0) {
-        await txn.addConsumer(consumer)
-        const coordinatorId = await consumer.findGroupCoordinator()
-        const group = { groupId: this.options.groupId, generationId: membership.generationId, memberId: membership.memberId, coordinatorId }
-        // Patched @platformatic/kafka (patches/): `offsets` commits every partition in one request,
-        // each with its metadata; like the client's own `offset`, each is the last consumed offset.
-        const entries = offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: BigInt(o.offset - 1), metadata: o.metadata }))
-        const message = { topic: entries[0]?.topic, partition: entries[0]?.partition, offset: entries[0]?.offset, offsets: entries, metadata: { consumer: group } }
-        await txn.addOffset(message as unknown as Parameters<ByteTransaction['addOffset']>[0])
-      }
-      await txn.commit()
-      this.txn = undefined
+      await withDeadline(this.commitOpen(offsets, membership, consumer), this.apiTimeoutMs, 'RUNTIME_COMMIT_TIMEOUT', 'the transaction commit')
     } catch (err) {
       const migrated = migrationCause(err)
       if (migrated !== undefined) throw this.migrated(migrated, err)
       throw err
     }
+  }
+
+  private get apiTimeoutMs(): number {
+    return this.options.apiTimeoutMs ?? 60_000
+  }
+
+  private async commitOpen(offsets: readonly CommitOffset[], membership: GroupMembership, consumer: ByteConsumer): Promise<void> {
+    const txn = await this.ensureTransaction()
+    if (offsets.length > 0) {
+      await txn.addConsumer(consumer)
+      const coordinatorId = await consumer.findGroupCoordinator()
+      const group = { groupId: this.options.groupId, generationId: membership.generationId, memberId: membership.memberId, coordinatorId }
+      // Patched @platformatic/kafka (patches/): `offsets` commits every partition in one request,
+      // each with its metadata; like the client's own `offset`, each is the last consumed offset.
+      const entries = offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: BigInt(o.offset - 1), metadata: o.metadata }))
+      const message = { topic: entries[0]?.topic, partition: entries[0]?.partition, offset: entries[0]?.offset, offsets: entries, metadata: { consumer: group } }
+      await txn.addOffset(message as unknown as Parameters<ByteTransaction['addOffset']>[0])
+    }
+    await txn.commit()
+    // A commit that outlived its deadline may settle after an abort opened the next transaction.
+    if (this.txn === txn) this.txn = undefined
   }
 
   private migrated(code: string, err: unknown): TaskMigratedError {
@@ -154,7 +165,7 @@ export class StreamsProducer {
     }
     if (txn) {
       try {
-        await txn.abort()
+        await withDeadline(txn.abort(), this.apiTimeoutMs, 'RUNTIME_ABORT_TIMEOUT', 'the transaction abort')
       } catch (err) {
         this.options.logger.warn({ err, reason: errorSummary(err) }, 'transaction abort failed: replacing the producer (its initialization aborts it)')
         renew = true

@@ -28,7 +28,7 @@ import { parseTaskId, partitionsOfTask, tasksOfPartitions, type TopicPartition }
 import type { ByteConsumer } from './client-supplier.ts'
 import { decodeCommitMetadata } from './commit-metadata.ts'
 import type { ResolvedConfig } from './config.ts'
-import { errorSummary, migrationCause, RuntimeError, TaskCorruptedError, TaskMigratedError } from './errors.ts'
+import { errorSummary, migrationCause, RuntimeError, TaskCorruptedError, TaskMigratedError, withDeadline } from './errors.ts'
 import type { Fetcher } from './fetcher.ts'
 import type { OutputCollector } from './output.ts'
 import type { CommitOffset, GroupMembership, StreamsProducer } from './streams-producer.ts'
@@ -122,12 +122,12 @@ export class TaskManager {
     const offsets = running.flatMap((t) => t.offsetsToCommit(fetched, false))
     if (offsets.length > 0) {
       try {
-        await consumer.commit({
+        await withDeadline(consumer.commit({
           // Patched @platformatic/kafka (patches/): `metadata` per offset, and `rejoin: false` reports
           // a lost generation instead of rejoining and committing again under the new one.
           offsets: offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: BigInt(o.offset), leaderEpoch: o.leaderEpoch, metadata: o.metadata })),
           rejoin: false
-        })
+        }), config.apiTimeoutMs, 'RUNTIME_COMMIT_TIMEOUT', 'the offset commit')
       } catch (err) {
         const migrated = migrationCause(err)
         if (migrated !== undefined) return this.onCommitFailure(new TaskMigratedError(`the offset commit was refused (${migrated})`, { cause: err }))
