@@ -64,6 +64,7 @@ export function buildStatus(s: StatusSources): InstanceStatus {
     commits: s.thread?.commits ?? 0,
     lastCommitAtMs: s.thread?.lastCommitAtMs ?? null,
     error: s.error ? `${s.error.name}: ${s.error.message}` : null,
+    stalled: s.state === 'RUNNING' || s.state === 'REBALANCING' ? s.thread?.stall(s.config.clock()) ?? null : null,
     metricsPort: s.metricsPort ?? null
   }
 }

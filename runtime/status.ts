@@ -71,5 +71,11 @@ export interface InstanceStatus {
   readonly lastCommitAtMs: number | null
   /** Why the instance is in ERROR. */
   readonly error: string | null
+  /**
+   * Set while the instance has work but has made no progress for 15 s: the operation it waits on
+   * (committing, rejoining the group, waiting for produce acknowledgements) or buffered records that
+   * are not processed. The state may still say RUNNING.
+   */
+  readonly stalled: { readonly reason: string; readonly sinceMs: number } | null
   readonly metricsPort: number | null
 }

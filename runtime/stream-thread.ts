@@ -36,6 +36,8 @@ const ROUND_MS = 20
 const LAGGING_WAIT_MS = 2_000
 /** Produce batches in flight before processing waits for acknowledgements. */
 const MAX_INFLIGHT_BATCHES = 16
+/** No progress for this long although there is work: `stall()` reports it (status, metrics). */
+const STALL_AFTER_MS = 15_000
 
 export interface StreamThreadOptions {
   readonly config: ResolvedConfig
@@ -71,6 +73,10 @@ export class StreamThread {
   /** Resolved after every commit: what `prepareRejoin` waits on. */
   private commitWaiters: Array<() => void> = []
   private readonly idleSince = new Map<string, number>()
+  /** The operation the loop awaits now (for `stall()`). */
+  private step: { what: string; sinceMs: number } | undefined
+  /** Last time the loop processed records or had none to process. */
+  private lastProgressMs: number
   /** Statistics for status(). */
   commits = 0
   lastCommitAtMs: number | undefined
@@ -82,7 +88,33 @@ export class StreamThread {
     this.o = options
     this.logger = options.logger
     this.lastCommitMs = options.config.clock()
+    this.lastProgressMs = options.config.clock()
     this.rateSample.atMs = options.config.clock()
+  }
+
+  /**
+   * Why the instance makes no progress, when it has made none for `STALL_AFTER_MS` although it has
+   * work: one operation on the cluster (a commit, a restore, a rejoin) has lasted that long, or
+   * records are buffered and none was processed. Null when it progresses or has nothing to do.
+   */
+  stall(nowMs: number = this.o.config.clock()): { reason: string; sinceMs: number } | null {
+    const step = this.step
+    if (step !== undefined && nowMs - step.sinceMs >= STALL_AFTER_MS) return { reason: step.what, sinceMs: step.sinceMs }
+    if (step === undefined && this.looping && nowMs - this.lastProgressMs >= STALL_AFTER_MS) {
+      const buffered = this.o.tasks.running().reduce((sum, t) => sum + t.task.bufferedCount, 0)
+      if (buffered > 0) return { reason: `${buffered} records buffered and none processed`, sinceMs: this.lastProgressMs }
+    }
+    return null
+  }
+
+  private async during<T>(what: string, operation: Promise<T>): Promise<T> {
+    this.step = { what, sinceMs: this.o.config.clock() }
+    try {
+      return await operation
+    } finally {
+      this.step = undefined
+      this.lastProgressMs = this.o.config.clock()
+    }
   }
 
   /** The generation and member id under which the current tasks are owned. */
@@ -199,21 +231,23 @@ export class StreamThread {
       const assignment = this.pending.shift()
       if (assignment) {
         if (this.pending.length === 0) this.rebalanceNoticeAtMs = undefined
+        // Restoring is progress of its own (status: restoreRemainingOffsets), bounded by taskTimeoutMs.
         await this.o.tasks.handleAssignment(assignment)
+        this.lastProgressMs = config.clock()
         continue
       }
       if (this.membershipLost) {
-        await this.rejoin(true)
+        await this.during('rejoining the group', this.rejoin(true))
         continue
       }
       if (this.o.tasks.needsRejoin) {
-        await this.rejoin(false)
+        await this.during('rejoining the group', this.rejoin(false))
         continue
       }
       const now = config.clock()
       if (this.commitRequested || now - this.lastCommitMs >= config.commitIntervalMs) {
         this.commitRequested = false
-        await this.commit()
+        await this.during('committing', this.commit())
         continue
       }
       if (this.rebalanceNoticeAtMs !== undefined) {
@@ -236,6 +270,7 @@ export class StreamThread {
         await result
         continue
       }
+      if (result > 0 || !this.o.tasks.running().some((t) => t.task.bufferedCount > 0)) this.lastProgressMs = now
       if (this.punctuate(now)) this.o.collector.dispatch()
       if (result > 0) this.o.fetcher.wake()
       if (this.o.collector.failed) {
@@ -244,7 +279,9 @@ export class StreamThread {
         if (config.exactlyOnce) this.commitRequested = true
         else this.o.collector.throwIfFailed()
       }
-      if (this.o.collector.inflightBatches > MAX_INFLIGHT_BATCHES) await this.o.collector.waitForCapacity(MAX_INFLIGHT_BATCHES / 2)
+      if (this.o.collector.inflightBatches > MAX_INFLIGHT_BATCHES) {
+        await this.during('waiting for produce acknowledgements', this.o.collector.waitForCapacity(MAX_INFLIGHT_BATCHES / 2))
+      }
       if (result === 0) {
         this.o.collector.dispatch()
         this.o.fetcher.wake()
