@@ -1,15 +1,18 @@
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry'
+import { SchemaRegistryClient as ConfluentClient } from '@confluentinc/schemaregistry'
 import { afterEach, describe, expect, it } from 'vitest'
-import { canonicalAvroSchema } from '../schemas/index.ts'
+import { canonicalAvroSchema, SchemaRegistryClient } from '../schemas/index.ts'
+import { acceptedContentType } from './http.ts'
 import { MemoryLog } from './log.ts'
-import { type RunningRegistry, serveRegistry } from './server.ts'
+import { type RunningRegistry, serveRegistry, type ServingOptions } from './server.ts'
 
 const running: RunningRegistry[] = []
 afterEach(async () => {
   await Promise.all(running.splice(0).map((r) => r.close()))
 })
 
-async function start(log = new MemoryLog()): Promise<{ log: MemoryLog, registry: RunningRegistry, call: Caller }> {
-  const registry = await serveRegistry(log.open(), { port: 0, onInternalError: () => undefined })
+async function start(log = new MemoryLog(), options: ServingOptions = {}): Promise<{ log: MemoryLog, registry: RunningRegistry, call: Caller }> {
+  const registry = await serveRegistry(log.open(), { port: 0, onInternalError: () => undefined, ...options })
   running.push(registry)
   return { log, registry, call: caller(registry.url) }
 }
@@ -175,5 +178,158 @@ describe('registry REST API', () => {
     const [x, y] = await Promise.all([callA('POST', '/subjects/same/versions', { schema: same }), callB('POST', '/subjects/same/versions', { schema: same })])
     expect(x.body).toEqual(y.body)
     expect((await callB('GET', '/subjects/same/versions')).body).toEqual([1])
+  })
+})
+
+describe('registry writes need a Confluent or JSON content type', () => {
+  // A raw request: `contentType` undefined sends none (a byte body gets no default type).
+  async function raw(url: string, method: string, path: string, contentType: string | undefined, body?: string) {
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: contentType === undefined ? {} : { 'content-type': contentType },
+      ...(body === undefined ? {} : { body: contentType === undefined ? new TextEncoder().encode(body) : body })
+    })
+    return { status: res.status, body: await res.json() as unknown, contentType: res.headers.get('content-type') }
+  }
+
+  it('refuses text/plain, form-encoded and missing types with 415 and a Confluent error, and changes nothing', async () => {
+    const { registry, call } = await start()
+    const body = JSON.stringify({ schema: v1 })
+    for (const type of ['text/plain', 'text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', undefined]) {
+      const refused = await raw(registry.url, 'POST', '/subjects/s/versions', type, body)
+      expect(refused, String(type)).toEqual({
+        status: 415, body: { error_code: 415, message: 'HTTP 415 Unsupported Media Type' }, contentType: 'application/vnd.schemaregistry.v1+json'
+      })
+    }
+    expect((await raw(registry.url, 'PUT', '/config', 'text/plain', JSON.stringify({ compatibility: 'NONE' }))).status).toBe(415)
+    expect((await raw(registry.url, 'PUT', '/config/s', 'application/x-www-form-urlencoded', 'compatibility=NONE')).status).toBe(415)
+    expect((await raw(registry.url, 'POST', '/compatibility/subjects/s/versions/latest', 'text/plain', body)).status).toBe(415)
+    expect(await call('GET', '/subjects')).toMatchObject({ status: 200, body: [] })
+    expect((await call('GET', '/config')).body).toEqual({ compatibilityLevel: 'BACKWARD' })
+    expect((await call('GET', '/config/s')).status).toBe(404)
+  })
+
+  it('accepts the Confluent types and application/json, with a UTF-8 charset or none', async () => {
+    const { registry, call } = await start()
+    const types = ['application/vnd.schemaregistry.v1+json', 'application/vnd.schemaregistry+json', 'application/json',
+      'application/json; charset=utf-8', 'Application/JSON;charset="UTF-8"', 'application/vnd.schemaregistry.v1+json; charset=utf8']
+    for (const [i, type] of types.entries()) {
+      const schema = record(`T${i}`, [{ name: 'a', type: 'int' }])
+      expect(await raw(registry.url, 'POST', `/subjects/t${i}/versions`, type, JSON.stringify({ schema })), type).toMatchObject({ status: 200, body: { id: i + 1 } })
+    }
+    expect(await raw(registry.url, 'PUT', '/config', 'application/json', JSON.stringify({ compatibility: 'NONE' }))).toMatchObject({ status: 200 })
+    // Bodies are read as UTF-8: another charset is refused rather than misread.
+    expect((await raw(registry.url, 'POST', '/subjects/x/versions', 'application/json; charset=iso-8859-1', JSON.stringify({ schema: v1 }))).status).toBe(415)
+    expect((await call('GET', '/subjects')).body).toHaveLength(types.length)
+  })
+
+  it('refuses a DELETE that carries a body of another type, and lets a DELETE without a body through', async () => {
+    const { registry, call } = await start()
+    await call('POST', '/subjects/s/versions', { schema: v1 })
+    expect((await raw(registry.url, 'DELETE', '/subjects/s', 'text/plain', '{}')).status).toBe(415)
+    expect((await call('GET', '/subjects')).body).toEqual(['s'])
+    expect(await raw(registry.url, 'DELETE', '/subjects/s', undefined)).toMatchObject({ status: 200, body: [1] })
+    expect((await call('GET', '/subjects')).body).toEqual([])
+  })
+
+  it('leaves reads alone whatever their content type', async () => {
+    const { registry } = await start()
+    expect(await raw(registry.url, 'GET', '/subjects', 'text/plain')).toMatchObject({ status: 200, body: [] })
+    expect(await raw(registry.url, 'GET', '/config', undefined)).toMatchObject({ status: 200 })
+  })
+
+  it('parses the header as a media type with parameters', () => {
+    expect(acceptedContentType(undefined)).toBe(false)
+    expect(acceptedContentType('')).toBe(false)
+    expect(acceptedContentType('application/json')).toBe(true)
+    expect(acceptedContentType(' application/json ; charset=UTF-8 ')).toBe(true)
+    expect(acceptedContentType('application/json;charset=latin1')).toBe(false)
+    expect(acceptedContentType('application/jsonp')).toBe(false)
+    expect(acceptedContentType('application/json-patch+json')).toBe(false)
+    expect(acceptedContentType('application/octet-stream')).toBe(false)
+  })
+})
+
+describe('registry credentials', () => {
+  const users = [{ username: 'app', password: 's3cret:with-colon' }, { username: 'ops', password: 'other' }]
+  const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
+
+  async function status(url: string, path: string, authorization?: string): Promise<{ status: number, challenge: string | null, body: unknown }> {
+    const res = await fetch(`${url}${path}`, { headers: authorization === undefined ? {} : { authorization } })
+    return { status: res.status, challenge: res.headers.get('www-authenticate'), body: await res.json() as unknown }
+  }
+
+  it('is open without credentials configured', async () => {
+    const { registry } = await start()
+    expect(registry.authenticated).toBe(false)
+    expect((await status(registry.url, '/subjects')).status).toBe(200)
+    expect((await status(registry.url, '/subjects', 'Bearer anything')).status).toBe(200)
+  })
+
+  it('answers 401 with challenges to requests without the right basic-auth user or bearer token', async () => {
+    const { registry } = await start(new MemoryLog(), { basicAuthUsers: users, bearerTokens: ['tok-1', 'tok-2'] })
+    expect(registry.authenticated).toBe(true)
+    const refused = await status(registry.url, '/subjects')
+    expect(refused).toEqual({ status: 401, challenge: 'Basic realm="schema-registry", charset="UTF-8", Bearer realm="schema-registry"', body: { error_code: 401, message: 'Unauthorized' } })
+    for (const wrong of [basic('app', 'nope'), basic('app', 's3cret'), basic('nobody', 'other'), basic('ops', 's3cret:with-colon'),
+      'Bearer tok-3', 'Bearer tok-1x', 'Bearer ', 'Basic', 'Basic !!!', `Digest ${basic('app', 's3cret:with-colon').slice(6)}`, 'tok-1']) {
+      expect((await status(registry.url, '/subjects', wrong)).status, wrong).toBe(401)
+    }
+    // Writes are refused before their body is looked at.
+    const write = await fetch(`${registry.url}/subjects/s/versions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ schema: v1 }) })
+    expect(write.status).toBe(401)
+    for (const right of [basic('app', 's3cret:with-colon'), basic('ops', 'other'), 'Bearer tok-1', 'bearer tok-2']) {
+      expect(await status(registry.url, '/subjects', right), right).toMatchObject({ status: 200, body: [] })
+    }
+    expect((await status(registry.url, '/subjects')).status).toBe(401)
+  })
+
+  it('challenges only with the configured schemes', async () => {
+    const onlyTokens = await start(new MemoryLog(), { bearerTokens: ['t'] })
+    expect(await status(onlyTokens.registry.url, '/')).toMatchObject({ status: 401, challenge: 'Bearer realm="schema-registry"' })
+    expect((await status(onlyTokens.registry.url, '/', basic('t', 't'))).status).toBe(401)
+    const onlyUsers = await start(new MemoryLog(), { basicAuthUsers: users })
+    expect(await status(onlyUsers.registry.url, '/')).toMatchObject({ status: 401, challenge: 'Basic realm="schema-registry", charset="UTF-8"' })
+    expect((await status(onlyUsers.registry.url, '/', 'Bearer t')).status).toBe(401)
+  })
+
+  it('rejects malformed credentials at start, naming the option', async () => {
+    const log = new MemoryLog()
+    await expect(serveRegistry(log.open(), { port: 0, basicAuthUsers: [{ username: 'a:b', password: 'x' }] })).rejects.toThrow(/basicAuthUsers\[0\]\.username/)
+    await expect(serveRegistry(log.open(), { port: 0, basicAuthUsers: [{ username: 'a', password: '' }] })).rejects.toThrow(/basicAuthUsers\[0\]\.password/)
+    await expect(serveRegistry(log.open(), { port: 0, basicAuthUsers: [users[1] ?? users[0] ?? { username: '', password: '' }, { username: 'ops', password: 'y' }] }))
+      .rejects.toThrow(/names user ops twice/)
+    await expect(serveRegistry(log.open(), { port: 0, bearerTokens: ['has space'] })).rejects.toThrow(/bearerTokens\[0\]/)
+  })
+
+  it('the Confluent-compatible clients register and read with credentials, and fail without', async () => {
+    const { registry } = await start(new MemoryLog(), { basicAuthUsers: users, bearerTokens: ['tok-1'] })
+    // @kafkajs/confluent-schema-registry: basic auth through its `auth` option.
+    const kafkajs = new SchemaRegistry({ host: registry.url, auth: { username: 'app', password: 's3cret:with-colon' }, retry: { retries: 0 } })
+    const { id } = await kafkajs.register({ type: SchemaType.AVRO, schema: v1 }, { subject: 'kafkajs-value' })
+    expect(await kafkajs.decode(await kafkajs.encode(id, { a: 7 }))).toEqual({ a: 7 })
+    await expect(new SchemaRegistry({ host: registry.url, retry: { retries: 0 } }).getLatestSchemaId('kafkajs-value')).rejects.toMatchObject({ status: 401 })
+    // ... and a bearer token through a mappersmith middleware.
+    const kafkajsBearer = new SchemaRegistry({
+      host: registry.url, retry: { retries: 0 },
+      middlewares: [() => ({ request: (req) => req.enhance({ headers: { authorization: 'Bearer tok-1' } }) })]
+    })
+    expect(await kafkajsBearer.getLatestSchemaId('kafkajs-value')).toBe(id)
+    // @confluentinc/schemaregistry: basic auth (USER_INFO) and a static bearer token.
+    const confluentBasic = new ConfluentClient({ baseURLs: [registry.url], maxRetries: 0, basicAuthCredentials: { credentialsSource: 'USER_INFO', userInfo: 'ops:other' } })
+    expect(await confluentBasic.register('confluent-value', { schemaType: 'AVRO', schema: v2 })).toBe(id + 1)
+    const confluentBearer = new ConfluentClient({
+      baseURLs: [registry.url], maxRetries: 0,
+      bearerAuthCredentials: { credentialsSource: 'STATIC_TOKEN', token: 'tok-1', logicalCluster: 'local', identityPoolId: 'none' }
+    })
+    expect(await confluentBearer.getAllSubjects()).toEqual(['confluent-value', 'kafkajs-value'])
+    await expect(new ConfluentClient({ baseURLs: [registry.url], maxRetries: 0 }).getAllSubjects()).rejects.toMatchObject({ status: 401 })
+    // Runnel's SchemaRegistryClient takes a `fetch`: one that adds the header passes the credentials.
+    const authorization = `Basic ${Buffer.from('app:s3cret:with-colon').toString('base64')}`
+    const withAuth: typeof fetch = (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), authorization } })
+    const runnel = new SchemaRegistryClient({ url: registry.url, fetch: withAuth })
+    expect(await runnel.register('kafkajs-value', v1)).toBe(id)
+    expect((await runnel.schemaById(id + 1)).schema).toBe(canonicalAvroSchema(v2))
+    await expect(new SchemaRegistryClient({ url: registry.url }).schemaById(id)).rejects.toMatchObject({ status: 401 })
   })
 })

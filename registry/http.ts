@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { RegistryAuthenticator } from './auth.ts'
 import { parseCompatibilityLevel } from './compatibility.ts'
 import {
   invalidCompatibilityLevel, invalidSchema, invalidSubject, invalidVersion, isNotFound, RegistryError, RegistryErrorCodes,
@@ -11,9 +12,17 @@ import type { SchemaStore, VersionRef } from './store.ts'
  * `application/vnd.schemaregistry.v1+json`; errors are `{ error_code, message }` with Confluent's
  * codes. Avro only. `normalize=true` is accepted and changes nothing: schemas are always compared
  * and stored in canonical form (see schemas/avro-canonical.ts).
+ *
+ * Writes (POST, PUT, and a DELETE that carries a body) must declare one of Confluent's request
+ * types, else 415 as Confluent answers: a web page can send `text/plain` or form-encoded requests
+ * cross-origin without a CORS preflight, and must not be able to register schemas or lower the
+ * compatibility level that way. With credentials configured, every request needs them (401).
  */
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json'
+/** Request media types Confluent's registry consumes (its `application/octet-stream` is left out). */
+const WRITE_MEDIA_TYPES: ReadonlySet<string> = new Set(['application/vnd.schemaregistry.v1+json', 'application/vnd.schemaregistry+json', 'application/json'])
+const WRITE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'DELETE'])
 const MAX_BODY_BYTES = 16 * 1024 * 1024
 
 interface Request {
@@ -25,10 +34,29 @@ interface Request {
 
 type Handler = (req: Request) => Promise<unknown>
 
-/** Handles one HTTP request; `onInternalError` sees unexpected failures (answered 500/50001). */
-export function createRequestHandler(store: SchemaStore, onInternalError: (error: unknown) => void): (req: IncomingMessage, res: ServerResponse) => void {
+/** What the HTTP layer needs besides the store. */
+export interface RequestHandlerOptions {
+  /** Sees unexpected failures (answered 500/50001). */
+  readonly onInternalError: (error: unknown) => void
+  /** Checks credentials on every request; undefined: an open registry. */
+  readonly authenticator?: RegistryAuthenticator | undefined
+}
+
+/** Handles one HTTP request. */
+export function createRequestHandler(store: SchemaStore, options: RequestHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const api = routes(store)
+  const { onInternalError, authenticator } = options
   return (req, res) => {
+    if (authenticator !== undefined && !authenticator.accepts(req.headers.authorization)) {
+      // Connection: close, so that the refused body is never read.
+      send(res, 401, { error_code: 401, message: 'Unauthorized' }, { 'www-authenticate': [...authenticator.challenges], connection: 'close' })
+      return
+    }
+    const method = req.method ?? 'GET'
+    if (WRITE_METHODS.has(method) && (method !== 'DELETE' || hasBody(req)) && !acceptedContentType(req.headers['content-type'])) {
+      send(res, 415, { error_code: 415, message: 'HTTP 415 Unsupported Media Type' }, { connection: 'close' })
+      return
+    }
     const url = new URL(req.url ?? '/', 'http://registry')
     let segments: string[]
     try {
@@ -37,7 +65,7 @@ export function createRequestHandler(store: SchemaStore, onInternalError: (error
       send(res, 404, { error_code: 404, message: 'HTTP 404 Not Found' })
       return
     }
-    const request: Request = { method: req.method ?? 'GET', segments, query: url.searchParams, body: () => readJson(req) }
+    const request: Request = { method, segments, query: url.searchParams, body: () => readJson(req) }
     api(request).then(
       (result) => {
         if (result === NO_ROUTE) send(res, 404, { error_code: 404, message: 'HTTP 404 Not Found' })
@@ -286,8 +314,30 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   return parsed as Record<string, unknown>
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+/**
+ * Whether `header` names a type Confluent's registry consumes: the media type compared without case,
+ * parameters allowed, but a charset other than UTF-8 refused (bodies are read as UTF-8).
+ */
+export function acceptedContentType(header: string | undefined): boolean {
+  if (header === undefined) return false
+  const [type = '', ...parameters] = header.split(';')
+  if (!WRITE_MEDIA_TYPES.has(type.trim().toLowerCase())) return false
+  return parameters.every((parameter) => {
+    const eq = parameter.indexOf('=')
+    if (eq < 0) return parameter.trim() === ''
+    if (parameter.slice(0, eq).trim().toLowerCase() !== 'charset') return true
+    const charset = parameter.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1').toLowerCase()
+    return charset === 'utf-8' || charset === 'utf8'
+  })
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length']
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) !== 0)
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
   const text = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(text) })
+  res.writeHead(status, { ...headers, 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(text) })
   res.end(text)
 }

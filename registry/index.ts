@@ -2,3 +2,4 @@ export { startRegistry, serveRegistry, type RegistryOptions, type ServingOptions
 export { MemoryLog, type RegistryLog } from './log.ts'
 export { CompatibilityLevels, type CompatibilityLevel, DEFAULT_COMPATIBILITY_LEVEL } from './compatibility.ts'
 export { RegistryErrorCodes } from './errors.ts'
+export { credentialsFromEnv, type RegistryCredentials, type RegistryUser } from './auth.ts'

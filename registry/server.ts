@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { createAuthenticator, type RegistryUser } from './auth.ts'
 import { createRequestHandler } from './http.ts'
 import { type KafkaLogOptions, openKafkaLog } from './kafka-log.ts'
 import type { RegistryLog } from './log.ts'
@@ -23,6 +24,13 @@ export interface RegistryOptions {
   timeoutMs?: number
   /** Sees unexpected failures answered with HTTP 500. Default: printed to stderr. */
   onInternalError?: (error: unknown) => void
+  /**
+   * Users accepted with HTTP basic auth. With users or `bearerTokens` configured, every request
+   * without accepted credentials gets 401; with neither (the default) the registry is open.
+   */
+  basicAuthUsers?: readonly RegistryUser[]
+  /** Tokens accepted as `Authorization: Bearer <token>` (see `basicAuthUsers`). */
+  bearerTokens?: readonly string[]
 }
 
 /** A running registry. */
@@ -30,6 +38,8 @@ export interface RunningRegistry {
   /** Base URL, e.g. `http://127.0.0.1:8081`: what `SCHEMA_REGISTRY_URL` should name. */
   readonly url: string
   readonly port: number
+  /** Whether requests need credentials (basic-auth users or bearer tokens were configured). */
+  readonly authenticated: boolean
   /** Stops serving and disconnects from Kafka. */
   close(): Promise<void>
 }
@@ -52,7 +62,7 @@ export async function serveRegistry(log: RegistryLog, options: ServingOptions = 
 }
 
 /** The options of `startRegistry` that do not concern Kafka. */
-export type ServingOptions = Pick<RegistryOptions, 'port' | 'host' | 'timeoutMs' | 'onInternalError'>
+export type ServingOptions = Pick<RegistryOptions, 'port' | 'host' | 'timeoutMs' | 'onInternalError' | 'basicAuthUsers' | 'bearerTokens'>
 
 async function serve(log: RegistryLog, config: ReturnType<typeof validateServing>): Promise<RunningRegistry> {
   const store = new SchemaStore(log, { timeoutMs: config.timeoutMs })
@@ -62,7 +72,7 @@ async function serve(log: RegistryLog, config: ReturnType<typeof validateServing
     await store.close().catch(() => undefined)
     throw err
   }
-  const server = createServer(createRequestHandler(store, config.onInternalError))
+  const server = createServer(createRequestHandler(store, { onInternalError: config.onInternalError, authenticator: config.authenticator }))
   try {
     await listen(server, config.port, config.host)
   } catch (err) {
@@ -74,6 +84,7 @@ async function serve(log: RegistryLog, config: ReturnType<typeof validateServing
   return {
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     port,
+    authenticated: config.authenticator !== undefined,
     close: () => {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
@@ -102,10 +113,17 @@ function validateServing(options: ServingOptions) {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`startRegistry: option "port" must be an integer from 0 to 65535, got ${String(options.port)}`)
   const timeoutMs = options.timeoutMs ?? 30_000
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new TypeError(`startRegistry: option "timeoutMs" must be a positive number of ms, got ${String(options.timeoutMs)}`)
+  if (options.basicAuthUsers !== undefined && !Array.isArray(options.basicAuthUsers)) throw new TypeError('startRegistry: option "basicAuthUsers" must be an array of { username, password }')
+  if (options.bearerTokens !== undefined && !Array.isArray(options.bearerTokens)) throw new TypeError('startRegistry: option "bearerTokens" must be an array of strings')
+  const authenticator = createAuthenticator({
+    ...(options.basicAuthUsers === undefined ? {} : { basicAuthUsers: options.basicAuthUsers }),
+    ...(options.bearerTokens === undefined ? {} : { bearerTokens: options.bearerTokens })
+  })
   return {
     port,
     host: options.host ?? '127.0.0.1',
     timeoutMs,
+    authenticator,
     onInternalError: options.onInternalError ?? ((error: unknown) => { console.error('schema registry internal error:', error) })
   }
 }
