@@ -73,6 +73,8 @@ export interface StreamsConfig {
   readonly taskTimeoutMs?: number
   /** Port of the Prometheus `/metrics` endpoint; 0 or undefined: no endpoint. */
   readonly metricsPort?: number
+  /** Interface of the `/metrics` endpoint (default 127.0.0.1: this machine only; 0.0.0.0 for every interface). */
+  readonly metricsHost?: string
   /** What happens to records that cannot be deserialized (default `log-and-continue`: dead-letter topic `<applicationId>-dlq`). */
   readonly deserializationErrorPolicy?: DeserializationErrorPolicy
   /** How often the instance publishes its status to `<applicationId>-status` (default 5,000 ms; 0: never). */
@@ -110,6 +112,7 @@ export interface ResolvedConfig {
   readonly deliveryTimeoutMs: number
   readonly apiTimeoutMs: number
   readonly metricsPort: number
+  readonly metricsHost: string
   readonly deserializationErrorPolicy: DeserializationErrorPolicy
   readonly statusIntervalMs: number
   readonly replicationFactor: number
@@ -122,7 +125,7 @@ export interface ResolvedConfig {
 const KNOWN_OPTIONS = new Set([
   'applicationId', 'bootstrapServers', 'instanceId', 'stateDir', 'processingGuarantee', 'commitIntervalMs', 'cacheMaxBytes',
   'maxTaskIdleMs', 'maxBufferedRecordsPerPartition', 'sessionTimeoutMs', 'heartbeatIntervalMs', 'rebalanceTimeoutMs',
-  'fetchMaxWaitMs', 'transactionTimeoutMs', 'taskTimeoutMs', 'deliveryTimeoutMs', 'apiTimeoutMs', 'metricsPort', 'deserializationErrorPolicy', 'statusIntervalMs',
+  'fetchMaxWaitMs', 'transactionTimeoutMs', 'taskTimeoutMs', 'deliveryTimeoutMs', 'apiTimeoutMs', 'metricsPort', 'metricsHost', 'deserializationErrorPolicy', 'statusIntervalMs',
   'replicationFactor', 'clientId', 'clientSupplier', 'clock', 'logger'
 ])
 
@@ -196,6 +199,10 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
   if (logger !== undefined && (typeof logger !== 'object' || logger === null || typeof logger.child !== 'function')) {
     throw new StreamsConfigError('logger', 'must be a pino logger')
   }
+  const metricsHost = config.metricsHost ?? '127.0.0.1'
+  if (typeof metricsHost !== 'string' || metricsHost.trim() === '') {
+    throw new StreamsConfigError('metricsHost', `must be a non-empty host name or address, got ${JSON.stringify(config.metricsHost)}`)
+  }
   const clientId = config.clientId ?? `${applicationId}-${instanceId}`
   if (typeof clientId !== 'string' || clientId === '') throw new StreamsConfigError('clientId', `must be a non-empty string, got ${JSON.stringify(config.clientId)}`)
   return {
@@ -218,6 +225,7 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
     deliveryTimeoutMs: integer(config, 'deliveryTimeoutMs', 1_000, 120_000),
     apiTimeoutMs: integer(config, 'apiTimeoutMs', 1_000, 60_000),
     metricsPort: integer(config, 'metricsPort', 0, 0, 65_535),
+    metricsHost,
     deserializationErrorPolicy: policy as DeserializationErrorPolicy,
     statusIntervalMs: integer(config, 'statusIntervalMs', 0, 5_000),
     replicationFactor: integer(config, 'replicationFactor', 1, 1, 32),

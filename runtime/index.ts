@@ -18,5 +18,5 @@ export {
   assignTasks, createPartitionAssigner, encodeMemberInfo, decodeMemberInfo, tasksOf, partitionsOfTask, tasksOfPartitions,
   taskId, parseTaskId, type MemberInfo, type AssignorMember, type TaskTopology, type TopicPartition
 } from './assignor.ts'
-export { RuntimeMetrics, startMetricsServer } from './metrics.ts'
+export { DEFAULT_METRICS_HOST, RuntimeMetrics, startMetricsServer } from './metrics.ts'
 export { decodeBatches, type AbortedTransaction, type DecodedBatches } from './record-batches.ts'

@@ -238,7 +238,7 @@ export class KafkaStreams {
       onState: (state) => this.transition(state)
     })
     this.thread.attach()
-    if (c.metricsPort > 0) this.metricsServer = await startMetricsServer(this.metrics.registry, c.metricsPort)
+    if (c.metricsPort > 0) this.metricsServer = await startMetricsServer(this.metrics.registry, c.metricsPort, c.metricsHost)
     const sourceTopics = [...new Set(this.plan.subtopologies.flatMap((s) => s.sourceTopics))]
     if (sourceTopics.length > 0) {
       consumer.topics.trackAll(...sourceTopics)
