@@ -6,7 +6,7 @@ export { AvroSchemaError, type ParsedAvroSchema, parseAvroSchema, canonicalAvroS
 export { type AvroSerde, type AvroSerdeOptions, avroSerde, avroSerdeForSchema } from './avro-serde.ts'
 export {
   SchemaRegistryClient, type SchemaRegistryClientOptions, SchemaRegistryRequestError, type RegistrySchema,
-  schemaRegistryUrlFromEnv, DEFAULT_SCHEMA_REGISTRY_URL, SCHEMA_REGISTRY_CONTENT_TYPE
+  schemaRegistryUrlFromEnv, schemaRegistryAuthFromEnv, type SchemaRegistryAuth, DEFAULT_SCHEMA_REGISTRY_URL, SCHEMA_REGISTRY_CONTENT_TYPE
 } from './registry-client.ts'
 export { WIRE_MAGIC_BYTE, WIRE_HEADER_BYTES, readWireSchemaId, peekWireSchemaId, writeWireHeader } from './wire-format.ts'
 export {

@@ -16,6 +16,29 @@ export function schemaRegistryUrlFromEnv(env: Record<string, string | undefined>
   return url === undefined || url === '' ? DEFAULT_SCHEMA_REGISTRY_URL : url
 }
 
+/** Credentials for a registry that requires them: basic auth (Confluent's `basic.auth.user.info`) or a bearer token. */
+export type SchemaRegistryAuth =
+  | { readonly basic: { readonly username: string; readonly password: string } }
+  | { readonly bearerToken: string }
+
+/**
+ * Registry credentials from the environment, Confluent's names: `SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO`
+ * (`user:password`) or `SCHEMA_REGISTRY_BEARER_AUTH_TOKEN`; undefined when neither is set. Setting
+ * both, or a user info without a colon, throws naming the variable.
+ */
+export function schemaRegistryAuthFromEnv(env: Record<string, string | undefined> = process.env): SchemaRegistryAuth | undefined {
+  const userInfo = env.SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO?.trim() || undefined
+  const token = env.SCHEMA_REGISTRY_BEARER_AUTH_TOKEN?.trim() || undefined
+  if (userInfo !== undefined && token !== undefined) {
+    throw new TypeError('set SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO or SCHEMA_REGISTRY_BEARER_AUTH_TOKEN, not both')
+  }
+  if (token !== undefined) return { bearerToken: token }
+  if (userInfo === undefined) return undefined
+  const colon = userInfo.indexOf(':')
+  if (colon <= 0) throw new TypeError('SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO must be user:password')
+  return { basic: { username: userInfo.slice(0, colon), password: userInfo.slice(colon + 1) } }
+}
+
 /** A registry answer other than 2xx, or a request that did not get an answer. */
 export class SchemaRegistryRequestError extends Error {
   /** HTTP status; 0 when no response arrived (connection refused, timeout). */
@@ -46,6 +69,8 @@ export interface SchemaRegistryClientOptions {
   requestTimeoutMs?: number
   /** The `fetch` to use; default the global one. */
   fetch?: typeof fetch
+  /** Credentials sent with every request (see `schemaRegistryAuthFromEnv`). */
+  auth?: SchemaRegistryAuth
 }
 
 /**
@@ -57,6 +82,7 @@ export class SchemaRegistryClient {
   readonly url: string
   readonly #timeoutMs: number
   readonly #fetch: typeof fetch
+  readonly #authorization: string | undefined
   readonly #ids = new Map<string, Promise<number>>()
   readonly #schemas = new Map<number, Promise<RegistrySchema>>()
 
@@ -71,6 +97,7 @@ export class SchemaRegistryClient {
     this.url = options.url.replace(/\/+$/, '')
     this.#timeoutMs = timeout
     this.#fetch = options.fetch ?? fetch
+    this.#authorization = authorizationOf(options.auth)
   }
 
   /** Registers `schema` (Avro text) under `subject` and returns its global id (existing or new). */
@@ -113,7 +140,10 @@ export class SchemaRegistryClient {
     try {
       response = await this.#fetch(target, {
         method,
-        headers: { 'content-type': SCHEMA_REGISTRY_CONTENT_TYPE, accept: `${SCHEMA_REGISTRY_CONTENT_TYPE}, application/json` },
+        headers: {
+          'content-type': SCHEMA_REGISTRY_CONTENT_TYPE, accept: `${SCHEMA_REGISTRY_CONTENT_TYPE}, application/json`,
+          ...(this.#authorization === undefined ? {} : { authorization: this.#authorization })
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(this.#timeoutMs)
       })
@@ -140,4 +170,20 @@ export class SchemaRegistryClient {
 function expectId(id: unknown, what: string): number {
   if (typeof id !== 'number' || !Number.isInteger(id)) throw new SchemaRegistryRequestError(`registry answer to ${what} has no integer id`, 200, undefined)
   return id
+}
+
+/** The Authorization header of `auth`; throws naming the option when it is malformed. */
+function authorizationOf(auth: SchemaRegistryAuth | undefined): string | undefined {
+  if (auth === undefined) return undefined
+  if ('bearerToken' in auth) {
+    if (typeof auth.bearerToken !== 'string' || !/^[\x21-\x7e]+$/.test(auth.bearerToken)) {
+      throw new TypeError('SchemaRegistryClient: option "auth.bearerToken" must be a non-empty string of printable ASCII without spaces')
+    }
+    return `Bearer ${auth.bearerToken}`
+  }
+  const { username, password } = auth.basic ?? {}
+  if (typeof username !== 'string' || username === '' || username.includes(':') || typeof password !== 'string') {
+    throw new TypeError('SchemaRegistryClient: option "auth.basic" must be { username (non-empty, no ":"), password }')
+  }
+  return `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`
 }
