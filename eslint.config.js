@@ -3,7 +3,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 // Top-level folders are the architecture: another folder may import only through a folder's index.ts.
-const folders = ['topology', 'processors', 'state', 'runtime', 'schemas', 'registry', 'query-api', 'apps/traffic', 'apps/commerce']
+const folders = ['topology', 'processors', 'state', 'runtime', 'schemas', 'registry', 'query-api', 'apps/shared', 'apps/traffic', 'apps/commerce']
 const internals = `^(\\.\\./)+(${folders.join('|')})/(?!index\\.ts$).+`
 
 export default tseslint.config(

@@ -1,6 +1,7 @@
 /**
- * dashboard/: the Solid + Vite web app of the traffic stack (traffic and system pages), calling the
- * query API through a typed tRPC client. The query API serves its build at `/`.
+ * dashboard/: the Solid + Vite web app of the traffic and commerce stacks (traffic, commerce and
+ * system pages), calling the query API through a typed tRPC client. The query API serves its build
+ * at `/`.
  *
  * Build from Node with `buildDashboard()` (what `npm run build:dashboard`, `npm start` and the
  * end-to-end test use), or run `npm run dev:dashboard` for Vite's dev server with hot reload.

@@ -1,14 +1,16 @@
 /**
- * `npm start`: the local traffic stack on embedded defaults, in one command.
+ * `npm start`: the local stack of both apps (traffic and commerce) on embedded defaults, in one command.
  *
  * 1. Kafka: the local broker (dev/kafka), unless KAFKA_BROKERS names a cluster.
  * 2. The schema registry (registry/), unless SCHEMA_REGISTRY_URL names one.
- * 3. The dashboard build (dashboard/dist), then child processes: 2 traffic workers, the query API
- *    serving the dashboard, a 30-minute backfill of simulated observations and the simulator in
- *    real time at a modest rate.
+ * 3. The dashboard build (dashboard/dist), then child processes: 2 traffic workers and a commerce
+ *    worker, the query API serving the dashboard and the seed's REST endpoints, a 30-minute backfill
+ *    of simulated observations and the traffic simulator in real time at a modest rate, an hour of
+ *    the shop's events as the seed's JSON on `analytics` (through the commerce worker's bridge, with
+ *    a share of invalid events) and the shop simulator in real time.
  *
- * It prints progress while things start, then where everything is, and stops everything it started
- * on Ctrl-C (SIGINT) or SIGTERM, in reverse order.
+ * It prints progress while things start, then where everything is (with a curl line per REST
+ * endpoint), and stops everything it started on Ctrl-C (SIGINT) or SIGTERM, in reverse order.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -143,13 +145,24 @@ const worker = (n: number): ServiceSpec => ({
   args: ['apps/worker.ts', 'traffic'],
   env: { INSTANCE_ID: `worker-${n}`, STATE_DIR: resolve(root, '.state', `worker-${n}`), METRICS_PORT: String(9400 + n) }
 })
+// The seed's JSON on `analytics`, 1% of it invalid (to analytics.dlq). The same seed for the backfill and the
+// live events keeps the catalogue (names, categories, prices of products 1-50) the same in both.
+const shop = ['apps/simulate.ts', 'commerce', '--format', 'seed-json', '--invalid-fraction', '0.01', '--seed', '7', '--quiet']
 const services: ServiceSpec[] = [
   worker(1),
   worker(2),
+  {
+    name: 'commerce-worker',
+    args: ['apps/worker.ts', 'commerce'],
+    env: { INSTANCE_ID: 'commerce-1', STATE_DIR: resolve(root, '.state', 'commerce-1'), METRICS_PORT: '9403' }
+  },
   { name: 'query-api', args: ['query-api/main.ts'], env: { PORT: String(apiPort), QUERY_API_TOKENS: `${token}:read+admin` } },
   // The last 30 minutes of traffic, so the charts have history at once, then live traffic.
   { name: 'backfill', args: ['apps/simulate.ts', 'traffic', '--count', '60000', '--sensors', '8', '--seed', '7', '--quiet'], oneshot: true },
-  { name: 'simulator', args: ['apps/simulate.ts', 'traffic', '--realtime', '--count', '100000000', '--sensors', '8', '--seed', String(Date.now() % 100000), '--quiet'] }
+  { name: 'simulator', args: ['apps/simulate.ts', 'traffic', '--realtime', '--count', '100000000', '--sensors', '8', '--seed', String(Date.now() % 100000), '--quiet'] },
+  // The last hour of sales and ratings (one event every 250 ms), so "sales in the last hour" has data at once, then live events.
+  { name: 'shop-backfill', args: [...shop, '--count', '14400'], oneshot: true },
+  { name: 'shop-simulator', args: [...shop, '--realtime', '--count', '100000000'] }
 ]
 for (const spec of services) {
   say(`starting ${spec.name}...`)
@@ -169,12 +182,15 @@ for (let waitedMs = 0; ; waitedMs += 1000) {
   await new Promise((r) => setTimeout(r, 1000))
 }
 say('ready')
+const curl = (path: string): string => `curl -H 'Authorization: Bearer ${token}' ${url}${path}`
 process.stdout.write(`
   Dashboard        ${url}/#token=${token}
   API token        ${token}   (read+admin; tRPC at ${url}/trpc)
+  Seed REST API    ${curl('/api/product/sale/1')}
+                   ${curl('/api/product/rating/1')}
   Kafka            ${brokers.join(',')}
   Schema registry  ${registryUrl}
-  Worker metrics   http://127.0.0.1:9401/metrics, http://127.0.0.1:9402/metrics
+  Worker metrics   traffic http://127.0.0.1:9401/metrics, http://127.0.0.1:9402/metrics; commerce http://127.0.0.1:9403/metrics
 
 Press Ctrl-C to stop everything started here.
 `)

@@ -1,7 +1,8 @@
 /**
  * Bearer-token authentication and scopes. Tokens come from the configuration
  * (`QUERY_API_TOKENS="token1:read,token2:read+admin"`). Scopes are independent: `read` opens
- * `traffic.*`, `admin` opens `system.*` (except `system.health`, which needs no token).
+ * `traffic.*`, `commerce.*` and the REST endpoints under `/api/product/`, `admin` opens `system.*`
+ * (except `system.health`, which needs no token).
  */
 import { createHash } from 'node:crypto'
 import { QueryApiConfigError, QueryApiError, QueryApiErrorCodes } from './errors.ts'

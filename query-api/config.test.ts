@@ -20,7 +20,8 @@ describe('resolveConfig', () => {
     expect(c).toMatchObject({
       port: 4000, host: '127.0.0.1', brokers: ['127.0.0.1:9092'], registryUrl: 'http://127.0.0.1:8081', tls: null, store: 'rocksdb',
       instanceDir: '/tmp/s/query-api/qa-1', maxRangeMs: 7 * 86_400_000, staticDir: DEFAULT_STATIC_DIR,
-      topics: { stats1m: 'traffic.stats.1m', stats5m: 'traffic.stats.5m', sessions: 'traffic.traveler-sessions' }, trafficApplicationId: 'runnel-traffic'
+      topics: { stats1m: 'traffic.stats.1m', stats5m: 'traffic.stats.5m', sessions: 'traffic.traveler-sessions' }, trafficApplicationId: 'runnel-traffic',
+      commerceTopics: { sales1h: 'commerce.sales.1h', productRatings: 'commerce.product-ratings', categoryRatings: 'commerce.category-ratings' }
     })
   })
 
@@ -32,6 +33,9 @@ describe('resolveConfig', () => {
     expect(configError(() => resolveConfig({ tokens: TOKENS, maxRangeMs: 10 })).option).toBe('maxRangeMs')
     expect(configError(() => resolveConfig({ tokens: TOKENS, topics: { stats1m: 'a', stats5m: 'a' } })).option).toBe('topics')
     expect(configError(() => resolveConfig({ tokens: TOKENS, topics: { sessions: 'bad topic' } })).option).toBe('topics.sessions')
+    expect(configError(() => resolveConfig({ tokens: TOKENS, commerceTopics: { sales1h: 'x', categoryRatings: 'x' } })).option).toBe('commerceTopics')
+    expect(configError(() => resolveConfig({ tokens: TOKENS, commerceTopics: { productRatings: 'traffic.stats.1m' } })).option).toBe('commerceTopics')
+    expect(configError(() => resolveConfig({ tokens: TOKENS, commerceTopics: { productRatings: 'a/b' } })).option).toBe('commerceTopics.productRatings')
     expect(configError(() => resolveConfig({ tokens: TOKENS, store: 'disk' as never })).option).toBe('store')
     expect(configError(() => resolveConfig({ tokens: TOKENS, tls: { certFile: 'c.pem', keyFile: '' } })).option).toBe('tls.keyFile')
   })
@@ -42,12 +46,13 @@ describe('configFromEnv', () => {
     const c = configFromEnv({
       PORT: '0', KAFKA_BROKERS: 'a:1, b:2', SCHEMA_REGISTRY_URL: 'http://r:1', QUERY_API_TOKENS: 'reader-token-1:read,admin-token-1:read+admin',
       QUERY_API_STORE: 'memory', QUERY_API_MAX_RANGE_MS: '3600000', QUERY_API_TOPIC_STATS_1M: 't1', QUERY_API_TLS_CERT: 'c.pem', QUERY_API_TLS_KEY: 'k.pem',
-      TRAFFIC_APPLICATION_ID: 'traffic-x', INSTANCE_ID: 'i-1'
+      TRAFFIC_APPLICATION_ID: 'traffic-x', INSTANCE_ID: 'i-1', QUERY_API_TOPIC_SALES_1H: 'shop.sales', QUERY_API_TOPIC_CATEGORY_RATINGS: 'shop.categories'
     })
     expect(c).toMatchObject({
       port: 0, brokers: ['a:1', 'b:2'], registryUrl: 'http://r:1', store: 'memory', maxRangeMs: 3_600_000, instanceId: 'i-1',
       tls: { certFile: 'c.pem', keyFile: 'k.pem' }, trafficApplicationId: 'traffic-x',
-      topics: { stats1m: 't1', stats5m: 'traffic.stats.5m', sessions: 'traffic.traveler-sessions' }
+      topics: { stats1m: 't1', stats5m: 'traffic.stats.5m', sessions: 'traffic.traveler-sessions' },
+      commerceTopics: { sales1h: 'shop.sales', productRatings: 'commerce.product-ratings', categoryRatings: 'shop.categories' }
     })
     expect(c.tokens).toEqual([{ token: 'reader-token-1', scopes: ['read'] }, { token: 'admin-token-1', scopes: ['read', 'admin'] }])
   })
@@ -57,6 +62,7 @@ describe('configFromEnv', () => {
     expect(configError(() => configFromEnv({ ...base, PORT: 'abc' })).message).toBe('query-api: option port (PORT): must be an integer, got "abc"')
     expect(configError(() => configFromEnv({ ...base, PORT: '99999' })).message).toMatch(/^query-api: option port \(PORT\): must be an integer from 0 to 65535/)
     expect(configError(() => configFromEnv({ ...base, QUERY_API_STORE: 'x' })).message).toMatch(/option store \(QUERY_API_STORE\)/)
+    expect(configError(() => configFromEnv({ ...base, QUERY_API_TOPIC_PRODUCT_RATINGS: 'no way' })).message).toMatch(/option commerceTopics.productRatings \(QUERY_API_TOPIC_PRODUCT_RATINGS\)/)
     expect(configError(() => configFromEnv({ ...base, QUERY_API_TLS_CERT: 'c.pem' })).message).toMatch(/QUERY_API_TLS_CERT, QUERY_API_TLS_KEY.*both/)
     expect(configError(() => configFromEnv({ QUERY_API_TOKENS: 'x:read' })).message).toMatch(/QUERY_API_TOKENS/)
     expect(configError(() => configFromEnv({})).message).toMatch(/option tokens \(QUERY_API_TOKENS\): at least one API token/)

@@ -7,11 +7,13 @@
  * QUERY_API_TLS_CERT / QUERY_API_TLS_KEY (PEM files; both or neither), QUERY_API_STORE (rocksdb |
  * memory), STATE_DIR (./.state), INSTANCE_ID, QUERY_API_MAX_RANGE_MS (7 days),
  * QUERY_API_RETENTION_MS (7 days), QUERY_API_STATIC_DIR (dashboard/dist), QUERY_API_TOPIC_STATS_1M,
- * QUERY_API_TOPIC_STATS_5M, QUERY_API_TOPIC_SESSIONS, TRAFFIC_APPLICATION_ID (runnel-traffic).
+ * QUERY_API_TOPIC_STATS_5M, QUERY_API_TOPIC_SESSIONS, QUERY_API_TOPIC_SALES_1H,
+ * QUERY_API_TOPIC_PRODUCT_RATINGS, QUERY_API_TOPIC_CATEGORY_RATINGS, TRAFFIC_APPLICATION_ID (runnel-traffic).
  */
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { checkApiTokens, parseApiTokens, type ApiToken } from './auth.ts'
+import { DEFAULT_COMMERCE_TOPICS, type CommerceOutputTopics } from './commerce-materializer.ts'
 import { QueryApiConfigError } from './errors.ts'
 import { DEFAULT_TRAFFIC_TOPICS, type TrafficTopics } from './materializer.ts'
 import { StoreKinds, type StoreKindName } from './store.ts'
@@ -44,8 +46,10 @@ export interface QueryApiOptions {
   retentionMs?: number
   /** Folder served at `/` (index.html fallback); null serves nothing. Default `dashboard/dist` of the repository. */
   staticDir?: string | null
-  /** Output topic names. Default the contract's. */
+  /** Traffic output topic names. Default the contract's. */
   topics?: Partial<TrafficTopics>
+  /** Commerce output topic names. Default the contract's (`commerce.sales.1h`, `commerce.product-ratings`, `commerce.category-ratings`). */
+  commerceTopics?: Partial<CommerceOutputTopics>
   /** The traffic workers' application id (= consumer group id). Default runnel-traffic. */
   trafficApplicationId?: string
   /** Longest wait of one fetch for new records, ms: bounds the live-update delay. Default 250. */
@@ -68,6 +72,7 @@ export interface QueryApiConfig {
   readonly retentionMs: number
   readonly staticDir: string | null
   readonly topics: TrafficTopics
+  readonly commerceTopics: CommerceOutputTopics
   readonly trafficApplicationId: string
   readonly fetchMaxWaitMs: number
 }
@@ -126,12 +131,20 @@ export function resolveConfig(options: QueryApiOptions): QueryApiConfig {
     sessions: name(options.topics?.sessions ?? DEFAULT_TRAFFIC_TOPICS.sessions, 'topics.sessions')
   }
   if (new Set(Object.values(topics)).size !== 3) throw new QueryApiConfigError('topics', 'stats1m, stats5m and sessions must be three different topics')
+  const commerceTopics: CommerceOutputTopics = {
+    sales1h: name(options.commerceTopics?.sales1h ?? DEFAULT_COMMERCE_TOPICS.sales1h, 'commerceTopics.sales1h'),
+    productRatings: name(options.commerceTopics?.productRatings ?? DEFAULT_COMMERCE_TOPICS.productRatings, 'commerceTopics.productRatings'),
+    categoryRatings: name(options.commerceTopics?.categoryRatings ?? DEFAULT_COMMERCE_TOPICS.categoryRatings, 'commerceTopics.categoryRatings')
+  }
+  if (new Set([...Object.values(topics), ...Object.values(commerceTopics)]).size !== 6) {
+    throw new QueryApiConfigError('commerceTopics', 'sales1h, productRatings and categoryRatings must be three different topics, none of them a traffic topic')
+  }
   const trafficApplicationId = name(options.trafficApplicationId ?? 'runnel-traffic', 'trafficApplicationId')
   const fetchMaxWaitMs = int(options.fetchMaxWaitMs ?? 250, 'fetchMaxWaitMs', 10, 30_000)
   return {
     port, host, brokers: [...brokers], registryUrl, tokens, tls, store, stateDir, instanceId,
     instanceDir: join(stateDir, 'query-api', instanceId),
-    maxRangeMs, retentionMs, staticDir, topics, trafficApplicationId, fetchMaxWaitMs
+    maxRangeMs, retentionMs, staticDir, topics, commerceTopics, trafficApplicationId, fetchMaxWaitMs
   }
 }
 
@@ -141,6 +154,8 @@ const ENV: Record<string, string> = {
   'tls.certFile': 'QUERY_API_TLS_CERT', 'tls.keyFile': 'QUERY_API_TLS_KEY', store: 'QUERY_API_STORE', stateDir: 'STATE_DIR',
   instanceId: 'INSTANCE_ID', maxRangeMs: 'QUERY_API_MAX_RANGE_MS', retentionMs: 'QUERY_API_RETENTION_MS', staticDir: 'QUERY_API_STATIC_DIR',
   'topics.stats1m': 'QUERY_API_TOPIC_STATS_1M', 'topics.stats5m': 'QUERY_API_TOPIC_STATS_5M', 'topics.sessions': 'QUERY_API_TOPIC_SESSIONS',
+  'commerceTopics.sales1h': 'QUERY_API_TOPIC_SALES_1H', 'commerceTopics.productRatings': 'QUERY_API_TOPIC_PRODUCT_RATINGS',
+  'commerceTopics.categoryRatings': 'QUERY_API_TOPIC_CATEGORY_RATINGS',
   trafficApplicationId: 'TRAFFIC_APPLICATION_ID', fetchMaxWaitMs: 'QUERY_API_FETCH_MAX_WAIT_MS'
 }
 
@@ -172,9 +187,15 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
     const v = envText(env, `topics.${t}`)
     if (v !== undefined) topics[t] = v
   }
+  const commerceTopics: { -readonly [K in keyof CommerceOutputTopics]?: string } = {}
+  for (const t of ['sales1h', 'productRatings', 'categoryRatings'] as const) {
+    const v = envText(env, `commerceTopics.${t}`)
+    if (v !== undefined) commerceTopics[t] = v
+  }
   const options: QueryApiOptions = {
     tokens: tokensText === undefined ? [] : parseApiTokens(tokensText, 'tokens (QUERY_API_TOKENS)'),
     topics,
+    commerceTopics,
     ...defined({
       port: envInt(env, 'port'),
       host: envText(env, 'host'),

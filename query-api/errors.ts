@@ -13,6 +13,14 @@ export const QueryApiErrorCodes = {
   RANGE_TOO_LONG: 'QUERY_RANGE_TOO_LONG',
   /** A sensor that no materialized record has named. */
   UNKNOWN_SENSOR: 'QUERY_UNKNOWN_SENSOR',
+  /** A product never seen on any commerce topic this instance follows. */
+  UNKNOWN_PRODUCT: 'QUERY_UNKNOWN_PRODUCT',
+  /** A REST path or parameter that is not well-formed (a product id that is not a decimal integer...). */
+  BAD_REQUEST: 'QUERY_BAD_REQUEST',
+  /** A REST path this API does not serve. */
+  NO_SUCH_ENDPOINT: 'QUERY_NO_SUCH_ENDPOINT',
+  /** The instance is still catching up with the topics (REST endpoints answer only once ready). */
+  NOT_READY: 'QUERY_NOT_READY',
   /** A pagination cursor that this API did not issue for this query. */
   BAD_CURSOR: 'QUERY_BAD_CURSOR',
   /** No token, or a token the API does not know. */

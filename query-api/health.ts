@@ -2,6 +2,7 @@
  * `system.health`: whether this instance has caught up with the topics (what a load balancer routes
  * on; also served as `/readyz`), how far it is, and what it holds.
  */
+import type { CommerceCounts } from './commerce-materializer.ts'
 import type { MaterializerCounts } from './materializer.ts'
 import type { PartitionProgress } from './topic-follower.ts'
 
@@ -25,9 +26,18 @@ export interface HealthReport {
     readonly offsetsToRead: number
     readonly partitions: PartitionProgress[]
   }
-  /** What this instance holds. */
-  readonly materialized: { readonly windows: number; readonly sessions: number; readonly sensors: number }
-  readonly records: MaterializerCounts & { readonly read: number }
+  /** What this instance holds: traffic windows, sessions and sensors; commerce sales windows, known products, rated products and categories. */
+  readonly materialized: {
+    readonly windows: number
+    readonly sessions: number
+    readonly sensors: number
+    readonly salesWindows: number
+    readonly products: number
+    readonly ratedProducts: number
+    readonly categories: number
+  }
+  /** Records read and applied; `refused` and `lastRefusal` cover every followed topic, traffic and commerce. */
+  readonly records: MaterializerCounts & { readonly read: number; readonly commerce: CommerceCounts }
   readonly kafka: { readonly topics: string[]; readonly lastError: string | null }
 }
 

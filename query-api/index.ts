@@ -1,7 +1,9 @@
 /**
  * query-api/: a tRPC service that materializes the traffic output topics (traffic.stats.1m,
- * traffic.stats.5m, traffic.traveler-sessions) into a local store and answers typed queries, with
- * live updates over SSE, bearer-token scopes and optional TLS. The dashboard imports `AppRouter`.
+ * traffic.stats.5m, traffic.traveler-sessions) and the commerce output topics (commerce.sales.1h,
+ * commerce.product-ratings, commerce.category-ratings) into local indexes and answers typed queries,
+ * with live updates over SSE, the seed's REST endpoints (`/api/product/...`), bearer-token scopes and
+ * optional TLS. The dashboard imports `AppRouter`.
  */
 export { type AppRouter, createAppRouter, type QueryServices, type SensorsResult, type SeriesResult, type LiveEvent } from './router.ts'
 export { startQueryApi, type RunningQueryApi, type QueryApiWiring } from './query-api.ts'
@@ -19,3 +21,12 @@ export { type LagReport, type PartitionLag, type InstancesReport, type WorkerIns
 export { type WorkerStatusView, type WorkerTaskView } from './worker-status.ts'
 export { type TrafficTopics, DEFAULT_TRAFFIC_TOPICS, type WindowChange } from './materializer.ts'
 export { StoreKinds, type StoreKindName } from './store.ts'
+export { type CommerceOutputTopics, DEFAULT_COMMERCE_TOPICS, type CommerceChange, type CommerceCounts } from './commerce-materializer.ts'
+export { type CommerceLiveEvent, DEFAULT_SERIES_MS } from './commerce-router.ts'
+export {
+  type SalesPoint, type ProductLabel, type ProductSalesResult, type TopProduct, type TopProductsResult, type ProductSummary, type ProductsResult,
+  type ProductRatingsResult, type CategoryRatingsResult, currencyUnits
+} from './commerce-queries.ts'
+export { type SalesFigures } from './sales-index.ts'
+export { type StarHistogram, type RatingFigures, type ProductRatingView, type CategoryRatingView } from './ratings-index.ts'
+export { matchProductRoute, ProductEndpoints, type ProductEndpoint } from './product-rest.ts'

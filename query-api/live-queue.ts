@@ -1,32 +1,40 @@
 /**
- * The pending window changes of one live subscriber. Changes of the same window coalesce (the
- * subscriber gets the latest state once), so the queue is bounded by the windows that changed, not by
- * the update rate; past `maxPending` windows it drops everything and asks the subscriber to resync
- * (re-read the series), which keeps a slow subscriber from holding memory.
+ * The pending changes of one live subscriber. Changes with the same key (the same window, the same
+ * product...) coalesce: the subscriber gets the latest one once, so the queue is bounded by the keys
+ * that changed, not by the update rate; past `maxPending` keys it drops everything and asks the
+ * subscriber to resync (re-read), which keeps a slow subscriber from holding memory.
  */
 import type { WindowChange } from './materializer.ts'
 
 /** What the queue yields: a change, or a request to re-read everything. */
-export type LiveItem = { readonly kind: 'change'; readonly change: WindowChange } | { readonly kind: 'resync' }
+export type LiveItem<TChange = WindowChange> = { readonly kind: 'change'; readonly change: TChange } | { readonly kind: 'resync' }
 
-export class LiveQueue {
+/** The key of a traffic window change: resolution, sensor, traveler type and window start. */
+export function windowChangeKey(change: WindowChange): string {
+  return `${change.resolution}|${change.sensorId}|${change.travelerType}|${change.windowStart}`
+}
+
+export class LiveQueue<TChange = WindowChange> {
   readonly #maxPending: number
-  readonly #pending = new Map<string, WindowChange>()
+  readonly #keyOf: (change: TChange) => string
+  readonly #pending = new Map<string, TChange>()
   #overflowed = false
   #wake: (() => void) | undefined
 
-  constructor(maxPending: number) {
+  /** `keyOf` names what a change is about: changes with equal keys coalesce. */
+  constructor(maxPending: number, keyOf: (change: TChange) => string) {
     if (!Number.isSafeInteger(maxPending) || maxPending < 1) throw new TypeError(`LiveQueue: maxPending must be a positive integer, got ${maxPending}`)
     this.#maxPending = maxPending
+    this.#keyOf = keyOf
   }
 
   get size(): number {
     return this.#pending.size
   }
 
-  push(change: WindowChange): void {
-    const key = `${change.resolution}|${change.sensorId}|${change.travelerType}|${change.windowStart}`
-    // delete + set moves the window to the back: it is delivered after the windows that changed before its latest change.
+  push(change: TChange): void {
+    const key = this.#keyOf(change)
+    // delete + set moves the key to the back: it is delivered after the windows that changed before its latest change.
     this.#pending.delete(key)
     this.#pending.set(key, change)
     if (this.#pending.size > this.#maxPending) {
@@ -37,7 +45,7 @@ export class LiveQueue {
   }
 
   /** The next item; waits for one. Resolves undefined when `signal` aborts. */
-  async next(signal: AbortSignal): Promise<LiveItem | undefined> {
+  async next(signal: AbortSignal): Promise<LiveItem<TChange> | undefined> {
     for (;;) {
       if (signal.aborted) return undefined
       if (this.#overflowed) {

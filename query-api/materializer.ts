@@ -4,11 +4,17 @@
  * wire format) read with the registry serde; a record whose key or value does not follow the
  * contract is refused (counted and logged), never half-applied. Each applied window change is
  * announced to live subscribers.
+ *
+ * Records of the commerce output topics go to the `CommerceMaterializer` given as option `commerce`:
+ * the writer schemas of the whole batch (traffic and commerce) are looked up first, so a registry
+ * failure applies nothing of it and the follower reads the same records again later.
  */
 import { avroSerde, SerdeNeedsResolution, type AvroSerde, type SchemaRegistryClient, type TrafficWindowStats, type TravelerSession, type TravelerType } from '../schemas/index.ts'
 import { parseSessionKey, parseStatsKey, type SessionKey } from './keys.ts'
 import { WINDOW_SIZE_MS, WINDOW_STEP_MS, type Resolution, type SeriesIndex, type WindowStats } from './series-index.ts'
 import type { SessionIndex, TravelerSessionView } from './session-index.ts'
+import type { CommerceMaterializer } from './commerce-materializer.ts'
+import { RecordRefused, RefusalCounter } from './refusals.ts'
 import type { FollowedRecord, FollowerLogger } from './topic-follower.ts'
 
 /** Names of the topics the API materializes. */
@@ -48,9 +54,11 @@ export interface MaterializerOptions {
   series: SeriesIndex
   sessions: SessionIndex
   logger?: FollowerLogger | undefined
+  /** Counts refused records; pass the commerce materializer's counter to count both in one. Default a new one. */
+  refusals?: RefusalCounter | undefined
+  /** Applies the records of the commerce output topics (default: they are skipped like any other topic). */
+  commerce?: CommerceMaterializer | undefined
 }
-
-class Refused extends Error {}
 
 /** Applies followed records to the indexes. */
 export class Materializer {
@@ -60,25 +68,29 @@ export class Materializer {
   readonly #statsSerde: AvroSerde<TrafficWindowStats>
   readonly #sessionSerde: AvroSerde<TravelerSession>
   readonly #logger: FollowerLogger | undefined
+  readonly #refusals: RefusalCounter
+  readonly #commerce: CommerceMaterializer | undefined
   readonly #listeners = new Set<(changes: readonly WindowChange[]) => void>()
   readonly #latestStart: Record<Resolution, number> = { '1m': Number.NEGATIVE_INFINITY, '5m': Number.NEGATIVE_INFINITY }
   /** Schema ids each serde decoded once: records with them need no look-up before `apply`. */
   readonly #readable = { stats: new Set<number>(), session: new Set<number>() }
-  #counts = { windowsWritten: 0, windowsDeleted: 0, sessionsWritten: 0, sessionsDeleted: 0, refused: 0, lastRefusal: null as string | null }
-  #refusalsLogged = 0
+  #counts = { windowsWritten: 0, windowsDeleted: 0, sessionsWritten: 0, sessionsDeleted: 0 }
 
   constructor(options: MaterializerOptions) {
     this.#topics = options.topics
     this.#series = options.series
     this.#sessions = options.sessions
     this.#logger = options.logger
+    this.#refusals = options.refusals ?? new RefusalCounter(options.logger)
+    this.#commerce = options.commerce
     // Readers only: never register schemas from the query side.
     this.#statsSerde = avroSerde('runnel.traffic.TrafficWindowStats', { registry: options.registry, autoRegister: false, unknownSchemaRetryMs: 10_000 })
     this.#sessionSerde = avroSerde('runnel.traffic.TravelerSession', { registry: options.registry, autoRegister: false, unknownSchemaRetryMs: 10_000 })
   }
 
+  /** What was applied; `refused` and `lastRefusal` cover every record of the shared refusal counter. */
   get counts(): MaterializerCounts {
-    return { ...this.#counts }
+    return { ...this.#counts, refused: this.#refusals.refused, lastRefusal: this.#refusals.lastRefusal }
   }
 
   /** The latest window start seen per resolution (the stream time of the outputs), epoch ms. */
@@ -95,7 +107,7 @@ export class Materializer {
 
   /** Applies records in order. Schema ids not seen yet are fetched from the registry first. */
   async apply(records: readonly FollowedRecord[]): Promise<void> {
-    await this.#resolveSchemas(records)
+    await Promise.all([this.#resolveSchemas(records), this.#commerce?.resolveSchemas(records)])
     const changes: WindowChange[] = []
     const sessionWrites: Array<{ key: SessionKey; value: TravelerSessionView | null }> = []
     for (const record of records) {
@@ -114,10 +126,11 @@ export class Materializer {
           changes.push(change)
         }
       } catch (err) {
-        if (!(err instanceof Refused)) throw err
-        this.#refuse(record, err.message)
+        if (!(err instanceof RecordRefused)) throw err
+        this.#refusals.refuse(record, err.message)
       }
     }
+    this.#commerce?.applyResolved(records)
     if (sessionWrites.length > 0) {
       this.#sessions.apply(sessionWrites)
       for (const w of sessionWrites) {
@@ -150,7 +163,9 @@ export class Materializer {
 
   async #resolveSchemas(records: readonly FollowedRecord[]): Promise<void> {
     const pending = new Map<string, Promise<void>>()
+    const topics = this.#topics
     for (const r of records) {
+      if (r.topic !== topics.stats1m && r.topic !== topics.stats5m && r.topic !== topics.sessions) continue
       if (r.value === null || r.value.length < 5 || r.value[0] !== 0) continue
       const isSession = r.topic === this.#topics.sessions
       const id = r.value.readInt32BE(1)
@@ -175,30 +190,30 @@ export class Materializer {
       readable.add(value.readInt32BE(1))
       return decoded
     } catch (err) {
-      throw new Refused(`value is not a readable Avro record: ${(err as Error).message}`)
+      throw new RecordRefused(`value is not a readable Avro record: ${(err as Error).message}`)
     }
   }
 
   #window(record: FollowedRecord, resolution: Resolution): WindowChange {
     const keyText = record.key?.toString('utf8')
     const key = keyText === undefined ? undefined : parseStatsKey(keyText)
-    if (key === undefined) throw new Refused(`key ${JSON.stringify(keyText ?? null)} is not "sensor_id|traveler_type|window_start_ms"`)
-    if (key.windowStart % WINDOW_STEP_MS !== 0) throw new Refused(`window start ${key.windowStart} is not on a minute boundary`)
+    if (key === undefined) throw new RecordRefused(`key ${JSON.stringify(keyText ?? null)} is not "sensor_id|traveler_type|window_start_ms"`)
+    if (key.windowStart % WINDOW_STEP_MS !== 0) throw new RecordRefused(`window start ${key.windowStart} is not on a minute boundary`)
     if (record.value === null) return { resolution, ...key, stats: null }
     const v = this.#decode(this.#statsSerde, this.#readable.stats, record, record.value)
     if (v.sensor_id !== key.sensorId || v.traveler_type !== key.travelerType || v.window_start !== key.windowStart) {
-      throw new Refused(`value (${v.sensor_id}|${v.traveler_type}|${v.window_start}) does not match its key`)
+      throw new RecordRefused(`value (${v.sensor_id}|${v.traveler_type}|${v.window_start}) does not match its key`)
     }
     if (v.window_end - v.window_start !== WINDOW_SIZE_MS[resolution]) {
-      throw new Refused(`window [${v.window_start}, ${v.window_end}) is not ${WINDOW_SIZE_MS[resolution] / 60_000} minute(s) long`)
+      throw new RecordRefused(`window [${v.window_start}, ${v.window_end}) is not ${WINDOW_SIZE_MS[resolution] / 60_000} minute(s) long`)
     }
     for (const field of ['observations', 'travelers', 'speed_samples'] as const) {
-      if (!Number.isSafeInteger(v[field]) || v[field] < 0) throw new Refused(`${field} ${v[field]} is not a non-negative integer`)
+      if (!Number.isSafeInteger(v[field]) || v[field] < 0) throw new RecordRefused(`${field} ${v[field]} is not a non-negative integer`)
     }
     const speeds = [v.speed_min, v.speed_max, v.speed_mean]
     const withSpeeds = v.speed_samples > 0
     if (speeds.some((s) => (s === null) === withSpeeds || (s !== null && !Number.isFinite(s)))) {
-      throw new Refused(`speeds (${speeds.join(', ')}) must be finite numbers exactly when speed_samples (${v.speed_samples}) > 0`)
+      throw new RecordRefused(`speeds (${speeds.join(', ')}) must be finite numbers exactly when speed_samples (${v.speed_samples}) > 0`)
     }
     return {
       resolution,
@@ -217,11 +232,11 @@ export class Materializer {
   #session(record: FollowedRecord): { key: SessionKey; value: TravelerSessionView | null } {
     const keyText = record.key?.toString('utf8')
     const key = keyText === undefined ? undefined : parseSessionKey(keyText)
-    if (key === undefined) throw new Refused(`key ${JSON.stringify(keyText ?? null)} is not "sensor_id|traveler_id|session_start_ms"`)
+    if (key === undefined) throw new RecordRefused(`key ${JSON.stringify(keyText ?? null)} is not "sensor_id|traveler_id|session_start_ms"`)
     if (record.value === null) return { key, value: null }
     const v = this.#decode(this.#sessionSerde, this.#readable.session, record, record.value)
     if (v.sensor_id !== key.sensorId || v.traveler_id !== key.travelerId || v.first_seen !== key.sessionStart) {
-      throw new Refused(`value (${v.sensor_id}|${v.traveler_id}|${v.first_seen}) does not match its key`)
+      throw new RecordRefused(`value (${v.sensor_id}|${v.traveler_id}|${v.first_seen}) does not match its key`)
     }
     return {
       key,
@@ -236,16 +251,6 @@ export class Materializer {
         speedMax: v.speed_max,
         speedMean: v.speed_mean
       }
-    }
-  }
-
-  #refuse(record: FollowedRecord, reason: string): void {
-    this.#counts.refused++
-    this.#counts.lastRefusal = `${record.topic}-${record.partition}@${record.offset}: ${reason}`
-    // The first few are logged one by one, then every 1000th, so a bad topic cannot flood the log.
-    if (this.#refusalsLogged < 20 || this.#counts.refused % 1000 === 0) {
-      this.#refusalsLogged++
-      this.#logger?.warn({ topic: record.topic, partition: record.partition, offset: record.offset, reason, refused: this.#counts.refused }, 'query-api: record refused')
     }
   }
 }

@@ -1,15 +1,22 @@
 /**
  * `startQueryApi`: wires one query API instance together. It opens the local store, notes the end
- * offsets of the output topics, starts listening (health answers `catching-up` meanwhile), replays
- * the topics from the beginning and keeps following them.
+ * offsets of the output topics (traffic and commerce, one follower: readiness covers all six),
+ * starts listening (health answers `catching-up` meanwhile), replays the topics from the beginning
+ * and keeps following them.
  */
 import { mkdir } from 'node:fs/promises'
 import { pino, type Logger } from 'pino'
 import { TokenAuthenticator } from './auth.ts'
+import { CommerceMaterializer } from './commerce-materializer.ts'
+import { knownProductCount } from './commerce-queries.ts'
 import { resolveConfig, type QueryApiConfig, type QueryApiOptions } from './config.ts'
 import { HealthStates, summarizeProgress, type HealthReport } from './health.ts'
 import { Materializer } from './materializer.ts'
+import { createProductRest } from './product-rest.ts'
+import { RatingsIndex } from './ratings-index.ts'
+import { RefusalCounter } from './refusals.ts'
 import { createAppRouter, type QueryServices } from './router.ts'
+import { SalesIndex } from './sales-index.ts'
 import { SeriesIndex } from './series-index.ts'
 import { createQueryServer } from './server.ts'
 import { SessionIndex } from './session-index.ts'
@@ -33,6 +40,8 @@ export interface QueryApiWiring {
   topology?: (() => TopologyDescription) | null
   /** Name of the input topic shown in the default topology. Default traffic.observations. */
   observationsTopic?: string
+  /** Wall clock, epoch ms ("the last hour" of the commerce answers). Default `Date.now`. */
+  now?: () => number
 }
 
 /** A running query API instance. */
@@ -61,10 +70,18 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
   const series = new SeriesIndex()
   const sessions = new SessionIndex(store)
   const registry = new SchemaRegistryClient({ url: config.registryUrl })
-  const materializer = new Materializer({ topics: config.topics, registry, series, sessions, logger: log })
+  const sales = new SalesIndex()
+  const ratings = new RatingsIndex()
+  const refusals = new RefusalCounter(log)
+  const commerce = new CommerceMaterializer({ topics: config.commerceTopics, registry, sales, ratings, refusals, logger: log })
+  const materializer = new Materializer({ topics: config.topics, registry, series, sessions, refusals, commerce, logger: log })
+  const now = wiring.now ?? Date.now
   const follower = new TopicFollower({
     brokers: config.brokers,
-    topics: [config.topics.stats1m, config.topics.stats5m, config.topics.sessions],
+    topics: [
+      config.topics.stats1m, config.topics.stats5m, config.topics.sessions,
+      config.commerceTopics.sales1h, config.commerceTopics.productRatings, config.commerceTopics.categoryRatings
+    ],
     clientId: `runnel-query-api-${config.instanceId}`,
     maxWaitMs: config.fetchMaxWaitMs,
     onRecords: (records) => materializer.apply(records),
@@ -103,8 +120,11 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
       startedAt,
       uptimeMs: Date.now() - startedAt,
       progress: summarizeProgress(partitions, ready),
-      materialized: { windows: series.size, sessions: sessions.size, sensors: series.sensors().length },
-      records: { ...counts, read: follower.recordsRead },
+      materialized: {
+        windows: series.size, sessions: sessions.size, sensors: series.sensors().length,
+        salesWindows: sales.size, products: knownProductCount({ sales, ratings }), ratedProducts: ratings.productCount, categories: ratings.categoryCount
+      },
+      records: { ...counts, read: follower.recordsRead, commerce: commerce.counts },
       kafka: { topics: follower.followedTopics, lastError: follower.lastError ?? null }
     }
   }
@@ -115,7 +135,9 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
     sessions,
     changes: materializer,
     health,
-    system
+    system,
+    commerce: { data: { sales, ratings }, changes: commerce },
+    now
   }
 
   const cleanup = async (): Promise<void> => {
@@ -134,6 +156,7 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
       router: createAppRouter(services),
       authenticator,
       ready: () => started && follower.ready,
+      rest: createProductRest({ authenticator, data: { sales, ratings }, now, ready: () => started && follower.ready }),
       host: config.host,
       port: config.port,
       tls: config.tls,
@@ -144,7 +167,7 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
     await cleanup()
     throw err
   }
-  log.info({ url: server.url, topics: config.topics, store: config.store }, 'query API listening; catching up with the topics')
+  log.info({ url: server.url, topics: config.topics, commerceTopics: config.commerceTopics, store: config.store }, 'query API listening; catching up with the topics')
   const readyAt = follower.whenReady().then(() => {
     log.info({ windows: series.size, records: follower.recordsRead, ms: Date.now() - startedAt }, 'query API ready')
   })
@@ -152,7 +175,9 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
   // Retention: the topics drop old data without tombstones, so the local copy must drop it too.
   const eviction = setInterval(() => {
     const evicted = materializer.evictOlderThan(config.retentionMs)
-    if (evicted.windows + evicted.sessions > 0) log.info(evicted, 'dropped data past retention')
+    const latestSales = sales.latestWindowStart
+    const salesWindows = latestSales === null ? 0 : sales.deleteBefore(latestSales - config.retentionMs)
+    if (evicted.windows + evicted.sessions + salesWindows > 0) log.info({ ...evicted, salesWindows }, 'dropped data past retention')
   }, 60_000)
   eviction.unref()
 

@@ -1,13 +1,15 @@
 /**
- * The procedures of the query API. `AppRouter` (the type of `createAppRouter`'s result) is what the
- * dashboard imports: changing an output here breaks its typecheck.
+ * The procedures of the query API: `traffic.*` and `system.*` here, `commerce.*` in
+ * commerce-router.ts. `AppRouter` (the type of `createAppRouter`'s result) is what the dashboard
+ * imports: changing an output here breaks its typecheck.
  */
 import { combineAt, type SeriesPoint } from './aggregate.ts'
 import { CombinedSeriesCache } from './combined-series.ts'
+import { createCommerceRouter, type CommerceServices } from './commerce-router.ts'
 import { QueryApiError, QueryApiErrorCodes } from './errors.ts'
 import type { HealthReport } from './health.ts'
-import { liveInput, seriesInput, sessionsInput } from './inputs.ts'
-import { LiveQueue } from './live-queue.ts'
+import { checkRange, liveInput, seriesInput, sessionsInput } from './inputs.ts'
+import { LiveQueue, windowChangeKey } from './live-queue.ts'
 import type { WindowChange } from './materializer.ts'
 import { WINDOW_SIZE_MS, WINDOW_STEP_MS, type Resolution, type SensorSummary, type SeriesIndex, type WindowStats } from './series-index.ts'
 import type { SessionIndex, SessionPage } from './session-index.ts'
@@ -32,6 +34,10 @@ export interface QueryServices {
   }
   /** Windows a live subscriber may have pending before it is told to resync. Default 10,000. */
   readonly liveMaxPending?: number
+  /** The materialized commerce topics and their live changes. */
+  readonly commerce: CommerceServices
+  /** Wall clock, epoch ms: "the last hour" of the commerce procedures is measured at it. Default `Date.now`. */
+  readonly now?: () => number
 }
 
 /** `traffic.sensors` output. */
@@ -78,12 +84,6 @@ export type LiveEvent =
   /** Changes were dropped (the subscriber was too slow): re-read the series. */
   | { readonly kind: 'resync' }
 
-function checkRange(from: number, to: number, maxRangeMs: number): void {
-  if (to - from > maxRangeMs) {
-    throw new QueryApiError(QueryApiErrorCodes.RANGE_TOO_LONG, `the range from ${from} to ${to} is ${to - from} ms long; at most ${maxRangeMs} ms (${Math.round(maxRangeMs / 3_600_000)} h) may be asked for`)
-  }
-}
-
 function checkSensor(services: QueryServices, sensorId: string): void {
   if (sensorId === 'all' || services.series.hasSensor(sensorId) || services.sessions.sensors.has(sensorId)) return
   throw new QueryApiError(QueryApiErrorCodes.UNKNOWN_SENSOR, `unknown sensor ${JSON.stringify(sensorId.slice(0, 200))}: no window or session of it has been seen (see traffic.sensors)`)
@@ -91,7 +91,7 @@ function checkSensor(services: QueryServices, sensorId: string): void {
 
 /** The events of one live subscriber until `stop` aborts. */
 async function* liveEvents(services: QueryServices, input: { sensorId: string; travelerType: TravelerType | 'all'; resolution: Resolution }, stop: AbortSignal): AsyncGenerator<LiveEvent, void, unknown> {
-  const queue = new LiveQueue(services.liveMaxPending ?? 10_000)
+  const queue = new LiveQueue(services.liveMaxPending ?? 10_000, windowChangeKey)
   const matches = (c: WindowChange): boolean =>
     c.resolution === input.resolution &&
     (input.sensorId === 'all' || c.sensorId === input.sensorId) &&
@@ -172,7 +172,16 @@ export function createAppRouter(services: QueryServices) {
     instances: adminProcedure.query((): Promise<InstancesReport> => services.system.instances())
   })
 
-  return t.router({ traffic: trafficRouter, system: systemRouter })
+  const commerceRouter = createCommerceRouter({
+    instanceId: services.instanceId,
+    maxRangeMs: services.maxRangeMs,
+    commerce: services.commerce,
+    now: services.now ?? Date.now,
+    ready: () => services.health().ready,
+    liveMaxPending: services.liveMaxPending ?? 10_000
+  })
+
+  return t.router({ traffic: trafficRouter, commerce: commerceRouter, system: systemRouter })
 }
 
 /** The query API's router type, for typed clients (`createTRPCClient<AppRouter>`). */

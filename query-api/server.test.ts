@@ -12,6 +12,8 @@ import { QueryApiError, QueryApiErrorCodes } from './errors.ts'
 import type { HealthReport } from './health.ts'
 import type { WindowChange } from './materializer.ts'
 import { createAppRouter, type AppRouter, type LiveEvent, type QueryServices } from './router.ts'
+import { RatingsIndex } from './ratings-index.ts'
+import { SalesIndex } from './sales-index.ts'
 import { SeriesIndex } from './series-index.ts'
 import { createQueryServer, type QueryServer } from './server.ts'
 import { SessionIndex } from './session-index.ts'
@@ -37,8 +39,11 @@ function health(): HealthReport {
   return {
     status: 'ready', ready: true, instanceId: 'unit', startedAt: 0, uptimeMs: 1,
     progress: { fraction: 1, offsetsRead: 0, offsetsToRead: 0, partitions: [] },
-    materialized: { windows: series.size, sessions: 0, sensors: 0 },
-    records: { windowsWritten: 0, windowsDeleted: 0, sessionsWritten: 0, sessionsDeleted: 0, refused: 0, lastRefusal: null, read: 0 },
+    materialized: { windows: series.size, sessions: 0, sensors: 0, salesWindows: 0, products: 0, ratedProducts: 0, categories: 0 },
+    records: {
+      windowsWritten: 0, windowsDeleted: 0, sessionsWritten: 0, sessionsDeleted: 0, refused: 0, lastRefusal: null, read: 0,
+      commerce: { salesWindowsWritten: 0, salesWindowsDeleted: 0, productRatingsWritten: 0, productRatingsDeleted: 0, categoryRatingsWritten: 0, categoryRatingsDeleted: 0 }
+    },
     kafka: { topics: [], lastError: null }
   }
 }
@@ -75,6 +80,7 @@ beforeAll(async () => {
       }
     },
     health,
+    commerce: { data: { sales: new SalesIndex(), ratings: new RatingsIndex() }, changes: { onCommerceChanges: () => () => undefined } },
     system: {
       lag: async () => ({ groupId: 'g', partitions: [], totalLag: 0, measuredAt: 1 }),
       instances: async () => {
@@ -322,6 +328,11 @@ describe('query API over HTTP: static files and probes', () => {
     expect(await get('/traffic/s-1')).toMatchObject({ status: 200, text: '<!doctype html><title>dash</title>' })
     expect(await get('/assets/app-1234.js')).toMatchObject({ status: 200, type: 'text/javascript; charset=utf-8', text: 'console.log(1)' })
     expect((await get('/assets/missing.js')).status).toBe(404)
+  })
+
+  it('answers paths under /api/ with a JSON 404 when no REST handler is configured, never with index.html', async () => {
+    expect(await get('/api/product/sale/1')).toMatchObject({ status: 404, type: 'application/json' })
+    expect(await get('/api')).toMatchObject({ status: 404, type: 'application/json' })
   })
 
   it('never serves files outside the folder', async () => {

@@ -1,6 +1,7 @@
 /**
- * The HTTP(S) edge: tRPC under `/trpc` (queries and SSE subscriptions, GET only), `/readyz` and
- * `/livez` for load balancers, and the static folder at `/`.
+ * The HTTP(S) edge: tRPC under `/trpc` (queries and SSE subscriptions, GET only), the seed's REST
+ * endpoints under `/api/` (product-rest.ts), `/readyz` and `/livez` for load balancers, and the
+ * static folder at `/`.
  */
 import { readFile } from 'node:fs/promises'
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -9,6 +10,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import { createHTTPHandler } from '@trpc/server/adapters/standalone'
 import type { TokenAuthenticator } from './auth.ts'
 import { QueryApiConfigError, QueryApiError } from './errors.ts'
+import { REST_PREFIX, type RestHandler } from './product-rest.ts'
 import type { AppRouter } from './router.ts'
 import { serveStatic } from './static-files.ts'
 import { preflightSubscription } from './subscription-preflight.ts'
@@ -24,6 +26,8 @@ export interface QueryServerOptions {
   port: number
   tls: { certFile: string; keyFile: string } | null
   staticDir: string | null
+  /** Answers requests under `/api/` (the seed's REST endpoints); without it they get a JSON 404. */
+  rest?: RestHandler
   /** Largest request body, bytes. Default 64 KiB (the API takes GET requests only). */
   maxBodyBytes?: number
   /** Sees unexpected failures (a procedure's bug, the HTTP layer's); clients get a bare 500. */
@@ -90,6 +94,12 @@ export async function createQueryServer(options: QueryServerOptions): Promise<Qu
         return
       }
       trpc(req, res)
+      return
+    }
+    if (pathname === REST_PREFIX.slice(0, -1) || pathname.startsWith(REST_PREFIX)) {
+      // Never the dashboard's index.html: REST clients get JSON, also for paths that do not exist.
+      if (options.rest !== undefined) options.rest(req, res, pathname)
+      else jsonError(res, 404, 'NOT_FOUND', `no endpoint at ${pathname.slice(0, 200)}`)
       return
     }
     if (pathname === '/livez') {

@@ -20,6 +20,10 @@ const TRPC_CODE: Readonly<Record<QueryApiErrorCode, TRPC_ERROR_CODE_KEY>> = {
   [QueryApiErrorCodes.BAD_QUERY]: 'BAD_REQUEST',
   [QueryApiErrorCodes.RANGE_TOO_LONG]: 'BAD_REQUEST',
   [QueryApiErrorCodes.UNKNOWN_SENSOR]: 'BAD_REQUEST',
+  [QueryApiErrorCodes.UNKNOWN_PRODUCT]: 'NOT_FOUND',
+  [QueryApiErrorCodes.BAD_REQUEST]: 'BAD_REQUEST',
+  [QueryApiErrorCodes.NO_SUCH_ENDPOINT]: 'NOT_FOUND',
+  [QueryApiErrorCodes.NOT_READY]: 'SERVICE_UNAVAILABLE',
   [QueryApiErrorCodes.BAD_CURSOR]: 'BAD_REQUEST',
   [QueryApiErrorCodes.UNAUTHENTICATED]: 'UNAUTHORIZED',
   [QueryApiErrorCodes.FORBIDDEN]: 'FORBIDDEN',
@@ -88,8 +92,8 @@ function scoped(scope: Scope, what: string) {
 
 /** No token needed (system.health). */
 export const publicProcedure = t.procedure.use(mapDomainErrors)
-/** Needs a token with the `read` scope (traffic.*). */
-export const readProcedure = publicProcedure.use(scoped(Scopes.read, 'traffic.* procedures'))
+/** Needs a token with the `read` scope (traffic.*, commerce.*). */
+export const readProcedure = publicProcedure.use(scoped(Scopes.read, 'traffic.* and commerce.* procedures'))
 /** Needs a token with the `admin` scope (system.* except health). */
 export const adminProcedure = publicProcedure.use(scoped(Scopes.admin, 'system.* procedures'))
 

@@ -3,7 +3,7 @@
  * keys of the output topics (encoders and parsers, shared with the query API), window sizes and the
  * defaults of grace, retention and partition counts, validated once.
  */
-import type { Serde } from '../../schemas/index.ts'
+import { AppConfigError, settingChecks } from '../shared/index.ts'
 
 /** Topic names of the commerce contract. */
 export const COMMERCE_TOPICS = {
@@ -82,58 +82,25 @@ export interface ResolvedCommerceSettings {
 export const DEFAULT_TYPED_DEAD_LETTER_TOPIC = 'runnel-commerce-dlq'
 
 /** A bad commerce setting; `option` names it. */
-export class CommerceConfigError extends Error {
-  readonly code = 'COMMERCE_BAD_OPTION'
-  readonly option: string
+export class CommerceConfigError extends AppConfigError {
   constructor(option: string, message: string) {
-    super(`${option}: ${message}`)
+    super('COMMERCE_BAD_OPTION', option, message)
     this.name = 'CommerceConfigError'
-    this.option = option
   }
 }
 
-const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/
-
-function topicName(option: string, value: unknown): string {
-  if (typeof value !== 'string' || !TOPIC_NAME.test(value)) {
-    throw new CommerceConfigError(option, `must be 1-249 characters of [A-Za-z0-9._-], got ${JSON.stringify(value)}`)
-  }
-  return value
-}
-
-function durationMs(option: string, value: unknown, fallback: number, minimum: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < minimum) {
-    throw new CommerceConfigError(option, `must be an integer number of ms >= ${minimum}, got ${JSON.stringify(value)}`)
-  }
-  return value
-}
-
-function partitions(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 10_000) {
-    throw new CommerceConfigError(option, `must be an integer from 1 to 10000, got ${JSON.stringify(value)}`)
-  }
-  return value
-}
+const check = settingChecks((option, message) => new CommerceConfigError(option, message))
 
 /** Fills in defaults and checks every setting, throwing a `CommerceConfigError` naming the bad one. */
 export function resolveCommerceSettings(settings: CommerceSettings = {}): ResolvedCommerceSettings {
   if (typeof settings !== 'object' || settings === null) throw new CommerceConfigError('settings', 'must be an object')
-  const topics: Record<keyof CommerceTopics, string> = { ...COMMERCE_TOPICS }
-  for (const [name, value] of Object.entries(settings.topics ?? {})) {
-    if (!(name in COMMERCE_TOPICS)) throw new CommerceConfigError(`topics.${name}`, `unknown topic role; known: ${Object.keys(COMMERCE_TOPICS).join(', ')}`)
-    if (value !== undefined) topics[name as keyof CommerceTopics] = topicName(`topics.${name}`, value)
-  }
+  const topics: CommerceTopics = check.topics<keyof CommerceTopics>(COMMERCE_TOPICS, settings.topics)
   const typedDeadLetterTopic = settings.typedDeadLetterTopic === undefined
     ? DEFAULT_TYPED_DEAD_LETTER_TOPIC
-    : topicName('typedDeadLetterTopic', settings.typedDeadLetterTopic)
-  const all = [...Object.values(topics), typedDeadLetterTopic]
-  if (new Set(all).size !== all.length) {
-    throw new CommerceConfigError('topics', `the topics must be distinct, got ${JSON.stringify({ ...topics, typedDeadLetterTopic })}`)
-  }
-  const graceMs = durationMs('graceMs', settings.graceMs, DEFAULT_GRACE_MS, 0)
-  const storeRetentionMs = durationMs('storeRetentionMs', settings.storeRetentionMs, Math.max(DEFAULT_STORE_RETENTION_MS, HOUR_MS + graceMs), 1)
+    : check.topicName('typedDeadLetterTopic', settings.typedDeadLetterTopic)
+  check.distinct([...Object.values(topics), typedDeadLetterTopic], { ...topics, typedDeadLetterTopic })
+  const graceMs = check.durationMs('graceMs', settings.graceMs, DEFAULT_GRACE_MS, 0)
+  const storeRetentionMs = check.durationMs('storeRetentionMs', settings.storeRetentionMs, Math.max(DEFAULT_STORE_RETENTION_MS, HOUR_MS + graceMs), 1)
   if (storeRetentionMs < HOUR_MS + graceMs) {
     throw new CommerceConfigError('storeRetentionMs', `must be at least the 1-hour window size + graceMs (${HOUR_MS + graceMs}), got ${storeRetentionMs}`)
   }
@@ -141,10 +108,10 @@ export function resolveCommerceSettings(settings: CommerceSettings = {}): Resolv
     topics,
     typedDeadLetterTopic,
     graceMs,
-    outputRetentionMs: durationMs('outputRetentionMs', settings.outputRetentionMs, DEFAULT_OUTPUT_RETENTION_MS, 1),
+    outputRetentionMs: check.durationMs('outputRetentionMs', settings.outputRetentionMs, DEFAULT_OUTPUT_RETENTION_MS, 1),
     storeRetentionMs,
-    inputPartitions: partitions('inputPartitions', settings.inputPartitions, DEFAULT_INPUT_PARTITIONS),
-    outputPartitions: partitions('outputPartitions', settings.outputPartitions, DEFAULT_OUTPUT_PARTITIONS)
+    inputPartitions: check.partitions('inputPartitions', settings.inputPartitions, DEFAULT_INPUT_PARTITIONS),
+    outputPartitions: check.partitions('outputPartitions', settings.outputPartitions, DEFAULT_OUTPUT_PARTITIONS)
   }
 }
 
@@ -188,18 +155,4 @@ export function categoryKey(category: string): string {
 export function lastHourWindow(nowMs: number): { windowStartMs: number; windowEndMs: number } {
   const windowEndMs = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS
   return { windowStartMs: windowEndMs - HOUR_MS, windowEndMs }
-}
-
-/**
- * UTF-8 string keys of the commerce stores and repartition topic, in buffers of their own: record
- * caches keep key buffers as long as an entry lives, and a small buffer from Node's shared 8 KiB
- * pool would keep its whole slab alive with it.
- */
-export const storeKeySerde: Serde<string> = {
-  serialize: (_topic, value) => {
-    const out = Buffer.allocUnsafeSlow(Buffer.byteLength(value, 'utf8'))
-    out.write(value, 0, 'utf8')
-    return out
-  },
-  deserialize: (_topic, data) => data.toString('utf8')
 }

@@ -10,8 +10,8 @@
  * rating, and the product's later ones, name the new category). For the seed-JSON format, extra
  * invalid records of every kind the bridge rejects are mixed in (not counted in `events`).
  */
-import { Prng } from '../traffic/index.ts'
 import type { ProductRated, ProductSold } from '../../schemas/index.ts'
+import { checkCount, checkFraction, checkSeed, checkStartMs, Prng, TimeQueue } from '../shared/index.ts'
 import { MINUTE_MS } from './config.ts'
 
 /** Options of the generator; fractions are probabilities in [0, 1]. */
@@ -66,18 +66,6 @@ interface Product {
   readonly quality: number
 }
 
-function fraction(name: string, value: number | undefined, fallback: number): number {
-  const v = value ?? fallback
-  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new RangeError(`${name} must be a number in [0, 1], got ${String(value)}`)
-  return v
-}
-
-function count(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  const v = value ?? fallback
-  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`)
-  return v
-}
-
 /** The event-time range the generator covers for `events` events, ms (an estimate, for choosing a start). */
 export function estimatedDurationMs(events: number, meanGapMs = 250): number {
   return events * meanGapMs
@@ -87,7 +75,7 @@ export function estimatedDurationMs(events: number, meanGapMs = 250): number {
 export function commerceCatalogue(
   options: Pick<CommerceGeneratorOptions, 'seed' | 'products' | 'categories'>
 ): Array<{ id: number; name: string; category: string; priceCents: number }> {
-  return catalogue(new Prng(options.seed), count('products', options.products, 50, 1, 1_000_000), count('categories', options.categories, 8, 1, 1000))
+  return catalogue(new Prng(options.seed), checkCount('products', options.products, 50, 1, 1_000_000), checkCount('categories', options.categories, 8, 1, 1000))
     .map(({ id, name, category, priceCents }) => ({ id, name, category, priceCents }))
 }
 
@@ -100,54 +88,6 @@ function catalogue(prng: Prng, products: number, categories: number): Product[] 
     priceCents: 99 + Math.floor(prng.next() * 20_000),
     quality: 1.5 + 3.4 * prng.next()
   }))
-}
-
-/** A binary min-heap of pending deliveries ordered by `(at, seq)`. */
-class DeliveryQueue<T> {
-  private readonly items: Array<{ at: number; seq: number; item: T }> = []
-  private seq = 0
-
-  get size(): number {
-    return this.items.length
-  }
-
-  peekAt(): number {
-    return this.items[0]?.at ?? Infinity
-  }
-
-  push(at: number, item: T): void {
-    const entry = { at, seq: this.seq++, item }
-    const items = this.items
-    let i = items.push(entry) - 1
-    while (i > 0) {
-      const parent = (i - 1) >> 1
-      const p = items[parent] as typeof entry
-      if (p.at < at || (p.at === at && p.seq < entry.seq)) break
-      items[i] = p
-      i = parent
-    }
-    items[i] = entry
-  }
-
-  pop(): T | undefined {
-    const items = this.items
-    const top = items[0]
-    const last = items.pop()
-    if (top === undefined || last === undefined || items.length === 0) return top?.item
-    const less = (a: typeof last, b: typeof last): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq)
-    let i = 0
-    for (;;) {
-      const l = 2 * i + 1
-      if (l >= items.length) break
-      const r = l + 1
-      const child = r < items.length && less(items[r] as typeof last, items[l] as typeof last) ? r : l
-      if (!less(items[child] as typeof last, last)) break
-      items[i] = items[child] as typeof last
-      i = child
-    }
-    items[i] = last
-    return top.item
-  }
 }
 
 /** The invalid seed-JSON text of `variant`, derived from a valid event of the product. */
@@ -173,22 +113,21 @@ function invalidText(variant: InvalidVariant, product: Product, prng: Prng): str
 
 /** The records of the model, lazily, in send order. */
 export function* commerceRecords(options: CommerceGeneratorOptions): Generator<CommerceRecord> {
-  const { seed, startMs } = options
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed must be an integer in [0, 2^32), got ${String(seed)}`)
-  const events = count('events', options.events, 0, 0, Number.MAX_SAFE_INTEGER)
-  if (!Number.isSafeInteger(startMs) || startMs < 0) throw new RangeError(`startMs must be a non-negative integer of epoch ms, got ${String(startMs)}`)
+  const seed = checkSeed(options.seed)
+  const events = checkCount('events', options.events, 0, 0, Number.MAX_SAFE_INTEGER)
+  const startMs = checkStartMs(options.startMs)
   const meanGapMs = options.meanGapMs ?? 250
   if (!(meanGapMs > 0 && meanGapMs <= 3_600_000)) throw new RangeError(`meanGapMs must be in (0, 3600000], got ${String(options.meanGapMs)}`)
-  const saleFraction = fraction('saleFraction', options.saleFraction, 0.7)
-  const outOfOrder = fraction('outOfOrderFraction', options.outOfOrderFraction, 0.02)
-  const late = fraction('lateFraction', options.lateFraction, 0.001)
-  const recategorize = fraction('recategorizeFraction', options.recategorizeFraction, 0.001)
-  const invalid = fraction('invalidFraction', options.invalidFraction, 0)
-  const categories = count('categories', options.categories, 8, 1, 1000)
+  const saleFraction = checkFraction('saleFraction', options.saleFraction, 0.7)
+  const outOfOrder = checkFraction('outOfOrderFraction', options.outOfOrderFraction, 0.02)
+  const late = checkFraction('lateFraction', options.lateFraction, 0.001)
+  const recategorize = checkFraction('recategorizeFraction', options.recategorizeFraction, 0.001)
+  const invalid = checkFraction('invalidFraction', options.invalidFraction, 0)
+  const categories = checkCount('categories', options.categories, 8, 1, 1000)
   const prng = new Prng(seed)
-  const products = catalogue(prng, count('products', options.products, 50, 1, 1_000_000), categories)
+  const products = catalogue(prng, checkCount('products', options.products, 50, 1, 1_000_000), categories)
   const categoryNames = [...new Set(products.map((p) => p.category))]
-  const queue = new DeliveryQueue<CommerceRecord>()
+  const queue = new TimeQueue<CommerceRecord>()
   let t = startMs
   for (let n = 0; n < events; n++) {
     t += Math.round(prng.exponential(1 / meanGapMs))

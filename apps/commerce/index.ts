@@ -26,6 +26,7 @@ export {
   startCommerceWorker, ensureCommerceTopics, commerceWorkerOptionsFromEnv, commerceWorkerUsage, COMMERCE_APPLICATION_ID,
   COMMERCE_COMMIT_INTERVAL_MS, COMMERCE_WORKER_ENV, type CommerceWorkerOptions, type RunningCommerceWorker
 } from './worker.ts'
+export { readCommerceOutputs, type CommerceOutputs, type CommerceOutputValues } from './outputs.ts'
 export {
   runCommerceSimulator, parseCommerceSimulatorArgs, commerceSimulatorUsage, readCommerceDataset, SIMULATOR_FORMATS,
   type SimulatorFormat, type CommerceSimulatorOptions, type CommerceSimulatorResult

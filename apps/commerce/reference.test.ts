@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { DropReason } from '../../processors/index.ts'
 import type { ProductRated, ProductSold } from '../../schemas/index.ts'
+import { diffLatestValues } from '../shared/index.ts'
 import { generateCommerceRecords, toSeedJson, type CommerceRecord } from './generator.ts'
 import { referenceCommerceOutputs, type CommerceReferenceResult } from './reference.ts'
 import { commerceHarness, type CommerceHarness } from './test-support.ts'
@@ -35,19 +36,6 @@ async function runDriver(
   }
   harness.driver.commit()
   return harness
-}
-
-/** Keys whose values differ (order-independent JSON of each value; at most `limit`). */
-function diffLatestValues(expected: ReadonlyMap<string, object>, actual: ReadonlyMap<string, object>, limit = 10): string[] {
-  const text = (value: object): string => JSON.stringify(value, Object.keys(value).sort())
-  const out: string[] = []
-  for (const [key, value] of expected) {
-    const got = actual.get(key)
-    if (got === undefined) out.push(`missing ${key}: expected ${text(value)}`)
-    else if (text(got) !== text(value)) out.push(`differs ${key}: expected ${text(value)}, got ${text(got)}`)
-  }
-  for (const [key, value] of actual) if (!expected.has(key)) out.push(`unexpected ${key}: ${text(value)}`)
-  return out.slice(0, limit)
 }
 
 function expectSameOutputs(expected: CommerceReferenceResult, h: CommerceHarness): void {

@@ -5,19 +5,11 @@
  */
 import { MemoryLog, serveRegistry, type RunningRegistry } from '../../registry/index.ts'
 import type { RecordHeaders } from '../../processors/index.ts'
-import {
-  SchemaRegistryClient, stringSerde, type CategoryRating, type ProductRated, type ProductRating, type ProductSalesWindow, type ProductSold
-} from '../../schemas/index.ts'
+import { SchemaRegistryClient, stringSerde, type ProductRated, type ProductSold } from '../../schemas/index.ts'
 import { TopologyTestDriver, type TopologyTestDriverOptions } from '../../topology/index.ts'
 import { productKey, resolveCommerceSettings, type CommerceTopics, type ResolvedCommerceSettings } from './config.ts'
+import type { CommerceOutputValues } from './outputs.ts'
 import { buildCommerceTopology, commerceSerdes, type CommerceSerdes, type CommerceTopologyOptions } from './topology.ts'
-
-/** The output topics by role, with their value types. */
-export interface CommerceOutputTypes {
-  sales1h: ProductSalesWindow
-  productRatings: ProductRating
-  categoryRatings: CategoryRating
-}
 
 /** A raw record of a driver topic, key and value as UTF-8 text (null stays null). */
 export interface RawTextRecord {
@@ -40,9 +32,9 @@ export interface CommerceHarness {
   /** Pipes a typed rating (key = its product id unless given). */
   rated(event: ProductRated, key?: string): void
   /** Every record written to an output so far, in write order (`null` values are tombstones). */
-  records<TRole extends keyof CommerceOutputTypes>(role: TRole): Array<{ key: string; value: CommerceOutputTypes[TRole] | null }>
+  records<TRole extends keyof CommerceOutputValues>(role: TRole): Array<{ key: string; value: CommerceOutputValues[TRole] | null }>
   /** The latest value per key of an output (tombstones delete the key). */
-  latest<TRole extends keyof CommerceOutputTypes>(role: TRole): Map<string, CommerceOutputTypes[TRole]>
+  latest<TRole extends keyof CommerceOutputValues>(role: TRole): Map<string, CommerceOutputValues[TRole]>
   /** Every record of a topic as text (dead-letter topics). */
   rawRecords(topic: string): RawTextRecord[]
   /** The typed events the bridge wrote. */
@@ -67,11 +59,11 @@ export async function commerceHarness(
     const soldInput = driver.createInputTopic(topics.productSold, stringSerde, serdes.productSold)
     const ratedInput = driver.createInputTopic(topics.productRated, stringSerde, serdes.productRated)
     const outputSerde = { sales1h: serdes.salesWindow, productRatings: serdes.productRating, categoryRatings: serdes.categoryRating }
-    const records = <TRole extends keyof CommerceOutputTypes>(role: TRole): Array<{ key: string; value: CommerceOutputTypes[TRole] | null }> => {
+    const records = <TRole extends keyof CommerceOutputValues>(role: TRole): Array<{ key: string; value: CommerceOutputValues[TRole] | null }> => {
       const topic = topics[role as keyof CommerceTopics]
       return driver.readTopic(topic).map((r) => ({
         key: (r.key as Buffer).toString('utf8'),
-        value: r.value === null ? null : outputSerde[role].deserialize(topic, r.value) as CommerceOutputTypes[TRole]
+        value: r.value === null ? null : outputSerde[role].deserialize(topic, r.value) as CommerceOutputValues[TRole]
       }))
     }
     const typed = (role: 'productSold' | 'productRated'): unknown[] => {
@@ -93,8 +85,8 @@ export async function commerceHarness(
       sold: (event, key) => soldInput.pipeInput(key ?? productKey(event.product_id), event, event.timestamp),
       rated: (event, key) => ratedInput.pipeInput(key ?? productKey(event.product_id), event, event.timestamp),
       records,
-      latest<TRole extends keyof CommerceOutputTypes>(role: TRole) {
-        const out = new Map<string, CommerceOutputTypes[TRole]>()
+      latest<TRole extends keyof CommerceOutputValues>(role: TRole) {
+        const out = new Map<string, CommerceOutputValues[TRole]>()
         for (const { key, value } of records(role)) {
           if (value === null) out.delete(key)
           else out.set(key, value)

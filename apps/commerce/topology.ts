@@ -36,9 +36,10 @@ import {
 import { addCommerceBridge, BridgeErrorCodes } from './bridge.ts'
 import {
   categoryKey, HOUR_MS, MINUTE_MS, parseProductKey, productKey, resolveCommerceSettings, salesKey, type CommerceSettings,
-  type ResolvedCommerceSettings, storeKeySerde
+  type ResolvedCommerceSettings
 } from './config.ts'
 import { deadLetterHeaders, type Rejection } from './dead-letters.ts'
+import { storeKeySerde } from '../shared/index.ts'
 
 /** Store names of the topology (changelogs: `<application id>-<store>-changelog`). */
 export const COMMERCE_STORES = {

@@ -2,7 +2,7 @@
  * The traffic application's settings: topic names, window grace, retention and partition counts,
  * with the defaults of the traffic contract (CONTRACTS.md, "Traffic analytics"), validated once.
  */
-import type { Serde } from '../../schemas/index.ts'
+import { AppConfigError, settingChecks } from '../shared/index.ts'
 
 /** Topic names of the traffic contract. */
 export const TRAFFIC_TOPICS = {
@@ -68,50 +68,23 @@ export interface ResolvedTrafficSettings {
 }
 
 /** A bad traffic setting; `option` names it. */
-export class TrafficConfigError extends Error {
-  readonly code = 'TRAFFIC_BAD_OPTION'
-  readonly option: string
+export class TrafficConfigError extends AppConfigError {
   constructor(option: string, message: string) {
-    super(`${option}: ${message}`)
+    super('TRAFFIC_BAD_OPTION', option, message)
     this.name = 'TrafficConfigError'
-    this.option = option
   }
 }
 
-const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/
-
-function durationMs(option: string, value: unknown, fallback: number, minimum: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < minimum) {
-    throw new TrafficConfigError(option, `must be an integer number of ms >= ${minimum}, got ${JSON.stringify(value)}`)
-  }
-  return value
-}
-
-function partitions(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 10_000) {
-    throw new TrafficConfigError(option, `must be an integer from 1 to 10000, got ${JSON.stringify(value)}`)
-  }
-  return value
-}
+const check = settingChecks((option, message) => new TrafficConfigError(option, message))
 
 /** Fills in defaults and checks every setting, throwing a `TrafficConfigError` naming the bad one. */
 export function resolveTrafficSettings(settings: TrafficSettings = {}): ResolvedTrafficSettings {
   if (typeof settings !== 'object' || settings === null) throw new TrafficConfigError('settings', 'must be an object')
-  const topics: Record<keyof TrafficTopics, string> = { ...TRAFFIC_TOPICS }
-  for (const [name, value] of Object.entries(settings.topics ?? {})) {
-    if (!(name in TRAFFIC_TOPICS)) throw new TrafficConfigError(`topics.${name}`, `unknown topic role; known: ${Object.keys(TRAFFIC_TOPICS).join(', ')}`)
-    if (value === undefined) continue
-    if (typeof value !== 'string' || !TOPIC_NAME.test(value)) {
-      throw new TrafficConfigError(`topics.${name}`, `must be 1-249 characters of [A-Za-z0-9._-], got ${JSON.stringify(value)}`)
-    }
-    topics[name as keyof TrafficTopics] = value
-  }
-  if (new Set(Object.values(topics)).size !== 4) throw new TrafficConfigError('topics', `the four topics must be distinct, got ${JSON.stringify(topics)}`)
-  const graceMs = durationMs('graceMs', settings.graceMs, DEFAULT_GRACE_MS, 0)
-  const sessionGraceMs = durationMs('sessionGraceMs', settings.sessionGraceMs, DEFAULT_GRACE_MS, 0)
-  const storeRetentionMs = durationMs('storeRetentionMs', settings.storeRetentionMs, Math.max(DEFAULT_STORE_RETENTION_MS, FIVE_MINUTES_MS + graceMs), 1)
+  const topics: TrafficTopics = check.topics<keyof TrafficTopics>(TRAFFIC_TOPICS, settings.topics)
+  check.distinct(Object.values(topics), topics)
+  const graceMs = check.durationMs('graceMs', settings.graceMs, DEFAULT_GRACE_MS, 0)
+  const sessionGraceMs = check.durationMs('sessionGraceMs', settings.sessionGraceMs, DEFAULT_GRACE_MS, 0)
+  const storeRetentionMs = check.durationMs('storeRetentionMs', settings.storeRetentionMs, Math.max(DEFAULT_STORE_RETENTION_MS, FIVE_MINUTES_MS + graceMs), 1)
   if (storeRetentionMs < FIVE_MINUTES_MS + graceMs) {
     throw new TrafficConfigError('storeRetentionMs', `must be at least the 5-minute window size + graceMs (${FIVE_MINUTES_MS + graceMs}), got ${storeRetentionMs}`)
   }
@@ -122,10 +95,10 @@ export function resolveTrafficSettings(settings: TrafficSettings = {}): Resolved
     topics,
     graceMs,
     sessionGraceMs,
-    outputRetentionMs: durationMs('outputRetentionMs', settings.outputRetentionMs, DEFAULT_OUTPUT_RETENTION_MS, 1),
+    outputRetentionMs: check.durationMs('outputRetentionMs', settings.outputRetentionMs, DEFAULT_OUTPUT_RETENTION_MS, 1),
     storeRetentionMs,
-    inputPartitions: partitions('inputPartitions', settings.inputPartitions, DEFAULT_INPUT_PARTITIONS),
-    outputPartitions: partitions('outputPartitions', settings.outputPartitions, DEFAULT_OUTPUT_PARTITIONS)
+    inputPartitions: check.partitions('inputPartitions', settings.inputPartitions, DEFAULT_INPUT_PARTITIONS),
+    outputPartitions: check.partitions('outputPartitions', settings.outputPartitions, DEFAULT_OUTPUT_PARTITIONS)
   }
 }
 
@@ -137,18 +110,4 @@ export function statsKey(sensorId: string, travelerType: string, windowStartMs: 
 /** Key of `traffic.traveler-sessions`: `${sensor_id}|${traveler_id}|${session_start_ms}`. */
 export function sessionKey(sensorId: string, travelerId: string, sessionStartMs: number): string {
   return `${sensorId}|${travelerId}|${sessionStartMs}`
-}
-
-/**
- * UTF-8 string keys of the traffic stores, in buffers of their own. Record caches keep key and
- * value buffers for as long as an entry lives; a small buffer from Node's shared 8 KiB allocation
- * pool would keep its whole pool slab alive with it.
- */
-export const storeKeySerde: Serde<string> = {
-  serialize: (_topic, value) => {
-    const out = Buffer.allocUnsafeSlow(Buffer.byteLength(value, 'utf8'))
-    out.write(value, 0, 'utf8')
-    return out
-  },
-  deserialize: (_topic, data) => data.toString('utf8')
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MemoryLog, serveRegistry, type RunningRegistry } from '../../registry/index.ts'
 import { avroSerde, SchemaRegistryClient, SerdeError, SerdeNeedsResolution, type SensorObservation, type TravelerType } from '../../schemas/index.ts'
 import {
-  estimatedObservationsPerSecond, generateObservations, generateTrafficRecords, malformedBytes, Prng, TYPICAL_SPEED_MPS,
+  estimatedObservationsPerSecond, generateObservations, generateTrafficRecords, malformedBytes, TYPICAL_SPEED_MPS,
   type MalformedVariant
 } from './generator.ts'
 
@@ -98,15 +98,6 @@ describe('traffic generator', () => {
     expect(() => generateObservations({ seed: 1, observations: 1.5, startMs: M })).toThrow(/observations/)
     expect(() => generateObservations({ seed: 1, observations: 1, startMs: M, lateFraction: 2 })).toThrow(/lateFraction/)
     expect(() => generateObservations({ seed: 1, observations: 1, startMs: M, sensors: 0 })).toThrow(/sensors/)
-  })
-
-  it('draws uniform numbers from a seeded PRNG', () => {
-    const rng = new Prng(42)
-    const draws = Array.from({ length: 10_000 }, () => rng.next())
-    expect(Math.min(...draws)).toBeGreaterThanOrEqual(0)
-    expect(Math.max(...draws)).toBeLessThan(1)
-    expect(draws.reduce((a, b) => a + b, 0) / draws.length).toBeCloseTo(0.5, 1)
-    expect(new Prng(42).next()).toBe(draws[0])
   })
 })
 

@@ -11,6 +11,7 @@
  * arrives after the occlusion (so two sessions form and are then merged by the late glimpse).
  */
 import type { SensorObservation, TravelerType } from '../../schemas/index.ts'
+import { checkCount, checkFraction, checkSeed, checkStartMs, Prng, TimeQueue } from '../shared/index.ts'
 
 /** Options of the generator; counts are records, fractions are probabilities in [0, 1]. */
 export interface TrafficGeneratorOptions {
@@ -61,102 +62,6 @@ const MODEL_TYPES = Object.keys(TRAVELER_MODEL) as Array<keyof typeof TRAVELER_M
 export const TYPICAL_SPEED_MPS: Readonly<Record<Exclude<TravelerType, 'UNKNOWN'>, number>> = Object.fromEntries(
   MODEL_TYPES.map((t) => [t, TRAVELER_MODEL[t].speedMps])) as Record<Exclude<TravelerType, 'UNKNOWN'>, number>
 
-/** sfc32: a small, fast, seedable PRNG with good statistical quality; `next()` is uniform in [0, 1). */
-export class Prng {
-  private a: number
-  private b: number
-  private c: number
-  private d: number
-
-  constructor(seed: number) {
-    this.a = 0x9e3779b9
-    this.b = 0x243f6a88
-    this.c = 0xb7e15162
-    this.d = seed >>> 0
-    for (let i = 0; i < 15; i++) this.next()
-  }
-
-  next(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0
-    this.d = (this.d + 1) | 0
-    this.a = this.b ^ (this.b >>> 9)
-    this.b = (this.c + (this.c << 3)) | 0
-    this.c = (this.c << 21) | (this.c >>> 11)
-    this.c = (this.c + t) | 0
-    return (t >>> 0) / 4294967296
-  }
-
-  /** Uniform in [min, max). */
-  uniform(min: number, max: number): number {
-    return min + (max - min) * this.next()
-  }
-
-  /** Standard normal (Box-Muller). */
-  gaussian(): number {
-    const u = 1 - this.next()
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next())
-  }
-
-  /** Exponential with the given rate (per unit). */
-  exponential(rate: number): number {
-    return -Math.log(1 - this.next()) / rate
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)] as T
-  }
-}
-
-/** A binary min-heap ordered by `(at, seq)`. */
-class TimeHeap<T> {
-  private readonly items: Array<{ at: number; seq: number; item: T }> = []
-  private seq = 0
-
-  get size(): number {
-    return this.items.length
-  }
-
-  peekAt(): number {
-    return this.items[0]?.at ?? Infinity
-  }
-
-  push(at: number, item: T): void {
-    const entry = { at, seq: this.seq++, item }
-    const items = this.items
-    let i = items.push(entry) - 1
-    while (i > 0) {
-      const parent = (i - 1) >> 1
-      if (!less(entry, items[parent] as typeof entry)) break
-      items[i] = items[parent] as typeof entry
-      i = parent
-    }
-    items[i] = entry
-  }
-
-  pop(): T | undefined {
-    const items = this.items
-    const top = items[0]
-    const last = items.pop()
-    if (top === undefined || last === undefined || items.length === 0) return top?.item
-    let i = 0
-    for (;;) {
-      const l = 2 * i + 1
-      if (l >= items.length) break
-      const r = l + 1
-      const child = r < items.length && less(items[r] as typeof last, items[l] as typeof last) ? r : l
-      if (!less(items[child] as typeof last, last)) break
-      items[i] = items[child] as typeof last
-      i = child
-    }
-    items[i] = last
-    return top.item
-  }
-}
-
-function less(a: { at: number; seq: number }, b: { at: number; seq: number }): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq)
-}
-
 interface Sensor {
   readonly id: string
   readonly lengthM: number
@@ -169,27 +74,18 @@ interface Pending {
   readonly duplicate: boolean
 }
 
-function fraction(name: string, value: number | undefined, fallback: number): number {
-  const v = value ?? fallback
-  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new RangeError(`${name} must be a number in [0, 1], got ${String(value)}`)
-  return v
-}
-
 function checkOptions(options: TrafficGeneratorOptions): Required<TrafficGeneratorOptions> {
-  const { seed, observations, startMs } = options
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed must be an integer in [0, 2^32), got ${String(seed)}`)
+  const { observations } = options
   if (!Number.isSafeInteger(observations) || observations < 0) throw new RangeError(`observations must be a non-negative integer, got ${String(observations)}`)
-  if (!Number.isSafeInteger(startMs) || startMs < 0) throw new RangeError(`startMs must be a non-negative integer of epoch ms, got ${String(startMs)}`)
-  const sensors = options.sensors ?? 20
-  if (!Number.isInteger(sensors) || sensors < 1 || sensors > 100_000) throw new RangeError(`sensors must be an integer from 1 to 100000, got ${String(options.sensors)}`)
   return {
-    seed, observations, startMs, sensors,
-    outOfOrderFraction: fraction('outOfOrderFraction', options.outOfOrderFraction, 0.01),
-    lateFraction: fraction('lateFraction', options.lateFraction, 0.001),
-    duplicateFraction: fraction('duplicateFraction', options.duplicateFraction, 0.002),
-    malformedFraction: fraction('malformedFraction', options.malformedFraction, 0.0005),
-    unknownFraction: fraction('unknownFraction', options.unknownFraction, 0.01),
-    occlusionFraction: fraction('occlusionFraction', options.occlusionFraction, 0.05)
+    seed: checkSeed(options.seed), observations, startMs: checkStartMs(options.startMs),
+    sensors: checkCount('sensors', options.sensors, 20, 1, 100_000),
+    outOfOrderFraction: checkFraction('outOfOrderFraction', options.outOfOrderFraction, 0.01),
+    lateFraction: checkFraction('lateFraction', options.lateFraction, 0.001),
+    duplicateFraction: checkFraction('duplicateFraction', options.duplicateFraction, 0.002),
+    malformedFraction: checkFraction('malformedFraction', options.malformedFraction, 0.0005),
+    unknownFraction: checkFraction('unknownFraction', options.unknownFraction, 0.01),
+    occlusionFraction: checkFraction('occlusionFraction', options.occlusionFraction, 0.05)
   }
 }
 
@@ -213,13 +109,13 @@ export function* trafficRecords(options: TrafficGeneratorOptions): Generator<Gen
     sensors.push({ id: `s-${i}`, lengthM: Math.round(rng.uniform(60, 100)), intensity: rng.uniform(0.5, 1.5), travelers: 0 })
   }
   // Next arrival per (sensor, type), and observations waiting for their delivery time.
-  const arrivals = new TimeHeap<{ sensor: Sensor; type: keyof typeof TRAVELER_MODEL }>()
+  const arrivals = new TimeQueue<{ sensor: Sensor; type: keyof typeof TRAVELER_MODEL }>()
   for (const sensor of sensors) {
     for (const type of MODEL_TYPES) {
       arrivals.push(o.startMs + Math.round(1000 * rng.exponential(TRAVELER_MODEL[type].arrivalsPerS * sensor.intensity)), { sensor, type })
     }
   }
-  const deliveries = new TimeHeap<Pending>()
+  const deliveries = new TimeQueue<Pending>()
   let produced = 0
 
   while (produced < o.observations) {

@@ -14,10 +14,10 @@ export {
 } from './topology.ts'
 export { type TravelerEvent, type SpeedSample } from './traveler-state.ts'
 export {
-  trafficRecords, generateTrafficRecords, generateObservations, malformedBytes, estimatedObservationsPerSecond, Prng,
+  trafficRecords, generateTrafficRecords, generateObservations, malformedBytes, estimatedObservationsPerSecond,
   TYPICAL_SPEED_MPS, type TrafficGeneratorOptions, type GeneratedRecord, type MalformedVariant
 } from './generator.ts'
-export { referenceTrafficOutputs, diffLatestValues, type TrafficReferenceOptions, type TrafficReferenceResult } from './reference.ts'
+export { referenceTrafficOutputs, type TrafficReferenceOptions, type TrafficReferenceResult } from './reference.ts'
 export {
   startTrafficWorker, ensureTrafficTopics, trafficWorkerOptionsFromEnv, TRAFFIC_APPLICATION_ID, TRAFFIC_COMMIT_INTERVAL_MS,
   TRAFFIC_WORKER_ENV, type TrafficWorkerOptions, type RunningTrafficWorker
@@ -25,6 +25,6 @@ export {
 export {
   runSimulator, parseSimulatorArgs, simulatorUsage, readReplayFile, type SimulatorOptions, type SimulatorResult
 } from './simulator.ts'
-export {
-  readTopicToEnd, readLatestValues, readTrafficOutputs, groupHasConsumed, type TopicRecord, type TrafficOutputs
-} from './outputs.ts'
+export { readTrafficOutputs, type TrafficOutputs } from './outputs.ts'
+// Generic readers, offered here too for the traffic tests and benchmark.
+export { readTopicToEnd, readLatestValues, groupHasConsumed, diffLatestValues, type TopicRecord } from '../shared/index.ts'

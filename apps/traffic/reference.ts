@@ -207,37 +207,3 @@ export function referenceTrafficOutputs(records: ReadonlyArray<GeneratedRecord |
     observationsByPartition: byPartition.map((p) => p.length)
   }
 }
-
-/**
- * Differences between expected and actual latest values per key, at most `limit` of them, as
- * readable lines. Numbers compare with a relative tolerance of 1e-9 (sums may add in another order).
- */
-export function diffLatestValues<V extends object>(expected: ReadonlyMap<string, V>, actual: ReadonlyMap<string, V>, limit = 10): string[] {
-  const out: string[] = []
-  for (const [key, value] of expected) {
-    if (out.length >= limit) return out
-    const got = actual.get(key)
-    if (got === undefined) out.push(`missing ${key}: expected ${JSON.stringify(value)}`)
-    else if (!sameValue(value, got)) out.push(`differs ${key}: expected ${JSON.stringify(value)}, got ${JSON.stringify(got)}`)
-  }
-  for (const [key, value] of actual) {
-    if (out.length >= limit) return out
-    if (!expected.has(key)) out.push(`unexpected ${key}: ${JSON.stringify(value)}`)
-  }
-  return out
-}
-
-function sameValue(a: object, b: object): boolean {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)])
-  for (const k of keys) {
-    const x = (a as Record<string, unknown>)[k]
-    const y = (b as Record<string, unknown>)[k]
-    if (typeof x === 'number' && typeof y === 'number') {
-      if (x === y) continue
-      if (Math.abs(x - y) <= 1e-9 * Math.max(Math.abs(x), Math.abs(y))) continue
-      return false
-    }
-    if (x !== y) return false
-  }
-  return true
-}

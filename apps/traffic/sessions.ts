@@ -10,7 +10,8 @@ import {
   SerdeError, TravelerTypeSymbols, type Serde, type TravelerSession, type TravelerType
 } from '../../schemas/index.ts'
 import { Stores, type StateStore, type StoreBuilder, type Windowed, type WindowStore } from '../../state/index.ts'
-import { storeKeySerde, sessionKey } from './config.ts'
+import { sessionKey } from './config.ts'
+import { storeKeySerde } from '../shared/index.ts'
 import type { TravelerEvent } from './traveler-state.ts'
 
 /** The running aggregate of one session. */

@@ -21,7 +21,8 @@ import {
   SerdeError, TravelerTypeSymbols, type SensorObservation, type Serde, type TravelerType
 } from '../../schemas/index.ts'
 import { Stores, type KeyValueStore, type StateStore, type StoreBuilder } from '../../state/index.ts'
-import { FIVE_MINUTES_MS, MINUTE_MS, storeKeySerde, TRAVELER_STATE_TTL_MS, VISIT_GAP_MS } from './config.ts'
+import { FIVE_MINUTES_MS, MINUTE_MS, TRAVELER_STATE_TTL_MS, VISIT_GAP_MS } from './config.ts'
+import { storeKeySerde } from '../shared/index.ts'
 
 /** Store of the per-traveler state. */
 export const TRAVELERS_STORE = 'traffic-travelers'

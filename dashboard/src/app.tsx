@@ -5,6 +5,7 @@ import { Header } from './components/header.tsx'
 import { route } from './components/router.ts'
 import { SignIn } from './components/sign-in.tsx'
 import { Routes } from './lib/route.ts'
+import { CommercePage } from './pages/commerce-page.tsx'
 import { SystemPage } from './pages/system-page.tsx'
 import { TrafficPage } from './pages/traffic-page.tsx'
 
@@ -19,6 +20,7 @@ export function App(): JSX.Element {
             <Switch>
               <Match when={route() === Routes.system}><SystemPage /></Match>
               <Match when={route() === Routes.traffic}><TrafficPage /></Match>
+              <Match when={route() === Routes.commerce}><CommercePage /></Match>
             </Switch>
           </main>
         </div>

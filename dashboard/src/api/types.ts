@@ -42,3 +42,25 @@ export type LiveEvent = RouterOutputs['traffic']['live'] extends AsyncIterable<i
 /** What a worker last reported about itself (runtime status topic), when the API has a report. */
 export type WorkerStatus = NonNullable<WorkerInstance['status']>
 export type WorkerTask = WorkerStatus['tasks'][number]
+
+/** `commerce.products` output and one known product. */
+export type CommerceProducts = RouterOutputs['commerce']['products']
+export type ProductSummary = CommerceProducts['products'][number]
+/** `commerce.sales` output: a product's last hour and its series of 1-hour windows. */
+export type ProductSalesResult = RouterOutputs['commerce']['sales']
+/** One 1-hour window of a product's sales (a point of its series). */
+export type SalesPoint = ProductSalesResult['points'][number]
+/** `commerce.top` output and one of its products. */
+export type TopProductsResult = RouterOutputs['commerce']['top']
+export type TopProduct = TopProductsResult['items'][number]
+/** `commerce.productRatings` output and one product's ratings. */
+export type ProductRatingsResult = RouterOutputs['commerce']['productRatings']
+export type ProductRating = ProductRatingsResult['items'][number]
+/** `commerce.categoryRatings` output and one category's ratings. */
+export type CategoryRatingsResult = RouterOutputs['commerce']['categoryRatings']
+export type CategoryRating = CategoryRatingsResult['items'][number]
+/** Ratings of 1 star .. 5 stars. */
+export type StarHistogram = ProductRating['histogram']
+/** `commerce.live` input and one of its events. */
+export type CommerceLiveInput = RouterInputs['commerce']['live']
+export type CommerceLiveEvent = RouterOutputs['commerce']['live'] extends AsyncIterable<infer TEvent> ? TEvent : never

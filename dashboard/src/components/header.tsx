@@ -25,10 +25,11 @@ export function Header(props: { route: Route }): JSX.Element {
         <a class="brand" href={hashOf(Routes.traffic)}>
           <Logo />
           <span class="brand-name">Runnel</span>
-          <span class="brand-tag">Traffic analytics</span>
+          <span class="brand-tag">Stream analytics</span>
         </a>
         <nav class="nav" aria-label="Pages">
           {link(Routes.traffic, 'Traffic')}
+          {link(Routes.commerce, 'Commerce')}
           {link(Routes.system, 'System')}
         </nav>
         <div class="topbar-end">

@@ -65,7 +65,7 @@ export function SignIn(): JSX.Element {
           </svg>
           <div>
             <h1>Runnel</h1>
-            <p class="muted">Traffic analytics on Kafka Streams</p>
+            <p class="muted">Traffic and commerce analytics on Kafka Streams</p>
           </div>
         </div>
         <Show when={signOutNotice() !== null}>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { formatAgo, formatClock, formatCompact, formatTimeTicks, formatCount, formatDistance, formatDuration, formatKmh, formatRate, formatSpeed, formatTravelerType, naturalCompare } from './format.ts'
-import { hashOf, routeFromHash, takeTokenFromHash } from './route.ts'
+import { formatAgo, formatAmount, formatClock, formatCompact, formatTimeTicks, formatCount, formatDistance, formatDuration, formatKmh, formatRate, formatRating, formatSpeed, formatTravelerType, naturalCompare } from './format.ts'
+import { hashOf, routeFromHash, Routes, takeTokenFromHash } from './route.ts'
 
 describe('number formatting', () => {
   it('shows a dash for missing values instead of 0 or NaN', () => {
@@ -44,6 +44,18 @@ describe('number formatting', () => {
   })
 })
 
+describe('commerce formatting', () => {
+  it('shows cents as currency units with two decimals, and averages with two decimals', () => {
+    expect(formatAmount(123_456)).toBe('1,234.56')
+    expect(formatAmount(300_000)).toBe('3,000.00')
+    expect(formatAmount(5)).toBe('0.05')
+    expect(formatAmount(null)).toBe('—')
+    expect(formatRating(10 / 3)).toBe('3.33')
+    expect(formatRating(4)).toBe('4.00')
+    expect(formatRating(null)).toBe('—')
+  })
+})
+
 describe('formatTimeTicks', () => {
   it('labels ticks HH:mm with the date under the first tick and at each new day', () => {
     const day1 = new Date(2025, 10, 21, 23, 0).getTime()
@@ -66,6 +78,16 @@ describe('routes', () => {
     expect(routeFromHash('')).toBe('traffic')
     expect(routeFromHash('#/nope')).toBe('traffic')
     expect(hashOf('system')).toBe('#/system')
+  })
+
+  it('maps the commerce page, with or without a query or a sub-path, and round-trips every route', () => {
+    expect(routeFromHash('#/commerce')).toBe('commerce')
+    expect(routeFromHash('#commerce?product=3')).toBe('commerce')
+    expect(routeFromHash('#/commerce/3')).toBe('commerce')
+    expect(routeFromHash('#/commerce-x')).toBe('traffic')
+    expect(routeFromHash('#/COMMERCE')).toBe('traffic')
+    for (const route of Object.values(Routes)) expect(routeFromHash(hashOf(route))).toBe(route)
+    expect(takeTokenFromHash('#/commerce?token=abc123XYZ')).toEqual({ token: 'abc123XYZ', hash: '#/commerce' })
   })
 
   it('takes a token handed over in the fragment and leaves the rest of the fragment', () => {

@@ -97,6 +97,19 @@ export function formatAgo(ms: number, nowMs: number): string {
   return `${Math.round(d / 86_400_000)} d ago`
 }
 
+const money = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })
+const twoDecimals = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })
+
+/** An amount in cents as currency units with two decimals: `123456` -> `1,234.56`; `—` for null. */
+export function formatAmount(cents: number | null | undefined): string {
+  return cents === null || cents === undefined || !Number.isFinite(cents) ? '—' : money.format(cents / 100)
+}
+
+/** An average rating with two decimals: `4.33`; `—` without ratings. */
+export function formatRating(average: number | null | undefined): string {
+  return average === null || average === undefined || !Number.isFinite(average) ? '—' : twoDecimals.format(average)
+}
+
 /** Traveler type in title case: `PEDESTRIAN` -> `Pedestrian`. */
 export function formatTravelerType(type: string): string {
   return type === 'all' ? 'All types' : type.charAt(0) + type.slice(1).toLowerCase()

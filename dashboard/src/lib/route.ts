@@ -1,12 +1,14 @@
-/** Hash routes of the dashboard (`#/traffic`, `#/system`): they work with any static file server. */
+/** Hash routes of the dashboard (`#/traffic`, `#/commerce`, `#/system`): they work with any static file server. */
 
-export const Routes = { traffic: 'traffic', system: 'system' } as const
+export const Routes = { traffic: 'traffic', commerce: 'commerce', system: 'system' } as const
 export type Route = (typeof Routes)[keyof typeof Routes]
+
+const ROUTES: readonly string[] = Object.values(Routes)
 
 /** The route of a `location.hash`; anything unknown is the traffic page. */
 export function routeFromHash(hash: string): Route {
   const path = hash.replace(/^#\/?/, '').split(/[?/]/)[0] ?? ''
-  return path === Routes.system ? Routes.system : Routes.traffic
+  return ROUTES.includes(path) ? (path as Route) : Routes.traffic
 }
 
 /** The hash of a route. */

@@ -26,7 +26,8 @@ export interface TrafficFiltersProps {
   onLive(live: boolean): void
 }
 
-const LIVE_LABEL: Readonly<Record<LiveStatus, { tone: 'ok' | 'warn' | 'bad' | 'idle'; label: string }>> = {
+/** How each live status is shown (the commerce page uses the same). */
+export const LIVE_LABEL: Readonly<Record<LiveStatus, { tone: 'ok' | 'warn' | 'bad' | 'idle'; label: string }>> = {
   off: { tone: 'idle', label: 'Paused' },
   connecting: { tone: 'warn', label: 'Connecting…' },
   live: { tone: 'ok', label: 'Live' },

@@ -1,0 +1,26 @@
+/**
+ * apps/shared/: what the apps (apps/traffic, apps/commerce) share: command lines (environment
+ * variables, flags, help), their workers' runtime options and entry point, their simulators' sending
+ * loop and datasets, the building blocks of their deterministic models, checks of their settings,
+ * and creating and reading back their topics.
+ */
+export {
+  DEFAULT_BROKERS, parseBrokers, parseRegistryUrl, envReader, helpTable, untilSignal, parseFlags, flagsUsage, withoutUndefined,
+  type Environment, type EnvReader, type FlagSpec, type FlagReader, type Defined
+} from './cli.ts'
+export { runAppMain, appsWith } from './entry.ts'
+export { Prng, TimeQueue, checkFraction, checkCount, checkSeed, checkStartMs } from './model.ts'
+export { AppConfigError, settingChecks, storeKeySerde, type ConfigErrorFactory, type SettingChecks } from './settings.ts'
+export {
+  startStreams, streamsConfigOf, streamsWorkerEnv, streamsOptionsFromEnv, topicsFromEnv, checkSettingsFromEnv, appWorkerOptionsFromEnv,
+  workerMain, workerUsage, type AppVariables, type StreamsWorkerOptions, type StreamsWorkerVariable, type WorkerDefaults, type RunningWorker, type WorkerCommand
+} from './streams-worker.ts'
+export {
+  CONNECTION_FLAGS, MODEL_FLAGS, sendingFlags, sendingOptionsOf, defaultStartMs, readJsonLines, writeJsonLines, progressReporter,
+  registerAvroSchema, sendRecords, type SendingOptions, type Progress, type OutgoingRecord, type SendingRun
+} from './simulation.ts'
+export {
+  ensureTopics, readTopicToEnd, readLatestValues, readLatestOutputs, groupHasConsumed, type WantedTopic, type TopicRecord, type OutputSpecs,
+  type LatestOutputs
+} from './topics.ts'
+export { diffLatestValues } from './compare.ts'

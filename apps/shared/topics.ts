@@ -1,0 +1,179 @@
+/**
+ * The apps' topics on the cluster: creating the ones a worker needs, and reading a topic back as a
+ * downstream consumer would (committed records only, folded to the latest value per key), with a
+ * check that a consumer group has consumed a topic. Tests, benchmarks and tools use the readers.
+ */
+import { Admin, Consumer, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka'
+import { decodeBatches } from '../../runtime/index.ts'
+import { SerdeNeedsResolution, type Serde } from '../../schemas/index.ts'
+
+/** A topic to create when missing. */
+export interface WantedTopic {
+  readonly name: string
+  readonly partitions: number
+  readonly configs: ReadonlyArray<{ readonly name: string; readonly value: string }>
+}
+
+/**
+ * Creates the topics that do not exist (existing ones are left as they are; a concurrent creation by
+ * another process is fine), then waits until every partition has a leader (30 s at most).
+ */
+export async function ensureTopics(brokers: readonly string[], wanted: readonly WantedTopic[], replicationFactor: number, clientId: string): Promise<void> {
+  const admin = new Admin({ clientId, bootstrapBrokers: [...brokers] })
+  try {
+    const existing = new Set(await admin.listTopics())
+    for (const topic of wanted) {
+      if (existing.has(topic.name)) continue
+      try {
+        await admin.createTopics({ topics: [topic.name], partitions: topic.partitions, replicas: replicationFactor, configs: [...topic.configs] })
+      } catch (err) {
+        if (!mentions(err, 'TOPIC_ALREADY_EXISTS')) throw new Error(`cannot create topic ${topic.name}: ${(err as Error).message}`, { cause: err })
+      }
+    }
+    const names = wanted.map((t) => t.name)
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      const metadata = await admin.metadata({ topics: names, forceUpdate: true })
+      if (names.every((n) => metadata.topics.get(n)?.partitions.every((p) => p.leader >= 0) === true)) return
+      if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} have no leaders after 30 s`)
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+  } finally {
+    await admin.close()
+  }
+}
+
+function mentions(err: unknown, apiId: string): boolean {
+  if (err === null || typeof err !== 'object') return false
+  if ((err as { apiId?: string }).apiId === apiId) return true
+  const nested = (err as { errors?: unknown[] }).errors
+  return Array.isArray(nested) && nested.some((e) => mentions(e, apiId))
+}
+
+/** A record read back from a topic. */
+export interface TopicRecord {
+  readonly partition: number
+  readonly offset: number
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  readonly timestampMs: number
+  readonly headers: ReadonlyMap<string, string>
+}
+
+/** Every committed record of `topic` from its start to its end at the time of the call, partition by partition. */
+export async function readTopicToEnd(brokers: readonly string[], topic: string): Promise<TopicRecord[]> {
+  const consumer = new Consumer({ clientId: 'runnel-topic-reader', bootstrapBrokers: [...brokers], groupId: 'runnel-topic-reader-unused', isolationLevel: FetchIsolationLevels.READ_COMMITTED })
+  try {
+    const metadata = await consumer.metadata({ topics: [topic], forceUpdate: true })
+    const info = metadata.topics.get(topic)
+    if (info === undefined) throw new Error(`topic ${topic} does not exist`)
+    const [start, end] = await Promise.all([ListOffsetTimestamps.EARLIEST, ListOffsetTimestamps.LATEST].map((timestamp) =>
+      consumer.listOffsets({ topics: [topic], timestamp, isolationLevel: FetchIsolationLevels.READ_COMMITTED })))
+    const out: TopicRecord[] = []
+    for (let p = 0; p < info.partitionsCount; p++) {
+      let position = Number(start?.get(topic)?.[p] ?? 0n)
+      const stop = Number(end?.get(topic)?.[p] ?? 0n)
+      const abortedProducers = new Set<bigint>()
+      while (position < stop) {
+        const response = await consumer.fetch({
+          node: info.partitions[p]?.leader ?? 0, maxWaitTime: 100, minBytes: 1, maxBytes: 32 << 20,
+          isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+          topics: [{ topicId: info.id, partitions: [{ partition: p, fetchOffset: BigInt(position), partitionMaxBytes: 16 << 20, currentLeaderEpoch: -1, lastFetchedEpoch: -1 }] }]
+        })
+        const part = response.responses[0]?.partitions[0]
+        const batches = part?.records ?? []
+        if (batches.length === 0) throw new Error(`no records at ${topic}-${p}@${position} although the end is ${stop}`)
+        // Kafka's read_committed algorithm across responses: a producer's batches are skipped only from
+        // the first offset of its aborted transaction to the abort marker; its committed ones are data.
+        const decoded = decodeBatches(batches, position, part?.abortedTransactions ?? undefined, abortedProducers)
+        if (decoded.next <= position) throw new Error(`no progress at ${topic}-${p}@${position} although the end is ${stop}`)
+        position = decoded.next
+        for (const r of decoded.records) {
+          if (r.offset >= stop) continue
+          const headers = new Map<string, string>()
+          for (const [k, v] of Object.entries(r.headers ?? {})) headers.set(k, v.toString())
+          out.push({ partition: p, offset: r.offset, key: r.key, value: r.value, timestampMs: r.timestampMs, headers })
+        }
+      }
+    }
+    return out
+  } finally {
+    await consumer.close()
+  }
+}
+
+/** Decodes with `serde`, fetching unseen writer schemas from the registry first. */
+async function decode<T>(serde: Serde<T>, topic: string, data: Buffer): Promise<T> {
+  try {
+    return serde.deserialize(topic, data)
+  } catch (err) {
+    if (!(err instanceof SerdeNeedsResolution) || serde.resolve === undefined) throw err
+    await serde.resolve(topic, data)
+    return serde.deserialize(topic, data)
+  }
+}
+
+/** The latest value per key of a topic with string keys and Avro values; also how many records it holds. */
+export async function readLatestValues<T>(brokers: readonly string[], topic: string, serde: Serde<T>): Promise<{ latest: Map<string, T>; records: number; tombstones: number }> {
+  const latest = new Map<string, T>()
+  let tombstones = 0
+  const records = await readTopicToEnd(brokers, topic)
+  for (const r of records) {
+    if (r.key === null) throw new Error(`record without key at ${topic}-${r.partition}@${r.offset}`)
+    const key = r.key.toString('utf8')
+    if (r.value === null) {
+      latest.delete(key)
+      tombstones++
+    } else {
+      latest.set(key, await decode(serde, topic, r.value))
+    }
+  }
+  return { latest, records: records.length, tombstones }
+}
+
+/**
+ * Whether consumer group `groupId` has committed the end offset of every partition of `topic`: its
+ * input is consumed and, since outputs are flushed before offsets are committed, its outputs written.
+ */
+export async function groupHasConsumed(brokers: readonly string[], groupId: string, topic: string): Promise<boolean> {
+  const admin = new Admin({ clientId: 'runnel-group-lag', bootstrapBrokers: [...brokers] })
+  const consumer = new Consumer({ clientId: 'runnel-group-lag', bootstrapBrokers: [...brokers], groupId: 'runnel-group-lag-unused' })
+  try {
+    const [ends, groups] = await Promise.all([
+      consumer.listOffsets({ topics: [topic], timestamp: ListOffsetTimestamps.LATEST }),
+      admin.listConsumerGroupOffsets({ groups: [groupId] })
+    ])
+    const committed = new Map<number, bigint>()
+    for (const t of groups[0]?.topics ?? []) {
+      if (t.name !== topic) continue
+      for (const p of t.partitions) committed.set(p.partitionIndex, p.committedOffset)
+    }
+    const endOffsets = ends.get(topic) ?? []
+    return endOffsets.length > 0 && endOffsets.every((end, partition) => end === 0n || committed.get(partition) === end)
+  } finally {
+    await Promise.all([admin.close(), consumer.close()])
+  }
+}
+
+/** Output topics by role, each with the serde of its values. */
+export type OutputSpecs<TValues> = { readonly [TRole in keyof TValues]: { readonly topic: string; readonly serde: Serde<TValues[TRole]> } }
+
+/** Output topics by role folded to the latest value per key, with the records and tombstones read from each. */
+export interface LatestOutputs<TValues> {
+  readonly latest: { readonly [TRole in keyof TValues]: Map<string, TValues[TRole]> }
+  readonly records: { readonly [TRole in keyof TValues]: number }
+  readonly tombstones: { readonly [TRole in keyof TValues]: number }
+}
+
+/** `readLatestValues` of several output topics at once. */
+export async function readLatestOutputs<TValues>(brokers: readonly string[], specs: OutputSpecs<TValues>): Promise<LatestOutputs<TValues>> {
+  const roles = Object.keys(specs) as Array<keyof TValues & string>
+  const read = await Promise.all(roles.map((role) => readLatestValues(brokers, specs[role].topic, specs[role].serde)))
+  const pick = <T>(of: (r: (typeof read)[number]) => T): Record<keyof TValues, T> =>
+    Object.fromEntries(roles.map((role, i) => [role, of(read[i] as (typeof read)[number])])) as Record<keyof TValues, T>
+  return {
+    latest: pick((r) => r.latest) as LatestOutputs<TValues>['latest'],
+    records: pick((r) => r.records),
+    tombstones: pick((r) => r.tombstones)
+  }
+}
