@@ -74,6 +74,8 @@ export class KafkaStreams {
   private starting: Promise<void> | undefined
   private loop: Promise<void> | undefined
   private teardownDone: Promise<void> | undefined
+  /** What the teardown is waiting on (named when a close times out). */
+  private teardownStep = 'not started'
   private closing: Promise<boolean> | undefined
   private startedAtMs: number | null = null
   private failure: Error | undefined
@@ -335,7 +337,7 @@ export class KafkaStreams {
       const done = await Promise.race([this.teardown(true).then(() => true as const), timedOut])
       clearTimeout(timer)
       if (!done) {
-        this.logger.warn({ timeoutMs }, 'close timed out: closing clients forcibly')
+        this.logger.error({ timeoutMs, step: this.teardownStep, stalled: this.status().stalled }, 'close timed out: closing clients forcibly')
         await this.closeClients(true)
       }
       this.transition(StreamsStates.NOT_RUNNING)
@@ -349,18 +351,24 @@ export class KafkaStreams {
       this.abort.abort()
       this.thread?.stop()
       if (this.statusTimer) clearInterval(this.statusTimer)
+      this.teardownStep = 'stopping the processing loop'
       await this.starting?.catch(() => {})
       await this.loop
+      this.teardownStep = 'closing the fetcher'
       await this.fetcher?.close()
       if (this.thread) {
+        this.teardownStep = clean ? 'the final commit and closing the tasks' : 'closing the tasks'
         try {
           await this.thread.shutdown(clean && this.failure === undefined)
         } catch (err) {
           this.logger.warn({ err }, 'closing tasks failed')
         }
       }
+      this.teardownStep = 'closing the global stores'
       await this.global?.close().catch((err: unknown) => this.logger.warn({ err }, 'closing the global stores failed'))
+      this.teardownStep = 'publishing the last status'
       await this.publishStatus()
+      this.teardownStep = 'leaving the group and closing the clients'
       await this.closeClients(false)
       await this.metricsServer?.close()
     })()

@@ -11,7 +11,7 @@ import { generateTrafficRecords, readTrafficOutputs, referenceTrafficOutputs } f
 import { SchemaRegistryClient } from '../schemas/index.ts'
 import { kafkaBrokers } from './support/kafka.ts'
 import {
-  expectDeadLetters, expectOutputsEqual, freePort, groupConsumedAll, groupIsStable, scrape, sumOf, TRAFFIC_PARTITIONS, trafficGenerator,
+  CLOSE_WAIT_MS, expectDeadLetters, expectOutputsEqual, freePort, groupConsumedAll, groupIsStable, scrape, sumOf, TRAFFIC_PARTITIONS, trafficGenerator,
   TrafficInputProducer, TrafficTestEnv, TrafficWorkerProcess, waitUntil, WorkerPrograms, workerEnv
 } from './support/traffic.ts'
 
@@ -104,7 +104,7 @@ describe('a clean hand-over of tasks under at_least_once', () => {
     } finally {
       await producing?.catch(() => {})
       await input.close()
-      await Promise.all(workers.map((w) => w.stop(30_000)))
+      await Promise.all(workers.map((w) => w.stop(CLOSE_WAIT_MS)))
     }
     expect(stops).toBe(HANDOVERS)
     for (const w of workers) expect(w.exits.at(-1), `${w.name}: ${w.output}`).toBe('0')

@@ -12,7 +12,7 @@ import type { InstanceStatus } from '../runtime/index.ts'
 import { SchemaRegistryClient } from '../schemas/index.ts'
 import { kafkaBrokers } from './support/kafka.ts'
 import {
-  expectDeadLetters, expectOutputsEqual, groupConsumedAll, groupIsStable, lateTotal, TRAFFIC_PARTITIONS, trafficGenerator,
+  CLOSE_WAIT_MS, expectDeadLetters, expectOutputsEqual, groupConsumedAll, groupIsStable, lateTotal, TRAFFIC_PARTITIONS, trafficGenerator,
   TrafficInputProducer, TrafficTestEnv, TrafficWorkerProcess, waitUntil, WorkerPrograms, workerEnv
 } from './support/traffic.ts'
 
@@ -145,7 +145,7 @@ describe('the traffic application under exactly_once_v2 with worker processes', 
       expect(after.late - before.late, 'late drops of the last slice').toBe(lateInLastSlice)
     } finally {
       await input.close()
-      await Promise.all(alive().map((w) => w.stop(30_000)))
+      await Promise.all(alive().map((w) => w.stop(CLOSE_WAIT_MS)))
     }
     for (const w of workers) expect(w.exits.at(-1), `${w.name}: ${w.output}`).toBe(w.name === 'w3' ? 'SIGKILL' : '0')
 

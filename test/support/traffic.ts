@@ -152,6 +152,13 @@ export class TrafficInputProducer {
   }
 }
 
+/**
+ * How long a test waits for a worker process to exit after SIGTERM before it SIGKILLs it: longer
+ * than the runtime's own close timeout (30 s), so that a close that takes too long ends as the
+ * worker's exit code 2 with its reason in the output, not as a SIGKILL racing it.
+ */
+export const CLOSE_WAIT_MS = 45_000
+
 /** Polls `check` every `intervalMs` until it returns true; throws after `timeoutMs` naming `what`. */
 export async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 250): Promise<void> {
   const deadline = Date.now() + timeoutMs
@@ -345,6 +352,8 @@ export class TrafficWorkerProcess {
       ? [join(import.meta.dirname, '..', '..', 'apps', 'worker.ts'), 'traffic']
       : [join(import.meta.dirname, '..', 'fixtures', 'traffic-worker.ts')]
     const child = spawn(process.execPath, args, { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    // Debugging aid: WORKER_LOG_DIR keeps each worker's full log (with WORKER_LOG_LEVEL) in <dir>/<name>.log.
+    const logDir = process.env.WORKER_LOG_DIR
     let buffered = ''
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk
@@ -358,11 +367,10 @@ export class TrafficWorkerProcess {
           this.onStatus?.(status)
         } else {
           this.tail = `${this.tail}${line}\n`.slice(-4000)
+          if (logDir !== undefined) appendFileSync(join(logDir, `${this.name}.log`), `${line}\n`)
         }
       }
     })
-    // Debugging aid: WORKER_LOG_DIR keeps each worker's full log (with WORKER_LOG_LEVEL) in <dir>/<name>.log.
-    const logDir = process.env.WORKER_LOG_DIR
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       this.tail = (this.tail + chunk).slice(-4000)
       if (logDir !== undefined) appendFileSync(join(logDir, `${this.name}.log`), chunk)
