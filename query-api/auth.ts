@@ -122,7 +122,7 @@ export function requireScope(auth: Authentication, scope: Scope, what: string): 
     case 'invalid':
       throw new QueryApiError(QueryApiErrorCodes.UNAUTHENTICATED, auth.reason)
     case 'ok':
-      if (!auth.principal.scopes.has(scope)) throw new QueryApiError(QueryApiErrorCodes.FORBIDDEN, `${what} needs a token with the "${scope}" scope`)
+      if (!auth.principal.scopes.has(scope)) throw new QueryApiError(QueryApiErrorCodes.FORBIDDEN, `a token with the "${scope}" scope is required for ${what}`)
       return auth.principal
   }
 }

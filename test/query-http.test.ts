@@ -84,7 +84,7 @@ describe('query API auth and input errors over real HTTP', () => {
   })
 
   it('answers 403 when the token lacks the scope', async () => {
-    expect(await get('traffic.series', series, ADMIN)).toMatchObject({ status: 403, message: 'traffic.* procedures needs a token with the "read" scope' })
+    expect(await get('traffic.series', series, ADMIN)).toMatchObject({ status: 403, message: 'a token with the "read" scope is required for traffic.* and commerce.* procedures' })
     expect((await get('system.lag', undefined, READ)).status).toBe(403)
     expect((await get('traffic.series', series, READ)).status).toBe(200)
   })
