@@ -20,7 +20,19 @@ afterEach(async () => {
 async function committed(brokers: string[], groupId: string, topic: string): Promise<Map<number, { offset: bigint; metadata: string | null }>> {
   const admin = new Admin({ clientId: 'patch-test-admin', bootstrapBrokers: brokers })
   try {
-    const groups = await admin.listConsumerGroupOffsets({ groups: [{ groupId, topics: [{ name: topic, partitionIndexes: [0, 1, 2] }] }] })
+    // requireStable: a transactional offset commit becomes visible only once the coordinator has
+    // written its marker, which happens after EndTxn returns; until then the broker answers
+    // UNSTABLE_OFFSET_COMMIT (without requireStable it would answer the previous offset, -1 here).
+    let groups: Awaited<ReturnType<typeof admin.listConsumerGroupOffsets>>
+    for (let attempt = 0; ; attempt++) {
+      try {
+        groups = await admin.listConsumerGroupOffsets({ groups: [{ groupId, topics: [{ name: topic, partitionIndexes: [0, 1, 2] }] }], requireStable: true })
+        break
+      } catch (err) {
+        if (!findErrorBy(err as Error, 'apiId', 'UNSTABLE_OFFSET_COMMIT') || attempt >= 100) throw err
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    }
     const out = new Map<number, { offset: bigint; metadata: string | null }>()
     for (const t of groups[0]?.topics ?? []) for (const p of t.partitions) out.set(p.partitionIndex, { offset: p.committedOffset, metadata: p.metadata ?? null })
     return out

@@ -20,7 +20,7 @@ export {
   registerAvroSchema, sendRecords, type SendingOptions, type Progress, type OutgoingRecord, type SendingRun
 } from './simulation.ts'
 export {
-  ensureTopics, readTopicToEnd, readLatestValues, readLatestOutputs, groupHasConsumed, type WantedTopic, type TopicRecord, type OutputSpecs,
+  ensureTopics, readTopicToEnd, type ReadTopicOptions, readLatestValues, readLatestOutputs, groupHasConsumed, type WantedTopic, type TopicRecord, type OutputSpecs,
   type LatestOutputs
 } from './topics.ts'
 export { diffLatestValues } from './compare.ts'

@@ -60,15 +60,31 @@ export interface TopicRecord {
   readonly headers: ReadonlyMap<string, string>
 }
 
-/** Every committed record of `topic` from its start to its end at the time of the call, partition by partition. */
-export async function readTopicToEnd(brokers: readonly string[], topic: string): Promise<TopicRecord[]> {
+/** Options of `readTopicToEnd`. */
+export interface ReadTopicOptions {
+  /**
+   * How long to wait for the topic to have no open transaction (default 60 s). A transaction left
+   * open by a process that died holds back the last stable offset of the partitions it wrote to,
+   * until the broker aborts it after its transaction timeout; records committed after it on those
+   * partitions are not readable before that.
+   */
+  readonly stableWithinMs?: number
+}
+
+/**
+ * Every committed record of `topic` from its start to its end, partition by partition. The end is
+ * taken once no transaction is open on the topic (the last stable offset has reached the log end),
+ * so that the committed records written after a dead producer's open transaction are not cut off;
+ * if that takes longer than `stableWithinMs`, the read fails naming the partitions.
+ */
+export async function readTopicToEnd(brokers: readonly string[], topic: string, options: ReadTopicOptions = {}): Promise<TopicRecord[]> {
   const consumer = new Consumer({ clientId: 'runnel-topic-reader', bootstrapBrokers: [...brokers], groupId: 'runnel-topic-reader-unused', isolationLevel: FetchIsolationLevels.READ_COMMITTED })
   try {
     const metadata = await consumer.metadata({ topics: [topic], forceUpdate: true })
     const info = metadata.topics.get(topic)
     if (info === undefined) throw new Error(`topic ${topic} does not exist`)
-    const [start, end] = await Promise.all([ListOffsetTimestamps.EARLIEST, ListOffsetTimestamps.LATEST].map((timestamp) =>
-      consumer.listOffsets({ topics: [topic], timestamp, isolationLevel: FetchIsolationLevels.READ_COMMITTED })))
+    const start = await consumer.listOffsets({ topics: [topic], timestamp: ListOffsetTimestamps.EARLIEST, isolationLevel: FetchIsolationLevels.READ_COMMITTED })
+    const end = await stableEnd(consumer, topic, options.stableWithinMs ?? 60_000)
     const out: TopicRecord[] = []
     for (let p = 0; p < info.partitionsCount; p++) {
       let position = Number(start?.get(topic)?.[p] ?? 0n)
@@ -102,6 +118,27 @@ export async function readTopicToEnd(brokers: readonly string[], topic: string):
   }
 }
 
+/**
+ * The read_committed end offsets of `topic` once they equal the log end offsets (no open
+ * transaction), polled every 200 ms for up to `withinMs`.
+ */
+async function stableEnd(consumer: Consumer, topic: string, withinMs: number): Promise<Map<string, bigint[]>> {
+  const deadline = Date.now() + withinMs
+  for (;;) {
+    const [stable, logEnd] = await Promise.all([FetchIsolationLevels.READ_COMMITTED, FetchIsolationLevels.READ_UNCOMMITTED].map((isolationLevel) =>
+      consumer.listOffsets({ topics: [topic], timestamp: ListOffsetTimestamps.LATEST, isolationLevel })))
+    const open = (logEnd?.get(topic) ?? []).flatMap((end, p) => {
+      const lso = stable?.get(topic)?.[p] ?? 0n
+      return lso < end ? [`${topic}-${p} (last stable offset ${lso}, log end ${end})`] : []
+    })
+    if (open.length === 0 && stable !== undefined) return stable
+    if (Date.now() > deadline) {
+      throw new Error(`a transaction is still open on ${open.join(', ')} after ${withinMs} ms: its records and the committed ones after it cannot be read yet`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+
 /** Decodes with `serde`, fetching unseen writer schemas from the registry first. */
 async function decode<T>(serde: Serde<T>, topic: string, data: Buffer): Promise<T> {
   try {
@@ -132,24 +169,36 @@ export async function readLatestValues<T>(brokers: readonly string[], topic: str
 }
 
 /**
- * Whether consumer group `groupId` has committed the end offset of every partition of `topic`: its
+ * Whether consumer group `groupId` has committed the end offset of every partition of `topics`: its
  * input is consumed and, since outputs are flushed before offsets are committed, its outputs written.
+ * Committed offsets are read with `requireStable` (a transactional offset commit counts once it is
+ * decided; while one is pending the answer is false). The end is the log end, not the last stable
+ * offset: a transaction left open by a producer that died holds the last stable offset back until the
+ * broker aborts it, and a read_committed group that has caught up with that offset has not consumed
+ * the committed records written after it.
  */
-export async function groupHasConsumed(brokers: readonly string[], groupId: string, topic: string): Promise<boolean> {
+export async function groupHasConsumed(brokers: readonly string[], groupId: string, topics: string | readonly string[]): Promise<boolean> {
+  const names = typeof topics === 'string' ? [topics] : [...topics]
   const admin = new Admin({ clientId: 'runnel-group-lag', bootstrapBrokers: [...brokers] })
   const consumer = new Consumer({ clientId: 'runnel-group-lag', bootstrapBrokers: [...brokers], groupId: 'runnel-group-lag-unused' })
   try {
-    const [ends, groups] = await Promise.all([
-      consumer.listOffsets({ topics: [topic], timestamp: ListOffsetTimestamps.LATEST }),
-      admin.listConsumerGroupOffsets({ groups: [groupId] })
-    ])
-    const committed = new Map<number, bigint>()
-    for (const t of groups[0]?.topics ?? []) {
-      if (t.name !== topic) continue
-      for (const p of t.partitions) committed.set(p.partitionIndex, p.committedOffset)
+    const ends = await consumer.listOffsets({ topics: names, timestamp: ListOffsetTimestamps.LATEST, isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED })
+    let groups: Awaited<ReturnType<typeof admin.listConsumerGroupOffsets>>
+    try {
+      groups = await admin.listConsumerGroupOffsets({
+        groups: [{ groupId, topics: names.map((name) => ({ name, partitionIndexes: (ends.get(name) ?? []).map((_, i) => i) })) }],
+        requireStable: true
+      })
+    } catch (err) {
+      if (mentions(err, 'UNSTABLE_OFFSET_COMMIT')) return false
+      throw err
     }
-    const endOffsets = ends.get(topic) ?? []
-    return endOffsets.length > 0 && endOffsets.every((end, partition) => end === 0n || committed.get(partition) === end)
+    const committed = new Map<string, bigint>()
+    for (const g of groups) for (const t of g.topics) for (const p of t.partitions) committed.set(`${t.name}-${p.partitionIndex}`, p.committedOffset)
+    return names.every((name) => {
+      const partitionEnds = ends.get(name) ?? []
+      return partitionEnds.length > 0 && partitionEnds.every((end, p) => end === 0n || committed.get(`${name}-${p}`) === end)
+    })
   } finally {
     await Promise.all([admin.close(), consumer.close()])
   }

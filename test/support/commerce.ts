@@ -75,8 +75,9 @@ export class CommerceTestEnv {
     return this.base.stateDir()
   }
 
-  /** Deletes the deployments' topics, then closes the shared environment. */
+  /** Deletes the deployments' topics (kept when KEEP_TEST_TOPICS=1, a debugging aid), then closes the shared environment. */
   async close(): Promise<void> {
+    if (process.env.KEEP_TEST_TOPICS === '1') return this.base.close()
     const admin = new Admin({ clientId: 'commerce-it-cleanup', bootstrapBrokers: this.brokers })
     try {
       const mine = (await admin.listTopics()).filter((t) => this.tags.some((tag) => t.startsWith(tag)))

@@ -9,10 +9,10 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Admin, ConfigResourceTypes, Consumer, FetchIsolationLevels, ListOffsetTimestamps, Producer } from '@platformatic/kafka'
+import { Admin, ConfigResourceTypes, Producer } from '@platformatic/kafka'
 import { expect } from 'vitest'
 import {
-  diffLatestValues, ensureTrafficTopics, malformedBytes, readTopicToEnd, resolveTrafficSettings, trafficSerdes,
+  diffLatestValues, ensureTrafficTopics, groupHasConsumed, malformedBytes, readTopicToEnd, resolveTrafficSettings, trafficSerdes,
   type GeneratedRecord, type TrafficGeneratorOptions, type TrafficOutputs, type TrafficReferenceResult, type TrafficTopics
 } from '../../apps/traffic/index.ts'
 import { partitionForKey } from '../../processors/index.ts'
@@ -168,27 +168,9 @@ export async function waitUntil(what: string, check: () => Promise<boolean> | bo
   }
 }
 
-/**
- * Whether group `groupId` has committed the end of every partition of `topic`: committed offsets read
- * with `requireStable` (a pending transactional commit counts only once it completes), end offsets
- * with read_committed isolation (the last stable offset).
- */
+/** Whether group `groupId` has committed the log end of every partition of `topic` (`groupHasConsumed`). */
 export async function groupConsumedAll(brokers: readonly string[], groupId: string, topic: string): Promise<boolean> {
-  const admin = new Admin({ clientId: 'traffic-it-lag', bootstrapBrokers: [...brokers] })
-  const consumer = new Consumer({ clientId: 'traffic-it-lag', bootstrapBrokers: [...brokers], groupId: 'traffic-it-lag-unused' })
-  try {
-    const ends = (await consumer.listOffsets({
-      topics: [topic], timestamp: ListOffsetTimestamps.LATEST, isolationLevel: FetchIsolationLevels.READ_COMMITTED
-    })).get(topic) ?? []
-    const groups = await admin.listConsumerGroupOffsets({
-      groups: [{ groupId, topics: [{ name: topic, partitionIndexes: ends.map((_, i) => i) }] }], requireStable: true
-    })
-    const committed = new Map<number, bigint>()
-    for (const t of groups[0]?.topics ?? []) if (t.name === topic) for (const p of t.partitions) committed.set(p.partitionIndex, p.committedOffset)
-    return ends.length > 0 && ends.every((end, partition) => end === 0n || committed.get(partition) === end)
-  } finally {
-    await Promise.all([admin.close(), consumer.close()])
-  }
+  return groupHasConsumed(brokers, groupId, topic)
 }
 
 /** Whether the group is STABLE with exactly `members` members. */
