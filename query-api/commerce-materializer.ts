@@ -11,9 +11,8 @@
 import {
   COMMERCE_TOPICS, HOUR_MS, MINUTE_MS, parseProductKey, parseSalesKey, RATING_STARS, type CommerceTopics
 } from '../apps/commerce/index.ts'
-import {
-  avroSerde, SerdeNeedsResolution, type AvroRecordName, type AvroRecordTypes, type AvroSerde, type CategoryRating, type ProductRating, type ProductSalesWindow, type SchemaRegistryClient
-} from '../schemas/index.ts'
+import type { CategoryRating, ProductRating, ProductSalesWindow, SchemaRegistryClient } from '../schemas/index.ts'
+import { AvroValueReader } from './avro-reader.ts'
 import type { CategoryRatingView, ProductRatingView, RatingFigures, RatingsIndex, StarHistogram } from './ratings-index.ts'
 import { RecordRefused, type RefusalCounter } from './refusals.ts'
 import type { SalesFigures, SalesIndex } from './sales-index.ts'
@@ -58,17 +57,6 @@ export interface CommerceMaterializerOptions {
 
 type Role = keyof CommerceOutputTopics
 
-/** A reader of one topic's values, and the schema ids it has decoded once. */
-interface Reader<T> {
-  readonly serde: AvroSerde<T>
-  readonly readable: Set<number>
-}
-
-function reader<TName extends AvroRecordName>(name: TName, registry: SchemaRegistryClient): Reader<AvroRecordTypes[TName]> {
-  // Readers only: never register schemas from the query side.
-  return { serde: avroSerde(name, { registry, autoRegister: false, unknownSchemaRetryMs: 10_000 }), readable: new Set() }
-}
-
 function count(value: number, field: string): number {
   if (!Number.isSafeInteger(value) || value < 0) throw new RecordRefused(`${field} ${value} is not a non-negative integer`)
   return value
@@ -102,7 +90,11 @@ export class CommerceMaterializer {
   readonly #ratings: RatingsIndex
   readonly #refusals: RefusalCounter
   readonly #logger: FollowerLogger | undefined
-  readonly #readers: { readonly sales1h: Reader<ProductSalesWindow>; readonly productRatings: Reader<ProductRating>; readonly categoryRatings: Reader<CategoryRating> }
+  readonly #readers: {
+    readonly sales1h: AvroValueReader<ProductSalesWindow>
+    readonly productRatings: AvroValueReader<ProductRating>
+    readonly categoryRatings: AvroValueReader<CategoryRating>
+  }
   readonly #listeners = new Set<(changes: readonly CommerceChange[]) => void>()
   #counts = { salesWindowsWritten: 0, salesWindowsDeleted: 0, productRatingsWritten: 0, productRatingsDeleted: 0, categoryRatingsWritten: 0, categoryRatingsDeleted: 0 }
 
@@ -115,9 +107,9 @@ export class CommerceMaterializer {
     this.#refusals = options.refusals
     this.#logger = options.logger
     this.#readers = {
-      sales1h: reader('runnel.commerce.ProductSalesWindow', options.registry),
-      productRatings: reader('runnel.commerce.ProductRating', options.registry),
-      categoryRatings: reader('runnel.commerce.CategoryRating', options.registry)
+      sales1h: AvroValueReader.of('runnel.commerce.ProductSalesWindow', options.registry),
+      productRatings: AvroValueReader.of('runnel.commerce.ProductRating', options.registry),
+      categoryRatings: AvroValueReader.of('runnel.commerce.CategoryRating', options.registry)
     }
   }
 
@@ -141,17 +133,7 @@ export class CommerceMaterializer {
     const pending = new Map<string, Promise<void>>()
     for (const r of records) {
       const role = this.#roles.get(r.topic)
-      if (role === undefined || r.value === null || r.value.length < 5 || r.value[0] !== 0) continue
-      const { serde, readable } = this.#readers[role]
-      const id = r.value.readInt32BE(1)
-      if (readable.has(id)) continue
-      try {
-        serde.deserialize(r.topic, r.value)
-      } catch (err) {
-        if (!(err instanceof SerdeNeedsResolution)) continue
-        const key = `${role}:${id}`
-        if (!pending.has(key)) pending.set(key, serde.resolve(r.topic, r.value))
-      }
+      if (role !== undefined) this.#readers[role].resolution(r.topic, r.value, role, pending)
     }
     await Promise.all(pending.values())
   }
@@ -211,18 +193,6 @@ export class CommerceMaterializer {
     }
   }
 
-  #decode<T>(role: Role, record: FollowedRecord, value: Buffer): T {
-    const { serde, readable } = this.#readers[role] as unknown as Reader<T>
-    try {
-      const decoded = serde.deserialize(record.topic, value)
-      // Once an id decoded, the serde keeps its reader: later records skip the look-up pass.
-      readable.add(value.readInt32BE(1))
-      return decoded
-    } catch (err) {
-      throw new RecordRefused(`value is not a readable Avro record: ${(err as Error).message}`)
-    }
-  }
-
   #salesWindow(record: FollowedRecord): CommerceChange & { kind: 'sales' } {
     const keyText = record.key?.toString('utf8')
     const key = keyText === undefined ? undefined : parseSalesKey(keyText)
@@ -230,7 +200,7 @@ export class CommerceMaterializer {
     if (key.windowStartMs % MINUTE_MS !== 0) throw new RecordRefused(`window start ${key.windowStartMs} is not on a minute boundary`)
     const base = { kind: 'sales' as const, productId: key.productId, windowStart: key.windowStartMs }
     if (record.value === null) return { ...base, sales: null }
-    const v = this.#decode<ProductSalesWindow>('sales1h', record, record.value)
+    const v = this.#readers.sales1h.decode(record.topic, record.value)
     if (v.product_id !== key.productId || v.window_start !== key.windowStartMs) {
       throw new RecordRefused(`value (${v.product_id}|${v.window_start}) does not match its key`)
     }
@@ -243,7 +213,7 @@ export class CommerceMaterializer {
     const productId = keyText === undefined ? undefined : parseProductKey(keyText)
     if (productId === undefined) throw new RecordRefused(`key ${JSON.stringify(keyText ?? null)} is not a product id (a decimal integer)`)
     if (record.value === null) return { kind: 'productRating', productId, rating: null }
-    const v = this.#decode<ProductRating>('productRatings', record, record.value)
+    const v = this.#readers.productRatings.decode(record.topic, record.value)
     if (v.product_id !== productId) throw new RecordRefused(`value (product ${v.product_id}) does not match its key`)
     if (v.category.trim() === '') throw new RecordRefused('category is blank')
     return { kind: 'productRating', productId, rating: { productId, productName: v.product_name, category: v.category, ...ratingFigures(v) } }
@@ -253,7 +223,7 @@ export class CommerceMaterializer {
     const category = record.key?.toString('utf8')
     if (category === undefined || category.trim() === '') throw new RecordRefused(`key ${JSON.stringify(category ?? null)} is not a category`)
     if (record.value === null) return { kind: 'categoryRating', category, rating: null }
-    const v = this.#decode<CategoryRating>('categoryRatings', record, record.value)
+    const v = this.#readers.categoryRatings.decode(record.topic, record.value)
     if (v.category !== category) throw new RecordRefused(`value (category ${JSON.stringify(v.category)}) does not match its key`)
     return { kind: 'categoryRating', category, rating: { category, ...ratingFigures(v) } }
   }

@@ -9,7 +9,8 @@
  * the writer schemas of the whole batch (traffic and commerce) are looked up first, so a registry
  * failure applies nothing of it and the follower reads the same records again later.
  */
-import { avroSerde, SerdeNeedsResolution, type AvroSerde, type SchemaRegistryClient, type TrafficWindowStats, type TravelerSession, type TravelerType } from '../schemas/index.ts'
+import type { SchemaRegistryClient, TrafficWindowStats, TravelerSession, TravelerType } from '../schemas/index.ts'
+import { AvroValueReader } from './avro-reader.ts'
 import { parseSessionKey, parseStatsKey, type SessionKey } from './keys.ts'
 import { WINDOW_SIZE_MS, WINDOW_STEP_MS, type Resolution, type SeriesIndex, type WindowStats } from './series-index.ts'
 import type { SessionIndex, TravelerSessionView } from './session-index.ts'
@@ -65,15 +66,13 @@ export class Materializer {
   readonly #topics: TrafficTopics
   readonly #series: SeriesIndex
   readonly #sessions: SessionIndex
-  readonly #statsSerde: AvroSerde<TrafficWindowStats>
-  readonly #sessionSerde: AvroSerde<TravelerSession>
+  readonly #statsReader: AvroValueReader<TrafficWindowStats>
+  readonly #sessionReader: AvroValueReader<TravelerSession>
   readonly #logger: FollowerLogger | undefined
   readonly #refusals: RefusalCounter
   readonly #commerce: CommerceMaterializer | undefined
   readonly #listeners = new Set<(changes: readonly WindowChange[]) => void>()
   readonly #latestStart: Record<Resolution, number> = { '1m': Number.NEGATIVE_INFINITY, '5m': Number.NEGATIVE_INFINITY }
-  /** Schema ids each serde decoded once: records with them need no look-up before `apply`. */
-  readonly #readable = { stats: new Set<number>(), session: new Set<number>() }
   #counts = { windowsWritten: 0, windowsDeleted: 0, sessionsWritten: 0, sessionsDeleted: 0 }
 
   constructor(options: MaterializerOptions) {
@@ -83,9 +82,8 @@ export class Materializer {
     this.#logger = options.logger
     this.#refusals = options.refusals ?? new RefusalCounter(options.logger)
     this.#commerce = options.commerce
-    // Readers only: never register schemas from the query side.
-    this.#statsSerde = avroSerde('runnel.traffic.TrafficWindowStats', { registry: options.registry, autoRegister: false, unknownSchemaRetryMs: 10_000 })
-    this.#sessionSerde = avroSerde('runnel.traffic.TravelerSession', { registry: options.registry, autoRegister: false, unknownSchemaRetryMs: 10_000 })
+    this.#statsReader = AvroValueReader.of('runnel.traffic.TrafficWindowStats', options.registry)
+    this.#sessionReader = AvroValueReader.of('runnel.traffic.TravelerSession', options.registry)
   }
 
   /** What was applied; `refused` and `lastRefusal` cover every record of the shared refusal counter. */
@@ -166,32 +164,11 @@ export class Materializer {
     const topics = this.#topics
     for (const r of records) {
       if (r.topic !== topics.stats1m && r.topic !== topics.stats5m && r.topic !== topics.sessions) continue
-      if (r.value === null || r.value.length < 5 || r.value[0] !== 0) continue
-      const isSession = r.topic === this.#topics.sessions
-      const id = r.value.readInt32BE(1)
-      if ((isSession ? this.#readable.session : this.#readable.stats).has(id)) continue
-      const serde = isSession ? this.#sessionSerde : this.#statsSerde
-      try {
-        serde.deserialize(r.topic, r.value)
-      } catch (err) {
-        if (!(err instanceof SerdeNeedsResolution)) continue
-        const key = `${isSession ? 's' : 'w'}${id}`
-        if (!pending.has(key)) pending.set(key, serde.resolve(r.topic, r.value))
-      }
+      if (r.topic === topics.sessions) this.#sessionReader.resolution(r.topic, r.value, 'session', pending)
+      else this.#statsReader.resolution(r.topic, r.value, 'stats', pending)
     }
     // A registry failure rejects here: the follower fetches the same records again later, nothing is lost.
     await Promise.all(pending.values())
-  }
-
-  #decode<T>(serde: AvroSerde<T>, readable: Set<number>, record: FollowedRecord, value: Buffer): T {
-    try {
-      const decoded = serde.deserialize(record.topic, value)
-      // Once an id decoded, the serde keeps its reader: later records skip the look-up pass.
-      readable.add(value.readInt32BE(1))
-      return decoded
-    } catch (err) {
-      throw new RecordRefused(`value is not a readable Avro record: ${(err as Error).message}`)
-    }
   }
 
   #window(record: FollowedRecord, resolution: Resolution): WindowChange {
@@ -200,7 +177,7 @@ export class Materializer {
     if (key === undefined) throw new RecordRefused(`key ${JSON.stringify(keyText ?? null)} is not "sensor_id|traveler_type|window_start_ms"`)
     if (key.windowStart % WINDOW_STEP_MS !== 0) throw new RecordRefused(`window start ${key.windowStart} is not on a minute boundary`)
     if (record.value === null) return { resolution, ...key, stats: null }
-    const v = this.#decode(this.#statsSerde, this.#readable.stats, record, record.value)
+    const v = this.#statsReader.decode(record.topic, record.value)
     if (v.sensor_id !== key.sensorId || v.traveler_type !== key.travelerType || v.window_start !== key.windowStart) {
       throw new RecordRefused(`value (${v.sensor_id}|${v.traveler_type}|${v.window_start}) does not match its key`)
     }
@@ -234,7 +211,7 @@ export class Materializer {
     const key = keyText === undefined ? undefined : parseSessionKey(keyText)
     if (key === undefined) throw new RecordRefused(`key ${JSON.stringify(keyText ?? null)} is not "sensor_id|traveler_id|session_start_ms"`)
     if (record.value === null) return { key, value: null }
-    const v = this.#decode(this.#sessionSerde, this.#readable.session, record, record.value)
+    const v = this.#sessionReader.decode(record.topic, record.value)
     if (v.sensor_id !== key.sensorId || v.traveler_id !== key.travelerId || v.first_seen !== key.sessionStart) {
       throw new RecordRefused(`value (${v.sensor_id}|${v.traveler_id}|${v.first_seen}) does not match its key`)
     }
