@@ -11,7 +11,7 @@ import {
   type ProductSalesResult, type ProductsResult, type SalesPoint, type TopProductsResult
 } from './commerce-queries.ts'
 import { checkRange, commerceLiveInput, commerceProductsInput, commerceSalesInput, commerceTopInput, productRatingsInput } from './inputs.ts'
-import { LiveQueue } from './live-queue.ts'
+import { liveEventStream, LiveQueue } from './live-queue.ts'
 import type { CategoryRatingView, ProductRatingView } from './ratings-index.ts'
 import { badQuery, readProcedure, t } from './trpc.ts'
 
@@ -94,39 +94,25 @@ async function* commerceLiveEvents(
     minuteTimer.unref?.()
   }
   scheduleTop()
-  try {
-    yield { kind: 'subscribed', instanceId: services.instanceId, ready: services.ready() }
-    for (;;) {
-      const item = await queue.next(stop)
-      if (item === undefined) return
-      if (item.kind === 'resync') {
-        yield { kind: 'resync' }
-        continue
+  const render = (c: CommerceLiveItem): CommerceLiveEvent => {
+    switch (c.kind) {
+      case 'top':
+        return { kind: 'top', top: topProducts(data, services.now(), input.topLimit) }
+      case 'sales': {
+        const f = data.sales.get(c.productId, c.windowStart)
+        const point: SalesPoint = { windowStart: c.windowStart, windowEnd: c.windowStart + HOUR_MS, orders: f?.orders ?? 0, units: f?.units ?? 0, amountCents: f?.amountCents ?? 0 }
+        return { kind: 'sales', productId: c.productId, point }
       }
-      // Values are read when sent, so each event carries the state after every change applied by then.
-      const c = item.change
-      switch (c.kind) {
-        case 'top':
-          yield { kind: 'top', top: topProducts(data, services.now(), input.topLimit) }
-          break
-        case 'sales': {
-          const f = data.sales.get(c.productId, c.windowStart)
-          const point: SalesPoint = { windowStart: c.windowStart, windowEnd: c.windowStart + HOUR_MS, orders: f?.orders ?? 0, units: f?.units ?? 0, amountCents: f?.amountCents ?? 0 }
-          yield { kind: 'sales', productId: c.productId, point }
-          break
-        }
-        case 'productRating':
-          yield { kind: 'productRating', productId: c.productId, rating: data.ratings.product(c.productId) ?? null }
-          break
-        case 'categoryRating':
-          yield { kind: 'categoryRating', category: c.category, rating: data.ratings.category(c.category) ?? null }
-          break
-      }
+      case 'productRating':
+        return { kind: 'productRating', productId: c.productId, rating: data.ratings.product(c.productId) ?? null }
+      case 'categoryRating':
+        return { kind: 'categoryRating', category: c.category, rating: data.ratings.category(c.category) ?? null }
     }
-  } finally {
+  }
+  yield* liveEventStream(queue, stop, (): CommerceLiveEvent => ({ kind: 'subscribed', instanceId: services.instanceId, ready: services.ready() }), render, () => {
     if (minuteTimer !== undefined) clearTimeout(minuteTimer)
     unsubscribe()
-  }
+  })
 }
 
 /** Builds the `commerce` router over `services`. */

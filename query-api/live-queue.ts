@@ -70,3 +70,23 @@ export class LiveQueue<TChange = WindowChange> {
     }
   }
 }
+
+/**
+ * The events of one live subscription: `subscribed` first, then each queued change rendered when it
+ * is sent (so it carries the state after every change applied by then), or `{ kind: 'resync' }`
+ * after an overflow, until `stop` aborts. `dispose` runs however the stream ends.
+ */
+export async function* liveEventStream<TChange, TEvent>(
+  queue: LiveQueue<TChange>, stop: AbortSignal, subscribed: () => TEvent, render: (change: TChange) => TEvent, dispose: () => void
+): AsyncGenerator<TEvent | { readonly kind: 'resync' }, void, unknown> {
+  try {
+    yield subscribed()
+    for (;;) {
+      const item = await queue.next(stop)
+      if (item === undefined) return
+      yield item.kind === 'resync' ? { kind: 'resync' } : render(item.change)
+    }
+  } finally {
+    dispose()
+  }
+}

@@ -9,7 +9,7 @@ import { createCommerceRouter, type CommerceServices } from './commerce-router.t
 import { QueryApiError, QueryApiErrorCodes } from './errors.ts'
 import type { HealthReport } from './health.ts'
 import { checkRange, liveInput, seriesInput, sessionsInput } from './inputs.ts'
-import { LiveQueue, windowChangeKey } from './live-queue.ts'
+import { liveEventStream, LiveQueue, windowChangeKey } from './live-queue.ts'
 import type { WindowChange } from './materializer.ts'
 import { WINDOW_SIZE_MS, WINDOW_STEP_MS, type Resolution, type SensorSummary, type SeriesIndex, type WindowStats } from './series-index.ts'
 import type { SessionIndex, SessionPage } from './session-index.ts'
@@ -99,23 +99,11 @@ async function* liveEvents(services: QueryServices, input: { sensorId: string; t
   const unsubscribe = services.changes.onWindowChanges((changes) => {
     for (const c of changes) if (matches(c)) queue.push(c)
   })
-  try {
-    yield { kind: 'subscribed', instanceId: services.instanceId, ready: services.health().ready }
-    for (;;) {
-      const item = await queue.next(stop)
-      if (item === undefined) return
-      if (item.kind === 'resync') {
-        yield { kind: 'resync' }
-        continue
-      }
-      const c = item.change
-      // The combined point is computed when sent, so it reflects every change applied by then.
-      const point = combineAt(services.series.select(c.resolution, input.sensorId, input.travelerType), c.windowStart)
-      yield { kind: 'window', resolution: c.resolution, sensorId: c.sensorId, travelerType: c.travelerType, windowStart: c.windowStart, window: c.stats, point }
-    }
-  } finally {
-    unsubscribe()
-  }
+  yield* liveEventStream(queue, stop, () => ({ kind: 'subscribed', instanceId: services.instanceId, ready: services.health().ready }), (c): LiveEvent => {
+    // The combined point is computed when sent, so it reflects every change applied by then.
+    const point = combineAt(services.series.select(c.resolution, input.sensorId, input.travelerType), c.windowStart)
+    return { kind: 'window', resolution: c.resolution, sensorId: c.sensorId, travelerType: c.travelerType, windowStart: c.windowStart, window: c.stats, point }
+  }, unsubscribe)
 }
 
 /** Builds the router over `services`. */
