@@ -11,12 +11,12 @@
  * (quietly), and the server pushes the new top list.
  */
 import { batch, createEffect, createSignal, onCleanup, untrack, type Accessor } from 'solid-js'
-import { api, call, handleUnauthorized, problemOf } from '../api/client.ts'
-import { describeProblem, type ApiProblem } from '../api/errors.ts'
+import { api, call, problemOf } from '../api/client.ts'
+import type { ApiProblem } from '../api/errors.ts'
+import { createLiveSubscription, type LiveStatus } from '../api/live.ts'
 import type { CategoryRatingsResult, CommerceLiveEvent, CommerceProducts, ProductRating, ProductRatingsResult, SalesPoint, TopProductsResult } from '../api/types.ts'
 import { applyCategoryRating, applyProductRating, applySalesPoints, fromSalesResult, type SalesSeriesState } from '../lib/commerce-data.ts'
 import { msUntilNextMinute } from '../lib/time-range.ts'
-import type { LiveStatus } from './traffic-series.ts'
 
 /** Products in the top list. */
 export const TOP_LIMIT = 10
@@ -144,8 +144,6 @@ export interface CommerceLive {
 
 /** Creates the commerce page's data (call inside a component). */
 export function createCommerceLive(args: CommerceLiveArgs): CommerceLive {
-  const [liveStatus, setLiveStatus] = createSignal<LiveStatus>('off')
-  const [liveProblem, setLiveProblem] = createSignal<ApiProblem | undefined>(undefined)
   const [liveUpdates, setLiveUpdates] = createSignal(0)
   const [lastLiveAt, setLastLiveAt] = createSignal<number | null>(null)
   const applied = (n: number): void => {
@@ -239,78 +237,31 @@ export function createCommerceLive(args: CommerceLiveArgs): CommerceLive {
     if (minuteTimer !== undefined) clearTimeout(minuteTimer)
   })
 
-  // The subscription follows the chosen product. A failed subscription is opened again after a
-  // growing pause, unless the API refused it (401, 403, 400), which another attempt would not change.
-  const [attempt, setAttempt] = createSignal(0)
-  let failures = 0
-  createEffect(() => {
-    const productId = args.productId()
-    attempt()
-    if (!args.live()) {
-      setLiveStatus('off')
-      return
+  // The subscription follows the chosen product.
+  const { liveStatus, liveProblem } = createLiveSubscription<number | null, CommerceLiveEvent>({
+    live: args.live,
+    input: args.productId,
+    open: (productId, handlers) => api().commerce.live.subscribe({ products: productId === null ? [] : [productId], topLimit: TOP_LIMIT }, handlers),
+    onSubscribed: () => readAll(true),
+    onEvent: (event) => {
+      switch (event.kind) {
+        case 'resync':
+          readAll(true)
+          break
+        case 'top':
+          top.push(event.top)
+          break
+        case 'sales':
+          series.push({ productId: event.productId, point: event.point })
+          break
+        case 'productRating':
+          productRatings.push({ productId: event.productId, rating: event.rating })
+          break
+        case 'categoryRating':
+          categoryRatings.push({ category: event.category, rating: event.rating })
+          break
+      }
     }
-    let active = true
-    let retry: ReturnType<typeof setTimeout> | undefined
-    if (untrack(liveStatus) !== 'reconnecting') setLiveStatus('connecting')
-    setLiveProblem(undefined)
-    let subscription: { unsubscribe(): void } | undefined
-    try {
-      subscription = api().commerce.live.subscribe({ products: productId === null ? [] : [productId], topLimit: TOP_LIMIT }, {
-        onData: (event: CommerceLiveEvent) => {
-          if (!active) return
-          switch (event.kind) {
-            case 'subscribed':
-              failures = 0
-              setLiveStatus('live')
-              setLiveProblem(undefined)
-              readAll(true)
-              break
-            case 'resync':
-              readAll(true)
-              break
-            case 'top':
-              top.push(event.top)
-              break
-            case 'sales':
-              series.push({ productId: event.productId, point: event.point })
-              break
-            case 'productRating':
-              productRatings.push({ productId: event.productId, rating: event.rating })
-              break
-            case 'categoryRating':
-              categoryRatings.push({ category: event.category, rating: event.rating })
-              break
-          }
-        },
-        onError: (err: unknown) => {
-          if (!active) return
-          const described = describeProblem(err)
-          const p = described.message === 'Unknown error' ? { ...described, message: 'the live connection to the query API failed' } : described
-          if (p.kind === 'unauthorized') handleUnauthorized(p)
-          setLiveProblem(p)
-          if (p.kind === 'unauthorized' || p.kind === 'forbidden' || p.kind === 'bad-request') {
-            setLiveStatus('failed')
-            return
-          }
-          setLiveStatus('reconnecting')
-          failures++
-          retry = setTimeout(() => setAttempt((n) => n + 1), Math.min(30_000, 2_000 * 2 ** Math.min(4, failures - 1)))
-        },
-        onConnectionStateChange: (s) => {
-          if (!active) return
-          if (s.state === 'connecting' && untrack(liveStatus) === 'live') setLiveStatus('reconnecting')
-        }
-      })
-    } catch (err) {
-      setLiveProblem(problemOf(err))
-      setLiveStatus('failed')
-    }
-    onCleanup(() => {
-      active = false
-      if (retry !== undefined) clearTimeout(retry)
-      subscription?.unsubscribe()
-    })
   })
 
   return { top, products, series, productRatings, categoryRatings, liveStatus, liveProblem, liveUpdates, lastLiveAt }

@@ -7,9 +7,10 @@
  * its answer. Every window change on the server produces an event computed after the change, so the
  * last event of a window always carries its latest state.
  */
-import { batch, createEffect, createSignal, onCleanup, untrack, type Accessor } from 'solid-js'
-import { api, call, handleUnauthorized, problemOf } from '../api/client.ts'
-import { describeProblem, type ApiProblem } from '../api/errors.ts'
+import { batch, createEffect, createSignal, untrack, type Accessor } from 'solid-js'
+import { api, call, problemOf } from '../api/client.ts'
+import type { ApiProblem } from '../api/errors.ts'
+import { createLiveSubscription, type LiveStatus } from '../api/live.ts'
 import type { LiveEvent, Resolution, SeriesPoint, TravelerType } from '../api/types.ts'
 import { applyPoints, fromSeriesResult, shiftRange, type SeriesState } from '../lib/series-data.ts'
 import type { TimeRange } from '../lib/time-range.ts'
@@ -21,8 +22,7 @@ export interface TrafficFilters {
   readonly resolution: Resolution
 }
 
-/** State of the live subscription. */
-export type LiveStatus = 'off' | 'connecting' | 'live' | 'reconnecting' | 'failed'
+export type { LiveStatus } from '../api/live.ts'
 
 export interface TrafficSeriesArgs {
   readonly filters: Accessor<TrafficFilters>
@@ -54,8 +54,6 @@ export function createTrafficSeries(args: TrafficSeriesArgs): TrafficSeries {
   const [state, setState] = createSignal<SeriesState | undefined>(undefined)
   const [loading, setLoading] = createSignal(true)
   const [problem, setProblem] = createSignal<ApiProblem | undefined>(undefined)
-  const [liveStatus, setLiveStatus] = createSignal<LiveStatus>('off')
-  const [liveProblem, setLiveProblem] = createSignal<ApiProblem | undefined>(undefined)
   const [liveUpdates, setLiveUpdates] = createSignal(0)
   const [lastLiveAt, setLastLiveAt] = createSignal<number | null>(null)
 
@@ -141,77 +139,32 @@ export function createTrafficSeries(args: TrafficSeriesArgs): TrafficSeries {
   })
 
   // The subscription follows the filters (not the range: the server pushes every matching window).
-  // A failed subscription is opened again after a growing pause, unless the API refused it (401,
-  // 403, 400), which another attempt would not change.
-  const [attempt, setAttempt] = createSignal(0)
-  let failures = 0
-  createEffect(() => {
-    const filters = args.filters()
-    attempt()
-    if (!args.live()) {
-      setLiveStatus('off')
-      return
-    }
-    let active = true
-    let retry: ReturnType<typeof setTimeout> | undefined
-    if (untrack(liveStatus) !== 'reconnecting') setLiveStatus('connecting')
-    setLiveProblem(undefined)
-    let subscription: { unsubscribe(): void } | undefined
-    try {
-      subscription = api().traffic.live.subscribe(filters, {
-        onData: (event: LiveEvent) => {
-          if (!active) return
-          switch (event.kind) {
-            case 'subscribed': {
-              failures = 0
-              setLiveStatus('live')
-              setLiveProblem(undefined)
-              const range = untrack(args.range)
-              if (range !== undefined) load(range, untrack(state) !== undefined)
-              break
-            }
-            case 'resync': {
-              const range = untrack(args.range)
-              if (range !== undefined) load(range, true)
-              break
-            }
-            case 'window':
-              if (event.resolution !== filters.resolution) return
-              pending.push(event.point)
-              flushTimer ??= setTimeout(flush, FLUSH_MS)
-              break
-          }
-        },
-        onError: (err: unknown) => {
-          if (!active) return
-          const described = describeProblem(err)
-          const p = described.message === 'Unknown error' ? { ...described, message: 'the live connection to the query API failed' } : described
-          if (p.kind === 'unauthorized') handleUnauthorized(p)
-          setLiveProblem(p)
-          if (p.kind === 'unauthorized' || p.kind === 'forbidden' || p.kind === 'bad-request') {
-            setLiveStatus('failed')
-            return
-          }
-          setLiveStatus('reconnecting')
-          failures++
-          retry = setTimeout(() => setAttempt((n) => n + 1), Math.min(30_000, 2_000 * 2 ** Math.min(4, failures - 1)))
-        },
-        onConnectionStateChange: (s) => {
-          if (!active) return
-          if (s.state === 'connecting' && untrack(liveStatus) === 'live') setLiveStatus('reconnecting')
+  const { liveStatus, liveProblem } = createLiveSubscription<TrafficFilters, LiveEvent>({
+    live: args.live,
+    input: args.filters,
+    open: (filters, handlers) => api().traffic.live.subscribe(filters, handlers),
+    onSubscribed: () => {
+      const range = untrack(args.range)
+      if (range !== undefined) load(range, untrack(state) !== undefined)
+    },
+    onEvent: (event, filters) => {
+      switch (event.kind) {
+        case 'resync': {
+          const range = untrack(args.range)
+          if (range !== undefined) load(range, true)
+          break
         }
-      })
-    } catch (err) {
-      setLiveProblem(problemOf(err))
-      setLiveStatus('failed')
-    }
-    onCleanup(() => {
-      active = false
-      if (retry !== undefined) clearTimeout(retry)
-      subscription?.unsubscribe()
+        case 'window':
+          if (event.resolution !== filters.resolution) return
+          pending.push(event.point)
+          flushTimer ??= setTimeout(flush, FLUSH_MS)
+          break
+      }
+    },
+    onClose: () => {
       if (flushTimer !== undefined) clearTimeout(flushTimer)
       flushTimer = undefined
-    })
+    }
   })
 
   return {
