@@ -6,7 +6,7 @@
  * by record, with one dead letter on `analytics.dlq` per invalid event:
  * - one production worker process (`apps/worker.ts commerce`, at_least_once);
  * - three worker processes under exactly_once_v2, one SIGKILLed mid-run with its transaction open.
- * Both runs get the same dataset (100,000 events plus about 2% invalid ones each): about 200,000
+ * Both runs get the same dataset (200,000 events plus about 2% invalid ones each): about 400,000
  * events for the file, sized for a few minutes on a 2-core machine.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -21,7 +21,7 @@ import {
 import { kafkaBrokers } from './support/kafka.ts'
 import { CLOSE_WAIT_MS, freePort, groupIsStable, scrape, sumOf, waitUntil, WorkerPrograms } from './support/traffic.ts'
 
-const EVENTS = 100_000
+const EVENTS = 200_000
 const INVALID_FRACTION = 0.02
 
 let env: CommerceTestEnv | undefined

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { Admin } from '@platformatic/kafka'
 import { expect } from 'vitest'
 import {
-  BridgeErrorCodes, CATEGORY_REPARTITION, runCommerceSimulator, type CommerceGeneratorOptions, type CommerceOutputs, type CommerceReferenceResult,
+  BridgeErrorCodes, CATEGORY_REPARTITION, estimatedDurationMs, runCommerceSimulator, type CommerceGeneratorOptions, type CommerceOutputs, type CommerceReferenceResult,
   type CommerceSimulatorResult, type CommerceTopics
 } from '../../apps/commerce/index.ts'
 import { diffLatestValues, readTopicToEnd } from '../../apps/shared/index.ts'
@@ -90,11 +90,12 @@ export class CommerceTestEnv {
 }
 
 /**
- * Generator options with event time starting `hoursAgo` hours ago on a minute: recent enough for the
- * 2-day retention of the outputs and the 1-day retention of the sales store, and, at the default
- * 250 ms between events, ending before now.
+ * Generator options with event time starting `hoursAgo` hours ago on a minute (default: the run's
+ * expected event-time span plus an hour, so that it ends before now: the broker refuses timestamps
+ * more than an hour ahead), recent enough for the 2-day retention of the outputs and the 1-day
+ * retention of the sales store up to a few hundred thousand events.
  */
-export function commerceGenerator(seed: number, events: number, invalidFraction: number, hoursAgo = 8): CommerceGeneratorOptions {
+export function commerceGenerator(seed: number, events: number, invalidFraction: number, hoursAgo = Math.ceil(estimatedDurationMs(events) / 3_600_000) + 1): CommerceGeneratorOptions {
   return {
     seed, events, invalidFraction, products: 60, categories: 8, recategorizeFraction: 0.005, outOfOrderFraction: 0.02, lateFraction: 0.002,
     startMs: Math.floor((Date.now() - hoursAgo * 3_600_000) / 60_000) * 60_000
