@@ -123,7 +123,10 @@ export async function main(args: string[]): Promise<void> {
     const started = performance.now()
     api = await startQueryApi({
       port: 0, brokers, registryUrl: registry.url, tokens: [{ token, scopes: ['read'] }], store, stateDir: dir, instanceId: `bench-${suffix}`,
-      staticDir: null, topics, maxRangeMs: Math.max(7 * 86_400_000, hours * 60 * MIN)
+      staticDir: null, topics, maxRangeMs: Math.max(7 * 86_400_000, hours * 60 * MIN),
+      // The benchmark measures throughput from one token over many connections: lift the per-token
+      // admission limits (the series size limit follows --hours).
+      limits: { tokenConcurrency: Math.max(64, connections * 2), tokenRatePerSecond: 1e6, tokenRateBurst: 1e6, maxSeriesPoints: Math.max(10_080, hours * 60), maxRequestPoints: Math.max(20_160, hours * 60) }
     }, { logger: pino({ level: 'warn' }), topology: null })
     await api.whenReady()
     const catchUpSeconds = (performance.now() - started) / 1000

@@ -2,7 +2,9 @@
  * Bearer-token authentication and scopes. Tokens come from the configuration
  * (`QUERY_API_TOKENS="token1:read,token2:read+admin"`). Scopes are independent: `read` opens
  * `traffic.*`, `commerce.*` and the REST endpoints under `/api/product/`, `admin` opens `system.*`
- * (except `system.health`, which needs no token).
+ * (except `system.health`, which answers its readiness without a token and the full report with any
+ * valid one). The token travels in the `Authorization` header; the HTTP edge (server.ts) accepts it
+ * as a connection parameter only on SSE subscription requests.
  */
 import { createHash } from 'node:crypto'
 import { QueryApiConfigError, QueryApiError, QueryApiErrorCodes } from './errors.ts'
@@ -90,7 +92,8 @@ export class TokenAuthenticator {
 
   /**
    * Checks the credentials of a request: an `Authorization` header value (`Bearer <token>`), or a
-   * bare token (what the SSE link sends in its connection params). Never throws: a procedure that
+   * bare token (what the SSE link sends in its connection params; the caller passes one only for
+   * subscription requests). Never throws: a procedure that
    * needs a scope turns `none`/`invalid` into 401 (see `requireScope`), health ignores it.
    */
   authenticate(authorization: string | undefined, connectionToken: string | undefined): Authentication {

@@ -5,6 +5,7 @@
  */
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type TRPCClient } from '@trpc/client'
 import { NodeEventSource } from './event-source.ts'
+import { DEFAULT_SERVER_LIMITS } from './limits.ts'
 import type { AppRouter } from './router.ts'
 
 /** Options of `createQueryClient`. */
@@ -33,7 +34,8 @@ export function createQueryClient(options: QueryClientOptions): TRPCClient<AppRo
           EventSource: NodeEventSource,
           eventSourceOptions: { headers, ...(options.ca === undefined ? {} : { ca: options.ca }) }
         }),
-        false: httpBatchLink({ url, headers, maxURLLength: 8000 })
+        // At most the API's default calls per batch (limits.maxBatchCalls).
+        false: httpBatchLink({ url, headers, maxURLLength: 8000, maxItems: DEFAULT_SERVER_LIMITS.maxBatchCalls })
       })
     ]
   })

@@ -10,7 +10,7 @@ import {
   categoryRatings, productRatings, productSales, productSummaries, topProducts, type CategoryRatingsResult, type CommerceData, type ProductRatingsResult,
   type ProductSalesResult, type ProductsResult, type SalesPoint, type TopProductsResult
 } from './commerce-queries.ts'
-import { checkRange, commerceLiveInput, commerceProductsInput, commerceSalesInput, commerceTopInput, productRatingsInput } from './inputs.ts'
+import { checkRange, checkSeriesPoints, commerceLiveInput, commerceProductsInput, commerceSalesInput, commerceTopInput, productRatingsInput } from './inputs.ts'
 import { liveEventStream, LiveQueue } from './live-queue.ts'
 import type { CategoryRatingView, ProductRatingView } from './ratings-index.ts'
 import { badQuery, readProcedure, t } from './trpc.ts'
@@ -28,6 +28,8 @@ export interface CommerceRouterServices {
   readonly instanceId: string
   /** Longest `to - from` of a series, ms. */
   readonly maxRangeMs: number
+  /** Most points of one series (one per minute). */
+  readonly maxSeriesPoints: number
   readonly commerce: CommerceServices
   /** Wall clock, epoch ms. */
   now(): number
@@ -127,6 +129,7 @@ export function createCommerceRouter(services: CommerceRouterServices) {
       const from = input.from ?? to - DEFAULT_SERIES_MS
       if (from > to) badQuery(`from (${from}) must not be after to (${to}, the default: the minute after the last hour ends)`)
       checkRange(from, to, services.maxRangeMs)
+      checkSeriesPoints(from, to, MINUTE_MS, services.maxSeriesPoints)
       return productSales(data, input.productId, at, from, to)
     }),
 

@@ -38,6 +38,22 @@ describe('resolveConfig', () => {
     expect(configError(() => resolveConfig({ tokens: TOKENS, commerceTopics: { productRatings: 'a/b' } })).option).toBe('commerceTopics.productRatings')
     expect(configError(() => resolveConfig({ tokens: TOKENS, store: 'disk' as never })).option).toBe('store')
     expect(configError(() => resolveConfig({ tokens: TOKENS, tls: { certFile: 'c.pem', keyFile: '' } })).option).toBe('tls.keyFile')
+    expect(configError(() => resolveConfig({ tokens: TOKENS, limits: { maxBatchCalls: 0 } })).option).toBe('limits.maxBatchCalls')
+    expect(configError(() => resolveConfig({ tokens: TOKENS, limits: { maxResponseBytes: 1.5 } })).option).toBe('limits.maxResponseBytes')
+    expect(configError(() => resolveConfig({ tokens: TOKENS, limits: { maxBatchCalls: 50, tokenRateBurst: 40 } })).option).toBe('limits.tokenRateBurst')
+    expect(configError(() => resolveConfig({ tokens: TOKENS, limits: { maxRequestPoints: 14_400, tokenRateBurst: 20 } })).option).toBe('limits.tokenRateBurst')
+    expect(configError(() => resolveConfig({ tokens: TOKENS, limits: { maxRequestPoints: 1000 } })).option).toBe('limits.maxRequestPoints')
+    expect(configError(() => resolveConfig({ tokens: TOKENS, limits: { headersTimeoutMs: 5000, requestTimeoutMs: 1000 } })).option).toBe('limits.requestTimeoutMs')
+    expect(configError(() => resolveConfig({ tokens: TOKENS, limits: { maxSubscriptions: 10 } })).option).toBe('limits.maxSubscriptionsPerToken')
+    expect(configError(() => resolveConfig({ tokens: TOKENS, limits: { maxBatch: 3 } as never })).option).toBe('limits.maxBatch')
+  })
+
+  it('fills the default limits: 20 calls per batch, 10,080 points per series, 16 MiB responses, 8 queries in flight and 50 calls/s per token', () => {
+    expect(resolveConfig({ tokens: TOKENS }).limits).toEqual({
+      maxBatchCalls: 20, maxSeriesPoints: 10_080, maxRequestPoints: 20_160, maxResponseBytes: 16 * 1024 * 1024, tokenConcurrency: 8, tokenRatePerSecond: 50, tokenRateBurst: 200,
+      maxSubscriptionsPerToken: 50, maxSubscriptions: 1000, authFailuresPerMinute: 20,
+      headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, idleTimeoutMs: 60_000
+    })
   })
 })
 
@@ -66,5 +82,20 @@ describe('configFromEnv', () => {
     expect(configError(() => configFromEnv({ ...base, QUERY_API_TLS_CERT: 'c.pem' })).message).toMatch(/QUERY_API_TLS_CERT, QUERY_API_TLS_KEY.*both/)
     expect(configError(() => configFromEnv({ QUERY_API_TOKENS: 'x:read' })).message).toMatch(/QUERY_API_TOKENS/)
     expect(configError(() => configFromEnv({})).message).toMatch(/option tokens \(QUERY_API_TOKENS\): at least one API token/)
+    expect(configError(() => configFromEnv({ ...base, QUERY_API_MAX_BATCH_CALLS: '0' })).message).toMatch(/^query-api: option limits.maxBatchCalls \(QUERY_API_MAX_BATCH_CALLS\): must be an integer from 1/)
+    expect(configError(() => configFromEnv({ ...base, QUERY_API_IDLE_TIMEOUT_MS: 'soon' })).message).toBe('query-api: option limits.idleTimeoutMs (QUERY_API_IDLE_TIMEOUT_MS): must be an integer, got "soon"')
+  })
+
+  it('maps the limit variables onto limits.*', () => {
+    const c = configFromEnv({
+      QUERY_API_TOKENS: 'reader-token-1:read', QUERY_API_MAX_BATCH_CALLS: '5', QUERY_API_MAX_SERIES_POINTS: '1440', QUERY_API_MAX_REQUEST_POINTS: '2880', QUERY_API_MAX_RESPONSE_BYTES: '1048576',
+      QUERY_API_TOKEN_CONCURRENCY: '2', QUERY_API_TOKEN_RATE_PER_SECOND: '3', QUERY_API_TOKEN_RATE_BURST: '7', QUERY_API_MAX_SUBSCRIPTIONS_PER_TOKEN: '4',
+      QUERY_API_MAX_SUBSCRIPTIONS: '9', QUERY_API_AUTH_FAILURES_PER_MINUTE: '7', QUERY_API_HEADERS_TIMEOUT_MS: '2000', QUERY_API_REQUEST_TIMEOUT_MS: '3000',
+      QUERY_API_KEEP_ALIVE_TIMEOUT_MS: '1000', QUERY_API_IDLE_TIMEOUT_MS: '4000'
+    })
+    expect(c.limits).toEqual({
+      maxBatchCalls: 5, maxSeriesPoints: 1440, maxRequestPoints: 2880, maxResponseBytes: 1_048_576, tokenConcurrency: 2, tokenRatePerSecond: 3, tokenRateBurst: 7,
+      maxSubscriptionsPerToken: 4, maxSubscriptions: 9, authFailuresPerMinute: 7, headersTimeoutMs: 2000, requestTimeoutMs: 3000, keepAliveTimeoutMs: 1000, idleTimeoutMs: 4000
+    })
   })
 })

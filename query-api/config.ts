@@ -8,13 +8,25 @@
  * memory), STATE_DIR (./.state), INSTANCE_ID, QUERY_API_MAX_RANGE_MS (7 days),
  * QUERY_API_RETENTION_MS (7 days), QUERY_API_STATIC_DIR (dashboard/dist), QUERY_API_TOPIC_STATS_1M,
  * QUERY_API_TOPIC_STATS_5M, QUERY_API_TOPIC_SESSIONS, QUERY_API_TOPIC_SALES_1H,
- * QUERY_API_TOPIC_PRODUCT_RATINGS, QUERY_API_TOPIC_CATEGORY_RATINGS, TRAFFIC_APPLICATION_ID (runnel-traffic).
+ * QUERY_API_TOPIC_PRODUCT_RATINGS, QUERY_API_TOPIC_CATEGORY_RATINGS, TRAFFIC_APPLICATION_ID (runnel-traffic),
+ * QUERY_API_FETCH_MAX_WAIT_MS (250).
+ *
+ * Limits (`limits.*`, see limits.ts): QUERY_API_MAX_BATCH_CALLS (20 calls per tRPC batch),
+ * QUERY_API_MAX_SERIES_POINTS (10080 points per series call), QUERY_API_MAX_REQUEST_POINTS (20160
+ * series points per request over its calls), QUERY_API_MAX_RESPONSE_BYTES (16 MiB),
+ * QUERY_API_TOKEN_CONCURRENCY (8 queries in flight per token), QUERY_API_TOKEN_RATE_PER_SECOND (50
+ * calls/s per token; a day of series points counts as one more call), QUERY_API_TOKEN_RATE_BURST (200 calls), QUERY_API_MAX_SUBSCRIPTIONS_PER_TOKEN
+ * (50 live streams), QUERY_API_MAX_SUBSCRIPTIONS (1000 in total), QUERY_API_AUTH_FAILURES_PER_MINUTE
+ * (20 per client address), QUERY_API_HEADERS_TIMEOUT_MS (10 s), QUERY_API_REQUEST_TIMEOUT_MS (30 s),
+ * QUERY_API_KEEP_ALIVE_TIMEOUT_MS (5 s), QUERY_API_IDLE_TIMEOUT_MS (60 s; SSE streams: at least 30 s,
+ * three ping intervals).
  */
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { checkApiTokens, parseApiTokens, type ApiToken } from './auth.ts'
 import { DEFAULT_COMMERCE_TOPICS, type CommerceOutputTopics } from './commerce-materializer.ts'
 import { QueryApiConfigError } from './errors.ts'
+import { DEFAULT_SERVER_LIMITS, POINTS_PER_CALL, type ServerLimits } from './limits.ts'
 import { DEFAULT_TRAFFIC_TOPICS, type TrafficTopics } from './materializer.ts'
 import { StoreKinds, type StoreKindName } from './store.ts'
 
@@ -54,6 +66,8 @@ export interface QueryApiOptions {
   trafficApplicationId?: string
   /** Longest wait of one fetch for new records, ms: bounds the live-update delay. Default 250. */
   fetchMaxWaitMs?: number
+  /** Admission limits and timeouts of the HTTP edge (limits.ts). Default `DEFAULT_SERVER_LIMITS`. */
+  limits?: Partial<ServerLimits>
 }
 
 /** Validated configuration with every default filled in. */
@@ -75,6 +89,7 @@ export interface QueryApiConfig {
   readonly commerceTopics: CommerceOutputTopics
   readonly trafficApplicationId: string
   readonly fetchMaxWaitMs: number
+  readonly limits: ServerLimits
 }
 
 /** Default folder of the dashboard build, relative to the repository root. */
@@ -141,11 +156,74 @@ export function resolveConfig(options: QueryApiOptions): QueryApiConfig {
   }
   const trafficApplicationId = name(options.trafficApplicationId ?? 'runnel-traffic', 'trafficApplicationId')
   const fetchMaxWaitMs = int(options.fetchMaxWaitMs ?? 250, 'fetchMaxWaitMs', 10, 30_000)
+  const limits = resolveLimits(options.limits ?? {})
   return {
     port, host, brokers: [...brokers], registryUrl, tokens, tls, store, stateDir, instanceId,
     instanceDir: join(stateDir, 'query-api', instanceId),
-    maxRangeMs, retentionMs, staticDir, topics, commerceTopics, trafficApplicationId, fetchMaxWaitMs
+    maxRangeMs, retentionMs, staticDir, topics, commerceTopics, trafficApplicationId, fetchMaxWaitMs, limits
   }
+}
+
+/** Bounds of each limit: [min, max]. */
+const LIMIT_BOUNDS: Readonly<Record<keyof ServerLimits, readonly [number, number]>> = {
+  maxBatchCalls: [1, 1000],
+  maxSeriesPoints: [1, 10_000_000],
+  maxRequestPoints: [1, 100_000_000],
+  maxResponseBytes: [1024, 1024 ** 3],
+  tokenConcurrency: [1, 10_000],
+  tokenRatePerSecond: [1, 1_000_000],
+  tokenRateBurst: [1, 1_000_000],
+  maxSubscriptionsPerToken: [1, 1_000_000],
+  maxSubscriptions: [1, 1_000_000],
+  authFailuresPerMinute: [1, 1_000_000],
+  headersTimeoutMs: [100, 3_600_000],
+  requestTimeoutMs: [100, 3_600_000],
+  keepAliveTimeoutMs: [100, 3_600_000],
+  idleTimeoutMs: [100, 3_600_000]
+}
+
+function resolveLimits(options: Partial<ServerLimits>): ServerLimits {
+  if (typeof options !== 'object' || options === null) throw new QueryApiConfigError('limits', 'must be an object')
+  const limits = {} as Record<keyof ServerLimits, number>
+  for (const key of Object.keys(LIMIT_BOUNDS) as Array<keyof ServerLimits>) {
+    const [min, max] = LIMIT_BOUNDS[key]
+    limits[key] = int(options[key] ?? DEFAULT_SERVER_LIMITS[key], `limits.${key}`, min, max)
+  }
+  for (const key of Object.keys(options)) {
+    if (!(key in LIMIT_BOUNDS)) throw new QueryApiConfigError(`limits.${key}`, `is not a limit; known: ${Object.keys(LIMIT_BOUNDS).join(', ')}`)
+  }
+  if (limits.maxRequestPoints < limits.maxSeriesPoints) {
+    throw new QueryApiConfigError('limits.maxRequestPoints', `must be at least limits.maxSeriesPoints (${limits.maxSeriesPoints}), or the longest series could never be asked for`)
+  }
+  const largestCost = limits.maxBatchCalls + Math.ceil(limits.maxRequestPoints / POINTS_PER_CALL)
+  if (limits.tokenRateBurst < largestCost) {
+    throw new QueryApiConfigError('limits.tokenRateBurst', `must be at least ${largestCost} (limits.maxBatchCalls + limits.maxRequestPoints / ${POINTS_PER_CALL}), or the largest request could never pass`)
+  }
+  if (limits.requestTimeoutMs < limits.headersTimeoutMs) {
+    throw new QueryApiConfigError('limits.requestTimeoutMs', `must be at least limits.headersTimeoutMs (${limits.headersTimeoutMs})`)
+  }
+  if (limits.maxSubscriptionsPerToken > limits.maxSubscriptions) {
+    throw new QueryApiConfigError('limits.maxSubscriptionsPerToken', `must be at most limits.maxSubscriptions (${limits.maxSubscriptions})`)
+  }
+  return limits
+}
+
+/** Environment variable of each limit. */
+const LIMIT_ENV: Readonly<Record<keyof ServerLimits, string>> = {
+  maxBatchCalls: 'QUERY_API_MAX_BATCH_CALLS',
+  maxSeriesPoints: 'QUERY_API_MAX_SERIES_POINTS',
+  maxRequestPoints: 'QUERY_API_MAX_REQUEST_POINTS',
+  maxResponseBytes: 'QUERY_API_MAX_RESPONSE_BYTES',
+  tokenConcurrency: 'QUERY_API_TOKEN_CONCURRENCY',
+  tokenRatePerSecond: 'QUERY_API_TOKEN_RATE_PER_SECOND',
+  tokenRateBurst: 'QUERY_API_TOKEN_RATE_BURST',
+  maxSubscriptionsPerToken: 'QUERY_API_MAX_SUBSCRIPTIONS_PER_TOKEN',
+  maxSubscriptions: 'QUERY_API_MAX_SUBSCRIPTIONS',
+  authFailuresPerMinute: 'QUERY_API_AUTH_FAILURES_PER_MINUTE',
+  headersTimeoutMs: 'QUERY_API_HEADERS_TIMEOUT_MS',
+  requestTimeoutMs: 'QUERY_API_REQUEST_TIMEOUT_MS',
+  keepAliveTimeoutMs: 'QUERY_API_KEEP_ALIVE_TIMEOUT_MS',
+  idleTimeoutMs: 'QUERY_API_IDLE_TIMEOUT_MS'
 }
 
 /** Environment variable of each option (error messages name both). */
@@ -156,7 +234,8 @@ const ENV: Record<string, string> = {
   'topics.stats1m': 'QUERY_API_TOPIC_STATS_1M', 'topics.stats5m': 'QUERY_API_TOPIC_STATS_5M', 'topics.sessions': 'QUERY_API_TOPIC_SESSIONS',
   'commerceTopics.sales1h': 'QUERY_API_TOPIC_SALES_1H', 'commerceTopics.productRatings': 'QUERY_API_TOPIC_PRODUCT_RATINGS',
   'commerceTopics.categoryRatings': 'QUERY_API_TOPIC_CATEGORY_RATINGS',
-  trafficApplicationId: 'TRAFFIC_APPLICATION_ID', fetchMaxWaitMs: 'QUERY_API_FETCH_MAX_WAIT_MS'
+  trafficApplicationId: 'TRAFFIC_APPLICATION_ID', fetchMaxWaitMs: 'QUERY_API_FETCH_MAX_WAIT_MS',
+  ...Object.fromEntries(Object.entries(LIMIT_ENV).map(([key, variable]) => [`limits.${key}`, variable]))
 }
 
 function envInt(env: Record<string, string | undefined>, option: string): number | undefined {
@@ -192,7 +271,13 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
     const v = envText(env, `commerceTopics.${t}`)
     if (v !== undefined) commerceTopics[t] = v
   }
+  const limits: Partial<Record<keyof ServerLimits, number>> = {}
+  for (const key of Object.keys(LIMIT_ENV) as Array<keyof ServerLimits>) {
+    const v = envInt(env, `limits.${key}`)
+    if (v !== undefined) limits[key] = v
+  }
   const options: QueryApiOptions = {
+    limits,
     tokens: tokensText === undefined ? [] : parseApiTokens(tokensText, 'tokens (QUERY_API_TOKENS)'),
     topics,
     commerceTopics,

@@ -11,6 +11,16 @@ export const QueryApiErrorCodes = {
   BAD_QUERY: 'QUERY_BAD_QUERY',
   /** The range of a query is longer than the configured maximum. */
   RANGE_TOO_LONG: 'QUERY_RANGE_TOO_LONG',
+  /** A series call would return more points than the configured maximum (`limits.maxSeriesPoints`). */
+  TOO_MANY_POINTS: 'QUERY_TOO_MANY_POINTS',
+  /** A tRPC batch with more calls than the configured maximum (`limits.maxBatchCalls`). */
+  TOO_MANY_CALLS: 'QUERY_TOO_MANY_CALLS',
+  /** A response body larger than the configured maximum (`limits.maxResponseBytes`): 413. */
+  RESPONSE_TOO_LARGE: 'QUERY_RESPONSE_TOO_LARGE',
+  /** A token past its rate or concurrency limit, or a client address past its failed authentications: 429. */
+  RATE_LIMITED: 'QUERY_RATE_LIMITED',
+  /** The instance's own capacity is used up (live subscriptions in total): 503. */
+  OVERLOADED: 'QUERY_OVERLOADED',
   /** A sensor that no materialized record has named. */
   UNKNOWN_SENSOR: 'QUERY_UNKNOWN_SENSOR',
   /** A product never seen on any commerce topic this instance follows. */

@@ -1,6 +1,7 @@
 /**
  * `system.health`: whether this instance has caught up with the topics (what a load balancer routes
- * on; also served as `/readyz`), how far it is, and what it holds.
+ * on; also served as `/readyz`), how far it is, and what it holds. Without a valid token only the
+ * first (`PublicHealth`): topic names, the instance id and counts are for token holders.
  */
 import type { CommerceCounts } from './commerce-materializer.ts'
 import type { MaterializerCounts } from './materializer.ts'
@@ -39,6 +40,17 @@ export interface HealthReport {
   /** Records read and applied; `refused` and `lastRefusal` cover every followed topic, traffic and commerce. */
   readonly records: MaterializerCounts & { readonly read: number; readonly commerce: CommerceCounts }
   readonly kafka: { readonly topics: string[]; readonly lastError: string | null }
+}
+
+/** What `system.health` tells a caller without a valid token: whether the instance is ready, nothing else. */
+export interface PublicHealth {
+  readonly status: HealthState
+  readonly ready: boolean
+}
+
+/** The public part of `report`. */
+export function publicHealth(report: HealthReport): PublicHealth {
+  return { status: report.status, ready: report.ready }
 }
 
 /** Sums per-partition progress into the report's `progress`. */

@@ -2,8 +2,8 @@
  * query-api/: a tRPC service that materializes the traffic output topics (traffic.stats.1m,
  * traffic.stats.5m, traffic.traveler-sessions) and the commerce output topics (commerce.sales.1h,
  * commerce.product-ratings, commerce.category-ratings) into local indexes and answers typed queries,
- * with live updates over SSE, the seed's REST endpoints (`/api/product/...`), bearer-token scopes and
- * optional TLS. The dashboard imports `AppRouter`.
+ * with live updates over SSE, the seed's REST endpoints (`/api/product/...`), bearer-token scopes,
+ * admission limits (limits.ts), an access log and optional TLS. The dashboard imports `AppRouter`.
  */
 export { type AppRouter, createAppRouter, type QueryServices, type SensorsResult, type SeriesResult, type LiveEvent } from './router.ts'
 export { startQueryApi, type RunningQueryApi, type QueryApiWiring } from './query-api.ts'
@@ -13,7 +13,8 @@ export { NodeEventSource, type NodeEventSourceInit } from './event-source.ts'
 export { Scopes, type Scope, type ApiToken, parseApiTokens, TokenAuthenticator } from './auth.ts'
 export { QueryApiError, QueryApiConfigError, QueryApiErrorCodes, type QueryApiErrorCode } from './errors.ts'
 export { type QueryErrorData } from './trpc.ts'
-export { type HealthReport, HealthStates, type HealthState } from './health.ts'
+export { type HealthReport, type PublicHealth, HealthStates, type HealthState } from './health.ts'
+export { type ServerLimits, DEFAULT_SERVER_LIMITS } from './limits.ts'
 export { type SeriesPoint, aggregateSeries } from './aggregate.ts'
 export { type WindowStats, type SensorSummary, type Resolution, Resolutions, WINDOW_SIZE_MS, WINDOW_STEP_MS, SeriesIndex } from './series-index.ts'
 export { type TravelerSessionView, type SessionPage, SessionIndex } from './session-index.ts'

@@ -98,3 +98,14 @@ export function checkRange(from: number, to: number, maxRangeMs: number): void {
     throw new QueryApiError(QueryApiErrorCodes.RANGE_TOO_LONG, `the range from ${from} to ${to} is ${to - from} ms long; at most ${maxRangeMs} ms (${Math.round(maxRangeMs / 3_600_000)} h) may be asked for`)
   }
 }
+
+/**
+ * Throws TOO_MANY_POINTS (400) when a series over `[from, to)` with one point per `stepMs` would have
+ * more than `maxPoints` points: range x resolution, whatever `maxRangeMs` allows.
+ */
+export function checkSeriesPoints(from: number, to: number, stepMs: number, maxPoints: number): void {
+  const points = Math.max(0, Math.ceil(to / stepMs) - Math.ceil(from / stepMs))
+  if (points > maxPoints) {
+    throw new QueryApiError(QueryApiErrorCodes.TOO_MANY_POINTS, `the series from ${from} to ${to} would have ${points} points (one per ${stepMs} ms); at most ${maxPoints} points may be asked for in one call (limits.maxSeriesPoints)`)
+  }
+}

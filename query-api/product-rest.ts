@@ -81,7 +81,8 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(JSON.stringify(body))
 }
 
-function sendError(res: ServerResponse, error: QueryApiError, headers: Record<string, string> = {}): void {
+/** Answers `error` in the REST endpoints' error shape (`{"error": {"code", "message", "status"}}`). */
+export function sendRestError(res: ServerResponse, error: QueryApiError, headers: Record<string, string> = {}): void {
   const status = getHTTPStatusCodeFromError(toTRPCError(error))
   const extra: Record<string, string> = { ...headers }
   if (error.code === QueryApiErrorCodes.UNAUTHENTICATED) extra['www-authenticate'] = 'Bearer realm="runnel-query-api"'
@@ -119,7 +120,7 @@ export function createProductRest(options: ProductRestOptions): RestHandler {
       send(res, 200, answer(options, route.endpoint, productId))
     } catch (err) {
       if (!(err instanceof QueryApiError)) throw err
-      sendError(res, err)
+      sendRestError(res, err)
     }
   }
 }

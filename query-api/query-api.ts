@@ -131,6 +131,7 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
   const services: QueryServices = {
     instanceId: config.instanceId,
     maxRangeMs: config.maxRangeMs,
+    maxSeriesPoints: config.limits.maxSeriesPoints,
     series,
     sessions,
     changes: materializer,
@@ -161,6 +162,9 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
       port: config.port,
       tls: config.tls,
       staticDir: config.staticDir,
+      limits: config.limits,
+      now,
+      accessLog: log.child({ component: 'access' }),
       onInternalError: (err, path) => log.error({ err, path }, 'internal error')
     })
   } catch (err) {

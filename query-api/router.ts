@@ -7,8 +7,9 @@ import { combineAt, type SeriesPoint } from './aggregate.ts'
 import { CombinedSeriesCache } from './combined-series.ts'
 import { createCommerceRouter, type CommerceServices } from './commerce-router.ts'
 import { QueryApiError, QueryApiErrorCodes } from './errors.ts'
-import type { HealthReport } from './health.ts'
-import { checkRange, liveInput, seriesInput, sessionsInput } from './inputs.ts'
+import { publicHealth, type HealthReport, type PublicHealth } from './health.ts'
+import { checkRange, checkSeriesPoints, liveInput, seriesInput, sessionsInput } from './inputs.ts'
+import { DEFAULT_SERVER_LIMITS } from './limits.ts'
 import { liveEventStream, LiveQueue, windowChangeKey } from './live-queue.ts'
 import type { WindowChange } from './materializer.ts'
 import { WINDOW_SIZE_MS, WINDOW_STEP_MS, type Resolution, type SensorSummary, type SeriesIndex, type WindowStats } from './series-index.ts'
@@ -22,6 +23,8 @@ export interface QueryServices {
   readonly instanceId: string
   /** Longest `to - from` of a query, ms. */
   readonly maxRangeMs: number
+  /** Most points one series call may return (range x resolution). Default 10,080 (7 days at 1 minute). */
+  readonly maxSeriesPoints?: number
   readonly series: SeriesIndex
   readonly sessions: SessionIndex
   /** Source of live window changes (the materializer). */
@@ -109,6 +112,7 @@ async function* liveEvents(services: QueryServices, input: { sensorId: string; t
 /** Builds the router over `services`. */
 export function createAppRouter(services: QueryServices) {
   const combined = new CombinedSeriesCache(services.series)
+  const maxSeriesPoints = services.maxSeriesPoints ?? DEFAULT_SERVER_LIMITS.maxSeriesPoints
   const trafficRouter = t.router({
     sensors: readProcedure.query((): SensorsResult => {
       const sensors = services.series.sensors()
@@ -119,6 +123,7 @@ export function createAppRouter(services: QueryServices) {
 
     series: readProcedure.input(seriesInput).query(({ input }): SeriesResult => {
       checkRange(input.from, input.to, services.maxRangeMs)
+      checkSeriesPoints(input.from, input.to, WINDOW_STEP_MS, maxSeriesPoints)
       checkSensor(services, input.sensorId)
       const points = combined.series(input.resolution, input.sensorId, input.travelerType, input.from, input.to)
       return {
@@ -154,7 +159,11 @@ export function createAppRouter(services: QueryServices) {
   })
 
   const systemRouter = t.router({
-    health: publicProcedure.query((): HealthReport => services.health()),
+    // Without a valid token only readiness: topic names, the instance id and counts are for token holders.
+    health: publicProcedure.query(({ ctx }): HealthReport | PublicHealth => {
+      const report = services.health()
+      return ctx.auth.kind === 'ok' ? report : publicHealth(report)
+    }),
     topology: adminProcedure.query((): TopologyView => services.system.topology()),
     lag: adminProcedure.query((): Promise<LagReport> => services.system.lag()),
     instances: adminProcedure.query((): Promise<InstancesReport> => services.system.instances())
@@ -163,6 +172,7 @@ export function createAppRouter(services: QueryServices) {
   const commerceRouter = createCommerceRouter({
     instanceId: services.instanceId,
     maxRangeMs: services.maxRangeMs,
+    maxSeriesPoints,
     commerce: services.commerce,
     now: services.now ?? Date.now,
     ready: () => services.health().ready,

@@ -15,6 +15,7 @@ import { createAppRouter, type AppRouter, type LiveEvent, type QueryServices } f
 import { RatingsIndex } from './ratings-index.ts'
 import { SalesIndex } from './sales-index.ts'
 import { SeriesIndex } from './series-index.ts'
+import { DEFAULT_SERVER_LIMITS } from './limits.ts'
 import { createQueryServer, type QueryServer } from './server.ts'
 import { SessionIndex } from './session-index.ts'
 import { openQueryStore } from './store.ts'
@@ -121,10 +122,24 @@ async function call(path: string, input?: unknown, token?: string, method = 'GET
 }
 
 describe('query API over HTTP: auth', () => {
-  it('answers system.health without a token', async () => {
+  it('answers system.health without a token with its readiness only, and the full report with a token', async () => {
     const { status, body } = await call('system.health')
     expect(status).toBe(200)
-    expect(body.result?.data).toMatchObject({ status: 'ready', ready: true })
+    expect(body.result?.data).toEqual({ status: 'ready', ready: true })
+    expect((await call('system.health', undefined, 'nobody-knows-me')).body.result?.data).toEqual({ status: 'ready', ready: true })
+    for (const token of [READ, ADMIN]) {
+      expect((await call('system.health', undefined, token)).body.result?.data).toMatchObject({ status: 'ready', ready: true, instanceId: 'unit', kafka: { topics: [] } })
+    }
+  })
+
+  it('accepts a token in connectionParams only on subscription requests, never on queries', async () => {
+    const params = `connectionParams=${encodeURIComponent(JSON.stringify({ token: READ }))}`
+    expect((await fetch(`${server.url}/trpc/traffic.sensors?${params}`)).status).toBe(401)
+    expect((await fetch(`${server.url}/trpc/traffic.sensors,traffic.sensors?batch=1&${params}&input=%7B%7D`)).status).toBe(401)
+    const live = await fetch(`${server.url}/trpc/traffic.live?${params}&input=${encodeURIComponent(JSON.stringify({ sensorId: 'all' }))}`)
+    expect(live.status).toBe(200)
+    expect(live.headers.get('content-type')).toMatch(/text\/event-stream/)
+    await live.body?.cancel()
   })
 
   it('answers 401 without a token, with an unknown one or a malformed header', async () => {
@@ -353,5 +368,49 @@ describe('query API over HTTP: static files and probes', () => {
   it('answers /livez and /readyz', async () => {
     expect(await get('/livez')).toMatchObject({ status: 200 })
     expect(await get('/readyz')).toMatchObject({ status: 200, text: 'ready\n' })
+  })
+})
+
+describe('query API over HTTP: admission limits', () => {
+  it('answers 429 with Retry-After to a token past its queries in flight, and admits it again once one ends', async () => {
+    let open: () => void = () => undefined
+    const gate = new Promise<void>((resolve) => { open = resolve })
+    const services: QueryServices = {
+      instanceId: 'unit', maxRangeMs: 24 * 60 * MIN, series, sessions: new SessionIndex(store), changes: { onWindowChanges: () => () => undefined }, health,
+      commerce: { data: { sales: new SalesIndex(), ratings: new RatingsIndex() }, changes: { onCommerceChanges: () => () => undefined } },
+      system: {
+        lag: async () => {
+          await gate
+          return { groupId: 'g', partitions: [], totalLag: 0, measuredAt: 1 }
+        },
+        instances: async () => ({ groupId: 'g', state: 'EMPTY', instances: [], unattachedReports: [], measuredAt: 1 }),
+        topology: () => ({ text: '', subtopologies: [], globalStores: [] }) as never
+      }
+    }
+    const limited = await createQueryServer({
+      router: createAppRouter(services), authenticator: new TokenAuthenticator(parseApiTokens(`${ADMIN}:admin,${BOTH}:read+admin`)),
+      ready: () => true, host: '127.0.0.1', port: 0, tls: null, staticDir: null,
+      limits: { ...DEFAULT_SERVER_LIMITS, tokenConcurrency: 2 }
+    })
+    try {
+      const lag = (token: string): Promise<Response> => fetch(`${limited.url}/trpc/system.lag`, { headers: { authorization: `Bearer ${token}` } })
+      const held = [lag(ADMIN), lag(ADMIN)]
+      // Both are admitted before the third is sent: wait until the server holds them.
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      const refused = await lag(ADMIN)
+      expect(refused.status).toBe(429)
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+      const body = await refused.json() as { error: { message: string; data: { errorCode: string } } }
+      expect(body.error.message).toMatch(/already has 2 requests in flight; at most 2 \(limits.tokenConcurrency\)/)
+      expect(body.error.data.errorCode).toBe('QUERY_RATE_LIMITED')
+      // Another token is not affected.
+      const other = lag(BOTH)
+      open()
+      expect((await Promise.all([...held, other])).map((r) => r.status)).toEqual([200, 200, 200])
+      expect((await lag(ADMIN)).status).toBe(200)
+    } finally {
+      open()
+      await limited.close()
+    }
   })
 })

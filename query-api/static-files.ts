@@ -1,6 +1,7 @@
 /**
  * Serves a folder (the dashboard build) at `/`: files by path, `index.html` for any other path
- * without a file extension (client-side routes). Paths cannot leave the folder.
+ * without a file extension (client-side routes). Paths cannot leave the folder. Every answer carries
+ * the security headers of `SECURITY_HEADERS`.
  */
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
@@ -26,8 +27,24 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.webmanifest': 'application/manifest+json'
 }
 
+/**
+ * Headers of every static answer. The dashboard's Vite build loads only its own scripts and styles
+ * (no inline script); `style-src 'unsafe-inline'` is kept for the inline `style` attributes Solid
+ * and uPlot set, `img-src data:` for the inline SVG favicon of index.html. The API is same-origin
+ * (`/trpc`), so `connect-src 'self'` covers queries and SSE.
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': [
+    "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data:", "connect-src 'self'",
+    "font-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'"
+  ].join('; '),
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer'
+}
+
 function plain(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers })
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...SECURITY_HEADERS, ...headers })
   res.end(`${message}\n`)
 }
 
@@ -80,7 +97,7 @@ export async function serveStatic(root: string | null, pathname: string, req: In
     'content-type': type,
     'content-length': String(file.size),
     'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
-    'x-content-type-options': 'nosniff'
+    ...SECURITY_HEADERS
   })
   if (req.method === 'HEAD') {
     res.end()

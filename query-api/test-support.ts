@@ -90,6 +90,7 @@ export async function startTestQueryServer(options: { nowMs: number; maxRangeMs?
     authenticator,
     ready: () => readiness.ready,
     rest: createProductRest({ authenticator, data, now, ready: () => readiness.ready }),
+    now,
     host: '127.0.0.1',
     port: 0,
     tls: null,

@@ -19,6 +19,11 @@ const TRPC_CODE: Readonly<Record<QueryApiErrorCode, TRPC_ERROR_CODE_KEY>> = {
   [QueryApiErrorCodes.BAD_CONFIG]: 'INTERNAL_SERVER_ERROR',
   [QueryApiErrorCodes.BAD_QUERY]: 'BAD_REQUEST',
   [QueryApiErrorCodes.RANGE_TOO_LONG]: 'BAD_REQUEST',
+  [QueryApiErrorCodes.TOO_MANY_POINTS]: 'BAD_REQUEST',
+  [QueryApiErrorCodes.TOO_MANY_CALLS]: 'BAD_REQUEST',
+  [QueryApiErrorCodes.RESPONSE_TOO_LARGE]: 'PAYLOAD_TOO_LARGE',
+  [QueryApiErrorCodes.RATE_LIMITED]: 'TOO_MANY_REQUESTS',
+  [QueryApiErrorCodes.OVERLOADED]: 'SERVICE_UNAVAILABLE',
   [QueryApiErrorCodes.UNKNOWN_SENSOR]: 'BAD_REQUEST',
   [QueryApiErrorCodes.UNKNOWN_PRODUCT]: 'NOT_FOUND',
   [QueryApiErrorCodes.BAD_REQUEST]: 'BAD_REQUEST',
@@ -44,11 +49,17 @@ export interface QueryErrorData {
   readonly issues: Array<{ path: string; message: string }> | null
 }
 
+/**
+ * Interval of the SSE pings tRPC sends on idle subscription streams, ms. They keep a live stream
+ * from looking idle to the server's socket timeout (server.ts) and to proxies.
+ */
+export const SSE_PING_INTERVAL_MS = 10_000
+
 export const t = initTRPC.context<QueryContext>().create({
   // Never ship stack traces to clients.
   isDev: false,
   sse: {
-    ping: { enabled: true, intervalMs: 10_000 },
+    ping: { enabled: true, intervalMs: SSE_PING_INTERVAL_MS },
     client: { reconnectAfterInactivityMs: 25_000 }
   },
   errorFormatter({ shape, error }) {

@@ -39,6 +39,9 @@ beforeAll(async () => {
   api = await startQueryApi({
     port: 0, brokers: kafkaBrokers(), registryUrl: registry.url, store: 'memory', stateDir: dir, instanceId: uniqueName('qa-fuzz'), staticDir: null, topics,
     trafficApplicationId: uniqueName('fuzz-app'), maxRangeMs: 24 * 60 * MIN,
+    // Thousands of requests from one address with one token, a seventh of them with bad credentials:
+    // the admission limits (tested in query-limits.test.ts) are raised so that the fuzzer reaches the procedures.
+    limits: { tokenRatePerSecond: 1_000_000, tokenRateBurst: 1_000_000, tokenConcurrency: 10_000, authFailuresPerMinute: 1_000_000 },
     tokens: [{ token: TOKENS.read, scopes: ['read'] }, { token: TOKENS.admin, scopes: ['admin'] }, { token: TOKENS.both, scopes: ['read', 'admin'] }]
   }, { logger: pino({ level: 'fatal' }) })
   await api.whenReady()
@@ -213,7 +216,9 @@ describe('query API fuzzing', () => {
     expect(statuses.get(200) ?? 0, 'successful answers').toBeGreaterThan(REQUESTS / 10)
 
     // Still up, and still right.
-    expect((await fetch(`${api.url}/trpc/system.health`)).status).toBe(200)
+    const health = await fetch(`${api.url}/trpc/system.health`)
+    expect(health.status).toBe(200)
+    expect(((await health.json()) as { result: { data: unknown } }).result.data).toEqual({ status: 'ready', ready: true })
     const series = await createQueryClient({ url: api.url, token: TOKENS.read }).traffic.series.query({ sensorId: 's-1', travelerType: 'CAR', from: T0, to: T0 + 60 * MIN })
     expect(series.points.filter((p) => p.observations > 0)).toHaveLength(60)
   })

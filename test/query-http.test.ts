@@ -83,6 +83,19 @@ describe('query API auth and input errors over real HTTP', () => {
     expect((await get('system.health', undefined)).status).toBe(200)
   })
 
+  it('answers system.health without a token with its readiness only, and the full report with a read or admin token', async () => {
+    const health = async (token?: string): Promise<unknown> => {
+      const res = await fetch(`${api.url}/trpc/system.health`, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } })
+      expect(res.status).toBe(200)
+      return ((await res.json()) as { result: { data: unknown } }).result.data
+    }
+    expect(await health()).toEqual({ status: 'ready', ready: true })
+    expect(await health('not-a-real-token')).toEqual({ status: 'ready', ready: true })
+    for (const token of [READ, ADMIN]) {
+      expect(await health(token)).toMatchObject({ status: 'ready', ready: true, instanceId: api.config.instanceId, kafka: { topics: expect.arrayContaining([topics.stats1m]) } })
+    }
+  })
+
   it('answers 403 when the token lacks the scope', async () => {
     expect(await get('traffic.series', series, ADMIN)).toMatchObject({ status: 403, message: 'a token with the "read" scope is required for traffic.* and commerce.* procedures' })
     expect((await get('system.lag', undefined, READ)).status).toBe(403)
@@ -203,7 +216,9 @@ describe('query API over TLS', () => {
         req.on('error', reject)
         req.end()
       })
-      expect((await fetchTls('/trpc/system.health')).status).toBe(200)
+      const health = await fetchTls('/trpc/system.health')
+      expect(health.status).toBe(200)
+      expect(JSON.parse(health.body).result.data).toEqual({ status: 'ready', ready: true })
       expect((await fetchTls('/trpc/traffic.sensors')).status).toBe(401)
       const sensors = await fetchTls('/trpc/traffic.sensors', READ)
       expect(sensors.status).toBe(200)

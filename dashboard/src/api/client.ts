@@ -1,7 +1,8 @@
 /**
  * The typed query API client. Queries go through one batching HTTP link with the bearer token in
- * the Authorization header; subscriptions use Server-Sent Events, where browsers cannot set headers,
- * so the token travels as the link's connection parameter `token` (the query API reads either).
+ * the Authorization header (the only place the query API reads it for queries); subscriptions use
+ * Server-Sent Events, where browsers cannot set headers, so the token travels as the link's
+ * connection parameter `token` (accepted on subscription requests only).
  */
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type TRPCClient } from '@trpc/client'
 import { describeProblem, type ApiProblem } from './errors.ts'
@@ -20,8 +21,10 @@ export function createApiClient(apiToken: string, url: string): ApiClient {
         true: httpSubscriptionLink({ url, connectionParams: () => ({ token: apiToken }) }),
         false: httpBatchLink({
           url,
-          // GET requests (the API takes only GETs); long batches are split rather than sent as huge URLs.
+          // GET requests (the API takes only GETs); long batches are split rather than sent as huge URLs,
+          // and past the API's 20 calls per batch (QUERY_API_MAX_BATCH_CALLS).
           maxURLLength: 4000,
+          maxItems: 20,
           headers: () => ({ authorization: `Bearer ${apiToken}` })
         })
       })

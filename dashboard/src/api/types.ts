@@ -36,7 +36,8 @@ export type TopologyNode = TopologyView['subtopologies'][number]['nodes'][number
 export type LagReport = RouterOutputs['system']['lag']
 export type InstancesReport = RouterOutputs['system']['instances']
 export type WorkerInstance = InstancesReport['instances'][number]
-export type HealthReport = RouterOutputs['system']['health']
+/** `system.health` with a token: the full report (without a valid token the API answers only `{ status, ready }`). */
+export type HealthReport = Extract<RouterOutputs['system']['health'], { progress: unknown }>
 /** One event of the `traffic.live` subscription. */
 export type LiveEvent = RouterOutputs['traffic']['live'] extends AsyncIterable<infer TEvent> ? TEvent : never
 /** What a worker last reported about itself (runtime status topic), when the API has a report. */

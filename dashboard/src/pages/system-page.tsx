@@ -73,7 +73,12 @@ export function SystemPage(): JSX.Element {
   const topology = poll<TopologyView>(() => call((c) => c.system.topology.query()), null)
   const instances = poll<InstancesReport>(() => call((c) => c.system.instances.query()), POLL_MS)
   const lag = poll<LagReport>(() => call((c) => c.system.lag.query()), POLL_MS, (r) => setHistory((h) => appendReport(h, r, HISTORY_MS)))
-  const health = poll<HealthReport>(() => call((c) => c.system.health.query()), POLL_MS * 2)
+  const health = poll<HealthReport>(() => call(async (c) => {
+    const report = await c.system.health.query()
+    // The client always sends the token; only a token the API did not accept gets the public answer.
+    if (!('progress' in report)) throw new Error('the query API answered only its readiness: the token was not accepted')
+    return report
+  }), POLL_MS * 2)
 
   const points = createMemo(() => throughputSeries(history(), RATE_WINDOW_MS))
   const latestRate = createMemo(() => points().at(-1)?.processedPerS ?? null)
