@@ -182,17 +182,23 @@ export async function groupHasConsumed(brokers: readonly string[], groupId: stri
   const admin = new Admin({ clientId: 'runnel-group-lag', bootstrapBrokers: [...brokers] })
   const consumer = new Consumer({ clientId: 'runnel-group-lag', bootstrapBrokers: [...brokers], groupId: 'runnel-group-lag-unused' })
   try {
-    const ends = await consumer.listOffsets({ topics: names, timestamp: ListOffsetTimestamps.LATEST, isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED })
+    // Committed offsets first, end offsets after: a partition counts as consumed only if what was
+    // committed at one moment reaches the end at a later one. The other order races between topics
+    // of one pipeline: the ends of a repartition topic read before its last records are written,
+    // then the input's offsets committed (those records written) and the repartition topic's
+    // committed up to the stale end would pass with the last records unprocessed.
+    const metadata = await consumer.metadata({ topics: names, forceUpdate: true })
     let groups: Awaited<ReturnType<typeof admin.listConsumerGroupOffsets>>
     try {
       groups = await admin.listConsumerGroupOffsets({
-        groups: [{ groupId, topics: names.map((name) => ({ name, partitionIndexes: (ends.get(name) ?? []).map((_, i) => i) })) }],
+        groups: [{ groupId, topics: names.map((name) => ({ name, partitionIndexes: [...Array(metadata.topics.get(name)?.partitionsCount ?? 0).keys()] })) }],
         requireStable: true
       })
     } catch (err) {
       if (mentions(err, 'UNSTABLE_OFFSET_COMMIT')) return false
       throw err
     }
+    const ends = await consumer.listOffsets({ topics: names, timestamp: ListOffsetTimestamps.LATEST, isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED })
     const committed = new Map<string, bigint>()
     for (const g of groups) for (const t of g.topics) for (const p of t.partitions) committed.set(`${t.name}-${p.partitionIndex}`, p.committedOffset)
     return names.every((name) => {
