@@ -13,7 +13,7 @@
  */
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import {
-  CONNECTION_FLAGS, defaultStartMs, flagsUsage, MODEL_FLAGS, parseFlags, progressReporter, readJsonLines, registerAvroSchema, sendingFlags,
+  CONNECTION_FLAGS, continuingStartMs, defaultStartMs, flagsUsage, MODEL_FLAGS, parseFlags, progressReporter, readJsonLines, registerAvroSchema, sendingFlags,
   sendingOptionsOf, sendRecords, withoutUndefined, writeJsonLines, type Environment, type OutgoingRecord, type SendingOptions
 } from '../shared/index.ts'
 import { COMMERCE_TOPICS, DEFAULT_INPUT_PARTITIONS } from './config.ts'
@@ -49,9 +49,9 @@ export interface CommerceSimulatorResult {
 const FLAGS = {
   ...CONNECTION_FLAGS,
   format: { type: 'string', help: 'typed (Avro to the typed topics, default) or seed-json (the seed\'s JSON on analytics)' },
-  'analytics-topic': { type: 'string', help: `seed-json topic (default ${COMMERCE_TOPICS.analytics})` },
-  'sold-topic': { type: 'string', help: `typed sales topic (default ${COMMERCE_TOPICS.productSold})` },
-  'rated-topic': { type: 'string', help: `typed ratings topic (default ${COMMERCE_TOPICS.productRated})` },
+  'analytics-topic': { type: 'string', help: `seed-json topic (default $COMMERCE_ANALYTICS_TOPIC or ${COMMERCE_TOPICS.analytics})` },
+  'sold-topic': { type: 'string', help: `typed sales topic (default $COMMERCE_PRODUCT_SOLD_TOPIC or ${COMMERCE_TOPICS.productSold})` },
+  'rated-topic': { type: 'string', help: `typed ratings topic (default $COMMERCE_PRODUCT_RATED_TOPIC or ${COMMERCE_TOPICS.productRated})` },
   partitions: { type: 'string', help: `partitions when a topic is created (default ${DEFAULT_INPUT_PARTITIONS})` },
   count: { type: 'string', help: 'sale and rating events to send (default 100000)' },
   products: { type: 'string', help: 'products in the catalogue, ids 1..N (default 50)' },
@@ -92,9 +92,9 @@ export function parseCommerceSimulatorArgs(args: readonly string[], env: Environ
     ...sending,
     format: format as SimulatorFormat,
     topics: {
-      analytics: read.topic('analytics-topic', COMMERCE_TOPICS.analytics),
-      productSold: read.topic('sold-topic', COMMERCE_TOPICS.productSold),
-      productRated: read.topic('rated-topic', COMMERCE_TOPICS.productRated)
+      analytics: read.topic('analytics-topic', env.COMMERCE_ANALYTICS_TOPIC?.trim() || COMMERCE_TOPICS.analytics),
+      productSold: read.topic('sold-topic', env.COMMERCE_PRODUCT_SOLD_TOPIC?.trim() || COMMERCE_TOPICS.productSold),
+      productRated: read.topic('rated-topic', env.COMMERCE_PRODUCT_RATED_TOPIC?.trim() || COMMERCE_TOPICS.productRated)
     },
     generator: {
       seed: read.integer('seed', 1, 0, 0xffffffff),
@@ -192,7 +192,11 @@ function eventTimeOf(record: CommerceRecord): number {
 /** Runs the simulator: generate (or replay) and send, or write a dataset file. */
 export async function runCommerceSimulator(options: CommerceSimulatorOptions): Promise<CommerceSimulatorResult> {
   const { generator, topics } = options
-  const startMs = generator.startMs ?? defaultStartMs(options.realtime, estimatedDurationMs(generator.events, generator.meanGapMs))
+  const typedTopics = [topics.productSold, topics.productRated]
+  const startMs = options.continueBackfillMs !== undefined
+    ? await continuingStartMs(
+      { ...options, continueBackfillMs: options.continueBackfillMs }, options.format === 'typed' ? typedTopics : [topics.analytics], 1, 'commerce simulator')
+    : generator.startMs ?? defaultStartMs(options.realtime, estimatedDurationMs(generator.events, generator.meanGapMs))
   const generated = (): Iterable<CommerceRecord> => commerceRecords({ ...generator, startMs })
   if (options.outFile !== undefined) return writeDataset(options.outFile, generated())
 

@@ -16,7 +16,7 @@ export {
   workerMain, workerUsage, type AppVariables, type StreamsWorkerOptions, type StreamsWorkerVariable, type WorkerDefaults, type RunningWorker, type WorkerCommand
 } from './streams-worker.ts'
 export {
-  CONNECTION_FLAGS, MODEL_FLAGS, sendingFlags, sendingOptionsOf, defaultStartMs, readJsonLines, writeJsonLines, progressReporter,
+  CONNECTION_FLAGS, MODEL_FLAGS, sendingFlags, sendingOptionsOf, defaultStartMs, continuingStartMs, readJsonLines, writeJsonLines, progressReporter,
   registerAvroSchema, sendRecords, type SendingOptions, type Progress, type OutgoingRecord, type SendingRun
 } from './simulation.ts'
 export {
@@ -24,3 +24,4 @@ export {
   type LatestOutputs
 } from './topics.ts'
 export { diffLatestValues } from './compare.ts'
+export { continuationStart, newestTimestampMs, type Continuation, type ContinuationPolicy } from './continuation.ts'

@@ -4,7 +4,7 @@
  * it back), the progress line, and the sending loop: kafkajs with an idempotent producer, records in
  * batches with one produce request in flight at a time, so that each partition keeps the model's
  * order (the apps' reference implementations rely on it) while the next batch is encoded, at a
- * given rate or in real time.
+ * given rate or in real time, and where a run that continues its topic (`--continue`) starts.
  */
 import { createReadStream, createWriteStream } from 'node:fs'
 import { createInterface } from 'node:readline'
@@ -12,6 +12,7 @@ import { SchemaType, type SchemaRegistry } from '@kafkajs/confluent-schema-regis
 import { Kafka, logLevel, Partitioners, type Message } from 'kafkajs'
 import { avroSchemas, DEFAULT_SCHEMA_REGISTRY_URL } from '../../schemas/index.ts'
 import { parseBrokers, parseRegistryUrl, type Environment, type FlagReader, type FlagSpec } from './cli.ts'
+import { continuationStart, newestTimestampMs } from './continuation.ts'
 
 /** `--brokers` and `--registry` (defaults from `$KAFKA_BROKERS` and `$SCHEMA_REGISTRY_URL`). */
 export const CONNECTION_FLAGS = {
@@ -31,6 +32,11 @@ export function sendingFlags(dataset: { readonly replay: string; readonly out: s
     rate: { type: 'string', help: 'records per second, 0 = as fast as possible (default 0)' },
     batch: { type: 'string', help: 'records per produce request (default 2000)' },
     realtime: { type: 'boolean', help: 'send each record when the wall clock reaches its event time' },
+    continue: {
+      type: 'string',
+      help: 'real time, continuing the topic (ms): an empty topic first gets the last <ms> of data at once (up to now), one with data ' +
+        'continues after its newest record when that is within <ms>, else from now (overrides --start)'
+    },
     replay: { type: 'string', help: dataset.replay },
     out: { type: 'string', help: dataset.out },
     quiet: { type: 'boolean', help: 'no progress line' },
@@ -54,24 +60,38 @@ export interface SendingOptions {
   readonly batchSize: number
   /** Sends each record when the wall clock reaches its event time (the start defaults to now). */
   readonly realtime: boolean
+  /**
+   * `--continue`: real time, starting where the topic's data ends (see `continuationStart`); the
+   * backfill of an empty topic and how recent its newest record must be, ms.
+   */
+  readonly continueBackfillMs?: number
   /** Where the progress line goes (`null`: nowhere). Default stderr. */
   readonly progress?: NodeJS.WritableStream | null
 }
 
-type SendingFlag = keyof typeof CONNECTION_FLAGS | keyof ReturnType<typeof sendingFlags> | 'partitions'
+type SendingFlag = keyof typeof CONNECTION_FLAGS | keyof ReturnType<typeof sendingFlags> | 'partitions' | 'start'
 
 /** The sending options of parsed flags (`--partitions` defaults to `defaultPartitions`). */
 export function sendingOptionsOf(read: FlagReader<SendingFlag>, env: Environment, defaultPartitions: number): SendingOptions {
   const replay = read.text('replay')
   const out = read.text('out')
   if (replay !== undefined && out !== undefined) throw new Error('--replay and --out exclude each other')
+  const continueText = read.text('continue')
+  let continueBackfillMs: number | undefined
+  if (continueText !== undefined) {
+    continueBackfillMs = Number(continueText)
+    if (!/^\d+$/.test(continueText) || !Number.isSafeInteger(continueBackfillMs)) throw new Error(`--continue must be a number of ms, got ${JSON.stringify(continueText)}`)
+    if (replay !== undefined || out !== undefined) throw new Error('--continue generates and sends: it excludes --replay and --out')
+    if (read.epochMs('start') !== undefined) throw new Error('--continue chooses the start: it excludes --start')
+  }
   return {
     brokers: parseBrokers(read.text('brokers') ?? env.KAFKA_BROKERS, '--brokers'),
     registryUrl: parseRegistryUrl(read.text('registry') ?? env.SCHEMA_REGISTRY_URL, '--registry'),
     partitions: read.integer('partitions', defaultPartitions, 1, 10_000),
     ratePerSecond: read.integer('rate', 0, 0),
     batchSize: read.integer('batch', 2000, 1),
-    realtime: read.given('realtime'),
+    realtime: read.given('realtime') || continueBackfillMs !== undefined,
+    ...(continueBackfillMs !== undefined ? { continueBackfillMs } : {}),
     ...(replay !== undefined ? { replayFile: replay } : {}),
     ...(out !== undefined ? { outFile: out } : {}),
     ...(read.given('quiet') ? { progress: null } : {})
@@ -81,6 +101,23 @@ export function sendingOptionsOf(read: FlagReader<SendingFlag>, env: Environment
 /** Where a model starts when `--start` is not given: now in real time, else so that `durationMs` of data ends about now (on a minute). */
 export function defaultStartMs(realtime: boolean, durationMs: number): number {
   return realtime ? Date.now() : Math.floor((Date.now() - durationMs) / 60_000) * 60_000
+}
+
+/**
+ * The start of a `--continue` run over `topics` (see `continuationStart`), logged on stderr as one line
+ * naming the topics, the start and why (backfill of an empty topic, continuation, or now).
+ */
+export async function continuingStartMs(options: SendingOptions & { readonly continueBackfillMs: number }, topics: readonly string[], gapMs: number, label: string): Promise<number> {
+  const newest = await newestTimestampMs(options.brokers, topics)
+  const { startMs, reason } = continuationStart(newest, Date.now(), { backfillMs: options.continueBackfillMs, gapMs })
+  const at = new Date(startMs).toISOString()
+  const why = reason === 'backfill'
+    ? `${topics.join(', ')} empty: backfilling from ${at} up to now, then real time`
+    : reason === 'continue'
+      ? `${topics.join(', ')} has data up to ${new Date(newest ?? 0).toISOString()}: continuing from ${at} (no backfill)`
+      : `${topics.join(', ')} has only older data (up to ${new Date(newest ?? 0).toISOString()}): real time from now (no backfill)`
+  process.stderr.write(`${label}: ${why}\n`)
+  return startMs
 }
 
 /** The values of a JSON-lines file in file order (blank lines are skipped), each checked by `check` (`where` is `path:line`). */

@@ -10,10 +10,10 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import { TravelerTypeSymbols, type SensorObservation } from '../../schemas/index.ts'
 import {
-  CONNECTION_FLAGS, defaultStartMs, flagsUsage, MODEL_FLAGS, parseFlags, progressReporter, readJsonLines, registerAvroSchema, sendingFlags,
+  CONNECTION_FLAGS, continuingStartMs, defaultStartMs, flagsUsage, MODEL_FLAGS, parseFlags, progressReporter, readJsonLines, registerAvroSchema, sendingFlags,
   sendingOptionsOf, sendRecords, withoutUndefined, writeJsonLines, type Environment, type SendingOptions
 } from '../shared/index.ts'
-import { DEFAULT_INPUT_PARTITIONS, TRAFFIC_TOPICS } from './config.ts'
+import { DEFAULT_INPUT_PARTITIONS, TRAFFIC_TOPICS, VISIT_GAP_MS } from './config.ts'
 import { estimatedObservationsPerSecond, malformedBytes, trafficRecords, type GeneratedRecord, type TrafficGeneratorOptions } from './generator.ts'
 
 /** Options of a simulator run. */
@@ -35,7 +35,7 @@ export interface SimulatorResult {
 
 const FLAGS = {
   ...CONNECTION_FLAGS,
-  topic: { type: 'string', help: `topic to produce to (default ${TRAFFIC_TOPICS.observations})` },
+  topic: { type: 'string', help: `topic to produce to (default $TRAFFIC_OBSERVATIONS_TOPIC or ${TRAFFIC_TOPICS.observations})` },
   partitions: { type: 'string', help: `partitions when the topic is created (default ${DEFAULT_INPUT_PARTITIONS})` },
   count: { type: 'string', help: 'observations to send (default 100000)' },
   sensors: { type: 'string', help: 'number of sensors s-1..s-N (default 20)' },
@@ -68,7 +68,7 @@ export function parseSimulatorArgs(args: readonly string[], env: Environment = p
   })
   return {
     ...sendingOptionsOf(read, env, DEFAULT_INPUT_PARTITIONS),
-    topic: read.topic('topic', TRAFFIC_TOPICS.observations),
+    topic: read.topic('topic', env.TRAFFIC_OBSERVATIONS_TOPIC?.trim() || TRAFFIC_TOPICS.observations),
     generator: {
       seed: read.integer('seed', 1, 0, 0xffffffff),
       sensors: read.integer('sensors', 20, 1),
@@ -121,8 +121,11 @@ async function writeDataset(path: string, records: Iterable<GeneratedRecord>): P
 /** Runs the simulator: generate (or replay) and send, or write a dataset file. */
 export async function runSimulator(options: SimulatorOptions): Promise<SimulatorResult> {
   const { generator } = options
-  const startMs = generator.startMs ??
-    defaultStartMs(options.realtime, (1000 * generator.observations) / estimatedObservationsPerSecond(generator.sensors ?? 20))
+  // Continuing: one second more than the visit gap after the newest record, so that a traveler id the
+  // model reuses never joins a visit (speed sample or session) of the previous run.
+  const startMs = options.continueBackfillMs !== undefined
+    ? await continuingStartMs({ ...options, continueBackfillMs: options.continueBackfillMs }, [options.topic], VISIT_GAP_MS + 1000, 'traffic simulator')
+    : generator.startMs ?? defaultStartMs(options.realtime, (1000 * generator.observations) / estimatedObservationsPerSecond(generator.sensors ?? 20))
   const generated = (): Iterable<GeneratedRecord> => trafficRecords({ ...generator, startMs })
   if (options.outFile !== undefined) return writeDataset(options.outFile, generated())
 
