@@ -24,6 +24,7 @@ import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
 import { startKafka, stopKafka } from './kafka/cluster.ts'
 import { startRegistry } from '../registry/index.ts'
+import { schemaRegistryAuthFromEnv } from '../schemas/index.ts'
 import { buildDashboard } from '../dashboard/index.ts'
 import { childEnv, startConfigFromEnv, type StartConfig } from './start/config.ts'
 import { Supervisor, type ServiceSpec } from './supervisor/supervisor.ts'
@@ -102,14 +103,18 @@ if (config.brokers !== undefined) {
   say(`Kafka ${result.started ? 'started' : 'already running (left running when stopping)'} at ${brokers.join(',')}`)
 }
 
-// 2. Schema registry
+// 2. Schema registry. With client credentials in the environment (SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO
+// or SCHEMA_REGISTRY_BEARER_AUTH_TOKEN, which every child inherits and sends), the embedded registry
+// accepts only those.
+const clientAuth = schemaRegistryAuthFromEnv(process.env)
+const registryCredentials = clientAuth === undefined ? {} : 'basic' in clientAuth ? { basicAuthUsers: [clientAuth.basic] } : { bearerTokens: [clientAuth.bearerToken] }
 let registryUrl = config.registryUrl
 if (registryUrl !== undefined) {
   say(`using the schema registry at ${registryUrl} (SCHEMA_REGISTRY_URL)`)
 } else {
   say('starting the schema registry...')
   const registry = await orFail('start the schema registry', () =>
-    startRegistry({ port: config.registryPort, host: '127.0.0.1', brokers: brokers.join(','), topic: config.registryTopic }))
+    startRegistry({ port: config.registryPort, host: '127.0.0.1', brokers: brokers.join(','), topic: config.registryTopic, ...registryCredentials }))
   registryUrl = registry.url
   stops.push({ name: 'schema registry', stop: () => registry.close() })
   say(`schema registry at ${registryUrl}`)

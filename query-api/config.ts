@@ -29,6 +29,7 @@ import { QueryApiConfigError } from './errors.ts'
 import { DEFAULT_SERVER_LIMITS, POINTS_PER_CALL, type ServerLimits } from './limits.ts'
 import { DEFAULT_TRAFFIC_TOPICS, type TrafficTopics } from './materializer.ts'
 import { StoreKinds, type StoreKindName } from './store.ts'
+import { schemaRegistryAuthFromEnv, type SchemaRegistryAuth } from '../schemas/index.ts'
 
 const DAY_MS = 86_400_000
 
@@ -42,6 +43,8 @@ export interface QueryApiOptions {
   brokers?: readonly string[]
   /** Schema registry base URL. Default http://127.0.0.1:8081. */
   registryUrl?: string
+  /** Credentials the registry client sends (basic auth or a bearer token). Default none. */
+  registryAuth?: SchemaRegistryAuth | undefined
   /** API tokens and their scopes. At least one is required. */
   tokens: readonly ApiToken[]
   /** PEM certificate and key files: HTTPS when given (both or neither). */
@@ -76,6 +79,7 @@ export interface QueryApiConfig {
   readonly host: string
   readonly brokers: readonly string[]
   readonly registryUrl: string
+  readonly registryAuth: SchemaRegistryAuth | null
   readonly tokens: readonly ApiToken[]
   readonly tls: { readonly certFile: string; readonly keyFile: string } | null
   readonly store: StoreKindName
@@ -158,10 +162,28 @@ export function resolveConfig(options: QueryApiOptions): QueryApiConfig {
   const fetchMaxWaitMs = int(options.fetchMaxWaitMs ?? 250, 'fetchMaxWaitMs', 10, 30_000)
   const limits = resolveLimits(options.limits ?? {})
   return {
-    port, host, brokers: [...brokers], registryUrl, tokens, tls, store, stateDir, instanceId,
+    port, host, brokers: [...brokers], registryUrl, registryAuth: checkRegistryAuth(options.registryAuth), tokens, tls, store, stateDir, instanceId,
     instanceDir: join(stateDir, 'query-api', instanceId),
     maxRangeMs, retentionMs, staticDir, topics, commerceTopics, trafficApplicationId, fetchMaxWaitMs, limits
   }
+}
+
+/** Registry credentials from SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO or SCHEMA_REGISTRY_BEARER_AUTH_TOKEN (Confluent's names). */
+function registryAuthFromEnv(env: Record<string, string | undefined>): SchemaRegistryAuth | undefined {
+  try {
+    return schemaRegistryAuthFromEnv(env)
+  } catch (err) {
+    throw new QueryApiConfigError('registryAuth (SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO, SCHEMA_REGISTRY_BEARER_AUTH_TOKEN)', (err as Error).message, { cause: err })
+  }
+}
+
+function checkRegistryAuth(auth: SchemaRegistryAuth | undefined): SchemaRegistryAuth | null {
+  if (auth === undefined) return null
+  const ok = 'bearerToken' in auth
+    ? typeof auth.bearerToken === 'string' && auth.bearerToken !== ''
+    : typeof auth.basic?.username === 'string' && auth.basic.username !== '' && typeof auth.basic.password === 'string'
+  if (!ok) throw new QueryApiConfigError('registryAuth', 'must be { basic: { username, password } } or { bearerToken }')
+  return auth
 }
 
 /** Bounds of each limit: [min, max]. */
@@ -286,6 +308,7 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
       host: envText(env, 'host'),
       brokers: envText(env, 'brokers')?.split(',').map((b) => b.trim()).filter((b) => b !== ''),
       registryUrl: envText(env, 'registryUrl'),
+      registryAuth: registryAuthFromEnv(env),
       tls: cert !== undefined && key !== undefined ? { certFile: cert, keyFile: key } : undefined,
       store: envText(env, 'store') as StoreKindName | undefined,
       stateDir: envText(env, 'stateDir'),

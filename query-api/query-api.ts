@@ -69,7 +69,7 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
   const store = await openQueryStore(config.store, config.instanceDir)
   const series = new SeriesIndex()
   const sessions = new SessionIndex(store)
-  const registry = new SchemaRegistryClient({ url: config.registryUrl })
+  const registry = new SchemaRegistryClient({ url: config.registryUrl, ...(config.registryAuth === null ? {} : { auth: config.registryAuth }) })
   const sales = new SalesIndex()
   const ratings = new RatingsIndex()
   const refusals = new RefusalCounter(log)

@@ -11,9 +11,8 @@
  * Records go out in batches, one produce request in flight at a time, so each partition keeps the
  * generator's order (the reference implementation relies on it).
  */
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import {
-  CONNECTION_FLAGS, continuingStartMs, defaultStartMs, flagsUsage, MODEL_FLAGS, parseFlags, progressReporter, readJsonLines, registerAvroSchema, sendingFlags,
+  confluentRegistry, CONNECTION_FLAGS, continuingStartMs, defaultStartMs, flagsUsage, MODEL_FLAGS, parseFlags, progressReporter, readJsonLines, registerAvroSchema, sendingFlags,
   sendingOptionsOf, sendRecords, withoutUndefined, writeJsonLines, type Environment, type OutgoingRecord, type SendingOptions
 } from '../shared/index.ts'
 import { COMMERCE_TOPICS, DEFAULT_INPUT_PARTITIONS } from './config.ts'
@@ -201,7 +200,7 @@ export async function runCommerceSimulator(options: CommerceSimulatorOptions): P
   if (options.outFile !== undefined) return writeDataset(options.outFile, generated())
 
   const typed = options.format === 'typed'
-  const registry = new SchemaRegistry({ host: options.registryUrl })
+  const registry = confluentRegistry(options.registryUrl, options.registryAuth)
   const schemaIds = typed
     ? {
         sold: await registerAvroSchema(registry, 'runnel.commerce.ProductSold', topics.productSold),

@@ -65,7 +65,7 @@ export async function ensureCommerceTopics(brokers: readonly string[], settings:
 export async function startCommerceWorker(options: CommerceWorkerOptions): Promise<RunningCommerceWorker> {
   const settings = workerSettings(options)
   await ensureCommerceTopics(options.brokers, settings, options.replicationFactor ?? 1)
-  const registry = new SchemaRegistryClient({ url: options.registryUrl })
+  const registry = new SchemaRegistryClient({ url: options.registryUrl, ...(options.registryAuth === undefined ? {} : { auth: options.registryAuth }) })
   const topology = buildCommerceTopology({ ...options, typedDeadLetterTopic: settings.typedDeadLetterTopic, registry, bridge: options.bridge ?? true })
   return { ...await startStreams(topology, options, DEFAULTS), settings }
 }

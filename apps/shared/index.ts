@@ -17,7 +17,7 @@ export {
 } from './streams-worker.ts'
 export {
   CONNECTION_FLAGS, MODEL_FLAGS, sendingFlags, sendingOptionsOf, defaultStartMs, continuingStartMs, readJsonLines, writeJsonLines, progressReporter,
-  registerAvroSchema, sendRecords, type SendingOptions, type Progress, type OutgoingRecord, type SendingRun
+  registerAvroSchema, confluentRegistry, sendRecords, type SendingOptions, type Progress, type OutgoingRecord, type SendingRun
 } from './simulation.ts'
 export {
   ensureTopics, readTopicToEnd, type ReadTopicOptions, readLatestValues, readLatestOutputs, groupHasConsumed, type WantedTopic, type TopicRecord, type OutputSpecs,

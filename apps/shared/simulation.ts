@@ -8,9 +8,9 @@
  */
 import { createReadStream, createWriteStream } from 'node:fs'
 import { createInterface } from 'node:readline'
-import { SchemaType, type SchemaRegistry } from '@kafkajs/confluent-schema-registry'
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry'
 import { Kafka, logLevel, Partitioners, type Message } from 'kafkajs'
-import { avroSchemas, DEFAULT_SCHEMA_REGISTRY_URL } from '../../schemas/index.ts'
+import { avroSchemas, DEFAULT_SCHEMA_REGISTRY_URL, schemaRegistryAuthFromEnv, type SchemaRegistryAuth } from '../../schemas/index.ts'
 import { parseBrokers, parseRegistryUrl, type Environment, type FlagReader, type FlagSpec } from './cli.ts'
 import { continuationStart, newestTimestampMs } from './continuation.ts'
 
@@ -48,6 +48,8 @@ export function sendingFlags(dataset: { readonly replay: string; readonly out: s
 export interface SendingOptions {
   readonly brokers: readonly string[]
   readonly registryUrl: string
+  /** Credentials sent to the registry (env SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO or SCHEMA_REGISTRY_BEARER_AUTH_TOKEN). */
+  readonly registryAuth?: SchemaRegistryAuth
   /** Partitions when the simulator creates a topic (an existing topic keeps its count). */
   readonly partitions: number
   /** Replays this JSON-lines dataset instead of generating. */
@@ -87,6 +89,7 @@ export function sendingOptionsOf(read: FlagReader<SendingFlag>, env: Environment
   return {
     brokers: parseBrokers(read.text('brokers') ?? env.KAFKA_BROKERS, '--brokers'),
     registryUrl: parseRegistryUrl(read.text('registry') ?? env.SCHEMA_REGISTRY_URL, '--registry'),
+    ...withRegistryAuth(schemaRegistryAuthFromEnv(env)),
     partitions: read.integer('partitions', defaultPartitions, 1, 10_000),
     ratePerSecond: read.integer('rate', 0, 0),
     batchSize: read.integer('batch', 2000, 1),
@@ -278,4 +281,22 @@ export async function sendRecords<TRecord>(options: SendingOptions, run: Sending
     await producer.disconnect()
   }
   return { durationMs: Date.now() - started }
+}
+
+function withRegistryAuth(auth: SchemaRegistryAuth | undefined): { registryAuth?: SchemaRegistryAuth } {
+  return auth === undefined ? {} : { registryAuth: auth }
+}
+
+/**
+ * The Confluent client (kafkajs') of `registryUrl`, sending `auth`: basic auth through its own
+ * option, a bearer token through a request middleware (the client has no option for it).
+ */
+export function confluentRegistry(registryUrl: string, auth: SchemaRegistryAuth | undefined): SchemaRegistry {
+  if (auth === undefined) return new SchemaRegistry({ host: registryUrl })
+  if ('basic' in auth) return new SchemaRegistry({ host: registryUrl, auth: { username: auth.basic.username, password: auth.basic.password } })
+  const bearer = `Bearer ${auth.bearerToken}`
+  return new SchemaRegistry({
+    host: registryUrl,
+    middlewares: [() => ({ request: (request) => request.enhance({ headers: { authorization: bearer } }) })]
+  })
 }

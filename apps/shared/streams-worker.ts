@@ -7,7 +7,7 @@
 import type { Logger } from 'pino'
 import { KafkaStreams, type ProcessingGuarantee, type StreamsConfig } from '../../runtime/index.ts'
 import type { Topology } from '../../topology/index.ts'
-import { DEFAULT_SCHEMA_REGISTRY_URL } from '../../schemas/index.ts'
+import { DEFAULT_SCHEMA_REGISTRY_URL, schemaRegistryAuthFromEnv, type SchemaRegistryAuth } from '../../schemas/index.ts'
 import { envReader, helpTable, parseBrokers, parseRegistryUrl, untilSignal, withoutUndefined, type Environment, type EnvReader } from './cli.ts'
 import { AppConfigError } from './settings.ts'
 
@@ -17,6 +17,8 @@ export interface StreamsWorkerOptions {
   readonly brokers: readonly string[]
   /** Schema registry base URL. */
   readonly registryUrl: string
+  /** Credentials the registry client sends (basic auth or a bearer token); none by default. */
+  readonly registryAuth?: SchemaRegistryAuth
   /** Consumer group and prefix of internal topics. Default the app's (`runnel-<app>`). */
   readonly applicationId?: string
   /** Stable instance name. Default `<hostname>-<pid>` (the runtime's). */
@@ -87,13 +89,15 @@ export async function startStreams(topology: Topology, options: StreamsWorkerOpt
 /** The variables every worker reads (`streamsOptionsFromEnv`). */
 export type StreamsWorkerVariable =
   | 'KAFKA_BROKERS' | 'SCHEMA_REGISTRY_URL' | 'STATE_DIR' | 'INSTANCE_ID' | 'METRICS_PORT' | 'APPLICATION_ID' | 'COMMIT_INTERVAL_MS'
-  | 'PROCESSING_GUARANTEE' | 'CACHE_MAX_BYTES' | 'REPLICATION_FACTOR'
+  | 'PROCESSING_GUARANTEE' | 'CACHE_MAX_BYTES' | 'REPLICATION_FACTOR' | 'SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO' | 'SCHEMA_REGISTRY_BEARER_AUTH_TOKEN'
 
 /** The common variables with what they set (the first rows of a worker's `--help`). */
 export function streamsWorkerEnv(defaults: WorkerDefaults): Record<StreamsWorkerVariable, string> {
   return {
     KAFKA_BROKERS: 'bootstrap brokers, comma-separated host:port (default 127.0.0.1:9092)',
     SCHEMA_REGISTRY_URL: `schema registry URL (default ${DEFAULT_SCHEMA_REGISTRY_URL})`,
+    SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO: 'user:password the registry client sends with basic auth (default: none)',
+    SCHEMA_REGISTRY_BEARER_AUTH_TOKEN: 'bearer token the registry client sends instead (default: none)',
     STATE_DIR: 'root of the task state folders (default ./.state)',
     INSTANCE_ID: 'stable name of this instance (default <hostname>-<pid>)',
     METRICS_PORT: 'port of the Prometheus /metrics endpoint (default: none)',
@@ -112,10 +116,13 @@ export function streamsOptionsFromEnv(env: Environment): StreamsWorkerOptions {
   if (guarantee !== undefined && guarantee !== 'at_least_once' && guarantee !== 'exactly_once_v2') {
     throw new Error(`PROCESSING_GUARANTEE must be at_least_once or exactly_once_v2, got ${JSON.stringify(guarantee)}`)
   }
+  // Throws naming the variable when both are set or the user info has no colon.
+  const registryAuth = schemaRegistryAuthFromEnv(env)
   return {
     brokers: parseBrokers(read.text('KAFKA_BROKERS'), 'KAFKA_BROKERS'),
     registryUrl: parseRegistryUrl(read.text('SCHEMA_REGISTRY_URL'), 'SCHEMA_REGISTRY_URL'),
     ...withoutUndefined({
+      registryAuth,
       applicationId: read.text('APPLICATION_ID'),
       instanceId: read.text('INSTANCE_ID'),
       stateDir: read.text('STATE_DIR'),

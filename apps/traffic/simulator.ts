@@ -7,10 +7,9 @@
  * Records go out in batches, one produce request in flight at a time, so each partition keeps the
  * generator's order (the reference implementation relies on it) while encoding overlaps the network.
  */
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import { TravelerTypeSymbols, type SensorObservation } from '../../schemas/index.ts'
 import {
-  CONNECTION_FLAGS, continuingStartMs, defaultStartMs, flagsUsage, MODEL_FLAGS, parseFlags, progressReporter, readJsonLines, registerAvroSchema, sendingFlags,
+  confluentRegistry, CONNECTION_FLAGS, continuingStartMs, defaultStartMs, flagsUsage, MODEL_FLAGS, parseFlags, progressReporter, readJsonLines, registerAvroSchema, sendingFlags,
   sendingOptionsOf, sendRecords, withoutUndefined, writeJsonLines, type Environment, type SendingOptions
 } from '../shared/index.ts'
 import { DEFAULT_INPUT_PARTITIONS, TRAFFIC_TOPICS, VISIT_GAP_MS } from './config.ts'
@@ -129,7 +128,7 @@ export async function runSimulator(options: SimulatorOptions): Promise<Simulator
   const generated = (): Iterable<GeneratedRecord> => trafficRecords({ ...generator, startMs })
   if (options.outFile !== undefined) return writeDataset(options.outFile, generated())
 
-  const registry = new SchemaRegistry({ host: options.registryUrl })
+  const registry = confluentRegistry(options.registryUrl, options.registryAuth)
   const id = await registerAvroSchema(registry, 'runnel.traffic.SensorObservation', options.topic)
   const total = options.replayFile === undefined ? generator.observations : undefined
   let observations = 0

@@ -48,7 +48,7 @@ export async function ensureTrafficTopics(brokers: readonly string[], settings: 
 export async function startTrafficWorker(options: TrafficWorkerOptions): Promise<RunningTrafficWorker> {
   const settings = resolveTrafficSettings(options)
   await ensureTrafficTopics(options.brokers, settings, options.replicationFactor ?? 1)
-  const topology = buildTrafficTopology({ ...options, registry: new SchemaRegistryClient({ url: options.registryUrl }) })
+  const topology = buildTrafficTopology({ ...options, registry: new SchemaRegistryClient({ url: options.registryUrl, ...(options.registryAuth === undefined ? {} : { auth: options.registryAuth }) }) })
   return { ...await startStreams(topology, options, DEFAULTS), settings }
 }
 
