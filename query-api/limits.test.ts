@@ -1,18 +1,22 @@
-import { describe, expect, it } from 'vitest'
-import { FailureCounter, OpenCounter, seriesPointsOf, TokenBuckets } from './limits.ts'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { FailureCounter, OpenCounter, seriesPointsOf, TokenRates } from './limits.ts'
 
-describe('TokenBuckets', () => {
-  it('lets a burst through, then refills at the rate and says how long to wait', () => {
-    const buckets = new TokenBuckets(5, 20)
-    expect(buckets.take('a', 20, 0)).toBe(0)
-    expect(buckets.take('a', 1, 0)).toBe(200)
-    expect(buckets.take('b', 20, 0)).toBe(0) // keys are independent
-    expect(buckets.take('a', 1, 200)).toBe(0)
-    expect(buckets.take('a', 5, 200)).toBe(1000)
-    expect(buckets.take('a', 5, 1200)).toBe(0)
-    // Refill stops at the burst, and a cost past the burst never passes.
-    expect(buckets.take('a', 21, 100_000)).toBeGreaterThan(0)
-    expect(buckets.take('a', 20, 100_000)).toBe(0)
+describe('TokenRates', () => {
+  afterEach(() => { vi.useRealTimers() })
+
+  it('lets a burst through at once, then refuses until its window ends and says how long to wait', async () => {
+    vi.useFakeTimers({ now: 1_000_000 })
+    const rates = new TokenRates(5, 20) // windows of 4 s
+    expect(await rates.take('a', 20)).toBe(0)
+    expect(await rates.take('a', 1)).toBe(4000)
+    expect(await rates.take('b', 20)).toBe(0) // keys are independent
+    vi.advanceTimersByTime(1500)
+    expect(await rates.take('a', 1)).toBe(2500)
+    vi.advanceTimersByTime(2500)
+    expect(await rates.take('a', 15)).toBe(0)
+    // A cost past the burst never passes.
+    vi.advanceTimersByTime(4000)
+    expect(await rates.take('a', 21)).toBeGreaterThan(0)
   })
 })
 
@@ -32,14 +36,19 @@ describe('OpenCounter', () => {
 })
 
 describe('FailureCounter', () => {
-  it('blocks an address past the limit until its minute ends, and only that address', () => {
+  afterEach(() => { vi.useRealTimers() })
+
+  it('blocks an address past the limit until its minute ends, and only that address', async () => {
+    vi.useFakeTimers({ now: 1_000_000 })
     const failures = new FailureCounter(3)
-    for (let i = 0; i < 2; i++) failures.record('10.0.0.1', 1000)
-    expect(failures.blockedForMs('10.0.0.1', 1000)).toBe(0)
-    failures.record('10.0.0.1', 2000)
-    expect(failures.blockedForMs('10.0.0.1', 2000)).toBe(59_000)
-    expect(failures.blockedForMs('10.0.0.2', 2000)).toBe(0)
-    expect(failures.blockedForMs('10.0.0.1', 61_000)).toBe(0)
+    for (let i = 0; i < 2; i++) await failures.record('10.0.0.1')
+    expect(await failures.blockedForMs('10.0.0.1')).toBe(0)
+    vi.advanceTimersByTime(1000)
+    await failures.record('10.0.0.1')
+    expect(await failures.blockedForMs('10.0.0.1')).toBe(59_000)
+    expect(await failures.blockedForMs('10.0.0.2')).toBe(0)
+    vi.advanceTimersByTime(59_000)
+    expect(await failures.blockedForMs('10.0.0.1')).toBe(0)
   })
 })
 

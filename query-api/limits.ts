@@ -1,14 +1,12 @@
 /**
- * Admission limits of the HTTP edge (server.ts): a token bucket of calls per token, counters of
- * requests in flight and live subscriptions per token and in total, and a count of failed
- * authentications per client address. All in memory, per instance: a load balancer in front of
- * several instances multiplies them.
- *
- * Why not a library: the tRPC standalone adapter has no middleware chain to plug an Express/Fastify
- * limiter into, the limits are keyed by the token's label (known only after authentication at the
- * edge), and what is needed is a few counters and one bucket; a dependency (rate-limiter-flexible)
- * would bring stores and options this single-process edge does not use.
+ * Admission limits of the HTTP edge (server.ts): a rate of calls per token and a count of failed
+ * authentications per client address (both rate-limiter-flexible), and counters of requests in
+ * flight and live subscriptions per token and in total. All in memory, per instance: a load
+ * balancer in front of several instances multiplies them (rate-limiter-flexible's Redis or
+ * Postgres limiters would share them; not wired).
  */
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible'
+
 
 /** The limits of one query server; every field is validated by config.ts (`limits.*`). */
 export interface ServerLimits {
@@ -30,7 +28,7 @@ export interface ServerLimits {
    * calls plus one per `POINTS_PER_CALL` series points it asks for (a 7-day series costs 8).
    */
   readonly tokenRatePerSecond: number
-  /** Calls one token may make at once before the rate applies (bucket size). */
+  /** Calls one token may make at once before the rate applies (the calls of one window of `tokenRateBurst / tokenRatePerSecond` s). */
   readonly tokenRateBurst: number
   /** Live (SSE) subscriptions of one token; more: 429. */
   readonly maxSubscriptionsPerToken: number
@@ -66,7 +64,7 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   idleTimeoutMs: 60_000
 }
 
-/** Series points that cost as much as one more call in the token bucket: a day of minutes. */
+/** Series points that cost as much as one more call in the token rate: a day of minutes. */
 export const POINTS_PER_CALL = 1440
 
 const MINUTE_MS = 60_000
@@ -96,31 +94,28 @@ export function seriesPointsOf(path: string, input: unknown, nowMs: number): num
 }
 
 /**
- * Token buckets by key: `burst` calls at once, refilled at `ratePerSecond`. Keys are token labels,
- * so the map holds at most one bucket per configured token.
+ * Calls per token (rate-limiter-flexible's in-memory limiter): `burst` calls in a fixed window of
+ * `burst / ratePerSecond` seconds, so the sustained rate is `ratePerSecond` and a token may spend
+ * its whole burst at once. A fixed window lets up to twice the burst through around a window's
+ * edge; a token bucket would not, at the price of a hand-written limiter. Keys are token labels:
+ * at most one entry per configured token.
  */
-export class TokenBuckets {
-  readonly #rate: number
-  readonly #burst: number
-  readonly #buckets = new Map<string, { tokens: number; atMs: number }>()
+export class TokenRates {
+  readonly #limiter: RateLimiterMemory
 
   constructor(ratePerSecond: number, burst: number) {
-    this.#rate = ratePerSecond
-    this.#burst = burst
+    this.#limiter = new RateLimiterMemory({ keyPrefix: 'token-rate', points: burst, duration: Math.max(1, burst / ratePerSecond) })
   }
 
-  /** Takes `cost` calls from `key`'s bucket: 0 when allowed (and taken), else the ms until they would be (at least 1). */
-  take(key: string, cost: number, nowMs: number): number {
-    const bucket = this.#buckets.get(key) ?? { tokens: this.#burst, atMs: nowMs }
-    bucket.tokens = Math.min(this.#burst, bucket.tokens + ((nowMs - bucket.atMs) / 1000) * this.#rate)
-    bucket.atMs = nowMs
-    this.#buckets.set(key, bucket)
-    if (bucket.tokens >= cost) {
-      bucket.tokens -= cost
+  /** Takes `cost` calls from `key`: 0 when allowed (and taken), else the ms until the window ends (at least 1). */
+  async take(key: string, cost: number): Promise<number> {
+    try {
+      await this.#limiter.consume(key, cost)
       return 0
+    } catch (refused) {
+      if (refused instanceof RateLimiterRes) return Math.max(1, refused.msBeforeNext)
+      throw refused
     }
-    // A cost past the burst never passes (config.ts keeps the burst at least one full batch).
-    return Math.max(1, Math.ceil(((Math.min(cost, this.#burst) - bucket.tokens) / this.#rate) * 1000))
   }
 }
 
@@ -154,39 +149,30 @@ export class OpenCounter {
 }
 
 /**
- * Failed authentications per client address in fixed one-minute windows. An address past the
- * limit is refused until its window ends. Old windows are swept when the map grows, so a scan from
- * many addresses cannot grow it without bound between sweeps.
+ * Failed authentications per client address in fixed one-minute windows (rate-limiter-flexible's
+ * in-memory limiter, which expires old windows itself). An address past the limit is refused until
+ * its window ends.
  */
 export class FailureCounter {
-  static readonly WINDOW_MS = 60_000
   readonly #max: number
-  readonly #byAddress = new Map<string, { count: number; windowStartMs: number }>()
+  readonly #limiter: RateLimiterMemory
 
   constructor(maxPerMinute: number) {
     this.#max = maxPerMinute
-  }
-
-  #current(address: string, nowMs: number): { count: number; windowStartMs: number } | undefined {
-    const entry = this.#byAddress.get(address)
-    if (entry === undefined || nowMs - entry.windowStartMs >= FailureCounter.WINDOW_MS) return undefined
-    return entry
+    this.#limiter = new RateLimiterMemory({ keyPrefix: 'auth-failures', points: maxPerMinute, duration: 60 })
   }
 
   /** Counts one failure of `address`. */
-  record(address: string, nowMs: number): void {
-    const entry = this.#current(address, nowMs)
-    if (entry !== undefined) entry.count++
-    else this.#byAddress.set(address, { count: 1, windowStartMs: nowMs })
-    if (this.#byAddress.size > 10_000) {
-      for (const [a, e] of this.#byAddress) if (nowMs - e.windowStartMs >= FailureCounter.WINDOW_MS) this.#byAddress.delete(a)
-    }
+  async record(address: string): Promise<void> {
+    await this.#limiter.consume(address, 1).catch((refused: unknown) => {
+      if (!(refused instanceof RateLimiterRes)) throw refused
+    })
   }
 
   /** 0 when `address` may try, else the ms until its window ends. */
-  blockedForMs(address: string, nowMs: number): number {
-    const entry = this.#current(address, nowMs)
-    if (entry === undefined || entry.count < this.#max) return 0
-    return entry.windowStartMs + FailureCounter.WINDOW_MS - nowMs
+  async blockedForMs(address: string): Promise<number> {
+    const state = await this.#limiter.get(address)
+    if (state === null || state.consumedPoints < this.#max) return 0
+    return Math.max(1, state.msBeforeNext)
   }
 }

@@ -24,8 +24,9 @@ import type { AddressInfo, Socket } from 'node:net'
 import { createHTTPHandler } from '@trpc/server/adapters/standalone'
 import { TRPC_ERROR_CODES_BY_KEY, type TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc'
 import type { Authentication, TokenAuthenticator } from './auth.ts'
+import { onCpuLane } from './cpu-lane.ts'
 import { QueryApiConfigError, QueryApiError, QueryApiErrorCodes, type QueryApiErrorCode } from './errors.ts'
-import { DEFAULT_SERVER_LIMITS, FailureCounter, OpenCounter, POINTS_PER_CALL, seriesPointsOf, TokenBuckets, type ServerLimits } from './limits.ts'
+import { DEFAULT_SERVER_LIMITS, FailureCounter, OpenCounter, POINTS_PER_CALL, seriesPointsOf, TokenRates, type ServerLimits } from './limits.ts'
 import { REST_PREFIX, sendRestError, type RestHandler } from './product-rest.ts'
 import type { AppRouter } from './router.ts'
 import { serveStatic } from './static-files.ts'
@@ -168,7 +169,7 @@ async function readPem(path: string, option: string): Promise<Buffer> {
 export async function createQueryServer(options: QueryServerOptions): Promise<QueryServer> {
   const onInternalError = options.onInternalError ?? ((err: unknown, path?: string) => process.stderr.write(`query-api: internal error${path === undefined ? '' : ` in ${path}`}: ${(err as Error)?.stack ?? String(err)}\n`))
   const limits = options.limits ?? DEFAULT_SERVER_LIMITS
-  const rates = new TokenBuckets(limits.tokenRatePerSecond, limits.tokenRateBurst)
+  const rates = new TokenRates(limits.tokenRatePerSecond, limits.tokenRateBurst)
   const inFlight = new OpenCounter()
   const streams = new OpenCounter()
   const failures = new FailureCounter(limits.authFailuresPerMinute)
@@ -190,8 +191,32 @@ export async function createQueryServer(options: QueryServerOptions): Promise<Qu
   /** Authenticates `req`; an unknown token or a malformed header counts against the client address. */
   const authenticate = (req: IncomingMessage, connectionToken: string | undefined): Authentication => {
     const auth = options.authenticator.authenticate(req.headers.authorization, connectionToken)
-    if (auth.kind === 'invalid') failures.record(req.socket.remoteAddress ?? '?', Date.now())
+    if (auth.kind === 'invalid') void failures.record(req.socket.remoteAddress ?? '?')
     return auth
+  }
+
+  /** Admits a live subscription (preflight, caps per token and in total) and hands it to tRPC. */
+  const openSubscription = async (req: IncomingMessage, res: ServerResponse, path: string, url: URL, auth: Authentication, label: string | undefined): Promise<void> => {
+    const refusal = await preflightSubscription(options.router, path, url, () => ({ auth }))
+    if (refusal !== undefined) {
+      if (refusal.status >= 500) onInternalError(new Error(`subscription preflight failed: ${refusal.body}`), `/trpc/${path}`)
+      res.writeHead(refusal.status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(refusal.body)
+      return
+    }
+    // The preflight let only authenticated calls through: every subscription has a label.
+    const key = label ?? '-'
+    if (streams.count(key) >= limits.maxSubscriptionsPerToken) {
+      tooMany(res, 5000, `token ${key} already has ${streams.count(key)} live subscriptions; at most ${limits.maxSubscriptionsPerToken} per token (limits.maxSubscriptionsPerToken)`)
+      return
+    }
+    if (streams.total >= limits.maxSubscriptions) {
+      jsonError(res, 503, 'SERVICE_UNAVAILABLE', `this instance already serves ${streams.total} live subscriptions, its maximum (limits.maxSubscriptions); retry later or on another instance`, { 'retry-after': '5' }, QueryApiErrorCodes.OVERLOADED)
+      return
+    }
+    res.once('close', streams.acquire(key))
+    // tRPC pings idle streams every SSE_PING_INTERVAL_MS: a stream is never idle that long while its client reads.
+    req.socket.setTimeout(Math.max(limits.idleTimeoutMs, 3 * SSE_PING_INTERVAL_MS))
+    trpc(req, res)
   }
 
   const handleTrpc = async (req: IncomingMessage, res: ServerResponse, pathname: string, log: { label?: string }): Promise<void> => {
@@ -220,33 +245,16 @@ export async function createQueryServer(options: QueryServerOptions): Promise<Qu
     const label = auth.kind === 'ok' ? auth.principal.label : undefined
     if (label !== undefined) {
       log.label = label
-      const waitMs = rates.take(label, calls + Math.floor(points / POINTS_PER_CALL), Date.now())
+      const waitMs = await rates.take(label, calls + Math.floor(points / POINTS_PER_CALL))
       if (waitMs > 0) {
         tooMany(res, waitMs, `token ${label} is past its rate of ${limits.tokenRatePerSecond} calls per second (burst ${limits.tokenRateBurst}; limits.tokenRatePerSecond)`)
         return
       }
     }
     if (subscription) {
-      const refusal = await preflightSubscription(options.router, path, url, () => ({ auth }))
-      if (refusal !== undefined) {
-        if (refusal.status >= 500) onInternalError(new Error(`subscription preflight failed: ${refusal.body}`), pathname)
-        res.writeHead(refusal.status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(refusal.body)
-        return
-      }
-      // The preflight let only authenticated calls through: every subscription has a label.
-      const key = label ?? '-'
-      if (streams.count(key) >= limits.maxSubscriptionsPerToken) {
-        tooMany(res, 5000, `token ${key} already has ${streams.count(key)} live subscriptions; at most ${limits.maxSubscriptionsPerToken} per token (limits.maxSubscriptionsPerToken)`)
-        return
-      }
-      if (streams.total >= limits.maxSubscriptions) {
-        jsonError(res, 503, 'SERVICE_UNAVAILABLE', `this instance already serves ${streams.total} live subscriptions, its maximum (limits.maxSubscriptions); retry later or on another instance`, { 'retry-after': '5' }, QueryApiErrorCodes.OVERLOADED)
-        return
-      }
-      res.once('close', streams.acquire(key))
-      // tRPC pings idle streams every SSE_PING_INTERVAL_MS: a stream is never idle that long while its client reads.
-      req.socket.setTimeout(Math.max(limits.idleTimeoutMs, 3 * SSE_PING_INTERVAL_MS))
-      trpc(req, res)
+      // Set up on the CPU lane, one per turn: hundreds of streams opening at once (a dashboard
+      // fleet reconnecting) would otherwise run their set-ups back to back in one turn.
+      await onCpuLane(() => openSubscription(req, res, path, url, auth, label))
       return
     }
     if (label !== undefined) {
@@ -271,7 +279,7 @@ export async function createQueryServer(options: QueryServerOptions): Promise<Qu
     const trpcPath = pathname === '/trpc' || pathname.startsWith('/trpc/')
     const restPath = pathname === REST_PREFIX.slice(0, -1) || pathname.startsWith(REST_PREFIX)
     if (trpcPath || restPath) {
-      const blockedMs = failures.blockedForMs(req.socket.remoteAddress ?? '?', Date.now())
+      const blockedMs = await failures.blockedForMs(req.socket.remoteAddress ?? '?')
       if (blockedMs > 0) {
         const message = `too many failed authentications from this address (at most ${limits.authFailuresPerMinute} per minute; limits.authFailuresPerMinute)`
         if (trpcPath) tooMany(res, blockedMs, message)

@@ -6,6 +6,7 @@
 import { initTRPC, TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server'
 import { ZodError } from 'zod'
 import { requireScope, Scopes, type Authentication, type Scope } from './auth.ts'
+import { onCpuLane } from './cpu-lane.ts'
 import { QueryApiError, QueryApiErrorCodes, type QueryApiErrorCode } from './errors.ts'
 import { describeIssues } from './inputs.ts'
 
@@ -103,8 +104,11 @@ function scoped(scope: Scope, what: string) {
 
 /** No token needed (system.health). */
 export const publicProcedure = t.procedure.use(mapDomainErrors)
-/** Needs a token with the `read` scope (traffic.*, commerce.*). */
-export const readProcedure = publicProcedure.use(scoped(Scopes.read, 'traffic.* and commerce.* procedures'))
+/** Queries take turns on the CPU lane (cpu-lane.ts); subscriptions are set up at once. */
+const oneQueryPerTurn = t.middleware(({ type, next }) => type === 'query' ? onCpuLane(() => next()) : next())
+
+/** Needs a token with the `read` scope (traffic.*, commerce.*); its queries take turns (cpu-lane.ts). */
+export const readProcedure = publicProcedure.use(scoped(Scopes.read, 'traffic.* and commerce.* procedures')).use(oneQueryPerTurn)
 /** Needs a token with the `admin` scope (system.* except health). */
 export const adminProcedure = publicProcedure.use(scoped(Scopes.admin, 'system.* procedures'))
 
