@@ -1,6 +1,7 @@
 // @ts-check
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
+import { runnelPlugin } from './dev/lint/plugin.js'
 
 // Top-level folders are the architecture: another folder may import only through a folder's index.ts.
 const folders = ['topology', 'processors', 'state', 'runtime', 'schemas', 'registry', 'query-api', 'apps/shared', 'apps/traffic', 'apps/commerce']
@@ -15,7 +16,10 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname }
     },
+    plugins: { runnel: runnelPlugin },
     rules: {
+      // Which folder may import which: dev/lint/layers.js.
+      'runnel/layers': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
       '@typescript-eslint/no-non-null-assertion': 'error',

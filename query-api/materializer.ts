@@ -9,9 +9,9 @@
  * the writer schemas of the whole batch (traffic and commerce) are looked up first, so a registry
  * failure applies nothing of it and the follower reads the same records again later.
  */
+import { parseSessionKey, parseStatsKey, TRAFFIC_TOPICS, type SessionKey } from '../apps/traffic/index.ts'
 import type { SchemaRegistryClient, TrafficWindowStats, TravelerSession, TravelerType } from '../schemas/index.ts'
 import { AvroValueReader } from './avro-reader.ts'
-import { parseSessionKey, parseStatsKey, type SessionKey } from './keys.ts'
 import { WINDOW_SIZE_MS, WINDOW_STEP_MS, type Resolution, type SeriesIndex, type WindowStats } from './series-index.ts'
 import type { SessionIndex, TravelerSessionView } from './session-index.ts'
 import type { CommerceMaterializer } from './commerce-materializer.ts'
@@ -26,7 +26,7 @@ export interface TrafficTopics {
 }
 
 /** Default topic names of the contract. */
-export const DEFAULT_TRAFFIC_TOPICS: TrafficTopics = { stats1m: 'traffic.stats.1m', stats5m: 'traffic.stats.5m', sessions: 'traffic.traveler-sessions' }
+export const DEFAULT_TRAFFIC_TOPICS: TrafficTopics = { stats1m: TRAFFIC_TOPICS.stats1m, stats5m: TRAFFIC_TOPICS.stats5m, sessions: TRAFFIC_TOPICS.sessions }
 
 /** One window that changed (`stats` null: deleted). */
 export interface WindowChange {

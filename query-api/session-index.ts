@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto'
 import { QueryApiError, QueryApiErrorCodes } from './errors.ts'
-import type { SessionKey } from './keys.ts'
+import type { SessionKey } from '../apps/traffic/index.ts'
 import type { TravelerType } from '../schemas/index.ts'
 import type { KeyValueStore } from '../state/index.ts'
 

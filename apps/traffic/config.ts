@@ -3,14 +3,8 @@
  * with the defaults of the traffic contract (CONTRACTS.md, "Traffic analytics"), validated once.
  */
 import { AppConfigError, settingChecks } from '../shared/index.ts'
+import { TRAFFIC_TOPICS } from './contract.ts'
 
-/** Topic names of the traffic contract. */
-export const TRAFFIC_TOPICS = {
-  observations: 'traffic.observations',
-  stats1m: 'traffic.stats.1m',
-  stats5m: 'traffic.stats.5m',
-  sessions: 'traffic.traveler-sessions'
-} as const
 
 /** The four topics of one deployment (tests use unique names). */
 export interface TrafficTopics {
@@ -100,14 +94,4 @@ export function resolveTrafficSettings(settings: TrafficSettings = {}): Resolved
     inputPartitions: check.partitions('inputPartitions', settings.inputPartitions, DEFAULT_INPUT_PARTITIONS),
     outputPartitions: check.partitions('outputPartitions', settings.outputPartitions, DEFAULT_OUTPUT_PARTITIONS)
   }
-}
-
-/** Key of `traffic.stats.1m`/`traffic.stats.5m`: `${sensor_id}|${traveler_type}|${window_start_ms}`. */
-export function statsKey(sensorId: string, travelerType: string, windowStartMs: number): string {
-  return `${sensorId}|${travelerType}|${windowStartMs}`
-}
-
-/** Key of `traffic.traveler-sessions`: `${sensor_id}|${traveler_id}|${session_start_ms}`. */
-export function sessionKey(sensorId: string, travelerId: string, sessionStartMs: number): string {
-  return `${sensorId}|${travelerId}|${sessionStartMs}`
 }

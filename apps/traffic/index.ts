@@ -4,8 +4,11 @@
  * contract's definitions (tests and benchmarks compare the topology's outputs with it).
  */
 export {
-  TRAFFIC_TOPICS, type TrafficTopics, type TrafficSettings, type ResolvedTrafficSettings, resolveTrafficSettings,
-  TrafficConfigError, statsKey, sessionKey, MINUTE_MS, FIVE_MINUTES_MS, VISIT_GAP_MS, TRAVELER_STATE_TTL_MS,
+  TRAFFIC_TOPICS, statsKey, sessionKey, parseStatsKey, parseSessionKey, type StatsKey, type SessionKey
+} from './contract.ts'
+export {
+  type TrafficTopics, type TrafficSettings, type ResolvedTrafficSettings, resolveTrafficSettings,
+  TrafficConfigError, MINUTE_MS, FIVE_MINUTES_MS, VISIT_GAP_MS, TRAVELER_STATE_TTL_MS,
   DEFAULT_GRACE_MS, DEFAULT_OUTPUT_RETENTION_MS, DEFAULT_STORE_RETENTION_MS, DEFAULT_INPUT_PARTITIONS, DEFAULT_OUTPUT_PARTITIONS
 } from './config.ts'
 export {

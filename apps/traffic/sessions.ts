@@ -10,7 +10,7 @@ import {
   SerdeError, TravelerTypeSymbols, type Serde, type TravelerSession, type TravelerType
 } from '../../schemas/index.ts'
 import { Stores, type StateStore, type StoreBuilder, type Windowed, type WindowStore } from '../../state/index.ts'
-import { sessionKey } from './config.ts'
+import { sessionKey } from './contract.ts'
 import { storeKeySerde } from '../shared/index.ts'
 import type { TravelerEvent } from './traveler-state.ts'
 

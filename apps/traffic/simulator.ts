@@ -12,7 +12,8 @@ import {
   confluentRegistry, CONNECTION_FLAGS, continuingStartMs, defaultStartMs, flagsUsage, MODEL_FLAGS, parseFlags, progressReporter, readJsonLines, registerAvroSchema, sendingFlags,
   sendingOptionsOf, sendRecords, withoutUndefined, writeJsonLines, type Environment, type SendingOptions
 } from '../shared/index.ts'
-import { DEFAULT_INPUT_PARTITIONS, TRAFFIC_TOPICS, VISIT_GAP_MS } from './config.ts'
+import { DEFAULT_INPUT_PARTITIONS, VISIT_GAP_MS } from './config.ts'
+import { TRAFFIC_TOPICS } from './contract.ts'
 import { estimatedObservationsPerSecond, malformedBytes, trafficRecords, type GeneratedRecord, type TrafficGeneratorOptions } from './generator.ts'
 
 /** Options of a simulator run. */

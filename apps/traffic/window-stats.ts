@@ -15,7 +15,7 @@ import {
   SerdeError, TravelerTypeSymbols, type Serde, type TrafficWindowStats, type TravelerType
 } from '../../schemas/index.ts'
 import { Stores, type StateStore, type StoreBuilder, type Windowed, type WindowStore } from '../../state/index.ts'
-import { statsKey } from './config.ts'
+import { statsKey } from './contract.ts'
 import { storeKeySerde } from '../shared/index.ts'
 import type { TravelerEvent } from './traveler-state.ts'
 

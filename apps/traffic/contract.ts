@@ -1,8 +1,28 @@
 /**
- * The record keys of the traffic output topics (see CONTRACTS.md), parsed back into their parts.
- * Keys are the identity the query API indexes by: a tombstone carries nothing else.
+ * The traffic contract's facts (CONTRACTS.md, "Traffic analytics"), in one place for the workers
+ * that write the topics and the query API that reads them: topic names, and the record keys of the
+ * output topics with their encoders and parsers. Keys are the identity the query API indexes by: a
+ * tombstone carries nothing else.
  */
-import { TravelerTypeSymbols, type TravelerType } from '../schemas/index.ts'
+import { TravelerTypeSymbols, type TravelerType } from '../../schemas/index.ts'
+
+/** Topic names of the traffic contract. */
+export const TRAFFIC_TOPICS = {
+  observations: 'traffic.observations',
+  stats1m: 'traffic.stats.1m',
+  stats5m: 'traffic.stats.5m',
+  sessions: 'traffic.traveler-sessions'
+} as const
+
+/** Key of `traffic.stats.1m`/`traffic.stats.5m`: `${sensor_id}|${traveler_type}|${window_start_ms}`. */
+export function statsKey(sensorId: string, travelerType: string, windowStartMs: number): string {
+  return `${sensorId}|${travelerType}|${windowStartMs}`
+}
+
+/** Key of `traffic.traveler-sessions`: `${sensor_id}|${traveler_id}|${session_start_ms}`. */
+export function sessionKey(sensorId: string, travelerId: string, sessionStartMs: number): string {
+  return `${sensorId}|${travelerId}|${sessionStartMs}`
+}
 
 /** `${sensor_id}|${traveler_type}|${window_start_ms}` of traffic.stats.1m / traffic.stats.5m. */
 export interface StatsKey {

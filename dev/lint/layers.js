@@ -1,0 +1,35 @@
+// @ts-check
+/**
+ * The dependency direction of the project's folders, in one place (as Kafka's import-control): each
+ * folder may import the folders listed for it, and no other. Used by the `runnel/layers` lint rule
+ * (dev/lint/plugin.js); the README's "Layout" section lists the same arrows (checked by
+ * dev/lint/layers.test.ts). Folders not listed here (dev/, bench/, test/) may import anything.
+ */
+
+/** @type {Readonly<Record<string, readonly string[]>>} */
+export const LAYERS = {
+  schemas: [],
+  state: ['schemas'],
+  processors: ['state', 'schemas'],
+  topology: ['processors', 'state', 'schemas'],
+  runtime: ['topology', 'processors', 'state', 'schemas'],
+  registry: ['schemas'],
+  'apps/shared': ['runtime', 'topology', 'processors', 'state', 'schemas', 'registry'],
+  'apps/traffic': ['apps/shared', 'runtime', 'topology', 'processors', 'state', 'schemas', 'registry'],
+  'apps/commerce': ['apps/shared', 'runtime', 'topology', 'processors', 'state', 'schemas', 'registry'],
+  'query-api': ['apps/traffic', 'apps/commerce', 'apps/shared', 'runtime', 'topology', 'processors', 'state', 'schemas', 'registry'],
+  dashboard: ['query-api']
+}
+
+/**
+ * The governed folder a repository-relative path lies in (the longest match), or undefined.
+ * @param {string} relativePath path from the repository root, `/`-separated
+ * @returns {string | undefined}
+ */
+export function layerOf(relativePath) {
+  let found
+  for (const folder of Object.keys(LAYERS)) {
+    if ((relativePath === folder || relativePath.startsWith(`${folder}/`)) && (found === undefined || folder.length > found.length)) found = folder
+  }
+  return found
+}

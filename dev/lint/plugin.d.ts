@@ -1,0 +1,3 @@
+/** Declarations of plugin.js (plain JS: eslint.config.js loads it). */
+import type { ESLint } from 'eslint'
+export declare const runnelPlugin: ESLint.Plugin
