@@ -3,17 +3,10 @@ import { aggregateSeries } from './aggregate.ts'
 import { CombinedSeriesCache } from './combined-series.ts'
 import { SeriesIndex, type Resolution, type WindowStats } from './series-index.ts'
 import type { TravelerType } from '../schemas/index.ts'
+import { seededRandom } from '../test/support/random.ts'
 
 const MIN = 60_000
 const T0 = 1_763_726_400_000
-
-function rng(seed: number): () => number {
-  let a = seed
-  return () => {
-    a = (a * 1_103_515_245 + 12_345) % 2_147_483_648
-    return a / 2_147_483_648
-  }
-}
 
 function stats(rand: () => number): WindowStats {
   const n = Math.floor(rand() * 3)
@@ -26,7 +19,7 @@ function stats(rand: () => number): WindowStats {
 
 describe('CombinedSeriesCache', () => {
   it('answers exactly like a fresh aggregation through random writes, deletes, evictions and queries', () => {
-    const rand = rng(2024)
+    const rand = seededRandom(2024)
     const index = new SeriesIndex()
     const cache = new CombinedSeriesCache(index)
     const sensors = ['a', 'b', 'c']

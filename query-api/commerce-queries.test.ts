@@ -6,6 +6,7 @@ import {
 import { QueryApiError } from './errors.ts'
 import { RatingsIndex, type ProductRatingView, type StarHistogram } from './ratings-index.ts'
 import { SalesIndex, type SalesFigures } from './sales-index.ts'
+import { seededRandom } from '../test/support/random.ts'
 
 const MIN = 60_000
 const HOUR = 60 * MIN
@@ -38,17 +39,6 @@ function dataOf(sales: readonly Sale[]): CommerceData {
   return { sales: index, ratings: new RatingsIndex() }
 }
 
-/** A small deterministic generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
-
 function rating(productId: number, category: string, histogram: StarHistogram, productName = `Product ${productId}`): ProductRatingView {
   const count = histogram.reduce((s, n) => s + n, 0)
   const sum = histogram.reduce((s, n, i) => s + n * (i + 1), 0)
@@ -70,7 +60,7 @@ describe('the last hour', () => {
   })
 
   it('equals the sum of the sales in [floor_minute(T) - 1 h, floor_minute(T)) at random moments', () => {
-    const next = random(14)
+    const next = seededRandom(14)
     const sales: Sale[] = Array.from({ length: 400 }, () => ({
       productId: Math.floor(next() * 4),
       timestamp: NOON + Math.floor(next() * 3 * HOUR),

@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { longSerde, SerdeErrorCodes } from './serde.ts'
+import { seededRandom } from '../test/support/random.ts'
 
 /** The BigInt encoding longSerde must stay byte-for-byte equal to. */
 function referenceBytes(value: number): Buffer {
   const b = Buffer.alloc(8)
   b.writeBigInt64BE(BigInt(value))
   return b
-}
-
-/** xorshift32, so the random cases are the same on every run. */
-function rng(seed: number): () => number {
-  let x = seed
-  return () => {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    return (x >>> 0) / 0x1_0000_0000
-  }
 }
 
 describe('longSerde', () => {
@@ -26,7 +16,7 @@ describe('longSerde', () => {
   ]
 
   it('writes the same big-endian two\'s complement bytes as BigInt and reads every safe integer back exactly', () => {
-    const random = rng(2024)
+    const random = seededRandom(2024)
     const values = [...edges]
     for (let i = 0; i < 20_000; i++) {
       const magnitude = 2 ** Math.floor(random() * 54)
@@ -45,7 +35,7 @@ describe('longSerde', () => {
   })
 
   it('keeps integers beyond the safe range exact on write and reads any int64 as Number(bigint) does', () => {
-    const random = rng(7)
+    const random = seededRandom(7)
     for (const v of [2 ** 53, 2 ** 60, -(2 ** 63), 2 ** 62 + 2 ** 40]) {
       expect(longSerde.serialize('t', v).equals(referenceBytes(v))).toBe(true)
     }

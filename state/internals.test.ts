@@ -12,21 +12,11 @@ import { Segments } from './segments.ts'
 import { SortedStringMap } from './sorted-string-map.ts'
 import { Stores } from './stores.ts'
 import { recordingContext } from './test-support.ts'
-
-/** Deterministic pseudo-random numbers (xorshift32). */
-function rng(seed: number): () => number {
-  let x = seed
-  return () => {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    return (x >>> 0) / 0x1_0000_0000
-  }
-}
+import { seededRandom } from '../test/support/random.ts'
 
 describe('SortedStringMap', () => {
   it('matches a sorted reference under random inserts, deletes and range deletes', () => {
-    const random = rng(42)
+    const random = seededRandom(42)
     const map = new SortedStringMap<number>()
     const ref = new Map<string, number>()
     for (let op = 0; op < 20_000; op++) {
@@ -70,7 +60,7 @@ describe('RecordCache.inKeyOrder', () => {
 
   it('orders dirty entries by key both by walking the cache and by sorting them', () => {
     const cache = new RecordCache(1 << 20, () => {})
-    const random = rng(5)
+    const random = seededRandom(5)
     for (let i = 0; i < 500; i++) put(cache, `k${Math.floor(random() * 1e6)}`)
     const all = cache.takeDirty()
     const walked = cache.inKeyOrder(all)

@@ -118,17 +118,8 @@ export class ContractProducer {
   }
 }
 
-/** A small deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
+/** A small deterministic PRNG (mulberry32): support/random.ts. */
+export { seededRandom as prng } from './support/random.ts'
 
 /** A window stats value of the contract with random counts and speeds. */
 export function randomStats(rand: () => number, sensorId: string, travelerType: TravelerType, windowStart: number, sizeMs: number): TrafficWindowStats {

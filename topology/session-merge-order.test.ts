@@ -3,6 +3,7 @@ import { longSerde, stringSerde } from '../schemas/index.ts'
 import { SessionWindows } from '../processors/index.ts'
 import { StreamsBuilder } from './streams-builder.ts'
 import { TopologyTestDriver } from './test-driver.ts'
+import { seededRandom } from '../test/support/random.ts'
 
 const str = { keySerde: stringSerde, valueSerde: stringSerde }
 let driver: TopologyTestDriver | undefined
@@ -80,20 +81,9 @@ describe('session merges read as a compacted topic', () => {
   }
 
   it('stays right for random out-of-order input, commit points and cache sizes (evictions included)', async () => {
-    // mulberry32: deterministic, so that a failing seed can be replayed.
-    const random = (seed: number): (() => number) => {
-      let a = seed >>> 0
-      return () => {
-        a = (a + 0x6d2b79f5) >>> 0
-        let t = a
-        t = Math.imul(t ^ (t >>> 15), t | 1)
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-        return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-      }
-    }
     const keys = ['s1|t1', 's1|t2', 's2|t1']
     for (let seed = 1; seed <= 60; seed++) {
-      const next = random(seed)
+      const next = seededRandom(seed)
       const cachingEnabled = seed % 3 !== 0
       // 0: write-through (every write evicted), small: frequent evictions, undefined: the 10 MiB default.
       const cacheMaxBytes = [0, 600, undefined][seed % 3 === 1 ? Math.floor(next() * 3) : 2]

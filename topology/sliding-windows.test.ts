@@ -5,6 +5,7 @@ import { InvalidOptionError, SlidingWindows } from '../processors/index.ts'
 import { Suppressed } from './options.ts'
 import { StreamsBuilder } from './streams-builder.ts'
 import { TopologyTestDriver } from './test-driver.ts'
+import { seededRandom } from '../test/support/random.ts'
 
 const str = { keySerde: stringSerde, valueSerde: stringSerde }
 const listSerde = jsonSerde<string[]>()
@@ -215,22 +216,11 @@ describe('sliding windows against their definition', () => {
     ])
   }
 
-  /** A small deterministic PRNG (mulberry32) so that a failure can be replayed from its seed. */
-  function random(seed: number): () => number {
-    let a = seed >>> 0
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0
-      let t = a
-      t = Math.imul(t ^ (t >>> 15), t | 1)
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-      return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-    }
-  }
 
   it('matches the windows defined by the records for random out-of-order input, with and without a cache', async () => {
     const d = 10
     for (let seed = 1; seed <= 40; seed++) {
-      const next = random(seed)
+      const next = seededRandom(seed)
       const records = Array.from({ length: 25 }, (_, i) => ({ key: next() < 0.5 ? 'x' : 'y', id: `r${i}`, ts: Math.floor(next() * 80) }))
       const cachingEnabled = seed % 2 === 0
       const dr = await slidingLists(SlidingWindows.ofTimeDifferenceAndGrace(d, 1000), { cachingEnabled })
