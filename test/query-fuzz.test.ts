@@ -11,9 +11,9 @@ import { join } from 'node:path'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createQueryClient, startQueryApi, type RunningQueryApi } from '../query-api/index.ts'
-import { startRegistry, type RunningRegistry } from '../registry/index.ts'
+import type { RunningRegistry } from '../registry/index.ts'
 import { kafkaBrokers, uniqueName } from './support/kafka.ts'
-import { ContractProducer, createOutputTopics, MIN, prng, randomStats, recentStart } from './query-support.ts'
+import { MIN, oneSensorHour, prng, recentStart } from './query-support.ts'
 
 const T0 = recentStart()
 const TOKENS = { read: 'fuzz-reader-0001', admin: 'fuzz-admin-00001', both: 'fuzz-both-000001' }
@@ -27,15 +27,9 @@ let dir: string
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'query-fuzz-'))
-  registry = await startRegistry({ port: 0, brokers: kafkaBrokers(), topic: uniqueName('_schemas-query-fuzz') })
-  const topics = await createOutputTopics(kafkaBrokers(), 'query-fuzz')
-  const producer = await ContractProducer.open(kafkaBrokers(), registry.url, topics)
-  const rand = prng(11)
-  await producer.sendStats(Array.from({ length: 60 }, (_, m) => {
-    const v = randomStats(rand, 's-1', 'CAR', T0 + m * MIN, MIN)
-    return { resolution: '1m' as const, key: `s-1|CAR|${v.window_start}`, value: v }
-  }))
-  await producer.close()
+  const fixture = await oneSensorHour(kafkaBrokers(), 'query-fuzz', T0, 11)
+  registry = fixture.registry
+  const { topics } = fixture
   api = await startQueryApi({
     port: 0, brokers: kafkaBrokers(), registryUrl: registry.url, store: 'memory', stateDir: dir, instanceId: uniqueName('qa-fuzz'), staticDir: null, topics,
     trafficApplicationId: uniqueName('fuzz-app'), maxRangeMs: 24 * 60 * MIN,

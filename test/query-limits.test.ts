@@ -19,9 +19,9 @@ import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startQueryApi, type RunningQueryApi } from '../query-api/index.ts'
-import { startRegistry, type RunningRegistry } from '../registry/index.ts'
+import type { RunningRegistry } from '../registry/index.ts'
 import { kafkaBrokers, uniqueName } from './support/kafka.ts'
-import { ContractProducer, createOutputTopics, eventually, MIN, prng, randomStats, recentStart, type OutputTopics } from './query-support.ts'
+import { eventually, MIN, oneSensorHour, recentStart, type OutputTopics } from './query-support.ts'
 
 const T0 = recentStart()
 const DAY = 24 * 60 * MIN
@@ -45,15 +45,9 @@ beforeAll(async () => {
   await mkdir(join(dir, 'static', 'assets'), { recursive: true })
   await writeFile(join(dir, 'static', 'index.html'), '<!doctype html><title>dash</title>')
   await writeFile(join(dir, 'static', 'assets', 'app-1.js'), 'console.log(1)')
-  registry = await startRegistry({ port: 0, brokers: kafkaBrokers(), topic: uniqueName('_schemas-query-limits') })
-  topics = await createOutputTopics(kafkaBrokers(), 'query-limits')
-  const producer = await ContractProducer.open(kafkaBrokers(), registry.url, topics)
-  const rand = prng(5)
-  await producer.sendStats(Array.from({ length: 60 }, (_, m) => {
-    const v = randomStats(rand, 's-1', 'CAR', T0 + m * MIN, MIN)
-    return { resolution: '1m' as const, key: `s-1|CAR|${v.window_start}`, value: v }
-  }))
-  await producer.close()
+  const fixture = await oneSensorHour(kafkaBrokers(), 'query-limits', T0, 5)
+  registry = fixture.registry
+  topics = fixture.topics
   // The access log is captured as pino writes it.
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {

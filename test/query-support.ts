@@ -8,7 +8,10 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { Producer, stringSerializer } from '@platformatic/kafka'
 import { avroSerde, SchemaRegistryClient, type AvroSerde, type TrafficWindowStats, type TravelerSession, type TravelerType } from '../schemas/index.ts'
+import { statsKey } from '../apps/traffic/index.ts'
+import { startRegistry, type RunningRegistry } from '../registry/index.ts'
 import { createTopics, uniqueName } from './support/kafka.ts'
+import { seededRandom } from './support/random.ts'
 
 export const MIN = 60_000
 
@@ -120,6 +123,20 @@ export class ContractProducer {
 
 /** A small deterministic PRNG (mulberry32): support/random.ts. */
 export { seededRandom as prng } from './support/random.ts'
+
+/** A registry and output topics holding one hour of 1-minute windows of sensor `s-1`, CAR, from `t0` (random values from `seed`). */
+export async function oneSensorHour(brokers: string[], name: string, t0: number, seed: number): Promise<{ registry: RunningRegistry; topics: OutputTopics }> {
+  const registry = await startRegistry({ port: 0, brokers, topic: uniqueName(`_schemas-${name}`) })
+  const topics = await createOutputTopics(brokers, name)
+  const producer = await ContractProducer.open(brokers, registry.url, topics)
+  const rand = seededRandom(seed)
+  await producer.sendStats(Array.from({ length: 60 }, (_, m) => {
+    const v = randomStats(rand, 's-1', 'CAR', t0 + m * MIN, MIN)
+    return { resolution: '1m' as const, key: statsKey(v.sensor_id, v.traveler_type, v.window_start), value: v }
+  }))
+  await producer.close()
+  return { registry, topics }
+}
 
 /** A window stats value of the contract with random counts and speeds. */
 export function randomStats(rand: () => number, sensorId: string, travelerType: TravelerType, windowStart: number, sizeMs: number): TrafficWindowStats {
