@@ -6,5 +6,6 @@
 set -eu
 echo "== typecheck" && tsc --noEmit -p .
 echo "== lint" && eslint .
+echo "== schemas" && node dev/schemas/main.ts --check
 echo "== unit tests" && vitest run --project unit "$@"
 echo "== integration tests" && vitest run --project integration "$@"

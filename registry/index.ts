@@ -1,5 +1,5 @@
 export { startRegistry, serveRegistry, type RegistryOptions, type ServingOptions, type RunningRegistry } from './server.ts'
 export { MemoryLog, type RegistryLog } from './log.ts'
-export { CompatibilityLevels, type CompatibilityLevel, DEFAULT_COMPATIBILITY_LEVEL } from './compatibility.ts'
+export { CompatibilityLevels, type CompatibilityLevel, DEFAULT_COMPATIBILITY_LEVEL, compatibilityProblems } from './compatibility.ts'
 export { RegistryErrorCodes } from './errors.ts'
 export { credentialsFromEnv, type RegistryCredentials, type RegistryUser } from './auth.ts'

@@ -15,3 +15,4 @@ export {
   type RawRecord, type DeadLetterRecord, type DeadLetterInput, buildDeadLetterRecord, headersWithBufferNames, DeserializationFailedError
 } from './dead-letter.ts'
 export * from './avro/types.generated.ts'
+export { AVRO_SCHEMA_DIR, AVRO_TYPES_FILE, generateAvroTypes, loadAvroSchemaFiles, type AvroSchemaFile } from './avro-codegen.ts'
