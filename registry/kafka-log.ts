@@ -38,7 +38,9 @@ export async function openKafkaLog(options: KafkaLogOptions): Promise<RegistryLo
       // A rebalance of the private group restarts the stream at the earliest offset: records
       // already delivered are skipped by offset, so each one is applied exactly once.
       let last = -1n
-      stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false })
+      // Right after the topic was created, a busy broker can still answer "unknown topic" to
+      // another client's metadata request for a moment.
+      stream = await withinTopicWait(topic, () => consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false }))
       stream.on('data', (message) => {
         if (message.offset <= last) return
         last = message.offset
@@ -83,15 +85,37 @@ async function ensureTopic(admin: Admin, options: KafkaLogOptions): Promise<void
       if (!await exists()) throw new Error(`could not create the registry topic ${topic}: ${(err as Error).message}`, { cause: err })
     }
   }
-  const deadline = Date.now() + 30_000
+  const deadline = Date.now() + TOPIC_WAIT_MS
   for (;;) {
-    const metadata = await admin.metadata({ topics: [topic], forceUpdate: true })
+    const metadata = await withinTopicWait(topic, () => admin.metadata({ topics: [topic], forceUpdate: true }), deadline)
     const info = metadata.topics.get(topic)
     if (info !== undefined && info.partitionsCount !== 1) {
       throw new Error(`the registry topic ${topic} has ${info.partitionsCount} partitions; it must have exactly 1 (one total order of registrations)`)
     }
     if (info !== undefined && info.partitions.every((p) => p.leader >= 0)) return
-    if (Date.now() > deadline) throw new Error(`the registry topic ${topic} has no partition leader after 30 s`)
+    if (Date.now() > deadline) throw new Error(`the registry topic ${topic} has no partition leader after ${TOPIC_WAIT_MS / 1000} s`)
     await sleep(100)
+  }
+}
+
+/** How long the registry waits for its topic to be usable after creating or finding it. */
+const TOPIC_WAIT_MS = 30_000
+
+/**
+ * Runs `request` (a metadata request or a consume) again until it succeeds or `deadline` passes,
+ * then fails with the last error: a topic just created is known to the controller before every
+ * broker answers for it, and a loaded broker can take seconds. Every error is retried within the
+ * bound; a lasting one (no such topic, no access) still fails, later and with its cause.
+ */
+export async function withinTopicWait<T>(topic: string, request: () => Promise<T>, deadline = Date.now() + TOPIC_WAIT_MS): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await request()
+    } catch (err) {
+      if (Date.now() > deadline) {
+        throw new Error(`the registry topic ${topic} is not usable after ${attempt} attempts: ${(err as Error).message}`, { cause: err })
+      }
+      await sleep(Math.min(1000, 50 * attempt))
+    }
   }
 }
