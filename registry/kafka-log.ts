@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Admin, Consumer, type MessagesStream, ProduceAcks, Producer } from '@platformatic/kafka'
+import { awaitTopicsReady } from '../kafka/index.ts'
 import type { RegistryLog } from './log.ts'
 import type { LogRecord } from './records.ts'
 
@@ -85,16 +86,10 @@ async function ensureTopic(admin: Admin, options: KafkaLogOptions): Promise<void
       if (!await exists()) throw new Error(`could not create the registry topic ${topic}: ${(err as Error).message}`, { cause: err })
     }
   }
-  const deadline = Date.now() + TOPIC_WAIT_MS
-  for (;;) {
-    const metadata = await withinTopicWait(topic, () => admin.metadata({ topics: [topic], forceUpdate: true }), deadline)
-    const info = metadata.topics.get(topic)
-    if (info !== undefined && info.partitionsCount !== 1) {
-      throw new Error(`the registry topic ${topic} has ${info.partitionsCount} partitions; it must have exactly 1 (one total order of registrations)`)
-    }
-    if (info !== undefined && info.partitions.every((p) => p.leader >= 0)) return
-    if (Date.now() > deadline) throw new Error(`the registry topic ${topic} has no partition leader after ${TOPIC_WAIT_MS / 1000} s`)
-    await sleep(100)
+  await awaitTopicsReady(admin, [{ name: topic }], TOPIC_WAIT_MS)
+  const info = (await admin.metadata({ topics: [topic] })).topics.get(topic)
+  if (info !== undefined && info.partitionsCount !== 1) {
+    throw new Error(`the registry topic ${topic} has ${info.partitionsCount} partitions; it must have exactly 1 (one total order of registrations)`)
   }
 }
 

@@ -8,6 +8,7 @@
 import type { Admin } from '@platformatic/kafka'
 import type { Logger } from 'pino'
 import type { TopologyPlan } from '../processors/index.ts'
+import { awaitTopicsReady } from '../kafka/index.ts'
 import { resolvePartitionCounts, TopologyError } from '../topology/index.ts'
 import { MissingSourceTopicError, PartitionCountError, RuntimeError } from './errors.ts'
 
@@ -106,17 +107,10 @@ export async function createInternalTopics(admin: Admin, specs: readonly TopicSp
       }
     }
   }
-  const names = specs.map((s) => s.name)
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    const metadata = await admin.metadata({ topics: names, forceUpdate: true })
-    const ready = specs.every((s) => {
-      const m = metadata.topics.get(s.name)
-      return m !== undefined && m.partitionsCount === s.partitions && m.partitions.every((p) => p.leader >= 0)
-    })
-    if (ready) return
-    if (Date.now() > deadline) throw new RuntimeError('RUNTIME_TOPIC_CREATION_FAILED', `internal topics ${names.join(', ')} have no leaders after 30 s`)
-    await new Promise((r) => setTimeout(r, 200))
+  try {
+    await awaitTopicsReady(admin, specs.map((s) => ({ name: s.name, partitions: s.partitions })))
+  } catch (err) {
+    throw new RuntimeError('RUNTIME_TOPIC_CREATION_FAILED', `internal ${(err as Error).message}`, { cause: err })
   }
 }
 

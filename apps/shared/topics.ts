@@ -4,6 +4,7 @@
  * check that a consumer group has consumed a topic. Tests, benchmarks and tools use the readers.
  */
 import { Admin, Consumer, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka'
+import { awaitTopicsReady } from '../../kafka/index.ts'
 import { decodeBatches } from '../../runtime/index.ts'
 import { SerdeNeedsResolution, type Serde } from '../../schemas/index.ts'
 
@@ -30,14 +31,7 @@ export async function ensureTopics(brokers: readonly string[], wanted: readonly 
         if (!mentions(err, 'TOPIC_ALREADY_EXISTS')) throw new Error(`cannot create topic ${topic.name}: ${(err as Error).message}`, { cause: err })
       }
     }
-    const names = wanted.map((t) => t.name)
-    const deadline = Date.now() + 30_000
-    for (;;) {
-      const metadata = await admin.metadata({ topics: names, forceUpdate: true })
-      if (names.every((n) => metadata.topics.get(n)?.partitions.every((p) => p.leader >= 0) === true)) return
-      if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} have no leaders after 30 s`)
-      await new Promise((resolve) => setTimeout(resolve, 200))
-    }
+    await awaitTopicsReady(admin, wanted.map((t) => ({ name: t.name })))
   } finally {
     await admin.close()
   }

@@ -8,16 +8,17 @@
 
 /** @type {Readonly<Record<string, readonly string[]>>} */
 export const LAYERS = {
+  kafka: [],
   schemas: [],
-  state: ['schemas'],
+  state: ['kafka', 'schemas'],
   processors: ['state', 'schemas'],
   topology: ['processors', 'state', 'schemas'],
-  runtime: ['topology', 'processors', 'state', 'schemas'],
-  registry: ['schemas'],
-  'apps/shared': ['runtime', 'topology', 'processors', 'state', 'schemas', 'registry'],
-  'apps/traffic': ['apps/shared', 'runtime', 'topology', 'processors', 'state', 'schemas', 'registry'],
-  'apps/commerce': ['apps/shared', 'runtime', 'topology', 'processors', 'state', 'schemas', 'registry'],
-  'query-api': ['apps/traffic', 'apps/commerce', 'apps/shared', 'runtime', 'topology', 'processors', 'state', 'schemas', 'registry'],
+  runtime: ['topology', 'processors', 'state', 'schemas', 'kafka'],
+  registry: ['schemas', 'kafka'],
+  'apps/shared': ['runtime', 'topology', 'processors', 'state', 'schemas', 'registry', 'kafka'],
+  'apps/traffic': ['apps/shared', 'runtime', 'topology', 'processors', 'state', 'schemas', 'registry', 'kafka'],
+  'apps/commerce': ['apps/shared', 'runtime', 'topology', 'processors', 'state', 'schemas', 'registry', 'kafka'],
+  'query-api': ['apps/traffic', 'apps/commerce', 'apps/shared', 'runtime', 'topology', 'processors', 'state', 'schemas', 'registry', 'kafka'],
   dashboard: ['query-api']
 }
 

@@ -27,7 +27,7 @@ describe('dependency direction', () => {
     for (const folder of Object.keys(LAYERS)) expect(layout).toContain(`\n${folder}/`)
   })
 
-  it('refuses an import against the arrows and allows one along them', async () => {
+  it('refuses an import against the arrows or past an index.ts, and allows one along them', async () => {
     // Only this rule, without type information (the example files do not exist).
     const eslint = new ESLint({
       cwd: root, overrideConfigFile: true,
@@ -36,8 +36,11 @@ describe('dependency direction', () => {
     const lint = async (file: string, code: string): Promise<string[]> =>
       (await eslint.lintText(code, { filePath: join(root, file) }))[0]?.messages.filter((m) => m.ruleId === 'runnel/layers').map((m) => m.message) ?? []
     expect(await lint('state/zz-example.ts', "export { KafkaStreams } from '../runtime/index.ts'\n"))
-      .toEqual(['state/ may not import runtime/ (it may import: schemas/; the arrows are in dev/lint/layers.js)'])
+      .toEqual(['state/ may not import runtime/ (it may import: kafka/, schemas/; the arrows are in dev/lint/layers.js)'])
     expect(await lint('apps/traffic/zz-example.ts', "export { COMMERCE_TOPICS } from '../commerce/index.ts'\n")).toHaveLength(1)
     expect(await lint('runtime/zz-example.ts', "export { Stores } from '../state/index.ts'\n")).toEqual([])
+    // Into another folder only through its index.ts, from anywhere; dev/kafka/ is not kafka/.
+    expect(await lint('test/zz-example.ts', "export { RuntimeError } from '../runtime/errors.ts'\n")).toEqual(['import runtime/ only through its index.ts'])
+    expect(await lint('dev/supervisor/zz-example.ts', "export { stopKafka } from '../kafka/cluster.ts'\n")).toEqual([])
   })
 })

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { inject } from 'vitest'
 import { Admin } from '@platformatic/kafka'
+import { awaitTopicsReady } from '../../kafka/index.ts'
 
 /** Bootstrap brokers of the real Kafka the global setup provides. */
 export function kafkaBrokers(): string[] {
@@ -25,17 +26,7 @@ export async function createTopics(brokers: string[], topics: Array<{ name: stri
         configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value }))
       })
     }
-    const deadline = Date.now() + 30_000
-    for (;;) {
-      const metadata = await admin.metadata({ topics: topics.map((t) => t.name), forceUpdate: true })
-      const ready = topics.every((t) => {
-        const m = metadata.topics.get(t.name)
-        return m !== undefined && m.partitionsCount === t.partitions && m.partitions.every((p) => p.leader >= 0)
-      })
-      if (ready) return
-      if (Date.now() > deadline) throw new Error(`topics ${topics.map((t) => t.name).join(',')} not ready after 30 s`)
-      await new Promise((r) => setTimeout(r, 200))
-    }
+    await awaitTopicsReady(admin, topics.map((t) => ({ name: t.name, partitions: t.partitions })))
   } finally {
     await admin.close()
   }
