@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { jsonSerde, longSerde, stringSerde } from '../schemas/index.ts'
-import { decodeSessionChangelogKey, decodeWindowChangelogKey } from './key-schema.ts'
 import { Stores } from './stores.ts'
-import { recordingContext, tempDir, type RecordingContext } from './test-support.ts'
+import {
+  decodeSessionChangelogKey, decodeWindowChangelogKey, recordingContext, tempDir, type RecordingContext
+} from './test-support.ts'
 import type { CacheFlushListener, CachedStateStore, Windowed } from './types.ts'
 
 type Change<K, V> = Parameters<CacheFlushListener<K, V>>[0]

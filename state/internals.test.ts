@@ -2,8 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { stringSerde } from '../schemas/index.ts'
 import {
-  decodeSessionChangelogKey, decodeWindowChangelogKey, encodeSessionChangelogKey, encodeWindowChangelogKey,
-  encodeWindowKey, prefixEnd, readUInt64BE, writeUInt64BE
+  encodeSessionKey, encodeWindowKey, prefixEnd, readUInt64BE, sessionKeySchema, windowKeySchema, windowSequenceOf, writeUInt64BE
 } from './key-schema.ts'
 import { MemoryKeyspace } from './keyspace.ts'
 import { readOnlyKeyValueStore } from './read-only.ts'
@@ -11,7 +10,9 @@ import { RecordCache, type CacheEntry } from './record-cache.ts'
 import { Segments } from './segments.ts'
 import { SortedStringMap } from './sorted-string-map.ts'
 import { Stores } from './stores.ts'
-import { recordingContext } from './test-support.ts'
+import {
+  decodeSessionChangelogKey, decodeWindowChangelogKey, encodeSessionChangelogKey, encodeWindowChangelogKey, recordingContext
+} from './test-support.ts'
 import { seededRandom } from '../test/support/random.ts'
 
 describe('SortedStringMap', () => {
@@ -100,6 +101,38 @@ describe('key layouts', () => {
     expect(decodeWindowChangelogKey(encodeWindowChangelogKey(Buffer.from('abc'), 60_000, 7))).toEqual({ key: Buffer.from('abc'), windowStartMs: 60_000, seq: 7 })
     expect(decodeSessionChangelogKey(encodeSessionChangelogKey(Buffer.from(''), 9, 3))).toEqual({ key: Buffer.from(''), endMs: 9, startMs: 3 })
     expect(() => decodeWindowChangelogKey(Buffer.from('short'))).toThrow(/at least 12 bytes/)
+  })
+
+  it('give changelog keys as the store keys without their segment id, and back', () => {
+    const windowKey = encodeWindowKey(3, Buffer.from('abc'), 60_000, 7)
+    expect(windowKeySchema.changelogKey(windowKey)).toEqual(encodeWindowChangelogKey(Buffer.from('abc'), 60_000, 7))
+    expect(windowKeySchema.storeKey(3, encodeWindowChangelogKey(Buffer.from('abc'), 60_000, 7))).toEqual(windowKey)
+    expect(windowSequenceOf(windowKey)).toBe(7)
+    const sessionKey = encodeSessionKey(2, Buffer.from('u'), 90, 30)
+    expect(sessionKeySchema.changelogKey(sessionKey)).toEqual(encodeSessionChangelogKey(Buffer.from('u'), 90, 30))
+    expect(sessionKeySchema.storeKey(2, encodeSessionChangelogKey(Buffer.from('u'), 90, 30))).toEqual(sessionKey)
+  })
+
+  it('find the segment timestamp and the record key of a store key by its schema', () => {
+    const windowKey = encodeWindowKey(3, Buffer.from('abc'), 1_700_000_000_000, 7)
+    expect(windowKeySchema.segmentTimeMs(windowKey)).toBe(1_700_000_000_000)
+    expect(windowKeySchema.recordKey(windowKey)).toEqual(Buffer.from('abc'))
+    expect(windowKeySchema.hasRecordKey(windowKey, Buffer.from('abc'))).toBe(true)
+    expect(windowKeySchema.hasRecordKey(windowKey, Buffer.from('ab'))).toBe(false)
+    const sessionKey = encodeSessionKey(2, Buffer.from('u'), 90, 30)
+    expect(sessionKeySchema.segmentTimeMs(sessionKey)).toBe(90)
+    expect(sessionKeySchema.recordKey(sessionKey)).toEqual(Buffer.from('u'))
+    expect(sessionKeySchema.changelogTimeMs(encodeSessionChangelogKey(Buffer.from('u'), 90, 30))).toBe(90)
+    expect(() => windowKeySchema.changelogTimeMs(Buffer.from('short'))).toThrow(/a window changelog key needs at least 12 bytes/)
+    expect(() => sessionKeySchema.changelogTimeMs(Buffer.alloc(15))).toThrow(/a session changelog key needs at least 16 bytes/)
+  })
+
+  it('bound the entries of one record key by segment timestamp, suffix bytes aside', () => {
+    const [low, high] = windowKeySchema.suffixBounds(100, 200)
+    const inside = [100, 150, 200].map((t) => windowKeySchema.changelogKey(encodeWindowKey(0, Buffer.alloc(0), t, 0xffff_ffff)))
+    for (const suffix of inside) expect(Buffer.compare(low, suffix) <= 0 && Buffer.compare(suffix, high) <= 0).toBe(true)
+    const outside = [99, 201].map((t) => windowKeySchema.changelogKey(encodeWindowKey(0, Buffer.alloc(0), t, 0)))
+    for (const suffix of outside) expect(Buffer.compare(low, suffix) <= 0 && Buffer.compare(suffix, high) <= 0).toBe(false)
   })
 
   it('compute the end of a prefix range, none for all-0xff prefixes', () => {

@@ -1,5 +1,6 @@
 /**
- * Byte layouts of window and session store keys, and of the keys their changelogs carry.
+ * Byte layouts of window and session store keys, and of the keys their changelogs carry, and the
+ * key schema that lets one set of segmented store layers serve both (see `SegmentedKeySchema`).
  * Timestamps are written as unsigned big-endian 64-bit integers so that byte order is time order;
  * they must be non-negative safe integers (checked by the stores before encoding).
  */
@@ -23,6 +24,15 @@ export function readUInt64BE(buf: Buffer, offset: number): number {
 export function checkTimestamp(ms: number, what: string): void {
   if (!Number.isSafeInteger(ms) || ms < 0) {
     throw new StateStoreError('STATE_BAD_TIMESTAMP', `${what} must be a non-negative integer of milliseconds, got ${ms}`)
+  }
+}
+
+/** Throws a clear error unless `[startMs, endMs]` is a valid session of store `storeName`. */
+export function checkSession(storeName: string, startMs: number, endMs: number): void {
+  checkTimestamp(startMs, `session start of store "${storeName}"`)
+  checkTimestamp(endMs, `session end of store "${storeName}"`)
+  if (endMs < startMs) {
+    throw new StateStoreError('STATE_BAD_SESSION', `session of store "${storeName}" ends (${endMs}) before it starts (${startMs})`)
   }
 }
 
@@ -60,25 +70,6 @@ export function encodeWindowKey(segmentId: number, key: Buffer, windowStartMs: n
   return out
 }
 
-/** The changelog key of a window entry (see the layout above encodeWindowKey). */
-export function encodeWindowChangelogKey(key: Buffer, windowStartMs: number, seq: number): Buffer {
-  const n = key.length
-  const out = Buffer.allocUnsafe(n + WINDOW_SUFFIX_BYTES)
-  key.copy(out, 0)
-  writeUInt64BE(out, windowStartMs, n)
-  out.writeUInt32BE(seq, n + 8)
-  return out
-}
-
-/** Parts of a window changelog key; throws on keys too short to be one. */
-export function decodeWindowChangelogKey(data: Buffer): { key: Buffer; windowStartMs: number; seq: number } {
-  if (data.length < WINDOW_SUFFIX_BYTES) {
-    throw new StateStoreError('STATE_BAD_CHANGELOG_KEY', `a window changelog key needs at least ${WINDOW_SUFFIX_BYTES} bytes, got ${data.length}`)
-  }
-  const n = data.length - WINDOW_SUFFIX_BYTES
-  return { key: data.subarray(0, n), windowStartMs: readUInt64BE(data, n), seq: data.readUInt32BE(n + 8) }
-}
-
 /*
  * Session store, inner key:
  *
@@ -101,24 +92,102 @@ export function encodeSessionKey(segmentId: number, key: Buffer, endMs: number, 
   return out
 }
 
-/** The changelog key of a session (see the layout above encodeSessionKey). */
-export function encodeSessionChangelogKey(key: Buffer, endMs: number, startMs: number): Buffer {
-  const n = key.length
-  const out = Buffer.allocUnsafe(n + SESSION_SUFFIX_BYTES)
-  key.copy(out, 0)
-  writeUInt64BE(out, endMs, n)
-  writeUInt64BE(out, startMs, n + 8)
-  return out
+/** The window start of a window store key. */
+export function windowStartOf(storeKey: Buffer): number {
+  return readUInt64BE(storeKey, storeKey.length - WINDOW_SUFFIX_BYTES)
 }
 
-/** Parts of a session changelog key; throws on keys too short to be one. */
-export function decodeSessionChangelogKey(data: Buffer): { key: Buffer; endMs: number; startMs: number } {
-  if (data.length < SESSION_SUFFIX_BYTES) {
-    throw new StateStoreError('STATE_BAD_CHANGELOG_KEY', `a session changelog key needs at least ${SESSION_SUFFIX_BYTES} bytes, got ${data.length}`)
-  }
-  const n = data.length - SESSION_SUFFIX_BYTES
-  return { key: data.subarray(0, n), endMs: readUInt64BE(data, n), startMs: readUInt64BE(data, n + 8) }
+/** The sequence number of a window store or changelog key (both end with the window suffix). */
+export function windowSequenceOf(key: Buffer): number {
+  return key.readUInt32BE(key.length - 4)
 }
+
+/** The session end of a session store key. */
+export function sessionEndOf(storeKey: Buffer): number {
+  return readUInt64BE(storeKey, storeKey.length - SESSION_SUFFIX_BYTES)
+}
+
+/** The session start of a session store key. */
+export function sessionStartOf(storeKey: Buffer): number {
+  return readUInt64BE(storeKey, storeKey.length - 8)
+}
+
+/**
+ * What the segmented store layers (inner, change-logging, caching) know of a key layout, as Kafka
+ * Streams' `SegmentedBytesStore.KeySchema`. Both layouts above are
+ *
+ *   | segment id uint64 BE | record key bytes | suffix (suffixBytes) |
+ *
+ * with a suffix that opens with the segment timestamp (window start, or session end) as uint64 BE.
+ * So the entries of one record key sort by segment timestamp within and across segments, and the
+ * changelog key is the store key without its segment id. Only the typed facades (the metered window
+ * and session stores) know what else the suffix holds.
+ */
+export class SegmentedKeySchema {
+  /** Names the layout in errors: `window` or `session`. */
+  readonly name: string
+  readonly suffixBytes: number
+
+  constructor(name: string, suffixBytes: number) {
+    this.name = name
+    this.suffixBytes = suffixBytes
+  }
+
+  /** The timestamp that places a store key in its segment and in retention. */
+  segmentTimeMs(storeKey: Buffer): number {
+    return readUInt64BE(storeKey, storeKey.length - this.suffixBytes)
+  }
+
+  /** The segment timestamp of a changelog key; throws on keys too short to be one. */
+  changelogTimeMs(changelogKey: Buffer): number {
+    if (changelogKey.length < this.suffixBytes) {
+      throw new StateStoreError('STATE_BAD_CHANGELOG_KEY', `a ${this.name} changelog key needs at least ${this.suffixBytes} bytes, got ${changelogKey.length}`)
+    }
+    return readUInt64BE(changelogKey, changelogKey.length - this.suffixBytes)
+  }
+
+  /** The record key bytes of a store key (a view, not a copy). */
+  recordKey(storeKey: Buffer): Buffer {
+    return storeKey.subarray(SEGMENT_PREFIX_BYTES, storeKey.length - this.suffixBytes)
+  }
+
+  /** True when a store key holds exactly `key` (not a longer key starting with the same bytes). */
+  hasRecordKey(storeKey: Buffer, key: Buffer): boolean {
+    const n = key.length
+    return storeKey.length === SEGMENT_PREFIX_BYTES + n + this.suffixBytes &&
+      storeKey.compare(key, 0, n, SEGMENT_PREFIX_BYTES, SEGMENT_PREFIX_BYTES + n) === 0
+  }
+
+  /**
+   * The lowest and highest suffix of segment timestamps in `[fromMs, toMs]`: with a record key and a
+   * segment id in front (`segmentKeyBounds`), the inclusive key range of that key's entries.
+   */
+  suffixBounds(fromMs: number, toMs: number): [Buffer, Buffer] {
+    const low = Buffer.alloc(this.suffixBytes, 0)
+    writeUInt64BE(low, fromMs, 0)
+    const high = Buffer.alloc(this.suffixBytes, 0xff)
+    writeUInt64BE(high, Math.min(toMs, Number.MAX_SAFE_INTEGER), 0)
+    return [low, high]
+  }
+
+  /** The changelog key of a store key: the same bytes without the segment id (a view). */
+  changelogKey(storeKey: Buffer): Buffer {
+    return storeKey.subarray(SEGMENT_PREFIX_BYTES)
+  }
+
+  /** The store key of a changelog key in segment `segmentId`. */
+  storeKey(segmentId: number, changelogKey: Buffer): Buffer {
+    const out = Buffer.allocUnsafe(SEGMENT_PREFIX_BYTES + changelogKey.length)
+    writeUInt64BE(out, segmentId, 0)
+    changelogKey.copy(out, SEGMENT_PREFIX_BYTES)
+    return out
+  }
+}
+
+/** Window store keys: suffix = window start, sequence number. */
+export const windowKeySchema = new SegmentedKeySchema('window', WINDOW_SUFFIX_BYTES)
+/** Session store keys: suffix = session end, session start. */
+export const sessionKeySchema = new SegmentedKeySchema('session', SESSION_SUFFIX_BYTES)
 
 /** The 8-byte key prefix of a segment. */
 export function segmentPrefix(segmentId: number): Buffer {

@@ -3,13 +3,18 @@
  * with the store's serdes (topic = the changelog topic, as in Kafka Streams, so Avro subjects are
  * `<changelog>-key/-value`), count operations, and expose the cache's flush listener typed.
  */
-import type { KeyValueBytesStore, SessionBytesStore, WindowBytesStore } from './bytes-stores.ts'
+import type { KeyValueBytesStore, SegmentedBytesStore } from './bytes-stores.ts'
 import { changelogTopicName, rootedContext } from './bytes-stores.ts'
-import { MappedIterator } from './iterators.ts'
+import { StoreNotOpenError } from './errors.ts'
+import { EmptyIterator, MappedIterator } from './iterators.ts'
+import {
+  checkSession, checkTimestamp, encodeSessionKey, encodeWindowKey, sessionEndOf, sessionKeySchema, sessionStartOf,
+  windowKeySchema, windowSequenceOf, windowStartOf
+} from './key-schema.ts'
 import { bytesSerde, type Serde } from '../schemas/index.ts'
 import type {
-  CacheFlushListener, CachedStateStore, KeyValue, KeyValueIterator, KeyValueStore, SessionStore,
-  StateStoreContext, WindowStore, Windowed
+  CacheFlushListener, CachedStateStore, KeyValue, KeyValueIterator, KeyValueStore, RestoreCallback, SessionStore,
+  StateStore, StateStoreContext, WindowStore, Windowed
 } from './types.ts'
 
 /** Operation counts of one store instance; the runtime turns them into metrics. */
@@ -28,27 +33,70 @@ type MaybeCached<TKey> = {
   setCacheMaxBytes?: (bytes: number) => void
 }
 
-abstract class MeteredBase<K, V> {
+/**
+ * What every metered store does: serdes, counts, the lifecycle of the byte stack below, and the
+ * typed view of the cache's flush listener. `TKey` is the typed key of entries and flush reports.
+ */
+abstract class MeteredBase<K, V, TKey, TInner extends StateStore & MaybeCached<Buffer>> implements CachedStateStore<TKey, V> {
   readonly name: string
   /** Live operation counts (plain numbers, mutated in place: no allocation per operation). */
   readonly counts: StoreOperationCounts = { puts: 0, gets: 0, deletes: 0, scans: 0, flushes: 0 }
+  protected readonly inner: TInner
   protected readonly keySerde: Serde<K>
   protected readonly valueSerde: Serde<V>
   /** The changelog topic name, used as the serde topic. */
   protected topic: string
 
-  constructor(name: string, keySerde: Serde<K>, valueSerde: Serde<V>) {
-    this.name = name
+  constructor(inner: TInner, keySerde: Serde<K>, valueSerde: Serde<V>) {
+    this.name = inner.name
+    this.inner = inner
     this.keySerde = keySerde
     this.valueSerde = valueSerde
-    this.topic = name
+    this.topic = inner.name
   }
 
-  protected async configureSerdes(context: StateStoreContext): Promise<void> {
+  get persistent(): boolean { return this.inner.persistent }
+  get isOpen(): boolean { return this.inner.isOpen }
+
+  async init(context: StateStoreContext): Promise<void> {
     this.topic = changelogTopicName(context.applicationId, this.name)
     this.lastKeyBytes = undefined
     await this.keySerde.configure?.(this.topic, true)
     await this.valueSerde.configure?.(this.topic, false)
+    await this.inner.init(rootedContext(context, this, this.restored()))
+  }
+
+  flush(): void {
+    this.counts.flushes++
+    this.inner.flush()
+  }
+
+  async close(): Promise<void> {
+    await this.inner.close()
+  }
+
+  /** Resizes the cache below, if there is one (a store without a cache ignores it). */
+  setCacheMaxBytes(bytes: number): void {
+    this.inner.setCacheMaxBytes?.(bytes)
+  }
+
+  setFlushListener(listener: CacheFlushListener<TKey, V>, sendOldValues: boolean): boolean {
+    if (this.inner.setFlushListener === undefined) return false
+    return this.inner.setFlushListener((c) => listener({
+      key: this.typedKey(c.key), newValue: this.dv(c.newValue), oldValue: this.dv(c.oldValue), timestampMs: c.timestampMs
+    }), sendOldValues)
+  }
+
+  /** The typed key of a key of the byte store below. */
+  protected abstract typedKey(key: Buffer): TKey
+
+  /** What to learn from restored changelog records, if anything (after the inner store applied them). */
+  protected restored(): RestoreCallback | undefined {
+    return undefined
+  }
+
+  protected typedEntries(it: KeyValueIterator<Buffer, Buffer>): KeyValueIterator<TKey, V> {
+    return new MappedIterator(it, (e) => ({ key: this.typedKey(e.key), value: this.valueSerde.deserialize(this.topic, e.value) }))
   }
 
   /**
@@ -81,21 +129,7 @@ abstract class MeteredBase<K, V> {
   }
 }
 
-export class MeteredKeyValueStore<K, V> extends MeteredBase<K, V> implements KeyValueStore<K, V>, CachedStateStore<K, V> {
-  private readonly inner: KeyValueBytesStore & MaybeCached<Buffer>
-
-  constructor(inner: KeyValueBytesStore & MaybeCached<Buffer>, keySerde: Serde<K>, valueSerde: Serde<V>) {
-    super(inner.name, keySerde, valueSerde)
-    this.inner = inner
-  }
-
-  get persistent(): boolean { return this.inner.persistent }
-  get isOpen(): boolean { return this.inner.isOpen }
-
-  async init(context: StateStoreContext): Promise<void> {
-    await this.configureSerdes(context)
-    await this.inner.init(rootedContext(context, this))
-  }
+export class MeteredKeyValueStore<K, V> extends MeteredBase<K, V, K, KeyValueBytesStore & MaybeCached<Buffer>> implements KeyValueStore<K, V> {
 
   get(key: K): V | undefined {
     this.counts.gets++
@@ -124,189 +158,192 @@ export class MeteredKeyValueStore<K, V> extends MeteredBase<K, V> implements Key
 
   range(from?: K, to?: K): KeyValueIterator<K, V> {
     this.counts.scans++
-    return this.typed(this.inner.range(from === undefined ? undefined : this.k(from), to === undefined ? undefined : this.k(to)))
+    return this.typedEntries(this.inner.range(from === undefined ? undefined : this.k(from), to === undefined ? undefined : this.k(to)))
   }
 
   prefixScan<P>(prefix: P, prefixSerde: Serde<P>): KeyValueIterator<K, V> {
     this.counts.scans++
-    return this.typed(this.inner.prefixScan(prefixSerde.serialize(this.topic, prefix), bytesSerde))
+    return this.typedEntries(this.inner.prefixScan(prefixSerde.serialize(this.topic, prefix), bytesSerde))
   }
 
   all(): KeyValueIterator<K, V> {
     this.counts.scans++
-    return this.typed(this.inner.all())
+    return this.typedEntries(this.inner.all())
   }
 
   approximateNumEntries(): number {
     return this.inner.approximateNumEntries()
   }
 
-  flush(): void {
-    this.counts.flushes++
-    this.inner.flush()
-  }
-
-  async close(): Promise<void> {
-    await this.inner.close()
-  }
-
-  /** Resizes the cache below, if there is one (a store without a cache ignores it). */
-  setCacheMaxBytes(bytes: number): void {
-    this.inner.setCacheMaxBytes?.(bytes)
-  }
-
-  setFlushListener(listener: CacheFlushListener<K, V>, sendOldValues: boolean): boolean {
-    if (this.inner.setFlushListener === undefined) return false
-    return this.inner.setFlushListener((c) => listener({
-      key: this.dk(c.key), newValue: this.dv(c.newValue), oldValue: this.dv(c.oldValue), timestampMs: c.timestampMs
-    }), sendOldValues)
-  }
-
-  private typed(it: KeyValueIterator<Buffer, Buffer>): KeyValueIterator<K, V> {
-    return new MappedIterator(it, (e) => ({ key: this.dk(e.key), value: this.valueSerde.deserialize(this.topic, e.value) }))
+  protected typedKey(key: Buffer): K {
+    return this.dk(key)
   }
 }
 
-export class MeteredWindowStore<K, V> extends MeteredBase<K, V> implements WindowStore<K, V>, CachedStateStore<Windowed<K>, V> {
-  private readonly inner: WindowBytesStore & MaybeCached<Windowed<Buffer>>
+/**
+ * What the metered window and session stores share: the segmented byte stack below them. Each
+ * encodes store keys with its key layout and decodes them back into windows (`typedKey`).
+ */
+abstract class MeteredSegmentedStore<K, V> extends MeteredBase<K, V, Windowed<K>, SegmentedBytesStore & MaybeCached<Buffer>> {
+  readonly retentionMs: number
+  /** Fixed per store: kept here so that encoding a key does not ask the layers below. */
+  protected readonly segmentIntervalMs: number
 
-  constructor(inner: WindowBytesStore & MaybeCached<Windowed<Buffer>>, keySerde: Serde<K>, valueSerde: Serde<V>) {
-    super(inner.name, keySerde, valueSerde)
-    this.inner = inner
+  constructor(inner: SegmentedBytesStore & MaybeCached<Buffer>, keySerde: Serde<K>, valueSerde: Serde<V>) {
+    super(inner, keySerde, valueSerde)
+    this.retentionMs = inner.retentionMs
+    this.segmentIntervalMs = inner.segmentIntervalMs
   }
 
-  get persistent(): boolean { return this.inner.persistent }
-  get isOpen(): boolean { return this.inner.isOpen }
-  get windowSizeMs(): number { return this.inner.windowSizeMs }
-  get retentionMs(): number { return this.inner.retentionMs }
+  protected segmentId(timestampMs: number): number {
+    return Math.floor(timestampMs / this.segmentIntervalMs)
+  }
 
-  async init(context: StateStoreContext): Promise<void> {
-    await this.configureSerdes(context)
-    await this.inner.init(rootedContext(context, this))
+  /** Reads that ask nothing of the store below (an empty range) still fail on a closed store. */
+  protected checkOpen(): void {
+    if (!this.inner.isOpen) throw new StoreNotOpenError(this.name)
+  }
+}
+
+/** Options of a metered window store that only the window facade needs (`Stores` validates them). */
+export interface MeteredWindowOptions {
+  windowSizeMs: number
+  retainDuplicates: boolean
+}
+
+/** The typed window store: window keys (layout above `encodeWindowKey`) over the segmented stack. */
+export class MeteredWindowStore<K, V> extends MeteredSegmentedStore<K, V> implements WindowStore<K, V> {
+  readonly windowSizeMs: number
+  private readonly retainDuplicates: boolean
+  /** Next sequence number of a retained duplicate: puts of one key and window stay apart, in put order. */
+  private seq = 0
+
+  constructor(inner: SegmentedBytesStore & MaybeCached<Buffer>, keySerde: Serde<K>, valueSerde: Serde<V>, options: MeteredWindowOptions) {
+    super(inner, keySerde, valueSerde)
+    this.windowSizeMs = options.windowSizeMs
+    this.retainDuplicates = options.retainDuplicates
   }
 
   put(key: K, value: V | null, windowStartMs: number): void {
     this.counts.puts++
-    this.inner.put(this.k(key), value === null ? null : this.v(value), windowStartMs)
+    checkTimestamp(windowStartMs, `window start of store "${this.name}"`)
+    let seq = 0
+    if (this.retainDuplicates) {
+      // Every put is a new entry; a null (delete) then means nothing (as in Kafka Streams).
+      if (value === null) return this.checkOpen()
+      // A window already past retention is dropped below: it takes no number.
+      if (windowStartMs >= this.inner.observedStreamTimeMs - this.retentionMs + 1) seq = this.nextSeq()
+    }
+    const storeKey = encodeWindowKey(this.segmentId(windowStartMs), this.k(key), windowStartMs, seq)
+    this.inner.put(storeKey, value === null ? null : this.v(value))
   }
 
   fetchWindow(key: K, windowStartMs: number): V | undefined {
     this.counts.gets++
-    return this.dv(this.inner.fetchWindow(this.k(key), windowStartMs))
+    const k = this.k(key)
+    if (windowStartMs < 0) {
+      this.checkOpen()
+      return undefined
+    }
+    if (!this.retainDuplicates) return this.dv(this.inner.get(encodeWindowKey(this.segmentId(windowStartMs), k, windowStartMs, 0)))
+    const it = this.inner.fetch(k, windowStartMs, windowStartMs)
+    const first = it.next()
+    it.close()
+    return first.done === true ? undefined : this.dv(first.value.value)
   }
 
   fetch(key: K, fromMs: number, toMs: number): KeyValueIterator<number, V> {
     this.counts.scans++
     return new MappedIterator(this.inner.fetch(this.k(key), fromMs, toMs),
-      (e) => ({ key: e.key, value: this.valueSerde.deserialize(this.topic, e.value) }))
+      (e) => ({ key: windowStartOf(e.key), value: this.valueSerde.deserialize(this.topic, e.value) }))
   }
 
   fetchAll(fromMs: number, toMs: number): KeyValueIterator<Windowed<K>, V> {
     this.counts.scans++
-    return this.typedWindowed(this.inner.fetchAll(fromMs, toMs))
+    return this.typedEntries(this.inner.fetchAll(fromMs, toMs))
   }
 
   all(): KeyValueIterator<Windowed<K>, V> {
     this.counts.scans++
-    return this.typedWindowed(this.inner.all())
+    return this.typedEntries(this.inner.all())
   }
 
-  flush(): void {
-    this.counts.flushes++
-    this.inner.flush()
+  protected typedKey(storeKey: Buffer): Windowed<K> {
+    const startMs = windowStartOf(storeKey)
+    return { key: this.dk(windowKeySchema.recordKey(storeKey)), window: { startMs, endMs: startMs + this.windowSizeMs } }
   }
 
-  async close(): Promise<void> {
-    await this.inner.close()
+  /** After a restore, numbering continues above the largest sequence number restored. */
+  protected override restored(): RestoreCallback | undefined {
+    if (!this.retainDuplicates) return undefined
+    return (records) => {
+      for (const r of records) {
+        const seq = windowSequenceOf(r.key)
+        if (seq >= this.seq) this.seq = seq + 1
+      }
+    }
   }
 
-  /** Resizes the cache below, if there is one (a store without a cache ignores it). */
-  setCacheMaxBytes(bytes: number): void {
-    this.inner.setCacheMaxBytes?.(bytes)
-  }
-
-  setFlushListener(listener: CacheFlushListener<Windowed<K>, V>, sendOldValues: boolean): boolean {
-    if (this.inner.setFlushListener === undefined) return false
-    return this.inner.setFlushListener((c) => listener({
-      key: { key: this.dk(c.key.key), window: c.key.window },
-      newValue: this.dv(c.newValue), oldValue: this.dv(c.oldValue), timestampMs: c.timestampMs
-    }), sendOldValues)
-  }
-
-  private typedWindowed(it: KeyValueIterator<Windowed<Buffer>, Buffer>): KeyValueIterator<Windowed<K>, V> {
-    return new MappedIterator(it, (e) => ({
-      key: { key: this.dk(e.key.key), window: e.key.window }, value: this.valueSerde.deserialize(this.topic, e.value)
-    }))
+  private nextSeq(): number {
+    const s = this.seq
+    this.seq = (this.seq + 1) >>> 0
+    return s
   }
 }
 
-export class MeteredSessionStore<K, V> extends MeteredBase<K, V> implements SessionStore<K, V>, CachedStateStore<Windowed<K>, V> {
-  private readonly inner: SessionBytesStore & MaybeCached<Windowed<Buffer>>
-
-  constructor(inner: SessionBytesStore & MaybeCached<Windowed<Buffer>>, keySerde: Serde<K>, valueSerde: Serde<V>) {
-    super(inner.name, keySerde, valueSerde)
-    this.inner = inner
-  }
-
-  get persistent(): boolean { return this.inner.persistent }
-  get isOpen(): boolean { return this.inner.isOpen }
-  get retentionMs(): number { return this.inner.retentionMs }
-
-  async init(context: StateStoreContext): Promise<void> {
-    await this.configureSerdes(context)
-    await this.inner.init(rootedContext(context, this))
-  }
-
+/** The typed session store: session keys (layout above `encodeSessionKey`) over the segmented stack. */
+export class MeteredSessionStore<K, V> extends MeteredSegmentedStore<K, V> implements SessionStore<K, V> {
   put(session: Windowed<K>, value: V): void {
     this.counts.puts++
-    this.inner.put({ key: this.k(session.key), window: session.window }, this.v(value))
+    this.write(session, this.v(value))
   }
 
   remove(session: Windowed<K>): void {
     this.counts.deletes++
-    this.inner.remove({ key: this.k(session.key), window: session.window })
+    this.write(session, null)
   }
 
   findSessions(key: K, earliestSessionEndMs: number, latestSessionStartMs: number): KeyValueIterator<Windowed<K>, V> {
     this.counts.scans++
-    return this.typedWindowed(this.inner.findSessions(this.k(key), earliestSessionEndMs, latestSessionStartMs))
+    return this.sessions(this.k(key), earliestSessionEndMs, latestSessionStartMs)
   }
 
   fetchSession(key: K, sessionStartMs: number, sessionEndMs: number): V | undefined {
     this.counts.gets++
-    return this.dv(this.inner.fetchSession(this.k(key), sessionStartMs, sessionEndMs))
+    const k = this.k(key)
+    if (sessionStartMs < 0 || sessionEndMs < sessionStartMs) {
+      this.checkOpen()
+      return undefined
+    }
+    return this.dv(this.inner.get(encodeSessionKey(this.segmentId(sessionEndMs), k, sessionEndMs, sessionStartMs)))
   }
 
   fetch(key: K): KeyValueIterator<Windowed<K>, V> {
     this.counts.scans++
-    return this.typedWindowed(this.inner.fetch(this.k(key)))
+    return this.sessions(this.k(key), 0, Number.MAX_SAFE_INTEGER)
   }
 
-  flush(): void {
-    this.counts.flushes++
-    this.inner.flush()
+  protected typedKey(storeKey: Buffer): Windowed<K> {
+    return { key: this.dk(sessionKeySchema.recordKey(storeKey)), window: { startMs: sessionStartOf(storeKey), endMs: sessionEndOf(storeKey) } }
   }
 
-  async close(): Promise<void> {
-    await this.inner.close()
+  private write(session: Windowed<K>, value: Buffer | null): void {
+    const { startMs, endMs } = session.window
+    checkSession(this.name, startMs, endMs)
+    this.inner.put(encodeSessionKey(this.segmentId(endMs), this.k(session.key), endMs, startMs), value)
   }
 
-  /** Resizes the cache below, if there is one (a store without a cache ignores it). */
-  setCacheMaxBytes(bytes: number): void {
-    this.inner.setCacheMaxBytes?.(bytes)
-  }
-
-  setFlushListener(listener: CacheFlushListener<Windowed<K>, V>, sendOldValues: boolean): boolean {
-    if (this.inner.setFlushListener === undefined) return false
-    return this.inner.setFlushListener((c) => listener({
-      key: { key: this.dk(c.key.key), window: c.key.window },
-      newValue: this.dv(c.newValue), oldValue: this.dv(c.oldValue), timestampMs: c.timestampMs
-    }), sendOldValues)
-  }
-
-  private typedWindowed(it: KeyValueIterator<Windowed<Buffer>, Buffer>): KeyValueIterator<Windowed<K>, V> {
-    return new MappedIterator(it, (e) => ({
-      key: { key: this.dk(e.key.key), window: e.key.window }, value: this.valueSerde.deserialize(this.topic, e.value)
-    }))
+  /**
+   * Sessions with end >= earliestEnd (the segment timestamp) and start <= latestStart, by end then
+   * start. A session ends at or after it starts, and no session ends after the observed stream time.
+   */
+  private sessions(key: Buffer, earliestEndMs: number, latestStartMs: number): KeyValueIterator<Windowed<K>, V> {
+    if (latestStartMs < 0) {
+      this.checkOpen()
+      return new EmptyIterator()
+    }
+    return new MappedIterator(this.inner.fetch(key, earliestEndMs, Number.MAX_SAFE_INTEGER), (e) => sessionStartOf(e.key) > latestStartMs
+      ? undefined
+      : { key: this.typedKey(e.key), value: this.valueSerde.deserialize(this.topic, e.value) })
   }
 }

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { stringSerde } from '../schemas/index.ts'
 import { Stores } from './stores.ts'
-import { recordingContext, tempDir, type RecordingContext } from './test-support.ts'
+import { decodeWindowChangelogKey, recordingContext, tempDir, type RecordingContext } from './test-support.ts'
 import type { StateStore } from './types.ts'
 
 let folders: Array<{ dir: string; cleanup: () => void }> = []
@@ -29,6 +29,19 @@ describe.each([{ inMemory: true, label: 'in-memory' }, { inMemory: false, label:
     return [recordingContext({ taskStateDir: (folders[0] as { dir: string }).dir }), recordingContext({ taskStateDir: (folders[1] as { dir: string }).dir })]
   }
 
+  /** A source and a target window store that retain duplicates, opened on contexts a and b. */
+  async function windowStoresKeepingDuplicates() {
+    const [a, b] = contexts()
+    const o = { retentionMs: 10_000, windowSizeMs: 100, retainDuplicates: true, segmentIntervalMs: 1000 }
+    const builder = Stores.windowStoreBuilder(inMemory ? Stores.inMemoryWindowStore('w', o) : Stores.persistentWindowStore('w', o), stringSerde, stringSerde)
+    const source = builder.build()
+    const target = builder.build()
+    await source.init(a)
+    await target.init(b)
+    open.push(source, target)
+    return { a, b, source, target }
+  }
+
   it('rebuilds a key-value store, deletes included, and registers the outermost store', async () => {
     const [a, b] = contexts()
     const builder = Stores.keyValueStoreBuilder(inMemory ? Stores.inMemoryKeyValueStore('kv') : Stores.persistentKeyValueStore('kv'), stringSerde, stringSerde)
@@ -48,19 +61,21 @@ describe.each([{ inMemory: true, label: 'in-memory' }, { inMemory: false, label:
   })
 
   it('rebuilds a window store, keeping duplicates apart by their sequence number', async () => {
-    const [a, b] = contexts()
-    const o = { retentionMs: 10_000, windowSizeMs: 100, retainDuplicates: true, segmentIntervalMs: 1000 }
-    const builder = Stores.windowStoreBuilder(inMemory ? Stores.inMemoryWindowStore('w', o) : Stores.persistentWindowStore('w', o), stringSerde, stringSerde)
-    const source = builder.build()
-    const target = builder.build()
-    await source.init(a)
-    await target.init(b)
-    open.push(source, target)
+    const { a, b, source, target } = await windowStoresKeepingDuplicates()
     for (let i = 0; i < 200; i++) source.put(`k${i % 7}`, `v${i}`, (i % 50) * 100)
     replay(a, b, 'w')
     expect([...target.all()]).toEqual([...source.all()])
     expect([...target.all()]).toHaveLength(200)
     expect([...target.fetch('k1', 0, 300)]).toEqual([...source.fetch('k1', 0, 300)])
+  })
+
+  it('numbers duplicates put after a restore above every sequence number restored', async () => {
+    const { a, b, source, target } = await windowStoresKeepingDuplicates()
+    for (let i = 0; i < 20; i++) source.put('k', `v${i}`, 100)
+    replay(a, b, 'w')
+    target.put('k', 'after', 100)
+    expect([...target.fetch('k', 100, 100)].map((e) => e.value)).toEqual([...Array.from({ length: 20 }, (_, i) => `v${i}`), 'after'])
+    expect(decodeWindowChangelogKey(b.logged[0]?.key as Buffer).seq).toBe(20)
   })
 
   it('rebuilds a window store and applies retention while replaying', async () => {

@@ -3,17 +3,20 @@
  * A supplier says what inner store a task gets (RocksDB or in-memory key-value, window, session);
  * a builder adds serdes, caching and change-logging and builds one stack per task:
  *   metered (typed) -> caching (optional) -> change-logging (optional) -> inner.
+ * Window and session stores share one segmented stack; only their key schemas and their typed
+ * (metered) facades differ.
  */
-import type { KeyValueBytesStore, SessionBytesStore, WindowBytesStore } from './bytes-stores.ts'
-import { CachingKeyValueStore, CachingSessionStore, CachingWindowStore } from './caching-stores.ts'
-import { ChangeLoggingKeyValueStore, ChangeLoggingSessionStore, ChangeLoggingWindowStore } from './change-logging-stores.ts'
+import type { KeyValueBytesStore, SegmentedBytesStore } from './bytes-stores.ts'
+import { CachingSegmentedStore } from './caching-segmented-store.ts'
+import { CachingKeyValueStore } from './caching-stores.ts'
+import { ChangeLoggingKeyValueStore, ChangeLoggingSegmentedStore } from './change-logging-stores.ts'
 import { StateStoreError } from './errors.ts'
+import { sessionKeySchema, windowKeySchema, type SegmentedKeySchema } from './key-schema.ts'
 import { KeyspaceKeyValueStore } from './key-value-bytes-store.ts'
 import { memoryKeyspaceSupplier, type KeyspaceSupplier } from './keyspace.ts'
 import { MeteredKeyValueStore, MeteredSessionStore, MeteredWindowStore } from './metered-stores.ts'
 import { rocksKeyspaceSupplier } from './rocksdb-keyspace.ts'
-import { SegmentedSessionStore } from './session-bytes-store.ts'
-import { SegmentedWindowStore } from './window-bytes-store.ts'
+import { KeyspaceSegmentedStore } from './segmented-bytes-store.ts'
 import type { Serde } from '../schemas/index.ts'
 import type { LoggingConfig, StateStore, StoreBuilder } from './types.ts'
 
@@ -29,25 +32,23 @@ export interface KeyValueBytesStoreSupplier {
   get(inMemory: boolean): KeyValueBytesStore
 }
 
-/** Supplies the inner window store of each task. */
-export interface WindowBytesStoreSupplier {
+/** Supplies the inner (segmented) store of each task of a window or session store. */
+interface SegmentedBytesStoreSupplier {
   readonly name: string
   readonly kind: StoreKind
   readonly retentionMs: number
+  readonly segmentIntervalMs: number
+  get(inMemory: boolean): SegmentedBytesStore
+}
+
+/** Supplies the inner window store of each task. */
+export interface WindowBytesStoreSupplier extends SegmentedBytesStoreSupplier {
   readonly windowSizeMs: number
   readonly retainDuplicates: boolean
-  readonly segmentIntervalMs: number
-  get(inMemory: boolean): WindowBytesStore
 }
 
 /** Supplies the inner session store of each task. */
-export interface SessionBytesStoreSupplier {
-  readonly name: string
-  readonly kind: StoreKind
-  readonly retentionMs: number
-  readonly segmentIntervalMs: number
-  get(inMemory: boolean): SessionBytesStore
-}
+export type SessionBytesStoreSupplier = SegmentedBytesStoreSupplier
 
 /** Window store options; `segmentIntervalMs` defaults to max(retention / 2, 60 s) as in Kafka Streams. */
 export interface WindowStoreSupplierOptions {
@@ -101,8 +102,7 @@ function windowSupplier(name: string, kind: StoreKind, options: WindowStoreSuppl
   const segmentIntervalMs = options.segmentIntervalMs === undefined
     ? Math.max(Math.floor(retentionMs / 2), 60_000)
     : checkPositiveMs(options.segmentIntervalMs, `segmentIntervalMs of window store "${name}"`)
-  const inner = { retentionMs, windowSizeMs, retainDuplicates, segmentIntervalMs }
-  return { name, kind, ...inner, get: (inMemory) => new SegmentedWindowStore(name, keyspaceFor(kind, inMemory), inner) }
+  return { ...segmentedSupplier(name, kind, windowKeySchema, { retentionMs, segmentIntervalMs }), windowSizeMs, retainDuplicates }
 }
 
 function sessionSupplier(name: string, kind: StoreKind, options: SessionStoreSupplierOptions): SessionBytesStoreSupplier {
@@ -112,19 +112,41 @@ function sessionSupplier(name: string, kind: StoreKind, options: SessionStoreSup
   const segmentIntervalMs = options.segmentIntervalMs === undefined
     ? Math.max(Math.floor(retentionMs / 2), 60_000)
     : checkPositiveMs(options.segmentIntervalMs, `segmentIntervalMs of session store "${name}"`)
-  const inner = { retentionMs, segmentIntervalMs }
-  return { name, kind, ...inner, get: (inMemory) => new SegmentedSessionStore(name, keyspaceFor(kind, inMemory), inner) }
+  return segmentedSupplier(name, kind, sessionKeySchema, { retentionMs, segmentIntervalMs })
 }
 
-/** Shared logging/caching switches of the three builders. Logging is on and caching off by default. */
-abstract class BaseStoreBuilder<S extends StateStore> implements StoreBuilder<S> {
+function segmentedSupplier(name: string, kind: StoreKind, schema: SegmentedKeySchema,
+  options: { retentionMs: number; segmentIntervalMs: number }): SegmentedBytesStoreSupplier {
+  return { name, kind, ...options, get: (inMemory) => new KeyspaceSegmentedStore(name, keyspaceFor(kind, inMemory), schema, options) }
+}
+
+function checkSerdes(name: string, keySerde: Serde<unknown>, valueSerde: Serde<unknown>): void {
+  for (const [serde, what] of [[keySerde, 'keySerde'], [valueSerde, 'valueSerde']] as const) {
+    if (typeof serde?.serialize !== 'function' || typeof serde.deserialize !== 'function') {
+      throw new StateStoreError('STATE_BAD_OPTION', `${what} of store "${name}" must be a Serde (serialize and deserialize functions)`)
+    }
+  }
+}
+
+/**
+ * What the three builders share: the supplier, the serdes, and the logging/caching switches.
+ * Logging is on and caching off by default.
+ */
+abstract class BaseStoreBuilder<K, V, TSupplier extends { readonly name: string }, S extends StateStore> implements StoreBuilder<S> {
   readonly name: string
+  readonly supplier: TSupplier
   loggingEnabled = true
   loggingConfig: LoggingConfig = { topicConfig: {} }
   cachingEnabled = false
+  protected readonly keySerde: Serde<K>
+  protected readonly valueSerde: Serde<V>
 
-  constructor(name: string) {
-    this.name = name
+  constructor(supplier: TSupplier, keySerde: Serde<K>, valueSerde: Serde<V>) {
+    checkSerdes(supplier.name, keySerde as Serde<unknown>, valueSerde as Serde<unknown>)
+    this.name = supplier.name
+    this.supplier = supplier
+    this.keySerde = keySerde
+    this.valueSerde = valueSerde
   }
 
   withCachingEnabled(): this {
@@ -151,28 +173,8 @@ abstract class BaseStoreBuilder<S extends StateStore> implements StoreBuilder<S>
   abstract build(options?: { inMemory?: boolean }): S
 }
 
-function checkSerdes(name: string, keySerde: Serde<unknown>, valueSerde: Serde<unknown>): void {
-  for (const [serde, what] of [[keySerde, 'keySerde'], [valueSerde, 'valueSerde']] as const) {
-    if (typeof serde?.serialize !== 'function' || typeof serde.deserialize !== 'function') {
-      throw new StateStoreError('STATE_BAD_OPTION', `${what} of store "${name}" must be a Serde (serialize and deserialize functions)`)
-    }
-  }
-}
-
 /** Builds typed key-value stores (see `Stores.keyValueStoreBuilder`). */
-export class KeyValueStoreBuilder<K, V> extends BaseStoreBuilder<MeteredKeyValueStore<K, V>> {
-  readonly supplier: KeyValueBytesStoreSupplier
-  private readonly keySerde: Serde<K>
-  private readonly valueSerde: Serde<V>
-
-  constructor(supplier: KeyValueBytesStoreSupplier, keySerde: Serde<K>, valueSerde: Serde<V>) {
-    super(supplier.name)
-    checkSerdes(supplier.name, keySerde as Serde<unknown>, valueSerde as Serde<unknown>)
-    this.supplier = supplier
-    this.keySerde = keySerde
-    this.valueSerde = valueSerde
-  }
-
+export class KeyValueStoreBuilder<K, V> extends BaseStoreBuilder<K, V, KeyValueBytesStoreSupplier, MeteredKeyValueStore<K, V>> {
   build(options?: { inMemory?: boolean }): MeteredKeyValueStore<K, V> {
     let store: KeyValueBytesStore = this.supplier.get(options?.inMemory === true)
     if (this.loggingEnabled) store = new ChangeLoggingKeyValueStore(store)
@@ -181,56 +183,48 @@ export class KeyValueStoreBuilder<K, V> extends BaseStoreBuilder<MeteredKeyValue
   }
 }
 
-/** Builds typed window stores (see `Stores.windowStoreBuilder`). */
-export class WindowStoreBuilder<K, V> extends BaseStoreBuilder<MeteredWindowStore<K, V>> {
-  readonly supplier: WindowBytesStoreSupplier
-  private readonly keySerde: Serde<K>
-  private readonly valueSerde: Serde<V>
-
-  constructor(supplier: WindowBytesStoreSupplier, keySerde: Serde<K>, valueSerde: Serde<V>) {
-    super(supplier.name)
-    checkSerdes(supplier.name, keySerde as Serde<unknown>, valueSerde as Serde<unknown>)
-    this.supplier = supplier
-    this.keySerde = keySerde
-    this.valueSerde = valueSerde
-  }
-
+/** Builds the one segmented stack of window and session stores; subclasses add the typed facade. */
+abstract class SegmentedStoreBuilder<K, V, TSupplier extends SegmentedBytesStoreSupplier, S extends StateStore>
+  extends BaseStoreBuilder<K, V, TSupplier, S> {
   get retentionMs(): number {
     return this.supplier.retentionMs
   }
 
-  build(options?: { inMemory?: boolean }): MeteredWindowStore<K, V> {
-    let store: WindowBytesStore = this.supplier.get(options?.inMemory === true)
-    if (this.loggingEnabled) store = new ChangeLoggingWindowStore(store)
-    // A cache keeps one value per key and window: with duplicates retained it cannot (Kafka Streams
-    // disables it there too), so caching is skipped for such stores.
-    if (this.cachingEnabled && !this.supplier.retainDuplicates) store = new CachingWindowStore(store)
-    return new MeteredWindowStore(store, this.keySerde, this.valueSerde)
+  build(options?: { inMemory?: boolean }): S {
+    let store: SegmentedBytesStore = this.supplier.get(options?.inMemory === true)
+    if (this.loggingEnabled) store = new ChangeLoggingSegmentedStore(store)
+    if (this.cachingEnabled && this.cacheable()) store = new CachingSegmentedStore(store)
+    return this.facade(store)
+  }
+
+  /** False where a cache cannot serve the store. */
+  protected cacheable(): boolean {
+    return true
+  }
+
+  /** The typed, metered store over the segmented stack. */
+  protected abstract facade(store: SegmentedBytesStore): S
+}
+
+/** Builds typed window stores (see `Stores.windowStoreBuilder`). */
+export class WindowStoreBuilder<K, V> extends SegmentedStoreBuilder<K, V, WindowBytesStoreSupplier, MeteredWindowStore<K, V>> {
+  /**
+   * A cache keeps one value per key and window: with duplicates retained it cannot (Kafka Streams
+   * disables it there too), so caching is skipped for such stores.
+   */
+  protected override cacheable(): boolean {
+    return !this.supplier.retainDuplicates
+  }
+
+  protected facade(store: SegmentedBytesStore): MeteredWindowStore<K, V> {
+    const { windowSizeMs, retainDuplicates } = this.supplier
+    return new MeteredWindowStore(store, this.keySerde, this.valueSerde, { windowSizeMs, retainDuplicates })
   }
 }
 
 /** Builds typed session stores (see `Stores.sessionStoreBuilder`). */
-export class SessionStoreBuilder<K, V> extends BaseStoreBuilder<MeteredSessionStore<K, V>> {
-  readonly supplier: SessionBytesStoreSupplier
-  private readonly keySerde: Serde<K>
-  private readonly valueSerde: Serde<V>
-
-  constructor(supplier: SessionBytesStoreSupplier, keySerde: Serde<K>, valueSerde: Serde<V>) {
-    super(supplier.name)
-    checkSerdes(supplier.name, keySerde as Serde<unknown>, valueSerde as Serde<unknown>)
-    this.supplier = supplier
-    this.keySerde = keySerde
-    this.valueSerde = valueSerde
-  }
-
-  get retentionMs(): number {
-    return this.supplier.retentionMs
-  }
-
-  build(options?: { inMemory?: boolean }): MeteredSessionStore<K, V> {
-    let store: SessionBytesStore = this.supplier.get(options?.inMemory === true)
-    if (this.loggingEnabled) store = new ChangeLoggingSessionStore(store)
-    if (this.cachingEnabled) store = new CachingSessionStore(store)
+export class SessionStoreBuilder<K, V> extends SegmentedStoreBuilder<K, V, SessionBytesStoreSupplier, MeteredSessionStore<K, V>> {
+  protected facade(store: SegmentedBytesStore): MeteredSessionStore<K, V> {
     return new MeteredSessionStore(store, this.keySerde, this.valueSerde)
   }
 }

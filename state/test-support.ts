@@ -5,6 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { StateStoreError } from './errors.ts'
+import { readUInt64BE, SESSION_SUFFIX_BYTES, WINDOW_SUFFIX_BYTES, writeUInt64BE } from './key-schema.ts'
 import type { RestoreCallback, StateStore, StateStoreContext } from './types.ts'
 
 export interface LoggedChange {
@@ -55,4 +57,46 @@ export function recordingContext(options: {
 export function tempDir(prefix = 'runnel-state-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix))
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/*
+ * Reference codecs of the window and session changelog key layouts (see key-schema.ts), written
+ * apart from the key schema so that tests pin the bytes the changelog topics carry.
+ */
+/** The changelog key of a window entry (see the layout above encodeWindowKey). */
+export function encodeWindowChangelogKey(key: Buffer, windowStartMs: number, seq: number): Buffer {
+  const n = key.length
+  const out = Buffer.allocUnsafe(n + WINDOW_SUFFIX_BYTES)
+  key.copy(out, 0)
+  writeUInt64BE(out, windowStartMs, n)
+  out.writeUInt32BE(seq, n + 8)
+  return out
+}
+
+/** Parts of a window changelog key; throws on keys too short to be one. */
+export function decodeWindowChangelogKey(data: Buffer): { key: Buffer; windowStartMs: number; seq: number } {
+  if (data.length < WINDOW_SUFFIX_BYTES) {
+    throw new StateStoreError('STATE_BAD_CHANGELOG_KEY', `a window changelog key needs at least ${WINDOW_SUFFIX_BYTES} bytes, got ${data.length}`)
+  }
+  const n = data.length - WINDOW_SUFFIX_BYTES
+  return { key: data.subarray(0, n), windowStartMs: readUInt64BE(data, n), seq: data.readUInt32BE(n + 8) }
+}
+
+/** The changelog key of a session (see the layout above encodeSessionKey). */
+export function encodeSessionChangelogKey(key: Buffer, endMs: number, startMs: number): Buffer {
+  const n = key.length
+  const out = Buffer.allocUnsafe(n + SESSION_SUFFIX_BYTES)
+  key.copy(out, 0)
+  writeUInt64BE(out, endMs, n)
+  writeUInt64BE(out, startMs, n + 8)
+  return out
+}
+
+/** Parts of a session changelog key; throws on keys too short to be one. */
+export function decodeSessionChangelogKey(data: Buffer): { key: Buffer; endMs: number; startMs: number } {
+  if (data.length < SESSION_SUFFIX_BYTES) {
+    throw new StateStoreError('STATE_BAD_CHANGELOG_KEY', `a session changelog key needs at least ${SESSION_SUFFIX_BYTES} bytes, got ${data.length}`)
+  }
+  const n = data.length - SESSION_SUFFIX_BYTES
+  return { key: data.subarray(0, n), endMs: readUInt64BE(data, n), startMs: readUInt64BE(data, n + 8) }
 }
