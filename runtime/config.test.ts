@@ -1,5 +1,6 @@
+import { resolve } from 'node:path'
 import { pino } from 'pino'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { stringSerde } from '../schemas/index.ts'
 import { StreamsBuilder } from '../topology/index.ts'
 import { resolveConfig, type StreamsConfig } from './config.ts'
@@ -65,6 +66,37 @@ describe('resolveConfig', () => {
     expect(optionOf({ ...base, instanceId: 'has space' })).toBe('instanceId')
     expect(optionOf({ ...base, clientSupplier: {} })).toBe('clientSupplier')
     expect(optionOf({ ...base, commitInterval: 100 })).toBe('commitInterval')
+    expect(optionOf({ ...base, logLevel: 'loud' })).toBe('logLevel')
+    expect(optionOf({ ...base, clock: 5 })).toBe('clock')
+    expect(optionOf({ ...base, logger: {} })).toBe('logger')
+  })
+
+  it('says what it expected and what it got', () => {
+    expect(() => resolveConfig({ ...base, commitIntervalMs: 1.5 })).toThrow('invalid option "commitIntervalMs": must be an integer >= 0, got 1.5')
+    expect(() => resolveConfig({ ...base, metricsPort: 70_000 })).toThrow('invalid option "metricsPort": must be an integer in [0, 65535], got 70000')
+    expect(() => resolveConfig({ ...base, bootstrapServers: 'no-port' })).toThrow('invalid option "bootstrapServers": must be a non-empty list of host:port, got "no-port"')
+    expect(() => resolveConfig({ ...base, processingGuarantee: 'once' as never }))
+      .toThrow(`invalid option "processingGuarantee": must be one of 'at_least_once', 'exactly_once_v2', got "once"`)
+    expect(() => resolveConfig({ ...base, sessionTimeoutMs: 3000, heartbeatIntervalMs: 3000 }))
+      .toThrow('invalid option "heartbeatIntervalMs": must be lower than sessionTimeoutMs (3000), got 3000')
+  })
+
+  it('names an unknown key before any bad value, listing the known options', () => {
+    expect(() => resolveConfig({ ...base, cacheMaxBytes: -1, commitInterval: 100 } as StreamsConfig))
+      .toThrow(/^invalid option "commitInterval": is not a known option \(known: applicationId, bootstrapServers, .*commitIntervalMs, /)
+  })
+
+  describe('reads no environment variable (entry points pass them)', () => {
+    afterEach(() => { vi.unstubAllEnvs() })
+
+    it('defaults the state folder to ./.state and the log level to info whatever STATE_DIR and LOG_LEVEL say', () => {
+      vi.stubEnv('STATE_DIR', '/elsewhere')
+      vi.stubEnv('LOG_LEVEL', 'debug')
+      const config = resolveConfig(base)
+      expect(config.stateDir).toBe(resolve('./.state'))
+      expect(config.logLevel).toBe('info')
+      expect(resolveConfig({ ...base, stateDir: '/s', logLevel: 'warn' })).toMatchObject({ stateDir: '/s', logLevel: 'warn' })
+    })
   })
 })
 

@@ -5,7 +5,8 @@
  */
 export { KafkaStreams, type StateListener } from './kafka-streams.ts'
 export {
-  type StreamsConfig, type ResolvedConfig, resolveConfig, ProcessingGuarantees, type ProcessingGuarantee
+  type StreamsConfig, type ResolvedConfig, resolveConfig, streamsConfigSchema, ProcessingGuarantees, type ProcessingGuarantee,
+  LogLevels, type LogLevel
 } from './config.ts'
 export { type KafkaClientSupplier, defaultKafkaClientSupplier, type ByteConsumer, type ByteProducer } from './client-supplier.ts'
 export {

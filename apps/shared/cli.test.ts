@@ -51,6 +51,8 @@ describe('worker environment', () => {
       .toEqual({ brokers: ['a:1', 'b:2'], registryUrl: 'http://127.0.0.1:8081', commitIntervalMs: 200, processingGuarantee: 'exactly_once_v2' })
     expect(() => streamsOptionsFromEnv({ REPLICATION_FACTOR: '-1' })).toThrow(/REPLICATION_FACTOR/)
     expect(() => streamsOptionsFromEnv({ PROCESSING_GUARANTEE: 'exactly_once' })).toThrow(/PROCESSING_GUARANTEE/)
+    expect(streamsOptionsFromEnv({ LOG_LEVEL: 'warn', STATE_DIR: '/s' })).toMatchObject({ logLevel: 'warn', stateDir: '/s' })
+    expect(() => streamsOptionsFromEnv({ LOG_LEVEL: 'loud' })).toThrow(/^LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"/)
     expect(() => envReader<'FLAG'>({ FLAG: 'yes' }).boolean('FLAG')).toThrow(/FLAG must be true or false/)
     expect(topicsFromEnv(envReader({ IN_TOPIC: 'in-x', OUT_TOPIC: '' }), { IN_TOPIC: 'input', OUT_TOPIC: 'output' })).toEqual({ input: 'in-x' })
   })
@@ -68,6 +70,8 @@ describe('worker environment', () => {
       { brokers: ['a:1'], registryUrl: 'http://r', instanceId: 'w1', streams: { sessionTimeoutMs: 3000, commitIntervalMs: 5 } },
       { applicationId: 'app', commitIntervalMs: 1000 })
     expect(config).toEqual({ sessionTimeoutMs: 3000, applicationId: 'app', bootstrapServers: ['a:1'], commitIntervalMs: 1000, replicationFactor: 1, instanceId: 'w1' })
+    expect(streamsConfigOf({ brokers: ['a:1'], registryUrl: 'http://r', stateDir: '/s', logLevel: 'debug' }, { applicationId: 'app', commitIntervalMs: 1000 }))
+      .toMatchObject({ stateDir: '/s', logLevel: 'debug' })
     expect(withoutUndefined({ a: 1, b: undefined })).toEqual({ a: 1 })
   })
 })
