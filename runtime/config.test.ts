@@ -1,11 +1,13 @@
+import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { stringSerde } from '../schemas/index.ts'
 import { StreamsBuilder } from '../topology/index.ts'
-import { resolveConfig, type StreamsConfig } from './config.ts'
+import { resolveConfig, streamsConfigSchema, type StreamsConfig } from './config.ts'
 import { StreamsConfigError } from './errors.ts'
 import { KafkaStreams } from './kafka-streams.ts'
+import { markdownTable, optionDocs, tableIn } from './option-docs.ts'
 
 const base: StreamsConfig = { applicationId: 'app', bootstrapServers: 'localhost:9092' }
 
@@ -126,5 +128,14 @@ describe('KafkaStreams construction', () => {
   it('refuses a plan built for another application id', () => {
     const plan = topology().build({ applicationId: 'other' })
     expect(() => new KafkaStreams(plan, base)).toThrow(/built for application other/)
+  })
+})
+
+describe('the runtime README', () => {
+  it('lists every option with its default and doc, as streamsConfigSchema declares them', () => {
+    const rows = optionDocs(streamsConfigSchema).map((o) => [`\`${o.option}\``, o.defaultText, o.doc])
+    const expected = markdownTable(['option', 'default', 'meaning'], rows)
+    const readme = readFileSync(new URL('./README.md', import.meta.url), 'utf8')
+    expect(tableIn(readme, expected[0] ?? ''), 'runtime/README.md "Options" table (paste the expected lines)').toEqual(expected)
   })
 })

@@ -119,7 +119,7 @@ export const streamsConfigSchema = z.strictObject({
     .default(DEFAULT_METRICS_HOST).describe('Interface of the `/metrics` endpoint (127.0.0.1: this machine only; 0.0.0.0: every interface).'),
   deserializationErrorPolicy: oneOf([DeserializationErrorPolicies.LOG_AND_CONTINUE, DeserializationErrorPolicies.LOG_AND_FAIL])
     .default(DEFAULT_DESERIALIZATION_ERROR_POLICY)
-    .describe('What happens to records that cannot be deserialized: `log-and-continue` sends them to the dead-letter topic `<applicationId>-dlq`.'),
+    .describe('What happens to records that cannot be deserialized: `log-and-continue` sends them to the dead-letter topic `<applicationId>-dlq`, `log-and-fail` stops the instance in ERROR.'),
   statusIntervalMs: integer(0).default(5_000).describe('How often the instance publishes its status to `<applicationId>-status`, ms; 0: never.'),
   replicationFactor: integer(1, 32).default(1)
     .describe('Replication factor of the topics the runtime creates: changelogs, repartitions, dead letters, status.'),
