@@ -19,5 +19,6 @@ export {
   assignTasks, createPartitionAssigner, encodeMemberInfo, decodeMemberInfo, tasksOf, partitionsOfTask, tasksOfPartitions,
   taskId, parseTaskId, type MemberInfo, type AssignorMember, type TaskTopology, type TopicPartition
 } from './assignor.ts'
+export { optionDocs, markdownTable, tableIn, type OptionDoc } from './option-docs.ts'
 export { DEFAULT_METRICS_HOST, RuntimeMetrics, startMetricsServer } from './metrics.ts'
 export { decodeBatches, type AbortedTransaction, type DecodedBatches } from './record-batches.ts'
