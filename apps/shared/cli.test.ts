@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
 import { envReader, flagsUsage, parseFlags, withoutUndefined, type FlagSpec } from './cli.ts'
-import { AppConfigError, settingChecks } from './settings.ts'
+import {
+  AppConfigError, checkDistinctTopics, durationMsSchema, parseSettings, settingsHelp, settingVariable, settingVariables, topicsSchema
+} from './settings.ts'
 import { checkSettingsFromEnv, streamsConfigOf, streamsOptionsFromEnv, topicsFromEnv } from './streams-worker.ts'
 
 const FLAGS = {
@@ -58,10 +61,19 @@ describe('worker environment', () => {
   })
 
   it('names the variable behind a bad setting', () => {
-    const check = settingChecks((option, message) => new AppConfigError('TEST_BAD_OPTION', option, message))
-    expect(() => checkSettingsFromEnv(() => check.durationMs('graceMs', -1, 0, 0), { graceMs: 'GRACE_MS' })).toThrow(/^GRACE_MS: graceMs: must be/)
-    expect(() => checkSettingsFromEnv(() => check.topics({ input: 'in' }, { output: 'x' } as never), {})).toThrow(/topics\.output: unknown topic role/)
-    expect(() => check.distinct(['a', 'b', 'a'], {})).toThrow(/distinct/)
+    const fail = (option: string, message: string): AppConfigError => new AppConfigError('TEST_BAD_OPTION', option, message)
+    const schema = z.object({
+      topics: topicsSchema({ input: 'in' }, { input: 'IN_TOPIC' }, { input: 'input topic' }).prefault({}),
+      graceMs: durationMsSchema(0).default(0).meta(settingVariable('GRACE_MS')).describe('grace, ms')
+    })
+    expect(() => checkSettingsFromEnv(() => parseSettings(schema, { graceMs: -1 }, fail), { graceMs: 'GRACE_MS' }))
+      .toThrow(/^GRACE_MS: graceMs: must be an integer number of ms >= 0, got -1/)
+    expect(() => checkSettingsFromEnv(() => parseSettings(schema, { topics: { output: 'x' } }, fail), {})).toThrow(/topics\.output: unknown topic role; known: input/)
+    expect(() => parseSettings(schema, { topics: { input: 'a b' } }, fail)).toThrow(/^topics\.input: must be 1-249 characters/)
+    expect(() => checkDistinctTopics(['a', 'b', 'a'], {}, fail)).toThrow(/distinct/)
+    expect(parseSettings(schema, { brokers: ['a:1'] }, fail)).toEqual({ topics: { input: 'in' }, graceMs: 0 })
+    expect(settingVariables(schema)).toEqual({ topics: { IN_TOPIC: 'input' }, integers: { graceMs: 'GRACE_MS' }, texts: {}, booleans: {} })
+    expect(settingsHelp(schema)).toEqual({ IN_TOPIC: 'input topic (default in)', GRACE_MS: 'grace, ms (default 0)' })
     expect(() => checkSettingsFromEnv(() => { throw new RangeError('other') }, {})).toThrow(RangeError)
   })
 
