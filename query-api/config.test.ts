@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { configFromEnv, DEFAULT_STATIC_DIR, resolveConfig } from './config.ts'
+import { tableIn } from '../runtime/index.ts'
+import { configFromEnv, DEFAULT_STATIC_DIR, envTable, resolveConfig } from './config.ts'
 import { QueryApiConfigError } from './errors.ts'
 
 const TOKENS = [{ token: 'a-valid-token', scopes: ['read' as const] }]
@@ -97,5 +99,25 @@ describe('configFromEnv', () => {
       maxBatchCalls: 5, maxSeriesPoints: 1440, maxRequestPoints: 2880, maxResponseBytes: 1_048_576, tokenConcurrency: 2, tokenRatePerSecond: 3, tokenRateBurst: 7,
       maxSubscriptionsPerToken: 4, maxSubscriptions: 9, authFailuresPerMinute: 7, headersTimeoutMs: 2000, requestTimeoutMs: 3000, keepAliveTimeoutMs: 1000, idleTimeoutMs: 4000
     })
+  })
+})
+
+describe('the query API README', () => {
+  it('lists every variable with its option, default and meaning, as queryApiOptionsSchema declares them', () => {
+    const expected = envTable()
+    const readme = readFileSync(new URL('./README.md', import.meta.url), 'utf8')
+    expect(tableIn(readme, expected[0] ?? ''), 'query-api/README.md variable table (paste the expected lines)').toEqual(expected)
+  })
+
+  it('reads every variable of the table, and LOG_LEVEL and QUERY_API_TOPIC_OBSERVATIONS through the schema', () => {
+    const c = configFromEnv({ QUERY_API_TOKENS: 'reader-token-1:read', LOG_LEVEL: 'warn', QUERY_API_TOPIC_OBSERVATIONS: 'obs-x', STATE_DIR: '/s' })
+    expect(c).toMatchObject({ logLevel: 'warn', observationsTopic: 'obs-x', stateDir: '/s' })
+    expect(configError(() => configFromEnv({ QUERY_API_TOKENS: 'reader-token-1:read', LOG_LEVEL: 'loud' })).message)
+      .toMatch(/^query-api: option logLevel \(LOG_LEVEL\): must be one of fatal, /)
+  })
+
+  it('refuses unknown options at any level, naming them', () => {
+    expect(configError(() => resolveConfig({ tokens: TOKENS, prot: 1 } as never)).option).toBe('prot')
+    expect(configError(() => resolveConfig({ tokens: TOKENS, topics: { stats15m: 'x' } } as never)).option).toBe('topics.stats15m')
   })
 })

@@ -1,175 +1,215 @@
 /**
- * Configuration of the query API: one options object with defaults, validated at start with an
- * error naming the bad option; `optionsFromEnv` maps the environment onto it.
- *
- * Environment: PORT (4000), QUERY_API_HOST (127.0.0.1), KAFKA_BROKERS (127.0.0.1:9092),
- * SCHEMA_REGISTRY_URL (http://127.0.0.1:8081), QUERY_API_TOKENS ("token:read,token2:read+admin"),
- * QUERY_API_TLS_CERT / QUERY_API_TLS_KEY (PEM files; both or neither), QUERY_API_STORE (rocksdb |
- * memory), STATE_DIR (./.state), INSTANCE_ID, QUERY_API_MAX_RANGE_MS (7 days),
- * QUERY_API_RETENTION_MS (7 days), QUERY_API_STATIC_DIR (dashboard/dist), QUERY_API_TOPIC_STATS_1M,
- * QUERY_API_TOPIC_STATS_5M, QUERY_API_TOPIC_SESSIONS, QUERY_API_TOPIC_SALES_1H,
- * QUERY_API_TOPIC_PRODUCT_RATINGS, QUERY_API_TOPIC_CATEGORY_RATINGS, TRAFFIC_APPLICATION_ID (runnel-traffic),
- * QUERY_API_FETCH_MAX_WAIT_MS (250).
- *
- * Limits (`limits.*`, see limits.ts): QUERY_API_MAX_BATCH_CALLS (20 calls per tRPC batch),
- * QUERY_API_MAX_SERIES_POINTS (10080 points per series call), QUERY_API_MAX_REQUEST_POINTS (20160
- * series points per request over its calls), QUERY_API_MAX_RESPONSE_BYTES (16 MiB),
- * QUERY_API_TOKEN_CONCURRENCY (8 queries in flight per token), QUERY_API_TOKEN_RATE_PER_SECOND (50
- * calls/s per token; a day of series points counts as one more call), QUERY_API_TOKEN_RATE_BURST (200 calls), QUERY_API_MAX_SUBSCRIPTIONS_PER_TOKEN
- * (50 live streams), QUERY_API_MAX_SUBSCRIPTIONS (1000 in total), QUERY_API_AUTH_FAILURES_PER_MINUTE
- * (20 per client address), QUERY_API_HEADERS_TIMEOUT_MS (10 s), QUERY_API_REQUEST_TIMEOUT_MS (30 s),
- * QUERY_API_KEEP_ALIVE_TIMEOUT_MS (5 s), QUERY_API_IDLE_TIMEOUT_MS (60 s; SSE streams: at least 30 s,
- * three ping intervals).
+ * Configuration of the query API, declared once by the zod schema `queryApiOptionsSchema`: each
+ * option's type, default, check, doc and environment variable (`env` metadata). `resolveConfig`
+ * validates an options object at start with an error naming the bad option, then checks what
+ * spans several options (distinct topics, limits that fit together); `configFromEnv` reads every
+ * variable the schema names, and errors name the option and its variable. The README's variable
+ * table is `envTable()` (query-api/config.test.ts compares them).
  */
 import { hostname } from 'node:os'
 import { join } from 'node:path'
+import { z } from 'zod'
+import { TRAFFIC_TOPICS } from '../apps/traffic/index.ts'
+import { LogLevels, markdownTable, optionDocs } from '../runtime/index.ts'
+import { schemaRegistryAuthFromEnv, type SchemaRegistryAuth } from '../schemas/index.ts'
 import { checkApiTokens, parseApiTokens, type ApiToken } from './auth.ts'
-import { DEFAULT_COMMERCE_TOPICS, type CommerceOutputTopics } from './commerce-materializer.ts'
+import { DEFAULT_COMMERCE_TOPICS } from './commerce-materializer.ts'
 import { QueryApiConfigError } from './errors.ts'
 import { DEFAULT_SERVER_LIMITS, POINTS_PER_CALL, type ServerLimits } from './limits.ts'
-import { DEFAULT_TRAFFIC_TOPICS, type TrafficTopics } from './materializer.ts'
-import { StoreKinds, type StoreKindName } from './store.ts'
-import { schemaRegistryAuthFromEnv, type SchemaRegistryAuth } from '../schemas/index.ts'
+import { DEFAULT_TRAFFIC_TOPICS } from './materializer.ts'
+import { StoreKinds } from './store.ts'
 
 const DAY_MS = 86_400_000
-
-/** Options of `startQueryApi`; everything but `tokens` has a default. */
-export interface QueryApiOptions {
-  /** HTTP(S) port; 0 picks a free one. Default 4000. */
-  port?: number
-  /** Interface to listen on. Default 127.0.0.1. */
-  host?: string
-  /** Kafka bootstrap brokers. Default ['127.0.0.1:9092']. */
-  brokers?: readonly string[]
-  /** Schema registry base URL. Default http://127.0.0.1:8081. */
-  registryUrl?: string
-  /** Credentials the registry client sends (basic auth or a bearer token). Default none. */
-  registryAuth?: SchemaRegistryAuth | undefined
-  /** API tokens and their scopes. At least one is required. */
-  tokens: readonly ApiToken[]
-  /** PEM certificate and key files: HTTPS when given (both or neither). */
-  tls?: { certFile: string; keyFile: string } | undefined
-  /** Where materialized sessions live. Default rocksdb. */
-  store?: StoreKindName
-  /** State root; this instance's folder is `<stateDir>/query-api/<instanceId>`. Default ./.state. */
-  stateDir?: string
-  /** Names this instance in health reports and its state folder. Default `<hostname>-<pid>`. */
-  instanceId?: string
-  /** Longest `to - from` a query may ask for, ms. Default 7 days. */
-  maxRangeMs?: number
-  /** Windows and sessions older than this before the newest window are dropped, ms. Default 7 days (the topics' retention). */
-  retentionMs?: number
-  /** Folder served at `/` (index.html fallback); null serves nothing. Default `dashboard/dist` of the repository. */
-  staticDir?: string | null
-  /** Traffic output topic names. Default the contract's. */
-  topics?: Partial<TrafficTopics>
-  /** Commerce output topic names. Default the contract's (`commerce.sales.1h`, `commerce.product-ratings`, `commerce.category-ratings`). */
-  commerceTopics?: Partial<CommerceOutputTopics>
-  /** The traffic workers' application id (= consumer group id). Default runnel-traffic. */
-  trafficApplicationId?: string
-  /** Longest wait of one fetch for new records, ms: bounds the live-update delay. Default 250. */
-  fetchMaxWaitMs?: number
-  /** Admission limits and timeouts of the HTTP edge (limits.ts). Default `DEFAULT_SERVER_LIMITS`. */
-  limits?: Partial<ServerLimits>
-}
-
-/** Validated configuration with every default filled in. */
-export interface QueryApiConfig {
-  readonly port: number
-  readonly host: string
-  readonly brokers: readonly string[]
-  readonly registryUrl: string
-  readonly registryAuth: SchemaRegistryAuth | null
-  readonly tokens: readonly ApiToken[]
-  readonly tls: { readonly certFile: string; readonly keyFile: string } | null
-  readonly store: StoreKindName
-  readonly stateDir: string
-  readonly instanceId: string
-  readonly instanceDir: string
-  readonly maxRangeMs: number
-  readonly retentionMs: number
-  readonly staticDir: string | null
-  readonly topics: TrafficTopics
-  readonly commerceTopics: CommerceOutputTopics
-  readonly trafficApplicationId: string
-  readonly fetchMaxWaitMs: number
-  readonly limits: ServerLimits
-}
 
 /** Default folder of the dashboard build, relative to the repository root. */
 export const DEFAULT_STATIC_DIR = join(import.meta.dirname, '..', 'dashboard', 'dist')
 
 const NAME = /^[A-Za-z0-9._-]{1,200}$/
 
-function int(value: unknown, option: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new QueryApiConfigError(option, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`)
+/** How `configFromEnv` reads an option's variable: `integer` (digits), `list` (comma-separated) or `text`. */
+type EnvKind = 'integer' | 'list' | 'text'
+
+/** An option's variable, as `env` metadata of its schema. */
+function env(variable: string, kind: EnvKind = 'text', defaultText?: string): { env: string; envKind: EnvKind; defaultText?: string } {
+  return { env: variable, envKind: kind, ...(defaultText === undefined ? {} : { defaultText }) }
+}
+
+/** A zod error message `<what>, got <the value>`. */
+function got(what: string): (issue: { readonly input?: unknown }) => string {
+  return (issue) => `${what}, got ${JSON.stringify(issue.input)}`
+}
+
+function int(min: number, max: number): z.ZodInt {
+  const error = got(`must be an integer from ${min} to ${max}`)
+  return z.int({ error }).min(min, { error }).max(max, { error })
+}
+
+const text = (): z.ZodString => {
+  const error = got('must be a non-empty string')
+  return z.string({ error }).trim().min(1, { error })
+}
+
+const name = (): z.ZodString => text().regex(NAME, { error: got('must be 1-200 characters of [A-Za-z0-9._-]') })
+
+const brokersSchema = z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, { error: (issue) => `${JSON.stringify(issue.input)} is not host:port` }), {
+  error: 'must be a non-empty list of host:port'
+}).min(1, { error: 'must be a non-empty list of host:port' }).readonly()
+
+const registryAuthSchema = z.custom<SchemaRegistryAuth>((auth) => {
+  if (typeof auth !== 'object' || auth === null) return false
+  const a = auth as { bearerToken?: unknown; basic?: { username?: unknown; password?: unknown } }
+  return 'bearerToken' in a
+    ? typeof a.bearerToken === 'string' && a.bearerToken !== ''
+    : typeof a.basic?.username === 'string' && a.basic.username !== '' && typeof a.basic.password === 'string'
+}, { error: 'must be { basic: { username, password } } or { bearerToken }' })
+
+const tlsSchema = z.strictObject({
+  certFile: text().meta(env('QUERY_API_TLS_CERT', 'text', '(none)')).describe('PEM certificate file: HTTPS when given (with the key)'),
+  keyFile: text().meta(env('QUERY_API_TLS_KEY', 'text', '(none)')).describe('PEM key file; both or neither')
+})
+
+const trafficTopicsSchema = z.strictObject({
+  stats1m: name().default(DEFAULT_TRAFFIC_TOPICS.stats1m).meta(env('QUERY_API_TOPIC_STATS_1M')).describe('traffic 1-minute stats topic'),
+  stats5m: name().default(DEFAULT_TRAFFIC_TOPICS.stats5m).meta(env('QUERY_API_TOPIC_STATS_5M')).describe('traffic 5-minute stats topic'),
+  sessions: name().default(DEFAULT_TRAFFIC_TOPICS.sessions).meta(env('QUERY_API_TOPIC_SESSIONS')).describe('traveler sessions topic')
+})
+
+const commerceTopicsSchema = z.strictObject({
+  sales1h: name().default(DEFAULT_COMMERCE_TOPICS.sales1h).meta(env('QUERY_API_TOPIC_SALES_1H')).describe('commerce hourly sales topic'),
+  productRatings: name().default(DEFAULT_COMMERCE_TOPICS.productRatings).meta(env('QUERY_API_TOPIC_PRODUCT_RATINGS'))
+    .describe('commerce product ratings topic'),
+  categoryRatings: name().default(DEFAULT_COMMERCE_TOPICS.categoryRatings).meta(env('QUERY_API_TOPIC_CATEGORY_RATINGS'))
+    .describe('commerce category ratings topic (all six output topics distinct)')
+})
+
+/** A limit of limits.ts: its bounds, variable and doc; the default is `DEFAULT_SERVER_LIMITS`'. */
+function limit(key: keyof ServerLimits, min: number, max: number, variable: string, doc: string): z.ZodDefault<z.ZodInt> {
+  return int(min, max).default(DEFAULT_SERVER_LIMITS[key]).meta(env(variable, 'integer')).describe(doc)
+}
+
+const limitsSchema = z.strictObject({
+  maxBatchCalls: limit('maxBatchCalls', 1, 1000, 'QUERY_API_MAX_BATCH_CALLS', 'calls in one tRPC batch; more: 400'),
+  maxSeriesPoints: limit('maxSeriesPoints', 1, 10_000_000, 'QUERY_API_MAX_SERIES_POINTS', 'points one series call may return (7 days at 1 minute); more: 400'),
+  maxRequestPoints: limit('maxRequestPoints', 1, 100_000_000, 'QUERY_API_MAX_REQUEST_POINTS',
+    'series points one request may ask for over all its calls, counted from the inputs before anything runs; more: 400'),
+  maxResponseBytes: limit('maxResponseBytes', 1024, 1024 ** 3, 'QUERY_API_MAX_RESPONSE_BYTES', 'largest tRPC response body (16 MiB); larger: 413'),
+  tokenConcurrency: limit('tokenConcurrency', 1, 10_000, 'QUERY_API_TOKEN_CONCURRENCY', 'queries of one token in flight; more: 429'),
+  tokenRatePerSecond: limit('tokenRatePerSecond', 1, 1_000_000, 'QUERY_API_TOKEN_RATE_PER_SECOND',
+    'calls per second per token (rate-limiter-flexible): the burst is allowed in a fixed window of burst / rate seconds, so the rate is sustained ' +
+    'and the burst may be spent at once (up to twice the burst around a window edge); a request costs its calls plus one per 1,440 series points ' +
+    '(a day of minutes); past it: 429'),
+  tokenRateBurst: limit('tokenRateBurst', 1, 1_000_000, 'QUERY_API_TOKEN_RATE_BURST', 'calls per token in one window (see the rate)'),
+  maxSubscriptionsPerToken: limit('maxSubscriptionsPerToken', 1, 1_000_000, 'QUERY_API_MAX_SUBSCRIPTIONS_PER_TOKEN', 'live SSE streams per token; more: 429'),
+  maxSubscriptions: limit('maxSubscriptions', 1, 1_000_000, 'QUERY_API_MAX_SUBSCRIPTIONS', 'live SSE streams in total; more: 503'),
+  authFailuresPerMinute: limit('authFailuresPerMinute', 1, 1_000_000, 'QUERY_API_AUTH_FAILURES_PER_MINUTE',
+    'unknown tokens or malformed `Authorization` headers per client address and minute; past it the address gets 429 until the minute ends'),
+  headersTimeoutMs: limit('headersTimeoutMs', 100, 3_600_000, 'QUERY_API_HEADERS_TIMEOUT_MS', 'time to send a request\'s headers, ms'),
+  requestTimeoutMs: limit('requestTimeoutMs', 100, 3_600_000, 'QUERY_API_REQUEST_TIMEOUT_MS', 'time to send the whole request, ms'),
+  keepAliveTimeoutMs: limit('keepAliveTimeoutMs', 100, 3_600_000, 'QUERY_API_KEEP_ALIVE_TIMEOUT_MS', 'idle keep-alive connection after a response, ms'),
+  idleTimeoutMs: limit('idleTimeoutMs', 100, 3_600_000, 'QUERY_API_IDLE_TIMEOUT_MS', 'any socket without traffic, ms (SSE streams: at least 30 s)')
+})
+
+/** Options of `startQueryApi`; everything but `tokens` has a default. Unknown keys are refused. */
+export const queryApiOptionsSchema = z.strictObject({
+  port: int(0, 65_535).default(4000).meta(env('PORT', 'integer')).describe('listening port; 0 picks a free one'),
+  host: text().default('127.0.0.1').meta(env('QUERY_API_HOST')).describe('listening interface'),
+  brokers: brokersSchema.default(['127.0.0.1:9092']).meta(env('KAFKA_BROKERS', 'list', '`127.0.0.1:9092`')).describe('bootstrap brokers, comma-separated host:port'),
+  registryUrl: text().regex(/^https?:\/\/[^\s/]+/, { error: got('must be an http(s) URL') }).default('http://127.0.0.1:8081')
+    .meta(env('SCHEMA_REGISTRY_URL')).describe('schema registry base URL'),
+  registryAuth: registryAuthSchema.optional()
+    .meta(env('SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO', 'text', '(none)'))
+    .describe('`user:password` the registry client sends with basic auth; `SCHEMA_REGISTRY_BEARER_AUTH_TOKEN` sends a bearer token instead'),
+  tokens: z.custom<readonly ApiToken[]>((tokens) => Array.isArray(tokens), { error: 'must be an array of { token, scopes }' })
+    .meta(env('QUERY_API_TOKENS', 'text', '(generated by `npm run query-api`)')).describe('`token:scope[+scope],…`, scopes `read`, `admin`; at least one'),
+  tls: tlsSchema.optional(),
+  store: z.enum(StoreKinds, { error: got(`must be one of ${Object.values(StoreKinds).join(', ')}`) }).default(StoreKinds.rocksdb)
+    .meta(env('QUERY_API_STORE')).describe('`rocksdb` or `memory`: where materialized sessions live'),
+  stateDir: text().default('./.state').meta(env('STATE_DIR')).describe('state root; the RocksDB folder is `<STATE_DIR>/query-api/<INSTANCE_ID>`'),
+  instanceId: name().prefault(() => `${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9._-]/g, '-'))
+    .meta(env('INSTANCE_ID', 'text', '`<host>-<pid>`')).describe('names this instance in health reports and its state folder'),
+  maxRangeMs: int(60_000, 366 * DAY_MS).default(7 * DAY_MS).meta(env('QUERY_API_MAX_RANGE_MS', 'integer')).describe('longest query range, ms'),
+  retentionMs: int(60_000, 3650 * DAY_MS).default(7 * DAY_MS).meta(env('QUERY_API_RETENTION_MS', 'integer'))
+    .describe('data kept before the newest window (traffic windows, sessions, sales windows), ms'),
+  staticDir: text().nullable().default(DEFAULT_STATIC_DIR).meta(env('QUERY_API_STATIC_DIR', 'text', '`dashboard/dist`'))
+    .describe('folder served at `/` (index.html fallback); null serves nothing'),
+  topics: trafficTopicsSchema.prefault({}),
+  commerceTopics: commerceTopicsSchema.prefault({}),
+  observationsTopic: name().default(TRAFFIC_TOPICS.observations).meta(env('QUERY_API_TOPIC_OBSERVATIONS'))
+    .describe('traffic input topic (the topology the query API describes)'),
+  trafficApplicationId: name().default('runnel-traffic').meta(env('TRAFFIC_APPLICATION_ID')).describe('the traffic workers\' application id (consumer group)'),
+  fetchMaxWaitMs: int(10, 30_000).default(250).meta(env('QUERY_API_FETCH_MAX_WAIT_MS', 'integer'))
+    .describe('longest wait of one fetch for new records, ms: bounds the live-update delay'),
+  limits: limitsSchema.prefault({}),
+  logLevel: z.enum(LogLevels, { error: got(`must be one of ${LogLevels.join(', ')}`) }).default('info').meta(env('LOG_LEVEL'))
+    .describe('level of the default pino logger')
+})
+
+/** Options of `startQueryApi`; everything but `tokens` has a default. */
+export type QueryApiOptions = z.input<typeof queryApiOptionsSchema>
+
+type Parsed = z.output<typeof queryApiOptionsSchema>
+
+/** Validated configuration with every default filled in. */
+export type QueryApiConfig = Readonly<Omit<Parsed, 'registryAuth' | 'tls'> & {
+  registryAuth: SchemaRegistryAuth | null
+  tls: { readonly certFile: string; readonly keyFile: string } | null
+  instanceDir: string
+}>
+
+/** The schemas of the nested options, by the prefix of their paths. */
+const NESTED: Readonly<Record<string, z.ZodObject>> = { tls: tlsSchema, topics: trafficTopicsSchema, commerceTopics: commerceTopicsSchema, limits: limitsSchema }
+
+/** Every option as `[path, schema]`, nested ones as `topics.stats1m`, in declaration order. */
+function leaves(): Array<[string, z.ZodType]> {
+  return Object.entries(queryApiOptionsSchema.shape).flatMap(([key, field]): Array<[string, z.ZodType]> => {
+    const nested = NESTED[key]
+    return nested === undefined ? [[key, field]] : Object.entries(nested.shape).map(([inner, f]) => [`${key}.${inner}`, f])
+  })
+}
+
+/** Environment variable of each option (error messages name both). */
+const ENV: Readonly<Record<string, string>> = Object.fromEntries(
+  leaves().flatMap(([path, field]) => {
+    const variable = field.meta()?.env
+    return typeof variable === 'string' ? [[path, variable]] : []
+  })
+)
+
+function configError(issues: readonly z.core.$ZodIssue[]): QueryApiConfigError {
+  const issue = issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]
+  // An option is named down to its object keys: a bad list element names the list.
+  const at = issue?.path ?? []
+  const cut = at.findIndex((segment) => typeof segment !== 'string')
+  const path = (cut < 0 ? at : at.slice(0, cut)).map(String)
+  if (issue?.code === 'unrecognized_keys') {
+    const known = Object.keys((path.length === 0 ? queryApiOptionsSchema : NESTED[path.join('.')] ?? queryApiOptionsSchema).shape)
+    return new QueryApiConfigError([...path, String(issue.keys[0])].join('.'), `is not a known option; known: ${known.join(', ')}`)
   }
-  return value
-}
-
-function text(value: unknown, option: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new QueryApiConfigError(option, `must be a non-empty string, got ${JSON.stringify(value)}`)
-  return value.trim()
-}
-
-function name(value: unknown, option: string): string {
-  const v = text(value, option)
-  if (!NAME.test(v)) throw new QueryApiConfigError(option, `must be 1-200 characters of [A-Za-z0-9._-], got ${JSON.stringify(v)}`)
-  return v
+  return new QueryApiConfigError(path.length === 0 ? 'options' : path.join('.'), issue?.message ?? 'is invalid')
 }
 
 /** Validates options and fills in the defaults; throws `QueryApiConfigError` naming the first bad option. */
 export function resolveConfig(options: QueryApiOptions): QueryApiConfig {
   if (typeof options !== 'object' || options === null) throw new QueryApiConfigError('options', 'must be an object')
-  const port = int(options.port ?? 4000, 'port', 0, 65_535)
-  const host = text(options.host ?? '127.0.0.1', 'host')
-  const brokers = options.brokers ?? ['127.0.0.1:9092']
-  if (!Array.isArray(brokers) || brokers.length === 0) throw new QueryApiConfigError('brokers', 'must be a non-empty list of host:port')
-  for (const b of brokers) {
-    if (typeof b !== 'string' || !/^[^\s:]+:\d{1,5}$/.test(b)) throw new QueryApiConfigError('brokers', `${JSON.stringify(b)} is not host:port`)
-  }
-  const registryUrl = text(options.registryUrl ?? 'http://127.0.0.1:8081', 'registryUrl')
-  if (!/^https?:\/\/[^\s/]+/.test(registryUrl)) throw new QueryApiConfigError('registryUrl', `must be an http(s) URL, got ${JSON.stringify(registryUrl)}`)
-  const tokens = checkApiTokens(options.tokens, 'tokens')
+  const parsed = queryApiOptionsSchema.safeParse(options)
+  if (!parsed.success) throw configError(parsed.error.issues)
+  const { registryAuth, tls, ...config } = parsed.data
+  const tokens = checkApiTokens(config.tokens, 'tokens')
   if (tokens.length === 0) throw new QueryApiConfigError('tokens', 'at least one API token is required (e.g. QUERY_API_TOKENS="<token>:read+admin")')
-  let tls: QueryApiConfig['tls'] = null
-  if (options.tls !== undefined) {
-    tls = { certFile: text(options.tls?.certFile, 'tls.certFile'), keyFile: text(options.tls?.keyFile, 'tls.keyFile') }
-  }
-  const store = options.store ?? StoreKinds.rocksdb
-  if (!Object.values(StoreKinds).includes(store)) throw new QueryApiConfigError('store', `must be one of ${Object.values(StoreKinds).join(', ')}, got ${JSON.stringify(store)}`)
-  const stateDir = text(options.stateDir ?? './.state', 'stateDir')
-  const instanceId = name(options.instanceId ?? `${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9._-]/g, '-'), 'instanceId')
-  const maxRangeMs = int(options.maxRangeMs ?? 7 * DAY_MS, 'maxRangeMs', 60_000, 366 * DAY_MS)
-  const retentionMs = int(options.retentionMs ?? 7 * DAY_MS, 'retentionMs', 60_000, 3650 * DAY_MS)
-  const staticDir = options.staticDir === undefined ? DEFAULT_STATIC_DIR : options.staticDir === null ? null : text(options.staticDir, 'staticDir')
-  const topics: TrafficTopics = {
-    stats1m: name(options.topics?.stats1m ?? DEFAULT_TRAFFIC_TOPICS.stats1m, 'topics.stats1m'),
-    stats5m: name(options.topics?.stats5m ?? DEFAULT_TRAFFIC_TOPICS.stats5m, 'topics.stats5m'),
-    sessions: name(options.topics?.sessions ?? DEFAULT_TRAFFIC_TOPICS.sessions, 'topics.sessions')
-  }
+  const { topics, commerceTopics } = config
   if (new Set(Object.values(topics)).size !== 3) throw new QueryApiConfigError('topics', 'stats1m, stats5m and sessions must be three different topics')
-  const commerceTopics: CommerceOutputTopics = {
-    sales1h: name(options.commerceTopics?.sales1h ?? DEFAULT_COMMERCE_TOPICS.sales1h, 'commerceTopics.sales1h'),
-    productRatings: name(options.commerceTopics?.productRatings ?? DEFAULT_COMMERCE_TOPICS.productRatings, 'commerceTopics.productRatings'),
-    categoryRatings: name(options.commerceTopics?.categoryRatings ?? DEFAULT_COMMERCE_TOPICS.categoryRatings, 'commerceTopics.categoryRatings')
-  }
   if (new Set([...Object.values(topics), ...Object.values(commerceTopics)]).size !== 6) {
     throw new QueryApiConfigError('commerceTopics', 'sales1h, productRatings and categoryRatings must be three different topics, none of them a traffic topic')
   }
-  const trafficApplicationId = name(options.trafficApplicationId ?? 'runnel-traffic', 'trafficApplicationId')
-  const fetchMaxWaitMs = int(options.fetchMaxWaitMs ?? 250, 'fetchMaxWaitMs', 10, 30_000)
-  const limits = resolveLimits(options.limits ?? {})
+  checkLimits(config.limits)
   return {
-    port, host, brokers: [...brokers], registryUrl, registryAuth: checkRegistryAuth(options.registryAuth), tokens, tls, store, stateDir, instanceId,
-    instanceDir: join(stateDir, 'query-api', instanceId),
-    maxRangeMs, retentionMs, staticDir, topics, commerceTopics, trafficApplicationId, fetchMaxWaitMs, limits
+    ...config, brokers: [...config.brokers], tokens, registryAuth: registryAuth ?? null, tls: tls ?? null,
+    instanceDir: join(config.stateDir, 'query-api', config.instanceId)
   }
 }
 
 /** Registry credentials from SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO or SCHEMA_REGISTRY_BEARER_AUTH_TOKEN (Confluent's names). */
-function registryAuthFromEnv(env: Record<string, string | undefined>): SchemaRegistryAuth | undefined {
+function registryAuthFromEnv(env: Readonly<Record<string, string | undefined>>): SchemaRegistryAuth | undefined {
   try {
     return schemaRegistryAuthFromEnv(env)
   } catch (err) {
@@ -177,43 +217,8 @@ function registryAuthFromEnv(env: Record<string, string | undefined>): SchemaReg
   }
 }
 
-function checkRegistryAuth(auth: SchemaRegistryAuth | undefined): SchemaRegistryAuth | null {
-  if (auth === undefined) return null
-  const ok = 'bearerToken' in auth
-    ? typeof auth.bearerToken === 'string' && auth.bearerToken !== ''
-    : typeof auth.basic?.username === 'string' && auth.basic.username !== '' && typeof auth.basic.password === 'string'
-  if (!ok) throw new QueryApiConfigError('registryAuth', 'must be { basic: { username, password } } or { bearerToken }')
-  return auth
-}
-
-/** Bounds of each limit: [min, max]. */
-const LIMIT_BOUNDS: Readonly<Record<keyof ServerLimits, readonly [number, number]>> = {
-  maxBatchCalls: [1, 1000],
-  maxSeriesPoints: [1, 10_000_000],
-  maxRequestPoints: [1, 100_000_000],
-  maxResponseBytes: [1024, 1024 ** 3],
-  tokenConcurrency: [1, 10_000],
-  tokenRatePerSecond: [1, 1_000_000],
-  tokenRateBurst: [1, 1_000_000],
-  maxSubscriptionsPerToken: [1, 1_000_000],
-  maxSubscriptions: [1, 1_000_000],
-  authFailuresPerMinute: [1, 1_000_000],
-  headersTimeoutMs: [100, 3_600_000],
-  requestTimeoutMs: [100, 3_600_000],
-  keepAliveTimeoutMs: [100, 3_600_000],
-  idleTimeoutMs: [100, 3_600_000]
-}
-
-function resolveLimits(options: Partial<ServerLimits>): ServerLimits {
-  if (typeof options !== 'object' || options === null) throw new QueryApiConfigError('limits', 'must be an object')
-  const limits = {} as Record<keyof ServerLimits, number>
-  for (const key of Object.keys(LIMIT_BOUNDS) as Array<keyof ServerLimits>) {
-    const [min, max] = LIMIT_BOUNDS[key]
-    limits[key] = int(options[key] ?? DEFAULT_SERVER_LIMITS[key], `limits.${key}`, min, max)
-  }
-  for (const key of Object.keys(options)) {
-    if (!(key in LIMIT_BOUNDS)) throw new QueryApiConfigError(`limits.${key}`, `is not a limit; known: ${Object.keys(LIMIT_BOUNDS).join(', ')}`)
-  }
+/** What the limits' bounds cannot say: how they must fit together. */
+function checkLimits(limits: ServerLimits): void {
   if (limits.maxRequestPoints < limits.maxSeriesPoints) {
     throw new QueryApiConfigError('limits.maxRequestPoints', `must be at least limits.maxSeriesPoints (${limits.maxSeriesPoints}), or the longest series could never be asked for`)
   }
@@ -227,102 +232,61 @@ function resolveLimits(options: Partial<ServerLimits>): ServerLimits {
   if (limits.maxSubscriptionsPerToken > limits.maxSubscriptions) {
     throw new QueryApiConfigError('limits.maxSubscriptionsPerToken', `must be at most limits.maxSubscriptions (${limits.maxSubscriptions})`)
   }
-  return limits
 }
 
-/** Environment variable of each limit. */
-const LIMIT_ENV: Readonly<Record<keyof ServerLimits, string>> = {
-  maxBatchCalls: 'QUERY_API_MAX_BATCH_CALLS',
-  maxSeriesPoints: 'QUERY_API_MAX_SERIES_POINTS',
-  maxRequestPoints: 'QUERY_API_MAX_REQUEST_POINTS',
-  maxResponseBytes: 'QUERY_API_MAX_RESPONSE_BYTES',
-  tokenConcurrency: 'QUERY_API_TOKEN_CONCURRENCY',
-  tokenRatePerSecond: 'QUERY_API_TOKEN_RATE_PER_SECOND',
-  tokenRateBurst: 'QUERY_API_TOKEN_RATE_BURST',
-  maxSubscriptionsPerToken: 'QUERY_API_MAX_SUBSCRIPTIONS_PER_TOKEN',
-  maxSubscriptions: 'QUERY_API_MAX_SUBSCRIPTIONS',
-  authFailuresPerMinute: 'QUERY_API_AUTH_FAILURES_PER_MINUTE',
-  headersTimeoutMs: 'QUERY_API_HEADERS_TIMEOUT_MS',
-  requestTimeoutMs: 'QUERY_API_REQUEST_TIMEOUT_MS',
-  keepAliveTimeoutMs: 'QUERY_API_KEEP_ALIVE_TIMEOUT_MS',
-  idleTimeoutMs: 'QUERY_API_IDLE_TIMEOUT_MS'
-}
-
-/** Environment variable of each option (error messages name both). */
-const ENV: Record<string, string> = {
-  port: 'PORT', host: 'QUERY_API_HOST', brokers: 'KAFKA_BROKERS', registryUrl: 'SCHEMA_REGISTRY_URL', tokens: 'QUERY_API_TOKENS',
-  'tls.certFile': 'QUERY_API_TLS_CERT', 'tls.keyFile': 'QUERY_API_TLS_KEY', store: 'QUERY_API_STORE', stateDir: 'STATE_DIR',
-  instanceId: 'INSTANCE_ID', maxRangeMs: 'QUERY_API_MAX_RANGE_MS', retentionMs: 'QUERY_API_RETENTION_MS', staticDir: 'QUERY_API_STATIC_DIR',
-  'topics.stats1m': 'QUERY_API_TOPIC_STATS_1M', 'topics.stats5m': 'QUERY_API_TOPIC_STATS_5M', 'topics.sessions': 'QUERY_API_TOPIC_SESSIONS',
-  'commerceTopics.sales1h': 'QUERY_API_TOPIC_SALES_1H', 'commerceTopics.productRatings': 'QUERY_API_TOPIC_PRODUCT_RATINGS',
-  'commerceTopics.categoryRatings': 'QUERY_API_TOPIC_CATEGORY_RATINGS',
-  trafficApplicationId: 'TRAFFIC_APPLICATION_ID', fetchMaxWaitMs: 'QUERY_API_FETCH_MAX_WAIT_MS',
-  ...Object.fromEntries(Object.entries(LIMIT_ENV).map(([key, variable]) => [`limits.${key}`, variable]))
-}
-
-function envInt(env: Record<string, string | undefined>, option: string): number | undefined {
-  const raw = env[ENV[option] as string]?.trim()
-  if (raw === undefined || raw === '') return undefined
-  if (!/^-?\d+$/.test(raw)) throw new QueryApiConfigError(`${option} (${ENV[option]})`, `must be an integer, got ${JSON.stringify(raw)}`)
-  return Number(raw)
-}
-
-function envText(env: Record<string, string | undefined>, option: string): string | undefined {
-  const raw = env[ENV[option] as string]?.trim()
+/** The text of `variable`, undefined when unset or blank. */
+function envText(env: Readonly<Record<string, string | undefined>>, variable: string): string | undefined {
+  const raw = env[variable]?.trim()
   return raw === undefined || raw === '' ? undefined : raw
 }
 
+/** The value of an option's variable as its `envKind` says; a malformed integer names both. */
+function envValue(env: Readonly<Record<string, string | undefined>>, path: string, field: z.ZodType): unknown {
+  const meta = field.meta()
+  const raw = typeof meta?.env === 'string' ? envText(env, meta.env) : undefined
+  if (raw === undefined) return undefined
+  switch (meta?.envKind) {
+    case 'integer':
+      if (!/^-?\d+$/.test(raw)) throw new QueryApiConfigError(`${path} (${ENV[path]})`, `must be an integer, got ${JSON.stringify(raw)}`)
+      return Number(raw)
+    case 'list':
+      return raw.split(',').map((b) => b.trim()).filter((b) => b !== '')
+    default:
+      return raw
+  }
+}
+
+/** Options whose variables need more than `envValue`: read by `configFromEnv` itself. */
+const SPECIAL = new Set(['tokens', 'registryAuth', 'tls.certFile', 'tls.keyFile'])
+
 /**
- * Reads the options from environment variables (see the file comment) and validates them; errors
- * name the option and its variable.
+ * Reads the options from the variables the schema names (`envTable()` lists them) and validates
+ * them; errors name the option and its variable.
  */
-export function configFromEnv(env: Record<string, string | undefined> = process.env, overrides: Partial<QueryApiOptions> = {}): QueryApiConfig {
-  const cert = envText(env, 'tls.certFile')
-  const key = envText(env, 'tls.keyFile')
+export function configFromEnv(env: Readonly<Record<string, string | undefined>> = process.env, overrides: Partial<QueryApiOptions> = {}): QueryApiConfig {
+  const cert = envText(env, ENV['tls.certFile'] ?? '')
+  const key = envText(env, ENV['tls.keyFile'] ?? '')
   if ((cert === undefined) !== (key === undefined)) {
-    throw new QueryApiConfigError('tls (QUERY_API_TLS_CERT, QUERY_API_TLS_KEY)', 'set both the certificate and the key file, or neither')
+    throw new QueryApiConfigError(`tls (${ENV['tls.certFile']}, ${ENV['tls.keyFile']})`, 'set both the certificate and the key file, or neither')
   }
-  const tokensText = envText(env, 'tokens')
-  const topics: { -readonly [K in keyof TrafficTopics]?: string } = {}
-  for (const t of ['stats1m', 'stats5m', 'sessions'] as const) {
-    const v = envText(env, `topics.${t}`)
-    if (v !== undefined) topics[t] = v
+  const tokensText = envText(env, ENV.tokens ?? '')
+  const options: Record<string, unknown> = {
+    tokens: tokensText === undefined ? [] : parseApiTokens(tokensText, `tokens (${ENV.tokens})`),
+    ...Object.fromEntries(Object.keys(NESTED).filter((k) => k !== 'tls').map((k) => [k, {}]))
   }
-  const commerceTopics: { -readonly [K in keyof CommerceOutputTopics]?: string } = {}
-  for (const t of ['sales1h', 'productRatings', 'categoryRatings'] as const) {
-    const v = envText(env, `commerceTopics.${t}`)
-    if (v !== undefined) commerceTopics[t] = v
-  }
-  const limits: Partial<Record<keyof ServerLimits, number>> = {}
-  for (const key of Object.keys(LIMIT_ENV) as Array<keyof ServerLimits>) {
-    const v = envInt(env, `limits.${key}`)
-    if (v !== undefined) limits[key] = v
-  }
-  const options: QueryApiOptions = {
-    limits,
-    tokens: tokensText === undefined ? [] : parseApiTokens(tokensText, 'tokens (QUERY_API_TOKENS)'),
-    topics,
-    commerceTopics,
-    ...defined({
-      port: envInt(env, 'port'),
-      host: envText(env, 'host'),
-      brokers: envText(env, 'brokers')?.split(',').map((b) => b.trim()).filter((b) => b !== ''),
-      registryUrl: envText(env, 'registryUrl'),
-      registryAuth: registryAuthFromEnv(env),
-      tls: cert !== undefined && key !== undefined ? { certFile: cert, keyFile: key } : undefined,
-      store: envText(env, 'store') as StoreKindName | undefined,
-      stateDir: envText(env, 'stateDir'),
-      instanceId: envText(env, 'instanceId'),
-      maxRangeMs: envInt(env, 'maxRangeMs'),
-      retentionMs: envInt(env, 'retentionMs'),
-      staticDir: envText(env, 'staticDir'),
-      trafficApplicationId: envText(env, 'trafficApplicationId'),
-      fetchMaxWaitMs: envInt(env, 'fetchMaxWaitMs')
-    }),
-    ...overrides
+  const registryAuth = registryAuthFromEnv(env)
+  if (registryAuth !== undefined) options.registryAuth = registryAuth
+  if (cert !== undefined && key !== undefined) options.tls = { certFile: cert, keyFile: key }
+  for (const [path, field] of leaves()) {
+    const value = SPECIAL.has(path) ? undefined : envValue(env, path, field)
+    if (value === undefined) continue
+    const [outer, inner] = path.split('.') as [string, string | undefined]
+    if (inner === undefined) options[outer] = value
+    else (options[outer] as Record<string, unknown>)[inner] = value
   }
   try {
-    return resolveConfig(options)
+    // The values' types are the schema's to check.
+    return resolveConfig({ ...options, ...overrides } as QueryApiOptions)
   } catch (err) {
     // Name the variable too, so the operator knows what to fix.
     if (err instanceof QueryApiConfigError && ENV[err.option] !== undefined) {
@@ -332,6 +296,13 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
   }
 }
 
-function defined<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> }
+/** The README's table of variables: one row per variable, with its default and what it sets. */
+export function envTable(): string[] {
+  const rows = leaves().flatMap(([path, field]) => {
+    const variable = field.meta()?.env
+    if (typeof variable !== 'string') return []
+    const doc = optionDocs(z.object({ [path]: field }))[0]
+    return [[`\`${variable}\``, doc?.defaultText ?? '', `\`${path}\`: ${doc?.doc ?? ''}`]]
+  })
+  return markdownTable(['variable', 'default', 'option: meaning'], rows)
 }

@@ -1,7 +1,8 @@
 /**
- * `npm run query-api`: runs one query API instance from the environment (see config.ts for every
- * variable). Without QUERY_API_TOKENS it generates one read+admin token and prints it, so a local
- * stack works out of the box; set QUERY_API_TOKENS in any shared deployment.
+ * `npm run query-api`: runs one query API instance from the environment (the schema of config.ts
+ * names every variable; the README's table lists them). Without QUERY_API_TOKENS it generates one
+ * read+admin token and prints it, so a local stack works out of the box; set QUERY_API_TOKENS in
+ * any shared deployment.
  */
 import { randomBytes } from 'node:crypto'
 import { configFromEnv } from './config.ts'
@@ -17,7 +18,7 @@ if (env.QUERY_API_TOKENS === undefined || env.QUERY_API_TOKENS.trim() === '') {
 
 let api: Awaited<ReturnType<typeof startQueryApi>>
 try {
-  api = await startQueryApi(configFromEnv(env), { observationsTopic: env.QUERY_API_TOPIC_OBSERVATIONS ?? 'traffic.observations' })
+  api = await startQueryApi(configFromEnv(env))
 } catch (err) {
   if (err instanceof QueryApiConfigError) {
     process.stderr.write(`${err.message}\n`)

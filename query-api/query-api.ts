@@ -24,13 +24,13 @@ import { openQueryStore } from './store.ts'
 import { SystemInfo } from './system-info.ts'
 import { TopicFollower } from './topic-follower.ts'
 import { WorkerStatusBoard } from './worker-status.ts'
-import { buildTrafficTopology, TRAFFIC_TOPICS } from '../apps/traffic/index.ts'
+import { buildTrafficTopology } from '../apps/traffic/index.ts'
 import { SchemaRegistryClient } from '../schemas/index.ts'
 import type { TopologyDescription } from '../topology/index.ts'
 
 /** Extra wiring of `startQueryApi` (not configuration). */
 export interface QueryApiWiring {
-  /** Structured logger; default pino at LOG_LEVEL (info). */
+  /** Structured logger; default pino at the configured `logLevel`. */
   logger?: Logger
   /**
    * The workers' topology for `system.topology` and task ids in `system.instances`. Default: the
@@ -38,7 +38,7 @@ export interface QueryApiWiring {
    * `null`: none (system.topology answers 412).
    */
   topology?: (() => TopologyDescription) | null
-  /** Name of the input topic shown in the default topology. Default traffic.observations. */
+  /** Name of the input topic shown in the default topology. Default the configured `observationsTopic`. */
   observationsTopic?: string
   /** Wall clock, epoch ms ("the last hour" of the commerce answers). Default `Date.now`. */
   now?: () => number
@@ -60,7 +60,7 @@ export interface RunningQueryApi {
 /** Starts one instance; rejects on bad options (naming the option) or when Kafka cannot be reached. */
 export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, wiring: QueryApiWiring = {}): Promise<RunningQueryApi> {
   const config = 'instanceDir' in options ? options : resolveConfig(options)
-  const logger = wiring.logger ?? pino({ name: 'query-api', level: process.env.LOG_LEVEL ?? 'info' })
+  const logger = wiring.logger ?? pino({ name: 'query-api', level: config.logLevel })
   const log = logger.child({ instanceId: config.instanceId })
   const authenticator = new TokenAuthenticator(config.tokens)
   const startedAt = Date.now()
@@ -101,7 +101,7 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
     ? undefined
     : wiring.topology ?? (() => buildTrafficTopology({
       registry,
-      topics: { ...config.topics, observations: wiring.observationsTopic ?? TRAFFIC_TOPICS.observations }
+      topics: { ...config.topics, observations: wiring.observationsTopic ?? config.observationsTopic }
     }).describe())
   const system = new SystemInfo({
     brokers: config.brokers, applicationId: config.trafficApplicationId, topology, clientId: `runnel-query-api-${config.instanceId}-admin`,

@@ -1,10 +1,13 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { pino } from 'pino'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { stringSerde } from '../schemas/index.ts'
 import { StreamsBuilder } from '../topology/index.ts'
-import { resolveConfig, type StreamsConfig } from './config.ts'
+import { resolveConfig, streamsConfigSchema, type StreamsConfig } from './config.ts'
 import { StreamsConfigError } from './errors.ts'
 import { KafkaStreams } from './kafka-streams.ts'
+import { markdownTable, optionDocs, tableIn } from './option-docs.ts'
 
 const base: StreamsConfig = { applicationId: 'app', bootstrapServers: 'localhost:9092' }
 
@@ -65,6 +68,37 @@ describe('resolveConfig', () => {
     expect(optionOf({ ...base, instanceId: 'has space' })).toBe('instanceId')
     expect(optionOf({ ...base, clientSupplier: {} })).toBe('clientSupplier')
     expect(optionOf({ ...base, commitInterval: 100 })).toBe('commitInterval')
+    expect(optionOf({ ...base, logLevel: 'loud' })).toBe('logLevel')
+    expect(optionOf({ ...base, clock: 5 })).toBe('clock')
+    expect(optionOf({ ...base, logger: {} })).toBe('logger')
+  })
+
+  it('says what it expected and what it got', () => {
+    expect(() => resolveConfig({ ...base, commitIntervalMs: 1.5 })).toThrow('invalid option "commitIntervalMs": must be an integer >= 0, got 1.5')
+    expect(() => resolveConfig({ ...base, metricsPort: 70_000 })).toThrow('invalid option "metricsPort": must be an integer in [0, 65535], got 70000')
+    expect(() => resolveConfig({ ...base, bootstrapServers: 'no-port' })).toThrow('invalid option "bootstrapServers": must be a non-empty list of host:port, got "no-port"')
+    expect(() => resolveConfig({ ...base, processingGuarantee: 'once' as never }))
+      .toThrow(`invalid option "processingGuarantee": must be one of 'at_least_once', 'exactly_once_v2', got "once"`)
+    expect(() => resolveConfig({ ...base, sessionTimeoutMs: 3000, heartbeatIntervalMs: 3000 }))
+      .toThrow('invalid option "heartbeatIntervalMs": must be lower than sessionTimeoutMs (3000), got 3000')
+  })
+
+  it('names an unknown key before any bad value, listing the known options', () => {
+    expect(() => resolveConfig({ ...base, cacheMaxBytes: -1, commitInterval: 100 } as StreamsConfig))
+      .toThrow(/^invalid option "commitInterval": is not a known option \(known: applicationId, bootstrapServers, .*commitIntervalMs, /)
+  })
+
+  describe('reads no environment variable (entry points pass them)', () => {
+    afterEach(() => { vi.unstubAllEnvs() })
+
+    it('defaults the state folder to ./.state and the log level to info whatever STATE_DIR and LOG_LEVEL say', () => {
+      vi.stubEnv('STATE_DIR', '/elsewhere')
+      vi.stubEnv('LOG_LEVEL', 'debug')
+      const config = resolveConfig(base)
+      expect(config.stateDir).toBe(resolve('./.state'))
+      expect(config.logLevel).toBe('info')
+      expect(resolveConfig({ ...base, stateDir: '/s', logLevel: 'warn' })).toMatchObject({ stateDir: '/s', logLevel: 'warn' })
+    })
   })
 })
 
@@ -94,5 +128,14 @@ describe('KafkaStreams construction', () => {
   it('refuses a plan built for another application id', () => {
     const plan = topology().build({ applicationId: 'other' })
     expect(() => new KafkaStreams(plan, base)).toThrow(/built for application other/)
+  })
+})
+
+describe('the runtime README', () => {
+  it('lists every option with its default and doc, as streamsConfigSchema declares them', () => {
+    const rows = optionDocs(streamsConfigSchema).map((o) => [`\`${o.option}\``, o.defaultText, o.doc])
+    const expected = markdownTable(['option', 'default', 'meaning'], rows)
+    const readme = readFileSync(new URL('./README.md', import.meta.url), 'utf8')
+    expect(tableIn(readme, expected[0] ?? ''), 'runtime/README.md "Options" table (paste the expected lines)').toEqual(expected)
   })
 })

@@ -1,13 +1,21 @@
 /**
- * The configuration of a `KafkaStreams` instance: one options object, validated at construction
- * with errors naming the option, defaults as Kafka Streams' where they exist. Units are in the names.
+ * The configuration of a `KafkaStreams` instance: one options object, declared once by the zod schema
+ * `streamsConfigSchema` (each option's type, default, check and doc), validated at construction with
+ * errors naming the option. Defaults are Kafka Streams' where they exist; units are in the names.
+ *
+ * Defaults that depend on other options (the commit interval under exactly-once, the heartbeat and
+ * rebalance timeouts from the session timeout, the client id) are derived in `resolveConfig` after
+ * parsing; their schema entries carry the rule as `defaultText` metadata for the documentation.
+ * The library reads no environment variable: entry points pass `stateDir` and `logLevel`.
  */
 import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import type { Logger } from 'pino'
-import { DEFAULT_DESERIALIZATION_ERROR_POLICY, DeserializationErrorPolicies, type DeserializationErrorPolicy } from '../schemas/index.ts'
+import { z } from 'zod'
+import { DEFAULT_DESERIALIZATION_ERROR_POLICY, DeserializationErrorPolicies } from '../schemas/index.ts'
 import type { KafkaClientSupplier } from './client-supplier.ts'
 import { StreamsConfigError } from './errors.ts'
+import { DEFAULT_METRICS_HOST } from './metrics.ts'
 
 /** Processing guarantees (Kafka Streams' `processing.guarantee`). */
 export const ProcessingGuarantees = {
@@ -18,220 +26,163 @@ export const ProcessingGuarantees = {
 /** One of `ProcessingGuarantees`. */
 export type ProcessingGuarantee = (typeof ProcessingGuarantees)[keyof typeof ProcessingGuarantees]
 
-/** What the user gives `new KafkaStreams(topology, config)`. Only the first two are required. */
-export interface StreamsConfig {
-  /** Consumer group id, prefix of internal topics and of the state folder. */
-  readonly applicationId: string
-  /** `host:port` list, or one comma-separated string. */
-  readonly bootstrapServers: string | readonly string[]
-  /**
-   * Stable name of this instance (default `<hostname>-<pid>`). Under exactly-once it is part of the
-   * transactional id (`<applicationId>-<instanceId>`): restarting with the same id fences the previous
-   * process and aborts its open transaction at once instead of after `transactionTimeoutMs`.
-   */
-  readonly instanceId?: string
-  /** Root of task state folders `<stateDir>/<applicationId>/<task id>` (default `$STATE_DIR` or `./.state`). */
-  readonly stateDir?: string
-  /** Default `at_least_once`. */
-  readonly processingGuarantee?: ProcessingGuarantee
-  /** How often tasks commit (default 30,000 ms; 100 ms under exactly-once, as Kafka Streams). */
-  readonly commitIntervalMs?: number
-  /** Record-cache budget of the instance in bytes, shared by the stores of its tasks (default 10 MiB; 0 disables caching). */
-  readonly cacheMaxBytes?: number
-  /**
-   * How long a task with several input partitions waits for data on an empty one before processing
-   * the others out of timestamp order: 0 (default) waits only while that partition has fetched lag,
-   * a positive value also waits that long for new data, -1 never waits.
-   */
-  readonly maxTaskIdleMs?: number
-  /** Records buffered per input partition before its fetching pauses (default 1000). */
-  readonly maxBufferedRecordsPerPartition?: number
-  /** Consumer group session timeout (default 45,000 ms; the broker bounds it). */
-  readonly sessionTimeoutMs?: number
-  /** Heartbeat interval (default min(3,000, sessionTimeoutMs / 3)). */
-  readonly heartbeatIntervalMs?: number
-  /** How long the group waits for members to rejoin in a rebalance (default max(sessionTimeoutMs, 30,000)). */
-  readonly rebalanceTimeoutMs?: number
-  /** Longest wait of one fetch for new data (default 500 ms). */
-  readonly fetchMaxWaitMs?: number
-  /** Exactly-once: transaction timeout; an instance that dies mid-transaction blocks readers at most this long (default 10,000 ms). */
-  readonly transactionTimeoutMs?: number
-  /**
-   * How long a batch of output may wait for its acknowledgement (the client retries meanwhile) before
-   * the send fails (default 120,000 ms, as Kafka's delivery.timeout.ms). A failed send fails the commit.
-   */
-  readonly deliveryTimeoutMs?: number
-  /**
-   * How long an offset commit or a transaction commit or abort may take before it fails (default
-   * 60,000 ms, as Kafka's default.api.timeout.ms and max.block.ms).
-   */
-  readonly apiTimeoutMs?: number
-  /**
-   * How long a task may keep failing on transient broker errors (a leader move during restore) before
-   * the error is raised (default 300,000 ms, as Kafka Streams' task.timeout.ms; 0: fail on the first error).
-   */
-  readonly taskTimeoutMs?: number
-  /** Port of the Prometheus `/metrics` endpoint; 0 or undefined: no endpoint. */
-  readonly metricsPort?: number
-  /** Interface of the `/metrics` endpoint (default 127.0.0.1: this machine only; 0.0.0.0 for every interface). */
-  readonly metricsHost?: string
-  /** What happens to records that cannot be deserialized (default `log-and-continue`: dead-letter topic `<applicationId>-dlq`). */
-  readonly deserializationErrorPolicy?: DeserializationErrorPolicy
-  /** How often the instance publishes its status to `<applicationId>-status` (default 5,000 ms; 0: never). */
-  readonly statusIntervalMs?: number
-  /** Replication factor of the topics the runtime creates: changelogs, repartitions, dead letters, status (default 1). */
-  readonly replicationFactor?: number
-  /** Prefix of client ids (default `<applicationId>-<instanceId>`). */
-  readonly clientId?: string
-  /** Creates the Kafka clients (default: @platformatic/kafka clients with the options given). */
-  readonly clientSupplier?: KafkaClientSupplier
-  /** Wall clock in epoch ms (default `Date.now`): drives commits and wall-clock punctuation. */
-  readonly clock?: () => number
-  /** Structured logger (default: pino at `$LOG_LEVEL` or `info`). */
-  readonly logger?: Logger
-}
+/** Levels of the default pino logger. */
+export const LogLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
-/** The configuration with every default applied. */
-export interface ResolvedConfig {
-  readonly applicationId: string
-  readonly bootstrapServers: string[]
-  readonly instanceId: string
-  readonly stateDir: string
-  readonly processingGuarantee: ProcessingGuarantee
-  readonly exactlyOnce: boolean
-  readonly commitIntervalMs: number
-  readonly cacheMaxBytes: number
-  readonly maxTaskIdleMs: number
-  readonly maxBufferedRecordsPerPartition: number
-  readonly sessionTimeoutMs: number
-  readonly heartbeatIntervalMs: number
-  readonly rebalanceTimeoutMs: number
-  readonly fetchMaxWaitMs: number
-  readonly transactionTimeoutMs: number
-  readonly taskTimeoutMs: number
-  readonly deliveryTimeoutMs: number
-  readonly apiTimeoutMs: number
-  readonly metricsPort: number
-  readonly metricsHost: string
-  readonly deserializationErrorPolicy: DeserializationErrorPolicy
-  readonly statusIntervalMs: number
-  readonly replicationFactor: number
-  readonly clientId: string
-  readonly clientSupplier: KafkaClientSupplier | undefined
-  readonly clock: () => number
-  readonly logger: Logger | undefined
-}
-
-const KNOWN_OPTIONS = new Set([
-  'applicationId', 'bootstrapServers', 'instanceId', 'stateDir', 'processingGuarantee', 'commitIntervalMs', 'cacheMaxBytes',
-  'maxTaskIdleMs', 'maxBufferedRecordsPerPartition', 'sessionTimeoutMs', 'heartbeatIntervalMs', 'rebalanceTimeoutMs',
-  'fetchMaxWaitMs', 'transactionTimeoutMs', 'taskTimeoutMs', 'deliveryTimeoutMs', 'apiTimeoutMs', 'metricsPort', 'metricsHost', 'deserializationErrorPolicy', 'statusIntervalMs',
-  'replicationFactor', 'clientId', 'clientSupplier', 'clock', 'logger'
-])
+/** One of `LogLevels`. */
+export type LogLevel = (typeof LogLevels)[number]
 
 // Kafka topic names: the application id prefixes internal topics and names the group.
 const NAME = /^[A-Za-z0-9._-]{1,200}$/
 const BROKER = /^[^\s:,]+:\d{1,5}$/
 
-function integer(config: StreamsConfig, option: keyof StreamsConfig, min: number, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
-  const value = config[option]
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`
-    throw new StreamsConfigError(option, `must be an integer ${range}, got ${JSON.stringify(value)}`)
+/** A zod error message `<what>, got <the value>` (zod hands the error map the rejected input). */
+function got(what: string): (issue: { readonly input?: unknown }) => string {
+  return (issue) => `${what}, got ${JSON.stringify(issue.input)}`
+}
+
+function integer(min: number, max?: number): z.ZodInt {
+  const error = got(`must be an integer ${max === undefined ? `>= ${min}` : `in [${min}, ${max}]`}`)
+  const atLeast = z.int({ error }).min(min, { error })
+  return max === undefined ? atLeast : atLeast.max(max, { error })
+}
+
+function oneOf<const TValues extends readonly [string, ...string[]]>(values: TValues): z.ZodEnum<{ [K in TValues[number]]: K }> {
+  return z.enum(values, { error: got(`must be one of ${values.map((v) => `'${v}'`).join(', ')}`) })
+}
+
+const nameSchema = z.string({ error: got('must be 1-200 characters of [A-Za-z0-9._-]') })
+  .regex(NAME, { error: got('must be 1-200 characters of [A-Za-z0-9._-]') })
+
+/** A string or a list of `host:port`; parsed into the list. */
+const brokersSchema = z.union([z.string(), z.array(z.string()).readonly()], { error: got('must be a non-empty list of host:port') })
+  .transform((value, ctx): string[] => {
+    const brokers = typeof value === 'string' ? value.split(',').map((b) => b.trim()).filter((b) => b !== '') : [...value]
+    if (brokers.length > 0 && brokers.every((b) => BROKER.test(b))) return brokers
+    ctx.issues.push({ code: 'custom', input: value, message: `must be a non-empty list of host:port, got ${JSON.stringify(value)}` })
+    return z.NEVER
+  })
+
+function implementing<T>(message: string, check: (value: object) => boolean): z.ZodType<T> {
+  return z.custom<T>((value) => typeof value === 'object' && value !== null && check(value), { error: message })
+}
+
+const methods = (value: object, names: readonly string[]): boolean =>
+  names.every((name) => typeof (value as Record<string, unknown>)[name] === 'function')
+
+/**
+ * Every option of `new KafkaStreams(topology, config)`: only `applicationId` and `bootstrapServers`
+ * are required. Unknown keys are refused.
+ */
+export const streamsConfigSchema = z.strictObject({
+  applicationId: nameSchema.describe('Consumer group id, prefix of internal topics and of the state folder.'),
+  bootstrapServers: brokersSchema.describe('`host:port` list, or one comma-separated string.'),
+  instanceId: nameSchema.prefault(() => `${hostname()}-${process.pid}`).meta({ defaultText: '`<hostname>-<pid>`' }).describe(
+    'Stable name of this instance. Under exactly-once it is part of the transactional id (`<applicationId>-<instanceId>`): ' +
+    'restarting with the same id fences the previous process and aborts its open transaction at once instead of after `transactionTimeoutMs`.'
+  ),
+  stateDir: z.string({ error: got('must be a non-empty path') }).refine((dir) => dir.trim() !== '', { error: got('must be a non-empty path') })
+    .default('./.state').describe('Root of task state folders `<stateDir>/<applicationId>/<task id>`, resolved against the working directory.'),
+  processingGuarantee: oneOf([ProcessingGuarantees.AT_LEAST_ONCE, ProcessingGuarantees.EXACTLY_ONCE_V2])
+    .default(ProcessingGuarantees.AT_LEAST_ONCE).describe('`at_least_once` or `exactly_once_v2` (Kafka Streams\' `processing.guarantee`).'),
+  commitIntervalMs: integer(0).optional().meta({ defaultText: '30000; 100 under exactly-once' })
+    .describe('How often tasks commit, ms (Kafka Streams\' defaults).'),
+  cacheMaxBytes: integer(0).default(10 * 1024 * 1024)
+    .describe('Record-cache budget of the instance in bytes, shared by the stores of its tasks; 0 disables caching.'),
+  maxTaskIdleMs: integer(-1).default(0).describe(
+    'How long a task with several input partitions waits for data on an empty one before processing the others out of timestamp order: ' +
+    '0 waits only while that partition has fetched lag, a positive value also waits that long for new data, -1 never waits.'
+  ),
+  maxBufferedRecordsPerPartition: integer(1).default(1000).describe('Records buffered per input partition before its fetching pauses.'),
+  sessionTimeoutMs: integer(1).default(45_000).describe('Consumer group session timeout, ms (the broker bounds it).'),
+  heartbeatIntervalMs: integer(1).optional().meta({ defaultText: 'min(3000, sessionTimeoutMs / 3)' })
+    .describe('Heartbeat interval, ms; lower than `sessionTimeoutMs`.'),
+  rebalanceTimeoutMs: integer(1).optional().meta({ defaultText: 'max(sessionTimeoutMs, 30000)' })
+    .describe('How long the group waits for members to rejoin in a rebalance, ms; at least `sessionTimeoutMs`.'),
+  fetchMaxWaitMs: integer(0, 60_000).default(500).describe('Longest wait of one fetch for new data, ms.'),
+  transactionTimeoutMs: integer(1_000).default(10_000)
+    .describe('Exactly-once: transaction timeout, ms; an instance that dies mid-transaction blocks readers at most this long.'),
+  taskTimeoutMs: integer(0).default(300_000).describe(
+    'How long a task may keep failing on transient broker errors (a leader move during restore) before the error is raised, ms ' +
+    '(Kafka Streams\' `task.timeout.ms`); 0 fails on the first error.'
+  ),
+  deliveryTimeoutMs: integer(1_000).default(120_000).describe(
+    'How long a batch of output may wait for its acknowledgement (the client retries meanwhile) before the send fails, ms ' +
+    '(Kafka\'s `delivery.timeout.ms`). A failed send fails the commit.'
+  ),
+  apiTimeoutMs: integer(1_000).default(60_000).describe(
+    'How long an offset commit or a transaction commit or abort may take before it fails, ms (Kafka\'s `default.api.timeout.ms` and `max.block.ms`).'
+  ),
+  metricsPort: integer(0, 65_535).default(0).describe('Port of the Prometheus `/metrics` endpoint; 0: no endpoint.'),
+  metricsHost: z.string({ error: got('must be a non-empty host name or address') })
+    .refine((host) => host.trim() !== '', { error: got('must be a non-empty host name or address') })
+    .default(DEFAULT_METRICS_HOST).describe('Interface of the `/metrics` endpoint (127.0.0.1: this machine only; 0.0.0.0: every interface).'),
+  deserializationErrorPolicy: oneOf([DeserializationErrorPolicies.LOG_AND_CONTINUE, DeserializationErrorPolicies.LOG_AND_FAIL])
+    .default(DEFAULT_DESERIALIZATION_ERROR_POLICY)
+    .describe('What happens to records that cannot be deserialized: `log-and-continue` sends them to the dead-letter topic `<applicationId>-dlq`, `log-and-fail` stops the instance in ERROR.'),
+  statusIntervalMs: integer(0).default(5_000).describe('How often the instance publishes its status to `<applicationId>-status`, ms; 0: never.'),
+  replicationFactor: integer(1, 32).default(1)
+    .describe('Replication factor of the topics the runtime creates: changelogs, repartitions, dead letters, status.'),
+  clientId: z.string({ error: got('must be a non-empty string') }).min(1, { error: got('must be a non-empty string') }).optional()
+    .meta({ defaultText: '`<applicationId>-<instanceId>`' }).describe('Prefix of client ids.'),
+  clientSupplier: implementing<KafkaClientSupplier>('must implement getAdmin, getConsumer, getProducer and getRestoreConsumer',
+    (value) => methods(value, ['getAdmin', 'getConsumer', 'getProducer', 'getRestoreConsumer'])).optional()
+    .meta({ defaultText: '@platformatic/kafka clients' }).describe('Creates the Kafka clients.'),
+  clock: z.custom<() => number>((value) => typeof value === 'function', { error: 'must be a function returning epoch milliseconds' })
+    .default(() => Date.now).meta({ defaultText: '`Date.now`' }).describe('Wall clock in epoch ms: drives commits and wall-clock punctuation.'),
+  logLevel: oneOf(LogLevels).default('info').describe('Level of the default pino logger (unused when `logger` is given).'),
+  logger: implementing<Logger>('must be a pino logger', (value) => methods(value, ['child'])).optional()
+    .meta({ defaultText: 'pino at `logLevel`' }).describe('Structured logger.')
+})
+
+/** What the user gives `new KafkaStreams(topology, config)`. Only the first two are required. */
+export type StreamsConfig = Readonly<z.input<typeof streamsConfigSchema>>
+
+type Parsed = z.output<typeof streamsConfigSchema>
+
+/** The configuration with every default applied. */
+export type ResolvedConfig = Readonly<Omit<Parsed, 'commitIntervalMs' | 'heartbeatIntervalMs' | 'rebalanceTimeoutMs' | 'clientId'> & {
+  exactlyOnce: boolean
+  commitIntervalMs: number
+  heartbeatIntervalMs: number
+  rebalanceTimeoutMs: number
+  clientId: string
+}>
+
+/** The first issue as the error naming its option; unknown keys are named before bad values. */
+function configError(issues: readonly z.core.$ZodIssue[]): StreamsConfigError {
+  const unknown = issues.find((issue) => issue.code === 'unrecognized_keys')
+  if (unknown !== undefined && unknown.code === 'unrecognized_keys') {
+    const known = Object.keys(streamsConfigSchema.shape).join(', ')
+    return new StreamsConfigError(String(unknown.keys[0]), `is not a known option (known: ${known})`)
   }
-  return value
+  const [first] = issues
+  return new StreamsConfigError(first === undefined ? 'config' : String(first.path[0] ?? 'config'), first?.message ?? 'is invalid')
 }
 
 /** Validates `config` and applies defaults. Throws `StreamsConfigError` naming the first bad option. */
 export function resolveConfig(config: StreamsConfig): ResolvedConfig {
   if (config === null || typeof config !== 'object') throw new StreamsConfigError('config', 'must be an object')
-  for (const key of Object.keys(config)) {
-    if (!KNOWN_OPTIONS.has(key)) throw new StreamsConfigError(key, `is not a known option (known: ${[...KNOWN_OPTIONS].join(', ')})`)
-  }
-  const { applicationId } = config
-  if (typeof applicationId !== 'string' || !NAME.test(applicationId)) {
-    throw new StreamsConfigError('applicationId', `must be 1-200 characters of [A-Za-z0-9._-], got ${JSON.stringify(applicationId)}`)
-  }
-  const rawBrokers = config.bootstrapServers
-  const brokers = typeof rawBrokers === 'string'
-    ? rawBrokers.split(',').map((b) => b.trim()).filter((b) => b !== '')
-    : Array.isArray(rawBrokers) ? [...(rawBrokers as unknown[])] : undefined
-  if (brokers === undefined || brokers.length === 0 || !brokers.every((b) => typeof b === 'string' && BROKER.test(b))) {
-    throw new StreamsConfigError('bootstrapServers', `must be a non-empty list of host:port, got ${JSON.stringify(rawBrokers)}`)
-  }
-  const instanceId = config.instanceId ?? `${hostname()}-${process.pid}`
-  if (typeof instanceId !== 'string' || !NAME.test(instanceId)) {
-    throw new StreamsConfigError('instanceId', `must be 1-200 characters of [A-Za-z0-9._-], got ${JSON.stringify(config.instanceId)}`)
-  }
-  const stateDir = config.stateDir ?? process.env.STATE_DIR ?? './.state'
-  if (typeof stateDir !== 'string' || stateDir.trim() === '') throw new StreamsConfigError('stateDir', `must be a non-empty path, got ${JSON.stringify(config.stateDir)}`)
-  const guarantee = config.processingGuarantee ?? ProcessingGuarantees.AT_LEAST_ONCE
-  const guarantees = Object.values(ProcessingGuarantees) as string[]
-  if (!guarantees.includes(guarantee)) {
-    throw new StreamsConfigError('processingGuarantee', `must be one of ${guarantees.map((g) => `'${g}'`).join(', ')}, got ${JSON.stringify(guarantee)}`)
-  }
-  const exactlyOnce = guarantee === ProcessingGuarantees.EXACTLY_ONCE_V2
-  const policies = Object.values(DeserializationErrorPolicies) as string[]
-  const policy = config.deserializationErrorPolicy ?? DEFAULT_DESERIALIZATION_ERROR_POLICY
-  if (!policies.includes(policy)) {
-    throw new StreamsConfigError('deserializationErrorPolicy', `must be one of ${policies.map((p) => `'${p}'`).join(', ')}, got ${JSON.stringify(policy)}`)
-  }
-  const sessionTimeoutMs = integer(config, 'sessionTimeoutMs', 1, 45_000)
-  const heartbeatIntervalMs = integer(config, 'heartbeatIntervalMs', 1, Math.max(1, Math.min(3_000, Math.floor(sessionTimeoutMs / 3))))
+  const parsed = streamsConfigSchema.safeParse(config)
+  if (!parsed.success) throw configError(parsed.error.issues)
+  const options = parsed.data
+  const exactlyOnce = options.processingGuarantee === ProcessingGuarantees.EXACTLY_ONCE_V2
+  const { sessionTimeoutMs } = options
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? Math.max(1, Math.min(3_000, Math.floor(sessionTimeoutMs / 3)))
   if (heartbeatIntervalMs >= sessionTimeoutMs) {
     throw new StreamsConfigError('heartbeatIntervalMs', `must be lower than sessionTimeoutMs (${sessionTimeoutMs}), got ${heartbeatIntervalMs}`)
   }
-  const rebalanceTimeoutMs = integer(config, 'rebalanceTimeoutMs', 1, Math.max(sessionTimeoutMs, 30_000))
+  const rebalanceTimeoutMs = options.rebalanceTimeoutMs ?? Math.max(sessionTimeoutMs, 30_000)
   if (rebalanceTimeoutMs < sessionTimeoutMs) {
     throw new StreamsConfigError('rebalanceTimeoutMs', `must be at least sessionTimeoutMs (${sessionTimeoutMs}), got ${rebalanceTimeoutMs}`)
   }
-  const maxTaskIdleMs = integer(config, 'maxTaskIdleMs', -1, 0)
-  const clock = config.clock ?? Date.now
-  if (typeof clock !== 'function') throw new StreamsConfigError('clock', 'must be a function returning epoch milliseconds')
-  const supplier = config.clientSupplier
-  if (supplier !== undefined && (typeof supplier !== 'object' || supplier === null ||
-    typeof supplier.getAdmin !== 'function' || typeof supplier.getConsumer !== 'function' ||
-    typeof supplier.getProducer !== 'function' || typeof supplier.getRestoreConsumer !== 'function')) {
-    throw new StreamsConfigError('clientSupplier', 'must implement getAdmin, getConsumer, getProducer and getRestoreConsumer')
-  }
-  const logger = config.logger
-  if (logger !== undefined && (typeof logger !== 'object' || logger === null || typeof logger.child !== 'function')) {
-    throw new StreamsConfigError('logger', 'must be a pino logger')
-  }
-  const metricsHost = config.metricsHost ?? '127.0.0.1'
-  if (typeof metricsHost !== 'string' || metricsHost.trim() === '') {
-    throw new StreamsConfigError('metricsHost', `must be a non-empty host name or address, got ${JSON.stringify(config.metricsHost)}`)
-  }
-  const clientId = config.clientId ?? `${applicationId}-${instanceId}`
-  if (typeof clientId !== 'string' || clientId === '') throw new StreamsConfigError('clientId', `must be a non-empty string, got ${JSON.stringify(config.clientId)}`)
   return {
-    applicationId,
-    bootstrapServers: brokers as string[],
-    instanceId,
-    stateDir: resolve(stateDir),
-    processingGuarantee: guarantee as ProcessingGuarantee,
+    ...options,
+    stateDir: resolve(options.stateDir),
     exactlyOnce,
-    commitIntervalMs: integer(config, 'commitIntervalMs', 0, exactlyOnce ? 100 : 30_000),
-    cacheMaxBytes: integer(config, 'cacheMaxBytes', 0, 10 * 1024 * 1024),
-    maxTaskIdleMs,
-    maxBufferedRecordsPerPartition: integer(config, 'maxBufferedRecordsPerPartition', 1, 1000),
-    sessionTimeoutMs,
+    commitIntervalMs: options.commitIntervalMs ?? (exactlyOnce ? 100 : 30_000),
     heartbeatIntervalMs,
     rebalanceTimeoutMs,
-    fetchMaxWaitMs: integer(config, 'fetchMaxWaitMs', 0, 500, 60_000),
-    transactionTimeoutMs: integer(config, 'transactionTimeoutMs', 1_000, 10_000),
-    taskTimeoutMs: integer(config, 'taskTimeoutMs', 0, 300_000),
-    deliveryTimeoutMs: integer(config, 'deliveryTimeoutMs', 1_000, 120_000),
-    apiTimeoutMs: integer(config, 'apiTimeoutMs', 1_000, 60_000),
-    metricsPort: integer(config, 'metricsPort', 0, 0, 65_535),
-    metricsHost,
-    deserializationErrorPolicy: policy as DeserializationErrorPolicy,
-    statusIntervalMs: integer(config, 'statusIntervalMs', 0, 5_000),
-    replicationFactor: integer(config, 'replicationFactor', 1, 1, 32),
-    clientId,
-    clientSupplier: supplier,
-    clock,
-    logger
+    clientId: options.clientId ?? `${options.applicationId}-${options.instanceId}`
   }
 }

@@ -5,7 +5,8 @@
  */
 export { KafkaStreams, type StateListener } from './kafka-streams.ts'
 export {
-  type StreamsConfig, type ResolvedConfig, resolveConfig, ProcessingGuarantees, type ProcessingGuarantee
+  type StreamsConfig, type ResolvedConfig, resolveConfig, streamsConfigSchema, ProcessingGuarantees, type ProcessingGuarantee,
+  LogLevels, type LogLevel
 } from './config.ts'
 export { type KafkaClientSupplier, defaultKafkaClientSupplier, type ByteConsumer, type ByteProducer } from './client-supplier.ts'
 export {
@@ -18,5 +19,6 @@ export {
   assignTasks, createPartitionAssigner, encodeMemberInfo, decodeMemberInfo, tasksOf, partitionsOfTask, tasksOfPartitions,
   taskId, parseTaskId, type MemberInfo, type AssignorMember, type TaskTopology, type TopicPartition
 } from './assignor.ts'
+export { optionDocs, markdownTable, tableIn, type OptionDoc } from './option-docs.ts'
 export { DEFAULT_METRICS_HOST, RuntimeMetrics, startMetricsServer } from './metrics.ts'
 export { decodeBatches, type AbortedTransaction, type DecodedBatches } from './record-batches.ts'

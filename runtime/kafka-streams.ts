@@ -93,7 +93,7 @@ export class KafkaStreams {
       throw new RuntimeError('RUNTIME_BAD_TOPOLOGY', 'the topology has no sources: nothing to run')
     }
     this.supplier = this.config.clientSupplier ?? defaultKafkaClientSupplier
-    this.logger = (this.config.logger ?? pino({ name: 'runnel', level: process.env.LOG_LEVEL ?? 'info' })).child({ applicationId, instanceId })
+    this.logger = (this.config.logger ?? pino({ name: 'runnel', level: this.config.logLevel })).child({ applicationId, instanceId })
     this.metrics = new RuntimeMetrics({ applicationId, instanceId }, {
       tasks: () => this.tasks?.tasks.values() ?? [],
       lags: () => [...(this.fetcher?.positions() ?? [])].map((p) => {

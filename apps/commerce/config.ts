@@ -1,9 +1,13 @@
 /**
  * The commerce application's settings (CONTRACTS.md, "Commerce analytics"): topic names, the record
  * keys of the output topics (encoders and parsers, shared with the query API), window sizes and the
- * defaults of grace, retention and partition counts, validated once.
+ * defaults of grace, retention and partition counts, declared once by `commerceSettingsSchema` (its
+ * worker variables and `--help` rows are read off it) and validated once.
  */
-import { AppConfigError, settingChecks } from '../shared/index.ts'
+import { z } from 'zod'
+import {
+  AppConfigError, checkDistinctTopics, parseSettings, settingVariable, topicNameSchema, topicsSchema, windowedAppSettings
+} from '../shared/index.ts'
 
 /** Topic names of the commerce contract. */
 export const COMMERCE_TOPICS = {
@@ -46,40 +50,40 @@ export const DEFAULT_OUTPUT_PARTITIONS = 6
 /** Number of rating values: 1 to 5 stars (the histograms' length). */
 export const RATING_STARS = 5
 
-/** Settings of the commerce application; every field is optional and has the contract's default. */
-export interface CommerceSettings {
-  readonly topics?: Partial<CommerceTopics>
-  /**
-   * Where the analytics topology sends typed input records that break the contract (a key that is
-   * not the product id, a rating outside 1-5...). Default `runnel-commerce-dlq` (the worker passes
-   * `<application id>-dlq`, where the runtime also puts records it cannot deserialize).
-   */
-  readonly typedDeadLetterTopic?: string
-  /** Grace of the 1-hour sales windows after their end, ms. Default 60,000. */
-  readonly graceMs?: number
-  /** `retention.ms` of the compacted output topics. Default 2 days. */
-  readonly outputRetentionMs?: number
-  /** How long the sales window store keeps windows, ms. Default 1 day; at least 1 h + grace. */
-  readonly storeRetentionMs?: number
-  /** Partitions of the input topics when the worker creates them. Default 6. */
-  readonly inputPartitions?: number
-  /** Partitions of each output topic (and of `analytics.dlq`) when the worker creates it. Default 6. */
-  readonly outputPartitions?: number
-}
-
-/** Settings with every default filled in. */
-export interface ResolvedCommerceSettings {
-  readonly topics: CommerceTopics
-  readonly typedDeadLetterTopic: string
-  readonly graceMs: number
-  readonly outputRetentionMs: number
-  readonly storeRetentionMs: number
-  readonly inputPartitions: number
-  readonly outputPartitions: number
-}
-
 /** Default dead-letter topic of the analytics topology: the runtime's `<application id>-dlq` of `runnel-commerce`. */
 export const DEFAULT_TYPED_DEAD_LETTER_TOPIC = 'runnel-commerce-dlq'
+
+/**
+ * Settings of the commerce application, each declared once: default (the contract's), check, doc and
+ * the worker's variable. The store retention's default depends on the grace (`resolveCommerceSettings`).
+ */
+export const commerceSettingsSchema = z.object({
+  topics: topicsSchema(COMMERCE_TOPICS, {
+    analytics: 'COMMERCE_ANALYTICS_TOPIC', analyticsDlq: 'COMMERCE_ANALYTICS_DLQ_TOPIC', productSold: 'COMMERCE_PRODUCT_SOLD_TOPIC',
+    productRated: 'COMMERCE_PRODUCT_RATED_TOPIC', sales1h: 'COMMERCE_SALES_TOPIC', productRatings: 'COMMERCE_PRODUCT_RATINGS_TOPIC',
+    categoryRatings: 'COMMERCE_CATEGORY_RATINGS_TOPIC'
+  }, {
+    analytics: 'seed JSON input', analyticsDlq: 'rejected seed events', productSold: 'typed input', productRated: 'typed input',
+    sales1h: 'output topic', productRatings: 'output topic', categoryRatings: 'output topic'
+  }).prefault({}),
+  // The worker passes `<application id>-dlq`, where the runtime also puts records it cannot deserialize.
+  typedDeadLetterTopic: topicNameSchema().default(DEFAULT_TYPED_DEAD_LETTER_TOPIC)
+    .meta(settingVariable('COMMERCE_TYPED_DLQ_TOPIC', 'text', '<APPLICATION_ID>-dlq'))
+    .describe('rejected typed events: records that break the contract (a key that is not the product id, a rating outside 1-5...)'),
+  ...windowedAppSettings('COMMERCE', {
+    graceMs: DEFAULT_GRACE_MS, outputRetentionMs: DEFAULT_OUTPUT_RETENTION_MS, storeRetentionMs: DEFAULT_STORE_RETENTION_MS,
+    inputPartitions: DEFAULT_INPUT_PARTITIONS, outputPartitions: DEFAULT_OUTPUT_PARTITIONS
+  }, {
+    graceMs: 'grace of the 1-hour sales windows, ms', storeRetentionMs: 'retention of the sales window store, ms; at least 1 h + grace',
+    inputPartitions: 'partitions of the input topics when created', outputPartitions: 'partitions of the output and dead-letter topics when created'
+  })
+})
+
+/** Settings of the commerce application; every field is optional and has the contract's default. */
+export type CommerceSettings = z.input<typeof commerceSettingsSchema>
+
+/** Settings with every default filled in. */
+export type ResolvedCommerceSettings = Readonly<Omit<z.output<typeof commerceSettingsSchema>, 'storeRetentionMs'> & { storeRetentionMs: number }>
 
 /** A bad commerce setting; `option` names it. */
 export class CommerceConfigError extends AppConfigError {
@@ -89,30 +93,17 @@ export class CommerceConfigError extends AppConfigError {
   }
 }
 
-const check = settingChecks((option, message) => new CommerceConfigError(option, message))
-
 /** Fills in defaults and checks every setting, throwing a `CommerceConfigError` naming the bad one. */
 export function resolveCommerceSettings(settings: CommerceSettings = {}): ResolvedCommerceSettings {
-  if (typeof settings !== 'object' || settings === null) throw new CommerceConfigError('settings', 'must be an object')
-  const topics: CommerceTopics = check.topics<keyof CommerceTopics>(COMMERCE_TOPICS, settings.topics)
-  const typedDeadLetterTopic = settings.typedDeadLetterTopic === undefined
-    ? DEFAULT_TYPED_DEAD_LETTER_TOPIC
-    : check.topicName('typedDeadLetterTopic', settings.typedDeadLetterTopic)
-  check.distinct([...Object.values(topics), typedDeadLetterTopic], { ...topics, typedDeadLetterTopic })
-  const graceMs = check.durationMs('graceMs', settings.graceMs, DEFAULT_GRACE_MS, 0)
-  const storeRetentionMs = check.durationMs('storeRetentionMs', settings.storeRetentionMs, Math.max(DEFAULT_STORE_RETENTION_MS, HOUR_MS + graceMs), 1)
+  const fail = (option: string, message: string): CommerceConfigError => new CommerceConfigError(option, message)
+  const parsed = parseSettings(commerceSettingsSchema, settings, fail)
+  const { topics, typedDeadLetterTopic, graceMs } = parsed
+  checkDistinctTopics([...Object.values(topics), typedDeadLetterTopic], { ...topics, typedDeadLetterTopic }, fail)
+  const storeRetentionMs = parsed.storeRetentionMs ?? Math.max(DEFAULT_STORE_RETENTION_MS, HOUR_MS + graceMs)
   if (storeRetentionMs < HOUR_MS + graceMs) {
     throw new CommerceConfigError('storeRetentionMs', `must be at least the 1-hour window size + graceMs (${HOUR_MS + graceMs}), got ${storeRetentionMs}`)
   }
-  return {
-    topics,
-    typedDeadLetterTopic,
-    graceMs,
-    outputRetentionMs: check.durationMs('outputRetentionMs', settings.outputRetentionMs, DEFAULT_OUTPUT_RETENTION_MS, 1),
-    storeRetentionMs,
-    inputPartitions: check.partitions('inputPartitions', settings.inputPartitions, DEFAULT_INPUT_PARTITIONS),
-    outputPartitions: check.partitions('outputPartitions', settings.outputPartitions, DEFAULT_OUTPUT_PARTITIONS)
-  }
+  return { ...parsed, storeRetentionMs }
 }
 
 /** Key of the typed inputs and of `commerce.product-ratings`: the product id as a decimal string. */

@@ -17,10 +17,11 @@
  */
 import { SchemaRegistryClient } from '../../schemas/index.ts'
 import {
-  appWorkerOptionsFromEnv, ensureTopics, startStreams, streamsWorkerEnv, workerMain, workerUsage, type AppVariables, type Environment,
+  appWorkerOptionsFromEnv, ensureTopics, settingsHelp, settingVariables, startStreams, streamsWorkerEnv, workerMain, workerUsage, type AppVariables,
+  type Environment,
   type RunningWorker, type StreamsWorkerOptions
 } from '../shared/index.ts'
-import { resolveCommerceSettings, type CommerceSettings, type CommerceTopics, type ResolvedCommerceSettings } from './config.ts'
+import { commerceSettingsSchema, resolveCommerceSettings, type CommerceSettings, type ResolvedCommerceSettings } from './config.ts'
 import { buildCommerceTopology } from './topology.ts'
 
 /** Options of a commerce worker (what the environment variables set). */
@@ -70,46 +71,15 @@ export async function startCommerceWorker(options: CommerceWorkerOptions): Promi
   return { ...await startStreams(topology, options, DEFAULTS), settings }
 }
 
-/** Topic variables and the topic role each one sets. */
-const TOPIC_VARIABLES = {
-  COMMERCE_ANALYTICS_TOPIC: 'analytics',
-  COMMERCE_ANALYTICS_DLQ_TOPIC: 'analyticsDlq',
-  COMMERCE_PRODUCT_SOLD_TOPIC: 'productSold',
-  COMMERCE_PRODUCT_RATED_TOPIC: 'productRated',
-  COMMERCE_SALES_TOPIC: 'sales1h',
-  COMMERCE_PRODUCT_RATINGS_TOPIC: 'productRatings',
-  COMMERCE_CATEGORY_RATINGS_TOPIC: 'categoryRatings'
-} as const satisfies Record<string, keyof CommerceTopics>
-
-/** Environment variables of the worker, with what they set. */
+/** Environment variables of the worker, with what they set (the settings' rows come from their schema). */
 export const COMMERCE_WORKER_ENV = {
   ...streamsWorkerEnv(DEFAULTS),
   COMMERCE_BRIDGE: 'run the seed bridge analytics -> typed topics: true (default) or false',
-  COMMERCE_ANALYTICS_TOPIC: 'seed JSON input (default analytics)',
-  COMMERCE_ANALYTICS_DLQ_TOPIC: 'rejected seed events (default analytics.dlq)',
-  COMMERCE_PRODUCT_SOLD_TOPIC: 'typed input (default commerce.product-sold)',
-  COMMERCE_PRODUCT_RATED_TOPIC: 'typed input (default commerce.product-rated)',
-  COMMERCE_SALES_TOPIC: 'output topic (default commerce.sales.1h)',
-  COMMERCE_PRODUCT_RATINGS_TOPIC: 'output topic (default commerce.product-ratings)',
-  COMMERCE_CATEGORY_RATINGS_TOPIC: 'output topic (default commerce.category-ratings)',
-  COMMERCE_TYPED_DLQ_TOPIC: 'rejected typed events (default <APPLICATION_ID>-dlq)',
-  COMMERCE_GRACE_MS: 'grace of the 1-hour sales windows, ms (default 60000)',
-  COMMERCE_RETENTION_MS: 'retention.ms of the output topics (default 172800000: 2 days)',
-  COMMERCE_STORE_RETENTION_MS: 'retention of the sales window store, ms (default 86400000)',
-  COMMERCE_INPUT_PARTITIONS: 'partitions of the input topics when created (default 6)',
-  COMMERCE_OUTPUT_PARTITIONS: 'partitions of the output and dead-letter topics when created (default 6)'
-} as const
+  ...settingsHelp(commerceSettingsSchema)
+}
 
-/** The variable of each setting. */
-const SETTING_VARIABLES = {
-  topics: TOPIC_VARIABLES,
-  booleans: { bridge: 'COMMERCE_BRIDGE' },
-  texts: { typedDeadLetterTopic: 'COMMERCE_TYPED_DLQ_TOPIC' },
-  integers: {
-    graceMs: 'COMMERCE_GRACE_MS', outputRetentionMs: 'COMMERCE_RETENTION_MS', storeRetentionMs: 'COMMERCE_STORE_RETENTION_MS',
-    inputPartitions: 'COMMERCE_INPUT_PARTITIONS', outputPartitions: 'COMMERCE_OUTPUT_PARTITIONS'
-  }
-} as const satisfies AppVariables
+/** The variable of each setting, and of the worker's `bridge`. */
+const SETTING_VARIABLES: AppVariables = { ...settingVariables(commerceSettingsSchema), booleans: { bridge: 'COMMERCE_BRIDGE' } }
 
 /** Reads worker options from the environment; a bad value throws an error naming the variable. */
 export function commerceWorkerOptionsFromEnv(env: Environment = process.env): CommerceWorkerOptions {

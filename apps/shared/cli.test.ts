@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
 import { envReader, flagsUsage, parseFlags, withoutUndefined, type FlagSpec } from './cli.ts'
-import { AppConfigError, settingChecks } from './settings.ts'
+import {
+  AppConfigError, checkDistinctTopics, durationMsSchema, parseSettings, settingsHelp, settingVariable, settingVariables, topicsSchema
+} from './settings.ts'
 import { checkSettingsFromEnv, streamsConfigOf, streamsOptionsFromEnv, topicsFromEnv } from './streams-worker.ts'
 
 const FLAGS = {
@@ -51,15 +54,26 @@ describe('worker environment', () => {
       .toEqual({ brokers: ['a:1', 'b:2'], registryUrl: 'http://127.0.0.1:8081', commitIntervalMs: 200, processingGuarantee: 'exactly_once_v2' })
     expect(() => streamsOptionsFromEnv({ REPLICATION_FACTOR: '-1' })).toThrow(/REPLICATION_FACTOR/)
     expect(() => streamsOptionsFromEnv({ PROCESSING_GUARANTEE: 'exactly_once' })).toThrow(/PROCESSING_GUARANTEE/)
+    expect(streamsOptionsFromEnv({ LOG_LEVEL: 'warn', STATE_DIR: '/s' })).toMatchObject({ logLevel: 'warn', stateDir: '/s' })
+    expect(() => streamsOptionsFromEnv({ LOG_LEVEL: 'loud' })).toThrow(/^LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"/)
     expect(() => envReader<'FLAG'>({ FLAG: 'yes' }).boolean('FLAG')).toThrow(/FLAG must be true or false/)
     expect(topicsFromEnv(envReader({ IN_TOPIC: 'in-x', OUT_TOPIC: '' }), { IN_TOPIC: 'input', OUT_TOPIC: 'output' })).toEqual({ input: 'in-x' })
   })
 
   it('names the variable behind a bad setting', () => {
-    const check = settingChecks((option, message) => new AppConfigError('TEST_BAD_OPTION', option, message))
-    expect(() => checkSettingsFromEnv(() => check.durationMs('graceMs', -1, 0, 0), { graceMs: 'GRACE_MS' })).toThrow(/^GRACE_MS: graceMs: must be/)
-    expect(() => checkSettingsFromEnv(() => check.topics({ input: 'in' }, { output: 'x' } as never), {})).toThrow(/topics\.output: unknown topic role/)
-    expect(() => check.distinct(['a', 'b', 'a'], {})).toThrow(/distinct/)
+    const fail = (option: string, message: string): AppConfigError => new AppConfigError('TEST_BAD_OPTION', option, message)
+    const schema = z.object({
+      topics: topicsSchema({ input: 'in' }, { input: 'IN_TOPIC' }, { input: 'input topic' }).prefault({}),
+      graceMs: durationMsSchema(0).default(0).meta(settingVariable('GRACE_MS')).describe('grace, ms')
+    })
+    expect(() => checkSettingsFromEnv(() => parseSettings(schema, { graceMs: -1 }, fail), { graceMs: 'GRACE_MS' }))
+      .toThrow(/^GRACE_MS: graceMs: must be an integer number of ms >= 0, got -1/)
+    expect(() => checkSettingsFromEnv(() => parseSettings(schema, { topics: { output: 'x' } }, fail), {})).toThrow(/topics\.output: unknown topic role; known: input/)
+    expect(() => parseSettings(schema, { topics: { input: 'a b' } }, fail)).toThrow(/^topics\.input: must be 1-249 characters/)
+    expect(() => checkDistinctTopics(['a', 'b', 'a'], {}, fail)).toThrow(/distinct/)
+    expect(parseSettings(schema, { brokers: ['a:1'] }, fail)).toEqual({ topics: { input: 'in' }, graceMs: 0 })
+    expect(settingVariables(schema)).toEqual({ topics: { IN_TOPIC: 'input' }, integers: { graceMs: 'GRACE_MS' }, texts: {}, booleans: {} })
+    expect(settingsHelp(schema)).toEqual({ IN_TOPIC: 'input topic (default in)', GRACE_MS: 'grace, ms (default 0)' })
     expect(() => checkSettingsFromEnv(() => { throw new RangeError('other') }, {})).toThrow(RangeError)
   })
 
@@ -68,6 +82,8 @@ describe('worker environment', () => {
       { brokers: ['a:1'], registryUrl: 'http://r', instanceId: 'w1', streams: { sessionTimeoutMs: 3000, commitIntervalMs: 5 } },
       { applicationId: 'app', commitIntervalMs: 1000 })
     expect(config).toEqual({ sessionTimeoutMs: 3000, applicationId: 'app', bootstrapServers: ['a:1'], commitIntervalMs: 1000, replicationFactor: 1, instanceId: 'w1' })
+    expect(streamsConfigOf({ brokers: ['a:1'], registryUrl: 'http://r', stateDir: '/s', logLevel: 'debug' }, { applicationId: 'app', commitIntervalMs: 1000 }))
+      .toMatchObject({ stateDir: '/s', logLevel: 'debug' })
     expect(withoutUndefined({ a: 1, b: undefined })).toEqual({ a: 1 })
   })
 })

@@ -10,7 +10,10 @@ export {
 } from './cli.ts'
 export { runAppMain, appsWith } from './entry.ts'
 export { Prng, TimeQueue, checkFraction, checkCount, checkSeed, checkStartMs } from './model.ts'
-export { AppConfigError, settingChecks, storeKeySerde, type ConfigErrorFactory, type SettingChecks } from './settings.ts'
+export {
+  AppConfigError, checkDistinctTopics, durationMsSchema, parseSettings, partitionsSchema, settingsHelp, settingVariable, settingVariables, storeKeySerde, topicNameSchema,
+  topicsSchema, windowedAppSettings, type ConfigErrorFactory, type SettingKind, type WindowedAppDefaults, type WindowedAppDocs
+} from './settings.ts'
 export {
   startStreams, streamsConfigOf, streamsWorkerEnv, streamsOptionsFromEnv, topicsFromEnv, checkSettingsFromEnv, appWorkerOptionsFromEnv,
   workerMain, workerUsage, type AppVariables, type StreamsWorkerOptions, type StreamsWorkerVariable, type WorkerDefaults, type RunningWorker, type WorkerCommand

@@ -5,7 +5,7 @@
  * or ERROR, then close cleanly).
  */
 import type { Logger } from 'pino'
-import { KafkaStreams, type ProcessingGuarantee, type StreamsConfig } from '../../runtime/index.ts'
+import { KafkaStreams, LogLevels, type LogLevel, type ProcessingGuarantee, type StreamsConfig } from '../../runtime/index.ts'
 import type { Topology } from '../../topology/index.ts'
 import { DEFAULT_SCHEMA_REGISTRY_URL, schemaRegistryAuthFromEnv, type SchemaRegistryAuth } from '../../schemas/index.ts'
 import { envReader, helpTable, parseBrokers, parseRegistryUrl, untilSignal, withoutUndefined, type Environment, type EnvReader } from './cli.ts'
@@ -34,7 +34,9 @@ export interface StreamsWorkerOptions {
   readonly cacheMaxBytes?: number
   /** Replication factor of the topics the worker and the runtime create. Default 1. */
   readonly replicationFactor?: number
-  /** Logger of the runtime. Default: pino at `$LOG_LEVEL` or `info`. */
+  /** Level of the runtime's default logger (`LOG_LEVEL`). Default the runtime's (`info`). */
+  readonly logLevel?: LogLevel
+  /** Logger of the runtime. Default: pino at `logLevel`. */
   readonly logger?: Logger
   /**
    * Further runtime settings the variables do not reach (tests: short session timeouts); the
@@ -74,6 +76,7 @@ export function streamsConfigOf(options: StreamsWorkerOptions, defaults: WorkerD
       metricsPort: options.metricsPort,
       processingGuarantee: options.processingGuarantee,
       cacheMaxBytes: options.cacheMaxBytes,
+      logLevel: options.logLevel,
       logger: options.logger
     })
   }
@@ -90,6 +93,7 @@ export async function startStreams(topology: Topology, options: StreamsWorkerOpt
 export type StreamsWorkerVariable =
   | 'KAFKA_BROKERS' | 'SCHEMA_REGISTRY_URL' | 'STATE_DIR' | 'INSTANCE_ID' | 'METRICS_PORT' | 'APPLICATION_ID' | 'COMMIT_INTERVAL_MS'
   | 'PROCESSING_GUARANTEE' | 'CACHE_MAX_BYTES' | 'REPLICATION_FACTOR' | 'SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO' | 'SCHEMA_REGISTRY_BEARER_AUTH_TOKEN'
+  | 'LOG_LEVEL'
 
 /** The common variables with what they set (the first rows of a worker's `--help`). */
 export function streamsWorkerEnv(defaults: WorkerDefaults): Record<StreamsWorkerVariable, string> {
@@ -105,7 +109,8 @@ export function streamsWorkerEnv(defaults: WorkerDefaults): Record<StreamsWorker
     COMMIT_INTERVAL_MS: `commit interval, ms: how often outputs update (default ${defaults.commitIntervalMs})`,
     PROCESSING_GUARANTEE: 'at_least_once (default) or exactly_once_v2',
     CACHE_MAX_BYTES: 'record-cache budget of the instance, bytes (default 10 MiB)',
-    REPLICATION_FACTOR: 'replication factor of created topics (default 1)'
+    REPLICATION_FACTOR: 'replication factor of created topics (default 1)',
+    LOG_LEVEL: `level of the runtime's log: ${LogLevels.join(', ')} (default info)`
   }
 }
 
@@ -115,6 +120,10 @@ export function streamsOptionsFromEnv(env: Environment): StreamsWorkerOptions {
   const guarantee = read.text('PROCESSING_GUARANTEE')
   if (guarantee !== undefined && guarantee !== 'at_least_once' && guarantee !== 'exactly_once_v2') {
     throw new Error(`PROCESSING_GUARANTEE must be at_least_once or exactly_once_v2, got ${JSON.stringify(guarantee)}`)
+  }
+  const logLevel = read.text('LOG_LEVEL')
+  if (logLevel !== undefined && !(LogLevels as readonly string[]).includes(logLevel)) {
+    throw new Error(`LOG_LEVEL must be one of ${LogLevels.join(', ')}, got ${JSON.stringify(logLevel)}`)
   }
   // Throws naming the variable when both are set or the user info has no colon.
   const registryAuth = schemaRegistryAuthFromEnv(env)
@@ -130,7 +139,8 @@ export function streamsOptionsFromEnv(env: Environment): StreamsWorkerOptions {
       commitIntervalMs: read.integer('COMMIT_INTERVAL_MS'),
       processingGuarantee: guarantee as ProcessingGuarantee | undefined,
       cacheMaxBytes: read.integer('CACHE_MAX_BYTES'),
-      replicationFactor: read.integer('REPLICATION_FACTOR')
+      replicationFactor: read.integer('REPLICATION_FACTOR'),
+      logLevel: logLevel as LogLevel | undefined
     })
   }
 }

@@ -1,10 +1,13 @@
 /**
  * The traffic application's settings: topic names, window grace, retention and partition counts,
- * with the defaults of the traffic contract (CONTRACTS.md, "Traffic analytics"), validated once.
+ * with the defaults of the traffic contract (CONTRACTS.md, "Traffic analytics"), declared once by
+ * `trafficSettingsSchema` (its worker variables and `--help` rows are read off it) and validated once.
  */
-import { AppConfigError, settingChecks } from '../shared/index.ts'
+import { z } from 'zod'
+import {
+  AppConfigError, checkDistinctTopics, durationMsSchema, parseSettings, settingVariable, topicsSchema, windowedAppSettings
+} from '../shared/index.ts'
 import { TRAFFIC_TOPICS } from './contract.ts'
-
 
 /** The four topics of one deployment (tests use unique names). */
 export interface TrafficTopics {
@@ -33,33 +36,29 @@ export const DEFAULT_INPUT_PARTITIONS = 6
 /** Default partition count of the output topics. */
 export const DEFAULT_OUTPUT_PARTITIONS = 6
 
+/**
+ * Settings of the traffic application, each declared once: default (the contract's), check, doc and
+ * the worker's variable. The store retention's default depends on the grace (`resolveTrafficSettings`).
+ */
+export const trafficSettingsSchema = z.object({
+  topics: topicsSchema(TRAFFIC_TOPICS, {
+    observations: 'TRAFFIC_OBSERVATIONS_TOPIC', stats1m: 'TRAFFIC_STATS_1M_TOPIC', stats5m: 'TRAFFIC_STATS_5M_TOPIC', sessions: 'TRAFFIC_SESSIONS_TOPIC'
+  }, { observations: 'input topic', stats1m: 'output topic', stats5m: 'output topic', sessions: 'output topic' }).prefault({}),
+  ...windowedAppSettings('TRAFFIC', {
+    graceMs: DEFAULT_GRACE_MS, outputRetentionMs: DEFAULT_OUTPUT_RETENTION_MS, storeRetentionMs: DEFAULT_STORE_RETENTION_MS,
+    inputPartitions: DEFAULT_INPUT_PARTITIONS, outputPartitions: DEFAULT_OUTPUT_PARTITIONS
+  }, {
+    graceMs: 'grace of the 1-minute and 5-minute windows, ms', storeRetentionMs: 'retention of window and session stores, ms; at least window size + grace',
+    inputPartitions: 'partitions of the input topic when created', outputPartitions: 'partitions of each output topic when created'
+  }),
+  sessionGraceMs: durationMsSchema(0).default(DEFAULT_GRACE_MS).meta(settingVariable('TRAFFIC_SESSION_GRACE_MS')).describe('grace of sessions, ms')
+})
+
 /** Settings of the traffic application; every field is optional and has the contract's default. */
-export interface TrafficSettings {
-  readonly topics?: Partial<TrafficTopics>
-  /** Grace of the 1-minute and 5-minute windows after their end, ms. Default 30,000. */
-  readonly graceMs?: number
-  /** Grace of traveler sessions after their end, ms. Default 30,000. */
-  readonly sessionGraceMs?: number
-  /** `retention.ms` of the compacted output topics. Default 7 days. */
-  readonly outputRetentionMs?: number
-  /** How long window and session stores keep windows, ms. Default 1 day; at least window size + grace. */
-  readonly storeRetentionMs?: number
-  /** Partitions of `traffic.observations` when the worker creates it. Default 6. */
-  readonly inputPartitions?: number
-  /** Partitions of each output topic when the worker creates it. Default 6. */
-  readonly outputPartitions?: number
-}
+export type TrafficSettings = z.input<typeof trafficSettingsSchema>
 
 /** Settings with every default filled in. */
-export interface ResolvedTrafficSettings {
-  readonly topics: TrafficTopics
-  readonly graceMs: number
-  readonly sessionGraceMs: number
-  readonly outputRetentionMs: number
-  readonly storeRetentionMs: number
-  readonly inputPartitions: number
-  readonly outputPartitions: number
-}
+export type ResolvedTrafficSettings = Readonly<Omit<z.output<typeof trafficSettingsSchema>, 'storeRetentionMs'> & { storeRetentionMs: number }>
 
 /** A bad traffic setting; `option` names it. */
 export class TrafficConfigError extends AppConfigError {
@@ -69,29 +68,18 @@ export class TrafficConfigError extends AppConfigError {
   }
 }
 
-const check = settingChecks((option, message) => new TrafficConfigError(option, message))
-
 /** Fills in defaults and checks every setting, throwing a `TrafficConfigError` naming the bad one. */
 export function resolveTrafficSettings(settings: TrafficSettings = {}): ResolvedTrafficSettings {
-  if (typeof settings !== 'object' || settings === null) throw new TrafficConfigError('settings', 'must be an object')
-  const topics: TrafficTopics = check.topics<keyof TrafficTopics>(TRAFFIC_TOPICS, settings.topics)
-  check.distinct(Object.values(topics), topics)
-  const graceMs = check.durationMs('graceMs', settings.graceMs, DEFAULT_GRACE_MS, 0)
-  const sessionGraceMs = check.durationMs('sessionGraceMs', settings.sessionGraceMs, DEFAULT_GRACE_MS, 0)
-  const storeRetentionMs = check.durationMs('storeRetentionMs', settings.storeRetentionMs, Math.max(DEFAULT_STORE_RETENTION_MS, FIVE_MINUTES_MS + graceMs), 1)
+  const fail = (option: string, message: string): TrafficConfigError => new TrafficConfigError(option, message)
+  const parsed = parseSettings(trafficSettingsSchema, settings, fail)
+  const { topics, graceMs, sessionGraceMs } = parsed
+  checkDistinctTopics(Object.values(topics), topics, fail)
+  const storeRetentionMs = parsed.storeRetentionMs ?? Math.max(DEFAULT_STORE_RETENTION_MS, FIVE_MINUTES_MS + graceMs)
   if (storeRetentionMs < FIVE_MINUTES_MS + graceMs) {
     throw new TrafficConfigError('storeRetentionMs', `must be at least the 5-minute window size + graceMs (${FIVE_MINUTES_MS + graceMs}), got ${storeRetentionMs}`)
   }
   if (storeRetentionMs < VISIT_GAP_MS + sessionGraceMs) {
     throw new TrafficConfigError('storeRetentionMs', `must be at least the session gap + sessionGraceMs (${VISIT_GAP_MS + sessionGraceMs}), got ${storeRetentionMs}`)
   }
-  return {
-    topics,
-    graceMs,
-    sessionGraceMs,
-    outputRetentionMs: check.durationMs('outputRetentionMs', settings.outputRetentionMs, DEFAULT_OUTPUT_RETENTION_MS, 1),
-    storeRetentionMs,
-    inputPartitions: check.partitions('inputPartitions', settings.inputPartitions, DEFAULT_INPUT_PARTITIONS),
-    outputPartitions: check.partitions('outputPartitions', settings.outputPartitions, DEFAULT_OUTPUT_PARTITIONS)
-  }
+  return { ...parsed, storeRetentionMs }
 }

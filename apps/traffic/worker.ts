@@ -9,10 +9,11 @@
  */
 import { SchemaRegistryClient } from '../../schemas/index.ts'
 import {
-  appWorkerOptionsFromEnv, ensureTopics, startStreams, streamsWorkerEnv, workerMain, workerUsage, type AppVariables, type Environment,
+  appWorkerOptionsFromEnv, ensureTopics, settingsHelp, settingVariables, startStreams, streamsWorkerEnv, workerMain, workerUsage, type AppVariables,
+  type Environment,
   type RunningWorker, type StreamsWorkerOptions
 } from '../shared/index.ts'
-import { resolveTrafficSettings, type ResolvedTrafficSettings, type TrafficSettings, type TrafficTopics } from './config.ts'
+import { resolveTrafficSettings, trafficSettingsSchema, type ResolvedTrafficSettings, type TrafficSettings } from './config.ts'
 import { buildTrafficTopology } from './topology.ts'
 
 /** Options of a traffic worker (what the environment variables set). */
@@ -52,37 +53,11 @@ export async function startTrafficWorker(options: TrafficWorkerOptions): Promise
   return { ...await startStreams(topology, options, DEFAULTS), settings }
 }
 
-/** Topic variables and the topic role each one sets. */
-const TOPIC_VARIABLES = {
-  TRAFFIC_OBSERVATIONS_TOPIC: 'observations',
-  TRAFFIC_STATS_1M_TOPIC: 'stats1m',
-  TRAFFIC_STATS_5M_TOPIC: 'stats5m',
-  TRAFFIC_SESSIONS_TOPIC: 'sessions'
-} as const satisfies Record<string, keyof TrafficTopics>
-
-/** Environment variables of the worker, with what they set. */
-export const TRAFFIC_WORKER_ENV = {
-  ...streamsWorkerEnv(DEFAULTS),
-  TRAFFIC_OBSERVATIONS_TOPIC: 'input topic (default traffic.observations)',
-  TRAFFIC_STATS_1M_TOPIC: 'output topic (default traffic.stats.1m)',
-  TRAFFIC_STATS_5M_TOPIC: 'output topic (default traffic.stats.5m)',
-  TRAFFIC_SESSIONS_TOPIC: 'output topic (default traffic.traveler-sessions)',
-  TRAFFIC_GRACE_MS: 'grace of the 1-minute and 5-minute windows, ms (default 30000)',
-  TRAFFIC_SESSION_GRACE_MS: 'grace of sessions, ms (default 30000)',
-  TRAFFIC_RETENTION_MS: 'retention.ms of the output topics (default 604800000: 7 days)',
-  TRAFFIC_STORE_RETENTION_MS: 'retention of window and session stores, ms (default 86400000)',
-  TRAFFIC_INPUT_PARTITIONS: 'partitions of the input topic when created (default 6)',
-  TRAFFIC_OUTPUT_PARTITIONS: 'partitions of each output topic when created (default 6)'
-} as const
+/** Environment variables of the worker, with what they set (the settings' rows come from their schema). */
+export const TRAFFIC_WORKER_ENV = { ...streamsWorkerEnv(DEFAULTS), ...settingsHelp(trafficSettingsSchema) }
 
 /** The variable of each setting. */
-const SETTING_VARIABLES = {
-  topics: TOPIC_VARIABLES,
-  integers: {
-    graceMs: 'TRAFFIC_GRACE_MS', sessionGraceMs: 'TRAFFIC_SESSION_GRACE_MS', outputRetentionMs: 'TRAFFIC_RETENTION_MS',
-    storeRetentionMs: 'TRAFFIC_STORE_RETENTION_MS', inputPartitions: 'TRAFFIC_INPUT_PARTITIONS', outputPartitions: 'TRAFFIC_OUTPUT_PARTITIONS'
-  }
-} as const satisfies AppVariables
+const SETTING_VARIABLES: AppVariables = settingVariables(trafficSettingsSchema)
 
 /** Reads worker options from the environment; a bad value throws an error naming the variable. */
 export function trafficWorkerOptionsFromEnv(env: Environment = process.env): TrafficWorkerOptions {
