@@ -2,15 +2,18 @@
  * Errors of the processing layer. Every error has a stable string `code` and keeps its `cause`.
  */
 
+import { errorCodes, RunnelError, type CodeOf } from '../errors/index.ts'
+
+/** Codes of the processing layer's errors. */
+export const ProcessingErrorCodes = errorCodes(
+  'DESERIALIZATION_FAILED', 'ILLEGAL_STATE', 'INVALID_OPTION', 'INVALID_PLAN', 'PROCESSING_FAILED', 'UNKNOWN_PARTITION', 'UNKNOWN_TOPIC', 'UNSUPPORTED',
+  // The test driver's (topology/test-driver.ts).
+  'BAD_PARTITION', 'DRIVER_CLOSED', 'DRIVER_NEEDS_RESOLVE', 'DRIVER_NOT_QUIET', 'NO_RECORD'
+)
+export type ProcessingErrorCode = CodeOf<typeof ProcessingErrorCodes>
+
 /** Base error of tasks and processors. */
-export class StreamsError extends Error {
-  readonly code: string
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'StreamsError'
-    this.code = code
-  }
-}
+export class StreamsError extends RunnelError<ProcessingErrorCode> {}
 
 /** A processor threw while processing a record (and the processing handler said `fail`). */
 export class ProcessingError extends StreamsError {

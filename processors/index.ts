@@ -8,7 +8,7 @@ export {
   DropReason, type ProcessorContext, type Processor, type ProcessorSupplier, type ConsumedRecord,
   type TimestampExtractor, recordTimestampExtractor, failOnInvalidTimestamp
 } from './api.ts'
-export { StreamsError, ProcessingError, DeserializationFailure, InvalidOptionError } from './errors.ts'
+export { StreamsError, ProcessingError, DeserializationFailure, InvalidOptionError, ProcessingErrorCodes, type ProcessingErrorCode } from './errors.ts'
 export { type Change, changeSerde, windowedSerde } from './change.ts'
 export { TimeWindows, SlidingWindows, SessionWindows, JoinWindows } from './windows.ts'
 export {

@@ -2,6 +2,7 @@
  * Errors of the query API. Every domain failure is a `QueryApiError` with a stable `code`; the API
  * edge (trpc.ts, `toTRPCError`) is the one place that turns codes into tRPC/HTTP codes.
  */
+import { RunnelError } from '../errors/index.ts'
 
 /** Stable codes of the query API's errors. */
 export const QueryApiErrorCodes = {
@@ -45,14 +46,7 @@ export const QueryApiErrorCodes = {
 export type QueryApiErrorCode = (typeof QueryApiErrorCodes)[keyof typeof QueryApiErrorCodes]
 
 /** Base error of the query API: a stable `code`, a message for people, and the `cause` kept. */
-export class QueryApiError extends Error {
-  readonly code: QueryApiErrorCode
-  constructor(code: QueryApiErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'QueryApiError'
-    this.code = code
-  }
-}
+export class QueryApiError extends RunnelError<QueryApiErrorCode> {}
 
 /** A configuration option is wrong; `option` names it (and the environment variable when it came from one). */
 export class QueryApiConfigError extends QueryApiError {

@@ -2,16 +2,18 @@
  * Errors of the runtime. Every error has a stable string `code` and keeps its `cause`.
  */
 import { findErrorBy } from '@platformatic/kafka'
+import { errorCodes, RunnelError, type CodeOf } from '../errors/index.ts'
+
+/** Codes of the runtime's errors. */
+export const RuntimeErrorCodes = errorCodes(
+  'RUNTIME_ABORT_TIMEOUT', 'RUNTIME_BAD_CONFIG', 'RUNTIME_BAD_OPTION', 'RUNTIME_COMMIT_TIMEOUT', 'RUNTIME_BAD_TOPOLOGY', 'RUNTIME_ILLEGAL_STATE', 'RUNTIME_INSTANCE_FENCED',
+  'RUNTIME_MISSING_SINK_TOPIC', 'RUNTIME_MISSING_SOURCE_TOPIC', 'RUNTIME_PARTITION_MISMATCH', 'RUNTIME_PRODUCE_FAILED',
+  'RUNTIME_PRODUCE_TIMEOUT', 'RUNTIME_TASK_CORRUPTED', 'RUNTIME_TASK_MIGRATED', 'RUNTIME_TOPIC_CREATION_FAILED', 'RUNTIME_UNKNOWN_TASK'
+)
+export type RuntimeErrorCode = CodeOf<typeof RuntimeErrorCodes>
 
 /** Base error of the runtime (`KafkaStreams` and what it runs). */
-export class RuntimeError extends Error {
-  readonly code: string
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'RuntimeError'
-    this.code = code
-  }
-}
+export class RuntimeError extends RunnelError<RuntimeErrorCode> {}
 
 /** A configuration option is missing or invalid; `option` names it. Thrown at construction. */
 export class StreamsConfigError extends RuntimeError {
@@ -128,7 +130,7 @@ export function errorSummary(err: unknown): string {
 /** A call to the cluster did not complete within its budget (`deliveryTimeoutMs`, `apiTimeoutMs`). */
 export class RuntimeTimeoutError extends RuntimeError {
   readonly timeoutMs: number
-  constructor(code: string, what: string, timeoutMs: number) {
+  constructor(code: RuntimeErrorCode, what: string, timeoutMs: number) {
     super(code, `${what} did not complete within ${timeoutMs} ms`)
     this.name = 'RuntimeTimeoutError'
     this.timeoutMs = timeoutMs
@@ -139,7 +141,7 @@ export class RuntimeTimeoutError extends RuntimeError {
  * `promise`, or a `RuntimeTimeoutError` with `code` once `timeoutMs` passed. The promise keeps
  * running (it cannot be cancelled); whatever it settles to later is ignored.
  */
-export async function withDeadline<T>(promise: Promise<T>, timeoutMs: number, code: string, what: string): Promise<T> {
+export async function withDeadline<T>(promise: Promise<T>, timeoutMs: number, code: RuntimeErrorCode, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new RuntimeTimeoutError(code, what, timeoutMs)), timeoutMs)

@@ -13,7 +13,7 @@ export {
   StreamsStates, type StreamsState, type InstanceStatus, type TaskStatus, type PartitionStatus
 } from './status.ts'
 export {
-  RuntimeError, StreamsConfigError, MissingSourceTopicError, PartitionCountError, InstanceFencedError, IllegalStateError
+  RuntimeError, RuntimeErrorCodes, type RuntimeErrorCode, StreamsConfigError, MissingSourceTopicError, PartitionCountError, InstanceFencedError, IllegalStateError
 } from './errors.ts'
 export {
   assignTasks, createPartitionAssigner, encodeMemberInfo, decodeMemberInfo, tasksOf, partitionsOfTask, tasksOfPartitions,

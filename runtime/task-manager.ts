@@ -22,7 +22,7 @@ import { join } from 'node:path'
 import { FetchIsolationLevels, findErrorBy, ListOffsetTimestamps, type Admin, type GroupAssignment } from '@platformatic/kafka'
 import type { Logger } from 'pino'
 import type { ErrorHandlerResponse, FailedRecord, ProcessingError, RecordMetadata, TopologyPlan } from '../processors/index.ts'
-import type { StateStore } from '../state/index.ts'
+import { CheckpointAheadError, type StateStore } from '../state/index.ts'
 import { ActiveTask, tpKey, type ActiveTaskOptions, type StartPosition } from './active-task.ts'
 import { parseTaskId, partitionsOfTask, tasksOfPartitions, type TopicPartition } from './assignor.ts'
 import type { ByteConsumer } from './client-supplier.ts'
@@ -313,7 +313,7 @@ export class TaskManager {
       await task.restore(this.options.restoreConsumer, this.options.signal)
       return task
     } catch (err) {
-      if ((err as { code?: string }).code !== 'STATE_CHECKPOINT_AHEAD') throw err
+      if (!(err instanceof CheckpointAheadError)) throw err
       this.options.logger.warn({ taskId: task.id, err }, 'checkpoint is past the changelog end: wiping the task state and restoring from the start')
       await task.close(false)
       rmSync(task.taskStateDir, { recursive: true, force: true })

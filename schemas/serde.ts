@@ -1,3 +1,5 @@
+import { RunnelError } from '../errors/index.ts'
+
 /**
  * Serdes turn typed keys and values into bytes and back. They are synchronous so that the per-record
  * path never awaits; anything that needs I/O (registering a schema, fetching a writer schema by id)
@@ -54,14 +56,7 @@ export const SerdeErrorCodes = {
 export type SerdeErrorCode = (typeof SerdeErrorCodes)[keyof typeof SerdeErrorCodes]
 
 /** Base error of serialization and deserialization; `code` is stable, `cause` is kept. */
-export class SerdeError extends Error {
-  readonly code: string
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'SerdeError'
-    this.code = code
-  }
-}
+export class SerdeError extends RunnelError<string> {}
 
 /** Thrown by `deserialize` when `resolve` could make the record readable (an unseen schema id). */
 export class SerdeNeedsResolution extends SerdeError {

@@ -8,7 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Consumer, FetchIsolationLevels, findErrorBy, ListOffsetTimestamps, ProtocolError, type RecordsBatch } from '@platformatic/kafka'
-import { StateStoreError } from './errors.ts'
+import { CheckpointAheadError, StateStoreError } from './errors.ts'
 import type { RestoreCallback, StateLogger } from './types.ts'
 
 /** Progress of one changelog restore. */
@@ -132,7 +132,7 @@ export async function restoreChangelog(options: RestoreChangelogOptions): Promis
   const retries = new TransientRetries({ consumer, topic, partition, taskTimeoutMs, ...(logger ? { logger } : {}), ...(signal ? { signal } : {}) })
   const { earliest, end } = await retries.run(fromOffset, () => changelogOffsets(consumer, topic, partition))
   if (fromOffset > end) {
-    throw new StateStoreError('STATE_CHECKPOINT_AHEAD', `checkpoint offset ${fromOffset} of ${topic}-${partition} is past the changelog end ${end}`)
+    throw new CheckpointAheadError(`checkpoint offset ${fromOffset} of ${topic}-${partition} is past the changelog end ${end}`)
   }
   const startOffset = Math.max(fromOffset, earliest)
   let position = startOffset

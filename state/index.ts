@@ -28,7 +28,7 @@ export {
 } from './stores.ts'
 export { MeteredKeyValueStore, MeteredWindowStore, MeteredSessionStore, type StoreOperationCounts } from './metered-stores.ts'
 export { changelogTopicName } from './bytes-stores.ts'
-export { StateStoreError, StoreNotOpenError } from './errors.ts'
+export { CheckpointAheadError, StateStoreError, StoreNotOpenError, StateErrorCodes, type StateErrorCode } from './errors.ts'
 export { readOnlyKeyValueStore, readOnlyWindowStore, readOnlySessionStore } from './read-only.ts'
 export {
   openTaskState, STATE_FORMAT_VERSION, MARKER_FILE,

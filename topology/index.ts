@@ -19,7 +19,7 @@ export {
 export {
   type TopologyDescription, type SubtopologyDescription, type NodeDescription, type GlobalStoreDescription
 } from './describe.ts'
-export { TopologyError } from './errors.ts'
+export { TopologyError, TopologyErrorCodes, type TopologyErrorCode } from './errors.ts'
 export { resolvePartitionCounts } from './partitions.ts'
 export {
   TopologyTestDriver, type TopologyTestDriverOptions, TestInputTopic, TestOutputTopic, type TestRecord

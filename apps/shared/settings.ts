@@ -5,18 +5,16 @@
  * variables and `--help` rows read off a schema; and the serde of the string keys of the apps' stores.
  */
 import { z } from 'zod'
+import { RunnelError } from '../../errors/index.ts'
 import { optionDocs } from '../../runtime/index.ts'
 import type { Serde } from '../../schemas/index.ts'
 
 /** A bad setting of an app; `option` names it (a worker maps it to its environment variable). */
-export class AppConfigError extends Error {
-  /** Stable code of the app's configuration errors, e.g. `TRAFFIC_BAD_OPTION`. */
-  readonly code: string
+export class AppConfigError extends RunnelError<string> {
   readonly option: string
+  /** `code`: stable code of the app's configuration errors, e.g. `TRAFFIC_BAD_OPTION`. */
   constructor(code: string, option: string, message: string) {
-    super(`${option}: ${message}`)
-    this.name = 'AppConfigError'
-    this.code = code
+    super(code, `${option}: ${message}`)
     this.option = option
   }
 }

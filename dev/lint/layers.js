@@ -8,17 +8,18 @@
 
 /** @type {Readonly<Record<string, readonly string[]>>} */
 export const LAYERS = {
-  kafka: [],
-  schemas: [],
-  state: ['kafka', 'schemas'],
-  processors: ['state', 'schemas'],
-  topology: ['processors', 'state', 'schemas'],
-  runtime: ['topology', 'processors', 'state', 'schemas', 'kafka'],
-  registry: ['schemas', 'kafka'],
-  'apps/shared': ['runtime', 'topology', 'processors', 'state', 'schemas', 'registry', 'kafka'],
-  'apps/traffic': ['apps/shared', 'runtime', 'topology', 'processors', 'state', 'schemas', 'registry', 'kafka'],
-  'apps/commerce': ['apps/shared', 'runtime', 'topology', 'processors', 'state', 'schemas', 'registry', 'kafka'],
-  'query-api': ['apps/traffic', 'apps/commerce', 'apps/shared', 'runtime', 'topology', 'processors', 'state', 'schemas', 'registry', 'kafka'],
+  errors: [],
+  kafka: ['errors'],
+  schemas: ['errors'],
+  state: ['kafka', 'schemas', 'errors'],
+  processors: ['state', 'schemas', 'errors'],
+  topology: ['processors', 'state', 'schemas', 'errors'],
+  runtime: ['topology', 'processors', 'state', 'schemas', 'kafka', 'errors'],
+  registry: ['schemas', 'kafka', 'errors'],
+  'apps/shared': ['runtime', 'topology', 'processors', 'state', 'schemas', 'registry', 'kafka', 'errors'],
+  'apps/traffic': ['apps/shared', 'runtime', 'topology', 'processors', 'state', 'schemas', 'registry', 'kafka', 'errors'],
+  'apps/commerce': ['apps/shared', 'runtime', 'topology', 'processors', 'state', 'schemas', 'registry', 'kafka', 'errors'],
+  'query-api': ['apps/traffic', 'apps/commerce', 'apps/shared', 'runtime', 'topology', 'processors', 'state', 'schemas', 'registry', 'kafka', 'errors'],
   dashboard: ['query-api']
 }
 
