@@ -7,7 +7,7 @@
  * caught up once every partition's position reached that target. Topics that do not exist yet count
  * as empty and are picked up when they appear.
  */
-import { Consumer, FetchIsolationLevels, ListOffsetTimestamps, type RecordsBatch } from '@platformatic/kafka'
+import { Consumer, FetchIsolationLevels, findErrorBy, ListOffsetTimestamps, type RecordsBatch } from '@platformatic/kafka'
 
 /** One record as the follower hands it over. */
 export interface FollowedRecord {
@@ -343,7 +343,8 @@ export class TopicFollower {
       try {
         metadata = await this.consumerMetadata(topic, 0)
       } catch (err) {
-        if (!/Unknown topic/i.test((err as Error).message)) metadata = await this.consumerMetadata(topic, undefined)
+        // The client's "unknown topic" error carries the broker's code (patches/@platformatic+kafka).
+        if (findErrorBy(err as Error, 'apiId', 'UNKNOWN_TOPIC_OR_PARTITION') === null) metadata = await this.consumerMetadata(topic, undefined)
       }
       const t = metadata?.topics.get(topic)
       if (t !== undefined) found.set(topic, { id: t.id, leaders: t.partitions.map((p) => p.leader) })

@@ -4,6 +4,8 @@
  * - `consumer.commit` stores a metadata string per offset (the client always sent null);
  * - a transaction's `addOffset({ offsets: [...] })` commits several partitions, each with its
  *   metadata, in one TxnOffsetCommit (the client sent one partition per request, without metadata);
+ * - a metadata request for a missing topic fails with an error that keeps the broker's code
+ *   (UNKNOWN_TOPIC_OR_PARTITION), so callers match it by code instead of by its message;
  * - `consumer.commit({ rejoin: false })` fails when the generation is stale. Unpatched (and still by
  *   default) the client rejoins the group and commits the same offsets under the new generation, which
  *   for a Streams runtime means committing partitions that may belong to another member by then.
@@ -52,6 +54,15 @@ async function joinedConsumer(brokers: string[], groupId: string, topic: string)
 }
 
 describe('the @platformatic/kafka patch', () => {
+  it('answers a metadata request for a missing topic with an error that carries the broker code', async () => {
+    const admin = new Admin({ clientId: 'patch-test-admin', bootstrapBrokers: kafkaBrokers() })
+    closers.push(() => admin.close())
+    const missing = uniqueName('patch-missing')
+    const err = await admin.metadata({ topics: [missing] }).then(() => undefined, (e: unknown) => e)
+    expect(err).toBeInstanceOf(Error)
+    expect(findErrorBy(err as Error, 'apiId', 'UNKNOWN_TOPIC_OR_PARTITION')).toMatchObject({ apiCode: 3, topic: missing, message: `Unknown topic ${missing}.` })
+  })
+
   it('commits offsets with their metadata through the group consumer', async () => {
     const brokers = kafkaBrokers()
     const topic = uniqueName('patch-meta')
