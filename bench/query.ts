@@ -58,8 +58,13 @@ export async function main(args: string[]): Promise<void> {
   const admin = new Admin({ clientId: 'bench-query-admin', bootstrapBrokers: brokers, retries: 1, timeout: 5000 })
   try {
     await admin.createTopics({
-      topics: Object.values(topics), partitions: 6, replicas: 1,
-      configs: [{ name: 'cleanup.policy', value: 'compact,delete' }, { name: 'retention.ms', value: String(7 * 86_400_000) }]
+      topics: Object.values(topics),
+      partitions: 6,
+      replicas: 1,
+      configs: [
+        { name: 'cleanup.policy', value: 'compact,delete' },
+        { name: 'retention.ms', value: String(7 * 86_400_000) }
+      ]
     })
   } catch (err) {
     console.log(`query bench: no broker at ${brokers.join(',')} (${(err as Error).message}); start one with npm run kafka -- start`)
@@ -80,7 +85,9 @@ export async function main(args: string[]): Promise<void> {
     const serde = avroSerde('runnel.traffic.TrafficWindowStats', { registry: new SchemaRegistryClient({ url: registry.url }) })
     await serde.configure(topics.stats1m, false)
     const producer = new Producer<string, Buffer, string, string>({
-      clientId: 'bench-query-producer', bootstrapBrokers: brokers, acks: 1,
+      clientId: 'bench-query-producer',
+      bootstrapBrokers: brokers,
+      acks: 1,
       serializers: { key: stringSerializer, value: (v) => v, headerKey: stringSerializer, headerValue: stringSerializer }
     })
     let seed = 1
@@ -99,15 +106,31 @@ export async function main(args: string[]): Promise<void> {
           const samples = Math.floor(rand() * 20)
           const mean = 3 + rand() * 20
           const value: TrafficWindowStats = {
-            sensor_id: `s-${String(s + 1).padStart(2, '0')}`, traveler_type: TravelerTypeSymbols[t] as TrafficWindowStats['traveler_type'],
-            window_start: start, window_end: start + MIN, observations: samples * 3 + 1, travelers: 1 + Math.floor(samples / 4), speed_samples: samples,
-            speed_min: samples > 0 ? mean - 2 : null, speed_max: samples > 0 ? mean + 2 : null, speed_mean: samples > 0 ? mean : null
+            sensor_id: `s-${String(s + 1).padStart(2, '0')}`,
+            traveler_type: TravelerTypeSymbols[t] as TrafficWindowStats['traveler_type'],
+            window_start: start,
+            window_end: start + MIN,
+            observations: samples * 3 + 1,
+            travelers: 1 + Math.floor(samples / 4),
+            speed_samples: samples,
+            speed_min: samples > 0 ? mean - 2 : null,
+            speed_max: samples > 0 ? mean + 2 : null,
+            speed_mean: samples > 0 ? mean : null
           }
           local.put('1m', value.sensor_id, value.traveler_type, start, {
-            observations: value.observations, travelers: value.travelers, speedSamples: value.speed_samples,
-            speedMin: value.speed_min, speedMax: value.speed_max, speedMean: value.speed_mean
+            observations: value.observations,
+            travelers: value.travelers,
+            speedSamples: value.speed_samples,
+            speedMin: value.speed_min,
+            speedMax: value.speed_max,
+            speedMean: value.speed_mean
           })
-          batch.push({ topic: topics.stats1m, key: `${value.sensor_id}|${value.traveler_type}|${start}`, value: serde.serialize(topics.stats1m, value), timestamp: BigInt(start) })
+          batch.push({
+            topic: topics.stats1m,
+            key: `${value.sensor_id}|${value.traveler_type}|${start}`,
+            value: serde.serialize(topics.stats1m, value),
+            timestamp: BigInt(start)
+          })
           if (batch.length === 5000) {
             await producer.send({ messages: batch })
             batch = []
@@ -118,20 +141,41 @@ export async function main(args: string[]): Promise<void> {
     if (batch.length > 0) await producer.send({ messages: batch })
     await producer.close()
     const produceSeconds = (performance.now() - produceStarted) / 1000
-    console.log(`produced ${total.toLocaleString('en')} window records (${sensors} sensors x ${types} types x ${windows} minutes) in ${produceSeconds.toFixed(1)} s`)
+    console.log(
+      `produced ${total.toLocaleString('en')} window records (${sensors} sensors x ${types} types x ${windows} minutes) in ${produceSeconds.toFixed(1)} s`
+    )
 
     const started = performance.now()
-    api = await startQueryApi({
-      port: 0, brokers, registryUrl: registry.url, tokens: [{ token, scopes: ['read'] }], store, stateDir: dir, instanceId: `bench-${suffix}`,
-      staticDir: null, topics, maxRangeMs: Math.max(7 * 86_400_000, hours * 60 * MIN),
-      // The benchmark measures throughput from one token over many connections: lift the per-token
-      // admission limits (the series size limit follows --hours).
-      limits: { tokenConcurrency: Math.max(64, connections * 2), tokenRatePerSecond: 1e6, tokenRateBurst: 1e6, maxSeriesPoints: Math.max(10_080, hours * 60), maxRequestPoints: Math.max(20_160, hours * 60) }
-    }, { logger: pino({ level: 'warn' }), topology: null })
+    api = await startQueryApi(
+      {
+        port: 0,
+        brokers,
+        registryUrl: registry.url,
+        tokens: [{ token, scopes: ['read'] }],
+        store,
+        stateDir: dir,
+        instanceId: `bench-${suffix}`,
+        staticDir: null,
+        topics,
+        maxRangeMs: Math.max(7 * 86_400_000, hours * 60 * MIN),
+        // The benchmark measures throughput from one token over many connections: lift the per-token
+        // admission limits (the series size limit follows --hours).
+        limits: {
+          tokenConcurrency: Math.max(64, connections * 2),
+          tokenRatePerSecond: 1e6,
+          tokenRateBurst: 1e6,
+          maxSeriesPoints: Math.max(10_080, hours * 60),
+          maxRequestPoints: Math.max(20_160, hours * 60)
+        }
+      },
+      { logger: pino({ level: 'warn' }), topology: null }
+    )
     await api.whenReady()
     const catchUpSeconds = (performance.now() - started) / 1000
     const memory = process.memoryUsage()
-    console.log(`query API (${store} store) caught up in ${catchUpSeconds.toFixed(2)} s: ${Math.round(total / catchUpSeconds).toLocaleString('en')} records/s; RSS ${(memory.rss / 2 ** 20).toFixed(0)} MiB, heap ${(memory.heapUsed / 2 ** 20).toFixed(0)} MiB`)
+    console.log(
+      `query API (${store} store) caught up in ${catchUpSeconds.toFixed(2)} s: ${Math.round(total / catchUpSeconds).toLocaleString('en')} records/s; RSS ${(memory.rss / 2 ** 20).toFixed(0)} MiB, heap ${(memory.heapUsed / 2 ** 20).toFixed(0)} MiB`
+    )
 
     const input = encodeURIComponent(JSON.stringify({ sensorId: 'all', travelerType: 'all', from, to: end, resolution: '1m' }))
     const url = `${api.url}/trpc/traffic.series?input=${input}`
@@ -144,13 +188,19 @@ export async function main(args: string[]): Promise<void> {
     for (let i = 0; i < 5; i++) aggregateSeries(all, from, end)
     const timed = performance.now()
     for (let i = 0; i < 50; i++) aggregateSeries(all, from, end)
-    console.log(`uncached combination of ${all.length} series x ${windows} minutes (what a first or changed range costs): ${((performance.now() - timed) / 50).toFixed(2)} ms per query, in this process`)
+    console.log(
+      `uncached combination of ${all.length} series x ${windows} minutes (what a first or changed range costs): ${((performance.now() - timed) / 50).toFixed(2)} ms per query, in this process`
+    )
 
     const autocannon = join(createRequire(import.meta.url).resolve('autocannon/package.json'), '..', 'autocannon.js')
     const result = await new Promise<AutocannonResult>((resolve, reject) => {
-      const child = spawn(process.execPath, [autocannon, '-c', String(connections), '-d', String(duration), '-j', '-H', `authorization=Bearer ${token}`, url], { stdio: ['ignore', 'pipe', 'inherit'] })
+      const child = spawn(process.execPath, [autocannon, '-c', String(connections), '-d', String(duration), '-j', '-H', `authorization=Bearer ${token}`, url], {
+        stdio: ['ignore', 'pipe', 'inherit']
+      })
       let out = ''
-      child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c })
+      child.stdout.setEncoding('utf8').on('data', (c: string) => {
+        out += c
+      })
       child.on('error', reject)
       child.on('close', (code) => {
         if (code !== 0) reject(new Error(`autocannon exited with ${String(code)}`))
@@ -158,7 +208,9 @@ export async function main(args: string[]): Promise<void> {
       })
     })
     console.log(`load: ${connections} connections for ${duration} s from a separate autocannon process (2 cores shared with the server)`)
-    console.log(`  requests/s: ${result.requests.average.toFixed(0)} (total ${result.requests.total}, 2xx ${result['2xx']}, non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts})`)
+    console.log(
+      `  requests/s: ${result.requests.average.toFixed(0)} (total ${result.requests.total}, 2xx ${result['2xx']}, non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts})`
+    )
     console.log(`  latency ms: p50 ${result.latency.p50}, p99 ${result.latency.p99}, mean ${result.latency.average.toFixed(1)}, max ${result.latency.max}`)
     console.log(`  throughput: ${(result.throughput.average / 2 ** 20).toFixed(1)} MiB/s`)
   } finally {

@@ -109,7 +109,8 @@ async function topology(topic: string, records: number, guarantee: ProcessingGua
   await admin.createTopics({ topics: [output], partitions: 6, replicas: 1, configs: [{ name: 'cleanup.policy', value: 'compact' }] })
   await admin.close()
   const builder = new StreamsBuilder()
-  builder.stream(topic, { keySerde: stringSerde, valueSerde: bytesSerde })
+  builder
+    .stream(topic, { keySerde: stringSerde, valueSerde: bytesSerde })
     .groupByKey()
     .windowedBy(TimeWindows.ofSizeWithNoGrace(60_000))
     .count({ storeName: 'counts' })
@@ -118,8 +119,14 @@ async function topology(topic: string, records: number, guarantee: ProcessingGua
     .to(output, { keySerde: stringSerde, valueSerde: longSerde })
   const stateDir = mkdtempSync(join(tmpdir(), 'runnel-bench-runtime-'))
   const streams = new KafkaStreams(builder.build(), {
-    applicationId: appId, bootstrapServers: brokers, stateDir, processingGuarantee: guarantee,
-    commitIntervalMs: 250, maxBufferedRecordsPerPartition: buffered, statusIntervalMs: 0, logger: pino({ level: 'warn' })
+    applicationId: appId,
+    bootstrapServers: brokers,
+    stateDir,
+    processingGuarantee: guarantee,
+    commitIntervalMs: 250,
+    maxBufferedRecordsPerPartition: buffered,
+    statusIntervalMs: 0,
+    logger: pino({ level: 'warn' })
   })
   await streams.start()
   let first = 0
@@ -151,7 +158,9 @@ async function child(args: string[]): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [join(import.meta.dirname, 'run.ts'), 'runtime', ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
-    proc.stdout.setEncoding('utf8').on('data', (chunk: string) => { out += chunk })
+    proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk
+    })
     proc.once('exit', (code) => {
       const line = out.split('\n').find((l) => l.startsWith('RESULT '))
       if (code !== 0 || !line) reject(new Error(`bench child ${args.join(' ')} exited with ${code}: ${out.slice(-500)}`))
@@ -183,9 +192,13 @@ export async function main(args: string[]): Promise<void> {
   const common = ['--topic', topic, '--records', String(records), '--guarantee', guarantee, '--buffered', String(positive(args, 'buffered', 1000))]
   const raw = await child(['--worker', 'raw', ...common])
   const rawRate = raw.records / (raw.elapsedMs / 1000)
-  process.stdout.write(`  raw consume (@platformatic/kafka stream): ${fmt(rawRate)} records/s (${(raw.elapsedMs / 1000).toFixed(2)} s), peak RSS ${fmt(raw.peakRssBytes / 1048576)} MiB\n`)
+  process.stdout.write(
+    `  raw consume (@platformatic/kafka stream): ${fmt(rawRate)} records/s (${(raw.elapsedMs / 1000).toFixed(2)} s), peak RSS ${fmt(raw.peakRssBytes / 1048576)} MiB\n`
+  )
   const streams = await child(['--worker', 'topology', ...common])
   const streamsRate = streams.records / (streams.elapsedMs / 1000)
-  process.stdout.write(`  windowed count topology (KafkaStreams, 1 instance): ${fmt(streamsRate)} records/s (${(streams.elapsedMs / 1000).toFixed(2)} s to drain and commit), worker peak RSS ${fmt(streams.peakRssBytes / 1048576)} MiB\n`)
+  process.stdout.write(
+    `  windowed count topology (KafkaStreams, 1 instance): ${fmt(streamsRate)} records/s (${(streams.elapsedMs / 1000).toFixed(2)} s to drain and commit), worker peak RSS ${fmt(streams.peakRssBytes / 1048576)} MiB\n`
+  )
   process.stdout.write(`  ratio topology / raw: ${(streamsRate / rawRate).toFixed(2)} (goal >= 0.7)\n`)
 }

@@ -14,8 +14,14 @@ import { join } from 'node:path'
 import { Admin, Producer } from '@platformatic/kafka'
 import { longSerde, stringSerde } from '../schemas/index.ts'
 import {
-  changelogTopicName, createChangelogCollector, createRestoreConsumer, restoreChangelog, sendChangelogRecords, Stores,
-  type RestoreCallback, type StateStoreContext
+  changelogTopicName,
+  createChangelogCollector,
+  createRestoreConsumer,
+  restoreChangelog,
+  sendChangelogRecords,
+  Stores,
+  type RestoreCallback,
+  type StateStoreContext
 } from '../state/index.ts'
 
 function arg(args: string[], name: string, fallback: number): number {
@@ -26,9 +32,18 @@ function arg(args: string[], name: string, fallback: number): number {
   return v
 }
 
-function context(taskStateDir: string, logChange: StateStoreContext['logChange'], onRegister?: (restore: RestoreCallback) => void): StateStoreContext & { now: number } {
+function context(
+  taskStateDir: string,
+  logChange: StateStoreContext['logChange'],
+  onRegister?: (restore: RestoreCallback) => void
+): StateStoreContext & { now: number } {
   const ctx = {
-    applicationId: 'bench-state', taskId: '0_0', partition: 0, taskStateDir, cacheMaxBytes: 10 * 1024 * 1024, now: 0,
+    applicationId: 'bench-state',
+    taskId: '0_0',
+    partition: 0,
+    taskStateDir,
+    cacheMaxBytes: 10 * 1024 * 1024,
+    now: 0,
     currentTimestampMs: () => ctx.now,
     logChange,
     register: (_store: unknown, restore: RestoreCallback) => onRegister?.(restore)
@@ -54,14 +69,22 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
  * the wall clock and by the main thread's CPU time (what the run would reach without other
  * processes competing for the 2 cores; RocksDB's background threads are not in it).
  */
-async function cachedRun(dir: string, updates: number, keys: number, flushEvery: number, readModifyWrite: boolean): Promise<{ perSecond: number; perCpuSecond: number; changelogRecords: number; emissions: number; seconds: number }> {
+async function cachedRun(
+  dir: string,
+  updates: number,
+  keys: number,
+  flushEvery: number,
+  readModifyWrite: boolean
+): Promise<{ perSecond: number; perCpuSecond: number; changelogRecords: number; emissions: number; seconds: number }> {
   const collector = createChangelogCollector('bench-state', 0)
   const ctx = context(join(dir, `cached-${flushEvery}-${readModifyWrite}`), collector.logChange)
   const store = Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore('counts'), stringSerde, longSerde).withCachingEnabled().build()
   await store.init(ctx)
   let emissions = 0
   // Old values on: the cache then reports what the store held before each flush, as aggregations need.
-  store.setFlushListener(() => { emissions++ }, true)
+  store.setFlushListener(() => {
+    emissions++
+  }, true)
   // 80% of updates go to 20% of the keys (hot keys), the rest spread over all keys.
   const random = rng(12345)
   const keyNames = Array.from({ length: keys }, (_, i) => `sensor-${i}|CAR`)
@@ -96,14 +119,18 @@ async function cachedRun(dir: string, updates: number, keys: number, flushEvery:
 }
 
 async function cachedUpdates(dir: string, updates: number, keys: number): Promise<void> {
-  console.log(`cached updates through metered -> caching -> logging -> RocksDB, ${fmt(updates)} updates over ${fmt(keys)} keys ` +
-    `(80% on the hottest 20%), 10 MB cache, old values on, changelog records collected then dropped ` +
-    `(in brackets: per second of main-thread CPU time, less sensitive to other load on the machine):`)
+  console.log(
+    `cached updates through metered -> caching -> logging -> RocksDB, ${fmt(updates)} updates over ${fmt(keys)} keys ` +
+      `(80% on the hottest 20%), 10 MB cache, old values on, changelog records collected then dropped ` +
+      `(in brackets: per second of main-thread CPU time, less sensitive to other load on the machine):`
+  )
   for (const flushEvery of [100_000, 1_000_000]) {
     const rmw = await cachedRun(dir, updates, keys, flushEvery, true)
     const blind = await cachedRun(dir, updates, keys, flushEvery, false)
-    console.log(`  flush every ${fmt(flushEvery)} updates: get+put ${fmt(rmw.perSecond)} updates/s [${fmt(rmw.perCpuSecond)}] ` +
-      `(${fmt(rmw.changelogRecords)} changelog records, ${fmt(rmw.emissions)} emissions); put only ${fmt(blind.perSecond)} updates/s [${fmt(blind.perCpuSecond)}]`)
+    console.log(
+      `  flush every ${fmt(flushEvery)} updates: get+put ${fmt(rmw.perSecond)} updates/s [${fmt(rmw.perCpuSecond)}] ` +
+        `(${fmt(rmw.changelogRecords)} changelog records, ${fmt(rmw.emissions)} emissions); put only ${fmt(blind.perSecond)} updates/s [${fmt(blind.perCpuSecond)}]`
+    )
   }
 }
 
@@ -172,10 +199,24 @@ async function restore(dir: string, records: number): Promise<void> {
 
     let restoreCallback: RestoreCallback | undefined
     const target = Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore('restore'), stringSerde, longSerde).build()
-    await target.init(context(join(dir, 'restore'), () => {}, (cb) => { restoreCallback = cb }))
+    await target.init(
+      context(
+        join(dir, 'restore'),
+        () => {},
+        (cb) => {
+          restoreCallback = cb
+        }
+      )
+    )
     const result = await restoreChangelog({
-      consumer, topic, partition: 0, restore: (batch) => restoreCallback?.(batch),
-      onProgress: (p) => { if (!p.done) console.log(`  restoring: ${fmt(p.restoredRecords)} records, ${fmt(p.recordsPerSecond)} records/s, ${fmt(p.remainingOffsets)} offsets left`) }
+      consumer,
+      topic,
+      partition: 0,
+      restore: (batch) => restoreCallback?.(batch),
+      onProgress: (p) => {
+        if (!p.done)
+          console.log(`  restoring: ${fmt(p.restoredRecords)} records, ${fmt(p.recordsPerSecond)} records/s, ${fmt(p.remainingOffsets)} offsets left`)
+      }
     })
     const check = target.get(`sensor-${records - 1}|CAR`)
     await target.close()
@@ -183,8 +224,10 @@ async function restore(dir: string, records: number): Promise<void> {
       throw new Error(`restore read ${result.restoredRecords} of ${records} records (last value ${check})`)
     }
     console.log(`changelog fill (produce, acks=all): ${fmt(records / fillSeconds)} records/s`)
-    console.log(`restore from ${brokers.join(',')} into RocksDB: ${fmt(result.restoredRecords / (result.elapsedMs / 1000))} records/s ` +
-      `(${fmt(result.restoredRecords)} records in ${(result.elapsedMs / 1000).toFixed(2)} s)`)
+    console.log(
+      `restore from ${brokers.join(',')} into RocksDB: ${fmt(result.restoredRecords / (result.elapsedMs / 1000))} records/s ` +
+        `(${fmt(result.restoredRecords)} records in ${(result.elapsedMs / 1000).toFixed(2)} s)`
+    )
   } finally {
     await producer.close()
     await consumer.close()

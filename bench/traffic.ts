@@ -90,40 +90,65 @@ export async function main(args: string[]): Promise<void> {
   const sensors = option(args, 'sensors', 20)
   const seed = option(args, 'seed', 7)
   const commitIntervalMs = option(args, 'commit-interval', 1000)
-  const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim()).filter((b) => b !== '')
+  const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092')
+    .split(',')
+    .map((b) => b.trim())
+    .filter((b) => b !== '')
   const tag = `bench-traffic-${Date.now().toString(36)}`
   const topics = { observations: `${tag}.observations`, stats1m: `${tag}.stats.1m`, stats5m: `${tag}.stats.5m`, sessions: `${tag}.traveler-sessions` }
   const applicationId = `${tag}-app`
   const stateDir = mkdtempSync(join(tmpdir(), 'runnel-bench-traffic-'))
   let registry: RunningRegistry | undefined
   const registryUrl = process.env.SCHEMA_REGISTRY_URL ?? (registry = await startRegistry({ port: 0, brokers, topic: `_schemas-${tag}` })).url
-  const out = (line: string): void => { process.stdout.write(`${line}\n`) }
-  out(`traffic bench: ${fmt(count)} observations, ${sensors} sensors, 6 partitions, commit every ${commitIntervalMs} ms; ` +
-    `${cpus().length} cores, node ${process.version}, brokers ${brokers.join(',')}`)
+  const out = (line: string): void => {
+    process.stdout.write(`${line}\n`)
+  }
+  out(
+    `traffic bench: ${fmt(count)} observations, ${sensors} sensors, 6 partitions, commit every ${commitIntervalMs} ms; ` +
+      `${cpus().length} cores, node ${process.version}, brokers ${brokers.join(',')}`
+  )
   try {
     // 1. Input.
     const produced = await runSimulator({
-      brokers, registryUrl, topic: topics.observations, partitions: 6,
+      brokers,
+      registryUrl,
+      topic: topics.observations,
+      partitions: 6,
       generator: { seed, sensors, observations: count, startMs: Math.floor((Date.now() - 6 * 3_600_000) / 60_000) * 60_000 },
-      ratePerSecond: 0, batchSize: 5000, realtime: false
+      ratePerSecond: 0,
+      batchSize: 5000,
+      realtime: false
     })
-    out(`produced   ${fmt(produced.observations)} observations + ${produced.malformed} malformed in ${(produced.durationMs / 1000).toFixed(1)} s ` +
-      `(${fmt(produced.observations / (produced.durationMs / 1000))}/s with kafkajs), event time ${((produced.lastTimestampMs - produced.firstTimestampMs) / 3_600_000).toFixed(1)} h`)
+    out(
+      `produced   ${fmt(produced.observations)} observations + ${produced.malformed} malformed in ${(produced.durationMs / 1000).toFixed(1)} s ` +
+        `(${fmt(produced.observations / (produced.durationMs / 1000))}/s with kafkajs), event time ${((produced.lastTimestampMs - produced.firstTimestampMs) / 3_600_000).toFixed(1)} h`
+    )
 
     // 2. One worker process.
     const port = await freePort()
     const child = spawn(process.execPath, [join(import.meta.dirname, '..', 'apps', 'worker.ts'), 'traffic'], {
       env: {
-        ...process.env, KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, APPLICATION_ID: applicationId,
-        INSTANCE_ID: 'bench', STATE_DIR: stateDir, METRICS_PORT: String(port), COMMIT_INTERVAL_MS: String(commitIntervalMs), LOG_LEVEL: 'error',
-        TRAFFIC_OBSERVATIONS_TOPIC: topics.observations, TRAFFIC_STATS_1M_TOPIC: topics.stats1m,
-        TRAFFIC_STATS_5M_TOPIC: topics.stats5m, TRAFFIC_SESSIONS_TOPIC: topics.sessions
+        ...process.env,
+        KAFKA_BROKERS: brokers.join(','),
+        SCHEMA_REGISTRY_URL: registryUrl,
+        APPLICATION_ID: applicationId,
+        INSTANCE_ID: 'bench',
+        STATE_DIR: stateDir,
+        METRICS_PORT: String(port),
+        COMMIT_INTERVAL_MS: String(commitIntervalMs),
+        LOG_LEVEL: 'error',
+        TRAFFIC_OBSERVATIONS_TOPIC: topics.observations,
+        TRAFFIC_STATS_1M_TOPIC: topics.stats1m,
+        TRAFFIC_STATS_5M_TOPIC: topics.stats5m,
+        TRAFFIC_SESSIONS_TOPIC: topics.sessions
       },
       stdio: ['ignore', 'ignore', 'inherit']
     })
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     let exitCode: number | null | undefined
-    void exited.then((code) => { exitCode = code })
+    void exited.then((code) => {
+      exitCode = code
+    })
     const spawnedAt = performance.now()
     let firstAt: number | undefined
     let lastCheck = 0
@@ -133,7 +158,7 @@ export async function main(args: string[]): Promise<void> {
       if (exitCode !== undefined) throw new Error(`the worker exited with code ${exitCode} before draining its input`)
       peak = Math.max(peak ?? 0, peakRssBytes(child.pid ?? -1) ?? 0)
       if (firstAt === undefined) {
-        if (await processedSoFar(port) > 0) firstAt = performance.now()
+        if ((await processedSoFar(port)) > 0) firstAt = performance.now()
         await sleep(50)
         continue
       }
@@ -148,8 +173,10 @@ export async function main(args: string[]): Promise<void> {
     await exited
     const seconds = (drainedAt - (firstAt as number)) / 1000
     const perSecond = count / seconds
-    out(`worker     ${fmt(count)} observations in ${seconds.toFixed(1)} s: ${fmt(perSecond)} observations/s end to end ` +
-      `(startup to first record ${(((firstAt as number) - spawnedAt) / 1000).toFixed(1)} s, not counted)`)
+    out(
+      `worker     ${fmt(count)} observations in ${seconds.toFixed(1)} s: ${fmt(perSecond)} observations/s end to end ` +
+        `(startup to first record ${(((firstAt as number) - spawnedAt) / 1000).toFixed(1)} s, not counted)`
+    )
     out(`worker     peak RSS ${peak === undefined || peak === 0 ? 'unknown (no /proc)' : `${fmt(peak / 1024 / 1024)} MiB`}`)
 
     // 3. The same input, consumed raw.

@@ -43,7 +43,7 @@ try {
   process.exit(2)
 }
 
-const stops: Array<{ name: string, stop: () => Promise<void> }> = []
+const stops: Array<{ name: string; stop: () => Promise<void> }> = []
 let stopping = false
 const supervisor = new Supervisor({ cwd: root, env: process.env, log: say })
 
@@ -94,10 +94,17 @@ if (config.brokers !== undefined) {
   const result = await orFail('start Kafka', () => startKafka('single', { port }))
   brokers = result.brokers
   if (result.started) {
-    stops.push({ name: 'Kafka', stop: async () => { await stopKafka('single', { port }) } })
+    stops.push({
+      name: 'Kafka',
+      stop: async () => {
+        await stopKafka('single', { port })
+      }
+    })
     // Stops the broker if this process dies without doing so (SIGKILL): it waits for the end of its stdin pipe.
     spawn(process.execPath, [resolve(import.meta.dirname, 'supervisor/kafka-watchdog.ts'), String(port)], {
-      cwd: root, detached: true, stdio: ['pipe', 'ignore', 'inherit']
+      cwd: root,
+      detached: true,
+      stdio: ['pipe', 'ignore', 'inherit']
     }).unref()
   }
   say(`Kafka ${result.started ? 'started' : 'already running (left running when stopping)'} at ${brokers.join(',')}`)
@@ -107,14 +114,16 @@ if (config.brokers !== undefined) {
 // or SCHEMA_REGISTRY_BEARER_AUTH_TOKEN, which every child inherits and sends), the embedded registry
 // accepts only those.
 const clientAuth = schemaRegistryAuthFromEnv(process.env)
-const registryCredentials = clientAuth === undefined ? {} : 'basic' in clientAuth ? { basicAuthUsers: [clientAuth.basic] } : { bearerTokens: [clientAuth.bearerToken] }
+const registryCredentials =
+  clientAuth === undefined ? {} : 'basic' in clientAuth ? { basicAuthUsers: [clientAuth.basic] } : { bearerTokens: [clientAuth.bearerToken] }
 let registryUrl = config.registryUrl
 if (registryUrl !== undefined) {
   say(`using the schema registry at ${registryUrl} (SCHEMA_REGISTRY_URL)`)
 } else {
   say('starting the schema registry...')
   const registry = await orFail('start the schema registry', () =>
-    startRegistry({ port: config.registryPort, host: '127.0.0.1', brokers: brokers.join(','), topic: config.registryTopic, ...registryCredentials }))
+    startRegistry({ port: config.registryPort, host: '127.0.0.1', brokers: brokers.join(','), topic: config.registryTopic, ...registryCredentials })
+  )
   registryUrl = registry.url
   stops.push({ name: 'schema registry', stop: () => registry.close() })
   say(`schema registry at ${registryUrl}`)
@@ -136,8 +145,19 @@ const trafficWorker = (n: number, metricsPort: number): ServiceSpec => ({
 // The seed's JSON on `analytics`, 1% of it invalid (to analytics.dlq), one event every 250 ms. One seed
 // for every start keeps the catalogue (names, categories, prices of products 1-50) the same.
 const shop = [
-  'apps/simulate.ts', 'commerce', '--format', 'seed-json', '--invalid-fraction', '0.01', '--seed', '7', '--quiet',
-  '--continue', String(config.shopBackfillMs), '--count', '1000000000'
+  'apps/simulate.ts',
+  'commerce',
+  '--format',
+  'seed-json',
+  '--invalid-fraction',
+  '0.01',
+  '--seed',
+  '7',
+  '--quiet',
+  '--continue',
+  String(config.shopBackfillMs),
+  '--count',
+  '1000000000'
 ]
 const services: ServiceSpec[] = [
   trafficWorker(1, metrics1),
@@ -168,7 +188,10 @@ for (const spec of services) {
 const url = `http://127.0.0.1:${config.apiPort}`
 say('waiting for the query API to catch up with the output topics...')
 for (let waitedMs = 0; !stopping; waitedMs += 1000) {
-  const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false)
+  const ready = await fetch(`${url}/readyz`).then(
+    (r) => r.ok,
+    () => false
+  )
   if (ready) break
   if (waitedMs > 0 && waitedMs % 30_000 === 0) say(`still waiting for ${url}/readyz (${waitedMs / 1000} s)`)
   await new Promise((r) => setTimeout(r, 1000))

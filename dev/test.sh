@@ -5,7 +5,7 @@
 # share the 2 cores with hundreds of unit tests.
 set -eu
 echo "== typecheck" && tsc --noEmit -p .
-echo "== lint" && eslint .
+echo "== lint" && eslint . && prettier --check --log-level warn "**/*.{ts,tsx,js}"
 echo "== schemas" && node dev/schemas/main.ts --check
 echo "== unit tests" && vitest run --project unit "$@"
 echo "== integration tests" && vitest run --project integration "$@"

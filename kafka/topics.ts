@@ -28,17 +28,21 @@ export async function awaitTopicsReady(admin: Admin, topics: readonly TopicToAwa
     let lastError: unknown
     try {
       const metadata = await admin.metadata({ topics: names, forceUpdate: true })
-      waiting = topics.filter((t) => {
-        const m = metadata.topics.get(t.name)
-        return m === undefined || (t.partitions !== undefined && m.partitionsCount !== t.partitions) || !m.partitions.every((p) => p.leader >= 0)
-      }).map((t) => t.name)
+      waiting = topics
+        .filter((t) => {
+          const m = metadata.topics.get(t.name)
+          return m === undefined || (t.partitions !== undefined && m.partitionsCount !== t.partitions) || !m.partitions.every((p) => p.leader >= 0)
+        })
+        .map((t) => t.name)
       if (waiting.length === 0) return
     } catch (err) {
       lastError = err
     }
     if (Date.now() > deadline) {
       const why = lastError === undefined ? 'partitions without a leader or not all created' : (lastError as Error).message
-      throw new Error(`topics ${waiting.join(', ')} are not ready after ${Math.round(timeoutMs / 1000)} s (${attempt} metadata requests): ${why}`, { cause: lastError })
+      throw new Error(`topics ${waiting.join(', ')} are not ready after ${Math.round(timeoutMs / 1000)} s (${attempt} metadata requests): ${why}`, {
+        cause: lastError
+      })
     }
     await sleep(Math.min(500, 50 * attempt))
   }

@@ -6,9 +6,20 @@ import { errorCodes, RunnelError, type CodeOf } from '../errors/index.ts'
 
 /** Codes of the processing layer's errors. */
 export const ProcessingErrorCodes = errorCodes(
-  'DESERIALIZATION_FAILED', 'ILLEGAL_STATE', 'INVALID_OPTION', 'INVALID_PLAN', 'PROCESSING_FAILED', 'UNKNOWN_PARTITION', 'UNKNOWN_TOPIC', 'UNSUPPORTED',
+  'DESERIALIZATION_FAILED',
+  'ILLEGAL_STATE',
+  'INVALID_OPTION',
+  'INVALID_PLAN',
+  'PROCESSING_FAILED',
+  'UNKNOWN_PARTITION',
+  'UNKNOWN_TOPIC',
+  'UNSUPPORTED',
   // The test driver's (topology/test-driver.ts).
-  'BAD_PARTITION', 'DRIVER_CLOSED', 'DRIVER_NEEDS_RESOLVE', 'DRIVER_NOT_QUIET', 'NO_RECORD'
+  'BAD_PARTITION',
+  'DRIVER_CLOSED',
+  'DRIVER_NEEDS_RESOLVE',
+  'DRIVER_NOT_QUIET',
+  'NO_RECORD'
 )
 export type ProcessingErrorCode = CodeOf<typeof ProcessingErrorCodes>
 

@@ -41,7 +41,9 @@ export class GlobalTask {
       streamTimeMs: () => this.streamTime,
       systemTimeMs: clock,
       recordMetadata: () => this.currentMetadata,
-      schedule: (): Cancellable => { throw new StreamsError('UNSUPPORTED', 'global store processors cannot schedule punctuations') },
+      schedule: (): Cancellable => {
+        throw new StreamsError('UNSUPPORTED', 'global store processors cannot schedule punctuations')
+      },
       store: (name) => this.storesByName.get(name),
       isGlobalStore: (name) => this.storesByName.has(name),
       recordDropped: (nodeName, reason) => this.dropped.record(nodeName, reason),
@@ -76,7 +78,9 @@ export class GlobalTask {
       taskStateDir: this.options.taskStateDir ?? `${this.options.applicationId}/global`,
       cacheMaxBytes: 0,
       currentTimestampMs: () => this.currentTimestamp,
-      logChange: () => { throw new StreamsError('UNSUPPORTED', 'global stores are not change-logged') },
+      logChange: () => {
+        throw new StreamsError('UNSUPPORTED', 'global stores are not change-logged')
+      },
       register: () => {}
     }
     for (const store of this.storesByName.values()) await store.init(context)
@@ -96,13 +100,18 @@ export class GlobalTask {
     } catch (err) {
       const handler = this.options.onDeserializationError
       if (!handler || handler({ ...raw, topic, partition }, err) === 'fail') {
-        throw new DeserializationFailure(`global task: cannot deserialize ${topic}-${partition}@${raw.offset}: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+        throw new DeserializationFailure(`global task: cannot deserialize ${topic}-${partition}@${raw.offset}: ${(err as Error)?.message ?? String(err)}`, {
+          cause: err
+        })
       }
       this.dropped.record(plan.sourceName, DropReason.DESERIALIZATION)
       return
     }
     const extractor = plan.timestampExtractor ?? recordTimestampExtractor
-    const timestampMs = extractor({ topic, partition, offset: raw.offset, key, value, timestampMs: raw.timestampMs, headers: raw.headers ?? {} }, this.streamTime)
+    const timestampMs = extractor(
+      { topic, partition, offset: raw.offset, key, value, timestampMs: raw.timestampMs, headers: raw.headers ?? {} },
+      this.streamTime
+    )
     if (!Number.isFinite(timestampMs) || timestampMs < 0) {
       this.dropped.record(plan.sourceName, DropReason.INVALID_TIMESTAMP)
       return

@@ -3,9 +3,7 @@
  * processor's `forward` always reaches that node's children, also from flush listeners and punctuators.
  */
 import type { StateStore } from '../state/index.ts'
-import type {
-  Cancellable, DropReason, Processor, ProcessorContext, Punctuator, PunctuationType, RecordMetadata, StreamRecord
-} from './api.ts'
+import type { Cancellable, DropReason, Processor, ProcessorContext, Punctuator, PunctuationType, RecordMetadata, StreamRecord } from './api.ts'
 import { ProcessingError, StreamsError } from './errors.ts'
 
 /** What a node context needs from its task. */
@@ -70,10 +68,18 @@ export class NodeContext implements ProcessorContext<unknown, unknown> {
     this.services = services
   }
 
-  get applicationId(): string { return this.services.applicationId }
-  get taskId(): string { return this.services.taskId }
-  get partition(): number { return this.services.partition }
-  get processorName(): string { return this.node.name }
+  get applicationId(): string {
+    return this.services.applicationId
+  }
+  get taskId(): string {
+    return this.services.taskId
+  }
+  get partition(): number {
+    return this.services.partition
+  }
+  get processorName(): string {
+    return this.node.name
+  }
 
   forward(record: StreamRecord<unknown, unknown>, childName?: string): void {
     const children = this.node.children
@@ -102,8 +108,16 @@ export class NodeContext implements ProcessorContext<unknown, unknown> {
     return store as S
   }
 
-  recordMetadata(): RecordMetadata | null { return this.services.recordMetadata() }
-  currentStreamTimeMs(): number { return this.services.streamTimeMs() }
-  currentSystemTimeMs(): number { return this.services.systemTimeMs() }
-  recordDropped(reason: DropReason): void { this.services.recordDropped(this.node.name, reason) }
+  recordMetadata(): RecordMetadata | null {
+    return this.services.recordMetadata()
+  }
+  currentStreamTimeMs(): number {
+    return this.services.streamTimeMs()
+  }
+  currentSystemTimeMs(): number {
+    return this.services.systemTimeMs()
+  }
+  recordDropped(reason: DropReason): void {
+    this.services.recordDropped(this.node.name, reason)
+  }
 }

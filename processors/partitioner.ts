@@ -18,8 +18,7 @@ export function murmur2(data: Uint8Array): number {
   for (let i = 0; i < length4; i++) {
     const i4 = i * 4
     // Little-endian 4-byte block.
-    let k = ((data[i4] ?? 0) & 0xff) | (((data[i4 + 1] ?? 0) & 0xff) << 8) |
-      (((data[i4 + 2] ?? 0) & 0xff) << 16) | (((data[i4 + 3] ?? 0) & 0xff) << 24)
+    let k = ((data[i4] ?? 0) & 0xff) | (((data[i4 + 1] ?? 0) & 0xff) << 8) | (((data[i4 + 2] ?? 0) & 0xff) << 16) | (((data[i4 + 3] ?? 0) & 0xff) << 24)
     k = Math.imul(k, M)
     k ^= k >>> 24
     k = Math.imul(k, M)

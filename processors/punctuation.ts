@@ -17,8 +17,14 @@ export class PunctuationQueue {
 
   add(nodeName: string, firstMs: number, intervalMs: number, punctuator: Punctuator): PunctuationSchedule {
     const schedule: PunctuationSchedule = {
-      nodeName, intervalMs, punctuator, nextMs: firstMs, cancelled: false,
-      cancel() { schedule.cancelled = true }
+      nodeName,
+      intervalMs,
+      punctuator,
+      nextMs: firstMs,
+      cancelled: false,
+      cancel() {
+        schedule.cancelled = true
+      }
     }
     this.schedules.push(schedule)
     return schedule

@@ -6,7 +6,13 @@ import { DeserializationFailure, type ProcessingError } from './errors.ts'
 import type { NodePlan, SubtopologyPlan } from './plan.ts'
 import { StreamTask, type ProducedRecord } from './stream-task.ts'
 
-interface Seen { key: unknown; value: unknown; timestampMs: number; topic: string | undefined; offset: number | undefined }
+interface Seen {
+  key: unknown
+  value: unknown
+  timestampMs: number
+  topic: string | undefined
+  offset: number | undefined
+}
 
 /** A sub-topology: sources for `topics` -> one processor -> a sink to `out`. */
 function plan(options: {
@@ -20,8 +26,13 @@ function plan(options: {
   const topics = options.topics ?? ['in']
   const nodes: NodePlan[] = [
     ...topics.map((topic): NodePlan => ({
-      kind: 'source', name: `src-${topic}`, topics: [topic], keySerde: stringSerde as Serde<unknown>,
-      valueSerde: options.valueSerde ?? stringSerde as Serde<unknown>, timestampExtractor: options.timestampExtractor, children: ['proc']
+      kind: 'source',
+      name: `src-${topic}`,
+      topics: [topic],
+      keySerde: stringSerde as Serde<unknown>,
+      valueSerde: options.valueSerde ?? (stringSerde as Serde<unknown>),
+      timestampExtractor: options.timestampExtractor,
+      children: ['proc']
     })),
     { kind: 'processor', name: 'proc', supplier: options.processor, stores: options.stores ?? [], children: ['sink'] },
     { kind: 'sink', name: 'sink', topic: 'out', keySerde: stringSerde as Serde<unknown>, valueSerde: stringSerde as Serde<unknown>, partitioner: undefined }
@@ -33,7 +44,10 @@ function recorder(seen: Seen[], onInit?: (ctx: ProcessorContext<unknown, unknown
   return () => {
     let context: ProcessorContext<unknown, unknown>
     return {
-      init(ctx) { context = ctx; onInit?.(ctx) },
+      init(ctx) {
+        context = ctx
+        onInit?.(ctx)
+      },
       process(record: StreamRecord<unknown, unknown>) {
         const meta = context.recordMetadata()
         seen.push({ key: record.key, value: record.value, timestampMs: record.timestampMs, topic: meta?.topic, offset: meta?.offset })
@@ -44,10 +58,16 @@ function recorder(seen: Seen[], onInit?: (ctx: ProcessorContext<unknown, unknown
 }
 
 const raw = (key: string | null, value: string | null, offset: number, timestampMs: number) => ({
-  key: key === null ? null : Buffer.from(key), value: value === null ? null : Buffer.from(value), offset, timestampMs
+  key: key === null ? null : Buffer.from(key),
+  value: value === null ? null : Buffer.from(value),
+  offset,
+  timestampMs
 })
 
-async function task(subtopology: SubtopologyPlan, extra: Partial<ConstructorParameters<typeof StreamTask>[0]> = {}): Promise<{ task: StreamTask; sent: ProducedRecord[] }> {
+async function task(
+  subtopology: SubtopologyPlan,
+  extra: Partial<ConstructorParameters<typeof StreamTask>[0]> = {}
+): Promise<{ task: StreamTask; sent: ProducedRecord[] }> {
   const sent: ProducedRecord[] = []
   const t = new StreamTask({ applicationId: 'app', subtopology, partition: 0, collector: { send: (r) => sent.push(r) }, inMemoryStores: true, ...extra })
   await t.initialize()
@@ -61,13 +81,21 @@ describe('StreamTask', () => {
     t.addRecords('a', 0, [raw('k', 'a5', 0, 5), raw('k', 'a30', 1, 30)])
     t.addRecords('b', 0, [raw('k', 'b10', 0, 10), raw('k', 'b20', 1, 20)])
     expect(t.bufferedCount).toBe(4)
-    while (t.process() === true) { /* drain */ }
+    while (t.process() === true) {
+      /* drain */
+    }
     expect(seen.map((s) => s.value)).toEqual(['a5', 'b10', 'b20', 'a30'])
     expect(t.streamTimeMs).toBe(30)
     expect(sent.map((r) => [r.topic, r.partition, r.key?.toString(), r.value?.toString()])).toEqual([
-      ['out', undefined, 'k', 'a5'], ['out', undefined, 'k', 'b10'], ['out', undefined, 'k', 'b20'], ['out', undefined, 'k', 'a30']
+      ['out', undefined, 'k', 'a5'],
+      ['out', undefined, 'k', 'b10'],
+      ['out', undefined, 'k', 'b20'],
+      ['out', undefined, 'k', 'a30']
     ])
-    expect(t.offsetsToCommit()).toEqual([{ topic: 'a', partition: 0, offset: 2 }, { topic: 'b', partition: 0, offset: 2 }])
+    expect(t.offsetsToCommit()).toEqual([
+      { topic: 'a', partition: 0, offset: 2 },
+      { topic: 'b', partition: 0, offset: 2 }
+    ])
     expect(t.process()).toBe(false)
   })
 
@@ -81,12 +109,14 @@ describe('StreamTask', () => {
   it('fires stream-time punctuators aligned to the interval, once per advance, and stops after cancel', async () => {
     const punctuations: number[] = []
     let cancel: (() => void) | undefined
-    const { task: t } = await task(plan({
-      processor: recorder([], (ctx) => {
-        const schedule = ctx.schedule(10, 'stream-time', (ts) => punctuations.push(ts))
-        cancel = () => schedule.cancel()
+    const { task: t } = await task(
+      plan({
+        processor: recorder([], (ctx) => {
+          const schedule = ctx.schedule(10, 'stream-time', (ts) => punctuations.push(ts))
+          cancel = () => schedule.cancel()
+        })
       })
-    }))
+    )
     t.addRecords('in', 0, [raw('k', 'v', 0, 3), raw('k', 'v', 1, 7), raw('k', 'v', 2, 12), raw('k', 'v', 3, 35)])
     await t.processAll()
     expect(punctuations).toEqual([3, 12, 35])
@@ -99,7 +129,14 @@ describe('StreamTask', () => {
   it('fires wall-clock punctuators from the injected clock, skipping missed intervals', async () => {
     let now = 1000
     const punctuations: number[] = []
-    const { task: t } = await task(plan({ processor: recorder([], (ctx) => { ctx.schedule(100, 'wall-clock', (ts) => punctuations.push(ts)) }) }), { clock: () => now })
+    const { task: t } = await task(
+      plan({
+        processor: recorder([], (ctx) => {
+          ctx.schedule(100, 'wall-clock', (ts) => punctuations.push(ts))
+        })
+      }),
+      { clock: () => now }
+    )
     expect(t.punctuateWallClock(1099)).toBe(false)
     now = 1100
     expect(t.punctuateWallClock()).toBe(true)
@@ -120,7 +157,10 @@ describe('StreamTask', () => {
     const seen: Seen[] = []
     const handled: string[] = []
     const { task: t } = await task(plan({ processor: recorder(seen), valueSerde: failing }), {
-      onDeserializationError: (record, err) => { handled.push(`${record.topic}@${record.offset}: ${(err as Error).message}`); return 'continue' }
+      onDeserializationError: (record, err) => {
+        handled.push(`${record.topic}@${record.offset}: ${(err as Error).message}`)
+        return 'continue'
+      }
     })
     t.addRecords('in', 0, [raw('k', 'bad', 0, 1), raw('k', 'good', 1, 2)])
     await t.processAll()
@@ -131,7 +171,12 @@ describe('StreamTask', () => {
   })
 
   it('fails on an undeserializable record by default', async () => {
-    const failing: Serde<unknown> = { serialize: () => Buffer.alloc(0), deserialize: () => { throw new SerdeError('TEST', 'nope') } }
+    const failing: Serde<unknown> = {
+      serialize: () => Buffer.alloc(0),
+      deserialize: () => {
+        throw new SerdeError('TEST', 'nope')
+      }
+    }
     const { task: t } = await task(plan({ processor: recorder([]), valueSerde: failing }))
     t.addRecords('in', 0, [raw('k', 'x', 7, 1)])
     expect(() => t.process()).toThrow(DeserializationFailure)
@@ -145,7 +190,9 @@ describe('StreamTask', () => {
         if (!resolved) throw new SerdeNeedsResolution('unknown schema id 7')
         return data.toString()
       },
-      resolve: async () => { resolved = true }
+      resolve: async () => {
+        resolved = true
+      }
     }
     const seen: Seen[] = []
     const { task: t } = await task(plan({ processor: recorder(seen), valueSerde: resolving }))
@@ -171,7 +218,9 @@ describe('StreamTask', () => {
     const configured: string[] = []
     const serde: Serde<unknown> = {
       ...(stringSerde as Serde<unknown>),
-      configure: async (topic, isKey) => { configured.push(`${topic}:${isKey ? 'key' : 'value'}`) }
+      configure: async (topic, isKey) => {
+        configured.push(`${topic}:${isKey ? 'key' : 'value'}`)
+      }
     }
     await task(plan({ processor: recorder([]), valueSerde: serde }))
     expect(configured).toEqual(['in:value'])
@@ -186,11 +235,17 @@ describe('StreamTask', () => {
   })
 
   it('names the processor when it throws, and continues when the processing handler says so', async () => {
-    const throwing = (): Processor<unknown, unknown, unknown, unknown> => ({ process() { throw new Error('boom') } })
+    const throwing = (): Processor<unknown, unknown, unknown, unknown> => ({
+      process() {
+        throw new Error('boom')
+      }
+    })
     const { task: failing } = await task(plan({ processor: throwing }))
     failing.addRecords('in', 0, [raw('k', 'v', 0, 1)])
     expect(() => failing.process()).toThrow(/proc failed: boom/)
-    const { task: tolerant } = await task(plan({ processor: throwing }), { onProcessingError: (err: ProcessingError) => err.processorName === 'proc' ? 'continue' : 'fail' })
+    const { task: tolerant } = await task(plan({ processor: throwing }), {
+      onProcessingError: (err: ProcessingError) => (err.processorName === 'proc' ? 'continue' : 'fail')
+    })
     tolerant.addRecords('in', 0, [raw('k', 'v', 0, 1)])
     expect(tolerant.process()).toBe(true)
     expect(tolerant.droppedRecords.count('processing-error', 'proc')).toBe(1)
@@ -199,10 +254,18 @@ describe('StreamTask', () => {
   it('refuses stores the processor is not connected to, and partitions it does not own', async () => {
     const store = Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore('kv'), stringSerde, stringSerde)
     let error: unknown
-    const { task: t } = await task(plan({
-      processor: recorder([], (ctx) => { try { ctx.getStateStore('kv') } catch (err) { error = err } }),
-      storeBuilders: [store]
-    }))
+    const { task: t } = await task(
+      plan({
+        processor: recorder([], (ctx) => {
+          try {
+            ctx.getStateStore('kv')
+          } catch (err) {
+            error = err
+          }
+        }),
+        storeBuilders: [store]
+      })
+    )
     expect(String(error)).toMatch(/processor proc is not connected to store kv/)
     expect(() => t.addRecords('in', 3, [])).toThrow(/processes partition 0 of in, not partition 3/)
     expect(() => t.addRecords('nope', 0, [])).toThrow(/has no source for topic nope/)
@@ -213,8 +276,12 @@ describe('StreamTask', () => {
     const writer = (): Processor<unknown, unknown, unknown, unknown> => {
       let store: KeyValueStore<string, string>
       return {
-        init(ctx) { store = ctx.getStateStore('kv') },
-        process(record) { store.put(record.key as string, record.value as string) }
+        init(ctx) {
+          store = ctx.getStateStore('kv')
+        },
+        process(record) {
+          store.put(record.key as string, record.value as string)
+        }
       }
     }
     const { task: t, sent } = await task(plan({ processor: writer, stores: ['kv'], storeBuilders: [builder] }), { storeContext: { cacheMaxBytes: 1 << 20 } })
@@ -265,7 +332,12 @@ describe('StreamTask', () => {
     t.addRecords('in', 0, [raw('a', '1', 0, 1), raw('b', '2', 1, 2)])
     await t.processAll()
     await t.close()
-    expect(sent.filter((r) => r.topic === 'app-kv-changelog').map((r) => r.key?.toString()).sort()).toEqual(['a', 'b'])
+    expect(
+      sent
+        .filter((r) => r.topic === 'app-kv-changelog')
+        .map((r) => r.key?.toString())
+        .sort()
+    ).toEqual(['a', 'b'])
   })
 
   it('resumes stream time from a committed value and never moves it backwards', async () => {

@@ -9,8 +9,15 @@
 import { SerdeNeedsResolution, type Serde } from '../schemas/index.ts'
 import type { StateStore, StateStoreContext, RestoreCallback } from '../state/index.ts'
 import {
-  DropReason, PunctuationType, recordTimestampExtractor, type Cancellable, type Processor, type ProcessorContext,
-  type Punctuator, type RecordHeaders, type RecordMetadata
+  DropReason,
+  PunctuationType,
+  recordTimestampExtractor,
+  type Cancellable,
+  type Processor,
+  type ProcessorContext,
+  type Punctuator,
+  type RecordHeaders,
+  type RecordMetadata
 } from './api.ts'
 import { DeserializationFailure, InvalidOptionError, ProcessingError, StreamsError } from './errors.ts'
 import { DroppedRecordCounters, type DroppedRecordCount } from './metrics.ts'
@@ -127,7 +134,9 @@ export class StreamTask {
     // writes again, whatever its processors or caches still hold.
     const target = options.collector
     this.collector = {
-      send: (record) => { if (!this.discarding) target.send(record) },
+      send: (record) => {
+        if (!this.discarding) target.send(record)
+      },
       partitionCount: (topic) => target.partitionCount?.(topic)
     }
     this.clock = options.clock ?? Date.now
@@ -179,9 +188,11 @@ export class StreamTask {
       taskStateDir: supplied.taskStateDir ?? `${this.applicationId}/${this.id}`,
       cacheMaxBytes: supplied.cacheMaxBytes ?? 0,
       currentTimestampMs: () => this.currentTimestamp,
-      logChange: supplied.logChange ?? ((storeName, key, value, timestampMs) => {
-        this.collector.send({ topic: this.changelogTopic(storeName), partition: this.partition, key, value, timestampMs, headers: {} })
-      }),
+      logChange:
+        supplied.logChange ??
+        ((storeName, key, value, timestampMs) => {
+          this.collector.send({ topic: this.changelogTopic(storeName), partition: this.partition, key, value, timestampMs, headers: {} })
+        }),
       register: supplied.register ?? (() => {}),
       ...(supplied.logger ? { logger: supplied.logger } : {})
     }
@@ -226,9 +237,12 @@ export class StreamTask {
     const queue = this.queues.get(queueKey(topic, partition))
     if (!queue) {
       const known = this.sourceByTopic.has(topic)
-      throw new StreamsError('UNKNOWN_PARTITION', known
-        ? `task ${this.id} processes partition ${this.partition} of ${topic}, not partition ${partition}`
-        : `task ${this.id} has no source for topic ${topic}`)
+      throw new StreamsError(
+        'UNKNOWN_PARTITION',
+        known
+          ? `task ${this.id} processes partition ${this.partition} of ${topic}, not partition ${partition}`
+          : `task ${this.id} has no source for topic ${topic}`
+      )
     }
     queue.push(records)
   }
@@ -273,9 +287,14 @@ export class StreamTask {
     this.currentMetadata = metadata
     this.currentTimestamp = head.timestampMs
     try {
-      this.runGuarded(source.name, () => source.process({
-        key: head.key, value: head.value, timestampMs: head.timestampMs, headers: head.raw.headers ?? {}
-      }))
+      this.runGuarded(source.name, () =>
+        source.process({
+          key: head.key,
+          value: head.value,
+          timestampMs: head.timestampMs,
+          headers: head.raw.headers ?? {}
+        })
+      )
     } finally {
       this.currentMetadata = null
     }
@@ -411,17 +430,26 @@ export class StreamTask {
         if (!handler || handler(failed, err) === 'fail') {
           throw new DeserializationFailure(
             `task ${this.id}: cannot deserialize ${queue.topic}-${queue.partition}@${raw.offset} at source ${source.name}: ${(err as Error)?.message ?? String(err)}`,
-            { cause: err })
+            { cause: err }
+          )
         }
         this.dropped.record(source.name, DropReason.DESERIALIZATION)
         this.dropHead(queue, raw)
         continue
       }
       const extractor = source.timestampExtractor ?? recordTimestampExtractor
-      const timestampMs = extractor({
-        topic: queue.topic, partition: queue.partition, offset: raw.offset, key, value,
-        timestampMs: raw.timestampMs, headers: raw.headers ?? {}
-      }, queue.partitionTimeMs)
+      const timestampMs = extractor(
+        {
+          topic: queue.topic,
+          partition: queue.partition,
+          offset: raw.offset,
+          key,
+          value,
+          timestampMs: raw.timestampMs,
+          headers: raw.headers ?? {}
+        },
+        queue.partitionTimeMs
+      )
       if (!Number.isFinite(timestampMs) || timestampMs < 0) {
         // Kafka Streams' RecordQueue skips records with a negative extracted timestamp and counts them.
         this.dropped.record(source.name, DropReason.INVALID_TIMESTAMP)
@@ -475,11 +503,12 @@ export class StreamTask {
     try {
       this.withNode(name, fn)
     } catch (err) {
-      const error = err instanceof ProcessingError
-        ? err
-        : err instanceof StreamsError
+      const error =
+        err instanceof ProcessingError
           ? err
-          : new ProcessingError(name, `${name} failed in task ${this.id}: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+          : err instanceof StreamsError
+            ? err
+            : new ProcessingError(name, `${name} failed in task ${this.id}: ${(err as Error)?.message ?? String(err)}`, { cause: err })
       if (!(error instanceof ProcessingError)) throw error
       const handler = this.options.onProcessingError
       if (!handler || handler(error, this.currentMetadata) === 'fail') throw error
@@ -509,7 +538,9 @@ export class StreamTask {
       store: (name) => this.stores.get(name) ?? this.globalStores.get(name),
       isGlobalStore: (name) => this.globalStores.has(name),
       recordDropped: (nodeName, reason) => this.dropped.record(nodeName, reason),
-      setCurrentNode: (name) => { this.currentNode = name }
+      setCurrentNode: (name) => {
+        this.currentNode = name
+      }
     }
   }
 
@@ -531,20 +562,25 @@ function queueKey(topic: string, partition: number): string {
 function forwardingProcessor(): Processor<unknown, unknown, unknown, unknown> {
   let context: ProcessorContext<unknown, unknown> | undefined
   return {
-    init(ctx) { context = ctx },
-    process(record) { context?.forward(record) }
+    init(ctx) {
+      context = ctx
+    },
+    process(record) {
+      context?.forward(record)
+    }
   }
 }
 
 function sinkProcessor(plan: SinkNodePlan, collector: RecordCollector): Processor<unknown, unknown> {
   let context: ProcessorContext<never, never> | undefined
   return {
-    init(ctx) { context = ctx },
+    init(ctx) {
+      context = ctx
+    },
     process(record) {
       const metadata = context?.recordMetadata()
-      const topic = typeof plan.topic === 'string'
-        ? plan.topic
-        : plan.topic(record.key, record.value, { topic: metadata?.topic ?? null, headers: record.headers })
+      const topic =
+        typeof plan.topic === 'string' ? plan.topic : plan.topic(record.key, record.value, { topic: metadata?.topic ?? null, headers: record.headers })
       const key = record.key === null || record.key === undefined ? null : plan.keySerde.serialize(topic, record.key)
       const value = record.value === null || record.value === undefined ? null : plan.valueSerde.serialize(topic, record.value)
       let partition: number | undefined

@@ -8,8 +8,16 @@
  */
 import { SerdeError, type Serde } from '../schemas/index.ts'
 import type {
-  CacheFlushListener, CachedStateStore, KeyValue, KeyValueIterator, LoggingConfig, StateStore, StateStoreContext,
-  StoreBuilder, WindowStore, Windowed
+  CacheFlushListener,
+  CachedStateStore,
+  KeyValue,
+  KeyValueIterator,
+  LoggingConfig,
+  StateStore,
+  StateStoreContext,
+  StoreBuilder,
+  WindowStore,
+  Windowed
 } from '../state/index.ts'
 
 /** A value with the largest timestamp (ms) of the records that produced it. */
@@ -87,13 +95,25 @@ export class TimestampedWindowStore<K, V> implements WindowStore<K, V>, CachedSt
     this.inner = inner
   }
 
-  get name(): string { return this.inner.name }
-  get persistent(): boolean { return this.inner.persistent }
-  get isOpen(): boolean { return this.inner.isOpen }
-  get windowSizeMs(): number { return this.inner.windowSizeMs }
-  get retentionMs(): number { return this.inner.retentionMs }
+  get name(): string {
+    return this.inner.name
+  }
+  get persistent(): boolean {
+    return this.inner.persistent
+  }
+  get isOpen(): boolean {
+    return this.inner.isOpen
+  }
+  get windowSizeMs(): number {
+    return this.inner.windowSizeMs
+  }
+  get retentionMs(): number {
+    return this.inner.retentionMs
+  }
   /** Operation counts of the metered store below (for metrics), when it has them. */
-  get counts(): unknown { return (this.inner as { counts?: unknown }).counts }
+  get counts(): unknown {
+    return (this.inner as { counts?: unknown }).counts
+  }
 
   async init(context: StateStoreContext): Promise<void> {
     this.context = context
@@ -153,12 +173,16 @@ export class TimestampedWindowStore<K, V> implements WindowStore<K, V>, CachedSt
    */
   setFlushListener(listener: CacheFlushListener<Windowed<K>, V>, sendOldValues: boolean): boolean {
     if (typeof this.inner.setFlushListener !== 'function') return false
-    return this.inner.setFlushListener((change) => listener({
-      key: change.key,
-      newValue: change.newValue?.value,
-      oldValue: change.oldValue?.value,
-      timestampMs: change.newValue?.timestampMs ?? change.timestampMs
-    }), sendOldValues)
+    return this.inner.setFlushListener(
+      (change) =>
+        listener({
+          key: change.key,
+          newValue: change.newValue?.value,
+          oldValue: change.oldValue?.value,
+          timestampMs: change.newValue?.timestampMs ?? change.timestampMs
+        }),
+      sendOldValues
+    )
   }
 }
 
@@ -170,11 +194,21 @@ export class TimestampedWindowStoreBuilder<K, V> implements StoreBuilder<Timesta
     this.inner = inner
   }
 
-  get name(): string { return this.inner.name }
-  get loggingEnabled(): boolean { return this.inner.loggingEnabled }
-  get loggingConfig(): LoggingConfig { return this.inner.loggingConfig }
-  get cachingEnabled(): boolean { return this.inner.cachingEnabled }
-  get retentionMs(): number { return this.inner.retentionMs }
+  get name(): string {
+    return this.inner.name
+  }
+  get loggingEnabled(): boolean {
+    return this.inner.loggingEnabled
+  }
+  get loggingConfig(): LoggingConfig {
+    return this.inner.loggingConfig
+  }
+  get cachingEnabled(): boolean {
+    return this.inner.cachingEnabled
+  }
+  get retentionMs(): number {
+    return this.inner.retentionMs
+  }
 
   withCachingEnabled(): this {
     this.inner.withCachingEnabled()

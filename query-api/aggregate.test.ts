@@ -92,7 +92,9 @@ describe('aggregateSeries', () => {
         const points = aggregateSeries(index.select('1m', sensorFilter, typeFilter), from, to)
         expect(points).toHaveLength(33)
         for (const p of points) {
-          const match = rows.filter((r) => r.start === p.windowStart && (sensorFilter === 'all' || r.sensor === sensorFilter) && (typeFilter === 'all' || r.type === typeFilter))
+          const match = rows.filter(
+            (r) => r.start === p.windowStart && (sensorFilter === 'all' || r.sensor === sensorFilter) && (typeFilter === 'all' || r.type === typeFilter)
+          )
           const speeds = match.flatMap((r) => r.speeds)
           expect(p.observations).toBe(match.reduce((a, r) => a + r.obs, 0))
           expect(p.travelers).toBe(match.reduce((a, r) => a + r.trav, 0))
@@ -118,7 +120,23 @@ describe('combineAt', () => {
     const index = new SeriesIndex()
     index.put('5m', 's-1', 'CAR', T0, stats(3, 1, [8]))
     index.put('5m', 's-2', 'CAR', T0, stats(1, 1, [4]))
-    expect(combineAt(index.select('5m', 'all', 'CAR'), T0)).toEqual({ windowStart: T0, observations: 4, travelers: 2, speedSamples: 2, speedMin: 4, speedMax: 8, speedMean: 6 })
-    expect(combineAt(index.select('5m', 'all', 'CAR'), T0 + MIN)).toEqual({ windowStart: T0 + MIN, observations: 0, travelers: 0, speedSamples: 0, speedMin: null, speedMax: null, speedMean: null })
+    expect(combineAt(index.select('5m', 'all', 'CAR'), T0)).toEqual({
+      windowStart: T0,
+      observations: 4,
+      travelers: 2,
+      speedSamples: 2,
+      speedMin: 4,
+      speedMax: 8,
+      speedMean: 6
+    })
+    expect(combineAt(index.select('5m', 'all', 'CAR'), T0 + MIN)).toEqual({
+      windowStart: T0 + MIN,
+      observations: 0,
+      travelers: 0,
+      speedSamples: 0,
+      speedMin: null,
+      speedMax: null,
+      speedMean: null
+    })
   })
 })

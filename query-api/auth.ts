@@ -36,7 +36,10 @@ const TOKEN_TEXT = /^[A-Za-z0-9._~-]{8,256}$/
 export function parseApiTokens(text: string, option = 'tokens'): ApiToken[] {
   const tokens: ApiToken[] = []
   const seen = new Set<string>()
-  const entries = text.split(',').map((e) => e.trim()).filter((e) => e !== '')
+  const entries = text
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')
   for (const [index, entry] of entries.entries()) {
     const colon = entry.lastIndexOf(':')
     if (colon <= 0) throw new QueryApiConfigError(option, `entry ${index + 1} must be "token:scope[+scope]" (scopes: ${SCOPE_VALUES.join(', ')})`)
@@ -58,7 +61,8 @@ function checkToken(t: ApiToken, option: string, index: number, seen: Set<string
   }
   if (seen.has(t.token)) throw new QueryApiConfigError(option, `token ${index + 1} is listed twice`)
   seen.add(t.token)
-  if (!Array.isArray(t.scopes) || t.scopes.length === 0) throw new QueryApiConfigError(option, `token ${index + 1} needs at least one scope (${SCOPE_VALUES.join(', ')})`)
+  if (!Array.isArray(t.scopes) || t.scopes.length === 0)
+    throw new QueryApiConfigError(option, `token ${index + 1} needs at least one scope (${SCOPE_VALUES.join(', ')})`)
   for (const scope of t.scopes) {
     if (!SCOPE_VALUES.includes(scope)) {
       throw new QueryApiConfigError(option, `token ${index + 1} has unknown scope ${JSON.stringify(scope)}; known: ${SCOPE_VALUES.join(', ')}`)
@@ -113,9 +117,7 @@ export class TokenAuthenticator {
 
 /** The outcome of checking a request's credentials. */
 export type Authentication =
-  | { readonly kind: 'none' }
-  | { readonly kind: 'invalid'; readonly reason: string }
-  | { readonly kind: 'ok'; readonly principal: Principal }
+  { readonly kind: 'none' } | { readonly kind: 'invalid'; readonly reason: string } | { readonly kind: 'ok'; readonly principal: Principal }
 
 /** Throws UNAUTHENTICATED without valid credentials, FORBIDDEN when the token lacks `scope`. */
 export function requireScope(auth: Authentication, scope: Scope, what: string): Principal {

@@ -12,8 +12,12 @@ function stats(rand: () => number): WindowStats {
   const n = Math.floor(rand() * 3)
   const speeds = Array.from({ length: n }, () => Math.round(rand() * 1000) / 10)
   return {
-    observations: 1 + Math.floor(rand() * 9), travelers: 1, speedSamples: n,
-    speedMin: n > 0 ? Math.min(...speeds) : null, speedMax: n > 0 ? Math.max(...speeds) : null, speedMean: n > 0 ? speeds.reduce((a, b) => a + b) / n : null
+    observations: 1 + Math.floor(rand() * 9),
+    travelers: 1,
+    speedSamples: n,
+    speedMin: n > 0 ? Math.min(...speeds) : null,
+    speedMax: n > 0 ? Math.max(...speeds) : null,
+    speedMean: n > 0 ? speeds.reduce((a, b) => a + b) / n : null
   }
 }
 
@@ -52,7 +56,8 @@ describe('CombinedSeriesCache', () => {
   it('recomputes only a changed minute of a cached range', () => {
     const index = new SeriesIndex()
     const cache = new CombinedSeriesCache(index)
-    for (let m = 0; m < 60; m++) index.put('1m', 'a', 'CAR', T0 + m * MIN, { observations: 1, travelers: 1, speedSamples: 0, speedMin: null, speedMax: null, speedMean: null })
+    for (let m = 0; m < 60; m++)
+      index.put('1m', 'a', 'CAR', T0 + m * MIN, { observations: 1, travelers: 1, speedSamples: 0, speedMin: null, speedMax: null, speedMean: null })
     const before = cache.series('1m', 'all', 'all', T0, T0 + 60 * MIN)
     index.put('1m', 'b', 'BUS', T0 + 7 * MIN, { observations: 5, travelers: 2, speedSamples: 1, speedMin: 3, speedMax: 3, speedMean: 3 })
     const after = cache.series('1m', 'all', 'all', T0, T0 + 60 * MIN)

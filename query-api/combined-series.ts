@@ -33,7 +33,8 @@ export class CombinedSeriesCache {
 
   /** `maxPointsPerFilter`: most points kept per filter (default 20,160: two weeks of minutes). */
   constructor(index: SeriesIndex, maxPointsPerFilter = 20_160) {
-    if (!Number.isSafeInteger(maxPointsPerFilter) || maxPointsPerFilter < 1) throw new TypeError(`CombinedSeriesCache: maxPointsPerFilter must be a positive integer, got ${maxPointsPerFilter}`)
+    if (!Number.isSafeInteger(maxPointsPerFilter) || maxPointsPerFilter < 1)
+      throw new TypeError(`CombinedSeriesCache: maxPointsPerFilter must be a positive integer, got ${maxPointsPerFilter}`)
     this.#index = index
     this.#maxPointsPerFilter = maxPointsPerFilter
     this.#detach = index.addListener({

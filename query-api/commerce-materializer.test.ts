@@ -13,9 +13,7 @@ import { SessionIndex } from './session-index.ts'
 import { openQueryStore } from './store.ts'
 import type { FollowedRecord } from './topic-follower.ts'
 import { MemoryLog, serveRegistry, type RunningRegistry } from '../registry/index.ts'
-import {
-  avroSerde, SchemaRegistryClient, type CategoryRating, type ProductRating, type ProductSalesWindow, type TrafficWindowStats
-} from '../schemas/index.ts'
+import { avroSerde, SchemaRegistryClient, type CategoryRating, type ProductRating, type ProductSalesWindow, type TrafficWindowStats } from '../schemas/index.ts'
 import type { KeyValueStore } from '../state/index.ts'
 
 const MIN = 60_000
@@ -60,11 +58,23 @@ async function writers(): Promise<Writers> {
   }
 }
 
-function setup(registryUrl = registry.url): { m: CommerceMaterializer; sales: SalesIndex; ratings: RatingsIndex; refusals: RefusalCounter; changes: CommerceChange[] } {
+function setup(registryUrl = registry.url): {
+  m: CommerceMaterializer
+  sales: SalesIndex
+  ratings: RatingsIndex
+  refusals: RefusalCounter
+  changes: CommerceChange[]
+} {
   const sales = new SalesIndex()
   const ratings = new RatingsIndex()
   const refusals = new RefusalCounter()
-  const m = new CommerceMaterializer({ topics: TOPICS, registry: new SchemaRegistryClient({ url: registryUrl, requestTimeoutMs: 2000 }), sales, ratings, refusals })
+  const m = new CommerceMaterializer({
+    topics: TOPICS,
+    registry: new SchemaRegistryClient({ url: registryUrl, requestTimeoutMs: 2000 }),
+    sales,
+    ratings,
+    refusals
+  })
   const changes: CommerceChange[] = []
   m.onCommerceChanges((c) => changes.push(...c))
   return { m, sales, ratings, refusals, changes }
@@ -75,15 +85,33 @@ function rec(topic: string, key: string | null, value: Buffer | null): FollowedR
 }
 
 const salesWindow = (productId: number, start: number, over: Partial<ProductSalesWindow> = {}): ProductSalesWindow => ({
-  product_id: productId, window_start: start, window_end: start + HOUR, orders: 2, units: 5, amount_cents: 4250, ...over
+  product_id: productId,
+  window_start: start,
+  window_end: start + HOUR,
+  orders: 2,
+  units: 5,
+  amount_cents: 4250,
+  ...over
 })
 
 const productRating = (productId: number, over: Partial<ProductRating> = {}): ProductRating => ({
-  product_id: productId, product_name: `Product ${productId}`, category: 'Software', count: 3, sum: 12, average: 4, histogram: [0, 0, 1, 1, 1], ...over
+  product_id: productId,
+  product_name: `Product ${productId}`,
+  category: 'Software',
+  count: 3,
+  sum: 12,
+  average: 4,
+  histogram: [0, 0, 1, 1, 1],
+  ...over
 })
 
 const categoryRating = (category: string, over: Partial<CategoryRating> = {}): CategoryRating => ({
-  category, count: 2, sum: 9, average: 4.5, histogram: [0, 0, 0, 1, 1], ...over
+  category,
+  count: 2,
+  sum: 9,
+  average: 4.5,
+  histogram: [0, 0, 0, 1, 1],
+  ...over
 })
 
 describe('CommerceMaterializer', () => {
@@ -102,15 +130,31 @@ describe('CommerceMaterializer', () => {
     const data = { sales, ratings }
     expect(lastHourSales(data, 3, T0 + HOUR + 59_999)).toEqual({ windowStart: T0, windowEnd: T0 + HOUR, orders: 2, units: 5, amountCents: 4250 })
     expect(lastHourSales(data, 3, T0 + HOUR + MIN)).toMatchObject({ orders: 0 })
-    expect(topProducts(data, T0 + HOUR, 5).items.map((i) => [i.productId, i.productName, i.amountCents])).toEqual([[3, 'Product A', 4250], [4, null, 99]])
+    expect(topProducts(data, T0 + HOUR, 5).items.map((i) => [i.productId, i.productName, i.amountCents])).toEqual([
+      [3, 'Product A', 4250],
+      [4, null, 99]
+    ])
     const series = productSales(data, 3, T0 + HOUR, T0, T0 + 2 * HOUR)
     expect(series.points.filter((p) => p.orders > 0).map((p) => p.windowEnd)).toEqual(Array.from({ length: 60 }, (_, i) => T0 + i * MIN + MIN))
-    expect(ratings.product(3)).toEqual({ productId: 3, productName: 'Product A', category: 'Software', count: 3, sum: 12, average: 4, histogram: [0, 0, 1, 1, 1] })
+    expect(ratings.product(3)).toEqual({
+      productId: 3,
+      productName: 'Product A',
+      category: 'Software',
+      count: 3,
+      sum: 12,
+      average: 4,
+      histogram: [0, 0, 1, 1, 1]
+    })
     expect(ratings.category('Software')).toEqual({ category: 'Software', count: 2, sum: 9, average: 4.5, histogram: [0, 0, 0, 1, 1] })
     expect(changes).toHaveLength(63)
     expect(changes.at(-1)).toEqual({ kind: 'categoryRating', category: 'Software', rating: ratings.category('Software') })
     expect(m.counts).toEqual({
-      salesWindowsWritten: 61, salesWindowsDeleted: 0, productRatingsWritten: 1, productRatingsDeleted: 0, categoryRatingsWritten: 1, categoryRatingsDeleted: 0
+      salesWindowsWritten: 61,
+      salesWindowsDeleted: 0,
+      productRatingsWritten: 1,
+      productRatingsDeleted: 0,
+      categoryRatingsWritten: 1,
+      categoryRatingsDeleted: 0
     })
   })
 
@@ -156,11 +200,17 @@ describe('CommerceMaterializer', () => {
       [rec(TOPICS.productRatings, '1', w.product(productRating(1, { count: 4 }))), /count 4 is not the histogram's total 3/],
       [rec(TOPICS.productRatings, '1', w.product(productRating(1, { sum: 11 }))), /sum 11 is not the histogram's stars 12/],
       [rec(TOPICS.productRatings, '1', w.product(productRating(1, { average: 3.9 }))), /average 3.9 is not sum \/ count/],
-      [rec(TOPICS.productRatings, '1', w.product(productRating(1, { histogram: [0, 0, -1, 2, 2], count: 3, sum: 15 }))), /histogram\[2\] -1 is not a non-negative integer/],
+      [
+        rec(TOPICS.productRatings, '1', w.product(productRating(1, { histogram: [0, 0, -1, 2, 2], count: 3, sum: 15 }))),
+        /histogram\[2\] -1 is not a non-negative integer/
+      ],
       [rec(TOPICS.productRatings, '1', w.product(productRating(1, { category: ' ' }))), /category is blank/],
       [rec(TOPICS.categoryRatings, '', w.category(categoryRating('Software'))), /key "" is not a category/],
       [rec(TOPICS.categoryRatings, 'Books', w.category(categoryRating('Software'))), /does not match its key/],
-      [rec(TOPICS.categoryRatings, 'Software', w.category(categoryRating('Software', { count: 0, sum: 0, average: 0, histogram: [0, 0, 0, 0, 0] }))), /at least 1/]
+      [
+        rec(TOPICS.categoryRatings, 'Software', w.category(categoryRating('Software', { count: 0, sum: 0, average: 0, histogram: [0, 0, 0, 0, 0] }))),
+        /at least 1/
+      ]
     ]
     for (const [record, reason] of cases) {
       const before = refusals.refused
@@ -191,7 +241,16 @@ describe('CommerceMaterializer', () => {
         return { materializer, series, sales }
       }
       const stats: TrafficWindowStats = {
-        sensor_id: 's-1', traveler_type: 'CAR', window_start: T0, window_end: T0 + MIN, observations: 4, travelers: 2, speed_samples: 2, speed_min: 3, speed_max: 5, speed_mean: 4
+        sensor_id: 's-1',
+        traveler_type: 'CAR',
+        window_start: T0,
+        window_end: T0 + MIN,
+        observations: 4,
+        travelers: 2,
+        speed_samples: 2,
+        speed_min: 3,
+        speed_max: 5,
+        speed_mean: 4
       }
       const batch = [
         rec(TRAFFIC.stats1m, `s-1|CAR|${T0}`, w.stats(stats)),

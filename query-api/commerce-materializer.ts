@@ -8,9 +8,7 @@
  * Called by the `Materializer` (option `commerce`), which looks up the writer schemas of a whole
  * batch before applying any of it.
  */
-import {
-  COMMERCE_TOPICS, HOUR_MS, MINUTE_MS, parseProductKey, parseSalesKey, RATING_STARS, type CommerceTopics
-} from '../apps/commerce/index.ts'
+import { COMMERCE_TOPICS, HOUR_MS, MINUTE_MS, parseProductKey, parseSalesKey, RATING_STARS, type CommerceTopics } from '../apps/commerce/index.ts'
 import type { CategoryRating, ProductRating, ProductSalesWindow, SchemaRegistryClient } from '../schemas/index.ts'
 import { AvroValueReader } from './avro-reader.ts'
 import type { CategoryRatingView, ProductRatingView, RatingFigures, RatingsIndex, StarHistogram } from './ratings-index.ts'
@@ -96,11 +94,22 @@ export class CommerceMaterializer {
     readonly categoryRatings: AvroValueReader<CategoryRating>
   }
   readonly #listeners = new Set<(changes: readonly CommerceChange[]) => void>()
-  #counts = { salesWindowsWritten: 0, salesWindowsDeleted: 0, productRatingsWritten: 0, productRatingsDeleted: 0, categoryRatingsWritten: 0, categoryRatingsDeleted: 0 }
+  #counts = {
+    salesWindowsWritten: 0,
+    salesWindowsDeleted: 0,
+    productRatingsWritten: 0,
+    productRatingsDeleted: 0,
+    categoryRatingsWritten: 0,
+    categoryRatingsDeleted: 0
+  }
 
   constructor(options: CommerceMaterializerOptions) {
     this.#topics = options.topics
-    this.#roles = new Map<string, Role>([[options.topics.sales1h, 'sales1h'], [options.topics.productRatings, 'productRatings'], [options.topics.categoryRatings, 'categoryRatings']])
+    this.#roles = new Map<string, Role>([
+      [options.topics.sales1h, 'sales1h'],
+      [options.topics.productRatings, 'productRatings'],
+      [options.topics.categoryRatings, 'categoryRatings']
+    ])
     if (this.#roles.size !== 3) throw new TypeError('CommerceMaterializer: the three commerce topics must be different')
     this.#sales = options.sales
     this.#ratings = options.ratings

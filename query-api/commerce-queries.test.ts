@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import {
-  categoryRatings, currencyUnits, isKnownProduct, knownProductCount, lastHourSales, productRatings, productSales, productSummaries, topProducts,
+  categoryRatings,
+  currencyUnits,
+  isKnownProduct,
+  knownProductCount,
+  lastHourSales,
+  productRatings,
+  productSales,
+  productSummaries,
+  topProducts,
   type CommerceData
 } from './commerce-queries.ts'
 import { QueryApiError } from './errors.ts'
@@ -27,7 +35,11 @@ function windowsOf(sales: readonly Sale[]): Map<string, { productId: number; sta
     for (let start = Math.floor(s.timestamp / MIN) * MIN; start > s.timestamp - HOUR; start -= MIN) {
       const key = `${s.productId}|${start}`
       const old = out.get(key)?.figures ?? { orders: 0, units: 0, amountCents: 0 }
-      out.set(key, { productId: s.productId, start, figures: { orders: old.orders + 1, units: old.units + s.units, amountCents: old.amountCents + s.amountCents } })
+      out.set(key, {
+        productId: s.productId,
+        start,
+        figures: { orders: old.orders + 1, units: old.units + s.units, amountCents: old.amountCents + s.amountCents }
+      })
     }
   }
   return out
@@ -74,8 +86,11 @@ describe('the last hour', () => {
       for (let productId = 0; productId < 4; productId++) {
         const inWindow = sales.filter((s) => s.productId === productId && s.timestamp >= end - HOUR && s.timestamp < end)
         expect(lastHourSales(data, productId, at)).toEqual({
-          windowStart: end - HOUR, windowEnd: end, orders: inWindow.length,
-          units: inWindow.reduce((s, x) => s + x.units, 0), amountCents: inWindow.reduce((s, x) => s + x.amountCents, 0)
+          windowStart: end - HOUR,
+          windowEnd: end,
+          orders: inWindow.length,
+          units: inWindow.reduce((s, x) => s + x.units, 0),
+          amountCents: inWindow.reduce((s, x) => s + x.amountCents, 0)
         })
       }
     }
@@ -179,7 +194,10 @@ describe('SalesIndex', () => {
     index.put(2, NOON + MIN, { orders: 1, units: 1, amountCents: 1 })
     index.put(2, NOON + MIN, { orders: 3, units: 3, amountCents: 3 })
     expect(index.size).toBe(3)
-    expect([...index.productsAt(NOON + MIN)]).toEqual([[1, { orders: 2, units: 2, amountCents: 9 }], [2, { orders: 3, units: 3, amountCents: 3 }]])
+    expect([...index.productsAt(NOON + MIN)]).toEqual([
+      [1, { orders: 2, units: 2, amountCents: 9 }],
+      [2, { orders: 3, units: 3, amountCents: 3 }]
+    ])
     index.put(1, NOON + MIN, null)
     index.put(1, NOON + 7 * MIN, null)
     expect(index.size).toBe(2)

@@ -160,9 +160,16 @@ export function topProducts(data: CommerceData, atMs: number, limit: number): To
     totals.units += f.units
     totals.amountCents += f.amountCents
   }
-  const items = all.sort(bySales).slice(0, limit).map(([productId, f], i): TopProduct => ({
-    rank: i + 1, ...label(data, productId), orders: f.orders, units: f.units, amountCents: f.amountCents
-  }))
+  const items = all
+    .sort(bySales)
+    .slice(0, limit)
+    .map(([productId, f], i): TopProduct => ({
+      rank: i + 1,
+      ...label(data, productId),
+      orders: f.orders,
+      units: f.units,
+      amountCents: f.amountCents
+    }))
   return { at: atMs, windowStart: windowStartMs, windowEnd: windowEndMs, productsWithSales: all.length, totals, items }
 }
 
@@ -170,16 +177,18 @@ export function topProducts(data: CommerceData, atMs: number, limit: number): To
 export function productSummaries(data: CommerceData, atMs: number): ProductsResult {
   const { windowStartMs, windowEndMs } = lastHourWindow(atMs)
   const ids = new Set<number>([...data.sales.seenProducts(), ...data.ratings.seenProducts()])
-  const products = [...ids].sort((a, b) => a - b).map((productId): ProductSummary => {
-    const f = data.sales.get(productId, windowStartMs) ?? NO_SALES
-    const rating = data.ratings.product(productId)
-    return {
-      ...label(data, productId),
-      lastHour: { orders: f.orders, units: f.units, amountCents: f.amountCents },
-      ratingCount: rating?.count ?? 0,
-      averageRating: rating?.average ?? null
-    }
-  })
+  const products = [...ids]
+    .sort((a, b) => a - b)
+    .map((productId): ProductSummary => {
+      const f = data.sales.get(productId, windowStartMs) ?? NO_SALES
+      const rating = data.ratings.product(productId)
+      return {
+        ...label(data, productId),
+        lastHour: { orders: f.orders, units: f.units, amountCents: f.amountCents },
+        ratingCount: rating?.count ?? 0,
+        averageRating: rating?.average ?? null
+      }
+    })
   return { at: atMs, windowStart: windowStartMs, windowEnd: windowEndMs, products }
 }
 

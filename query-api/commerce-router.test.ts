@@ -13,7 +13,12 @@ const LAST_HOUR_END = LAST_HOUR_START + HOUR
 
 let t: TestQueryServer
 
-const rating = (productId: number, category: string, histogram: [number, number, number, number, number], productName = `Product ${productId}`): ProductRatingView => {
+const rating = (
+  productId: number,
+  category: string,
+  histogram: [number, number, number, number, number],
+  productName = `Product ${productId}`
+): ProductRatingView => {
   const count = histogram.reduce((s, n) => s + n, 0)
   const sum = histogram.reduce((s, n, i) => s + n * (i + 1), 0)
   return { productId, productName, category, count, sum, average: sum / count, histogram }
@@ -46,10 +51,14 @@ function client(token: string = TEST_TOKENS.read) {
   return createQueryClient({ url: t.server.url, token })
 }
 
-async function call(path: string, input: unknown, token: string | null = TEST_TOKENS.read): Promise<{ status: number; body: { error?: { message: string; data: { code: string; errorCode: string | null } } } }> {
+async function call(
+  path: string,
+  input: unknown,
+  token: string | null = TEST_TOKENS.read
+): Promise<{ status: number; body: { error?: { message: string; data: { code: string; errorCode: string | null } } } }> {
   const query = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`
   const res = await fetch(`${t.server.url}/trpc/${path}${query}`, { headers: token === null ? {} : { authorization: `Bearer ${token}` } })
-  return { status: res.status, body: await res.json() as never }
+  return { status: res.status, body: (await res.json()) as never }
 }
 
 describe('commerce procedures', () => {
@@ -57,12 +66,28 @@ describe('commerce procedures', () => {
     const result = await client().commerce.sales.query({ productId: 1 })
     // Sales at 11:40, 11:50, 12:00, 12:10, 12:20, 12:30 are in [11:34, 12:34).
     expect(result.lastHour).toEqual({ windowStart: LAST_HOUR_START, windowEnd: LAST_HOUR_END, orders: 6, units: 6, amountCents: 3000 })
-    expect(result).toMatchObject({ productId: 1, productName: 'Product A', category: 'Software', at: NOW, stepMs: MIN, to: LAST_HOUR_END + MIN, from: LAST_HOUR_END + MIN - 6 * HOUR })
+    expect(result).toMatchObject({
+      productId: 1,
+      productName: 'Product A',
+      category: 'Software',
+      at: NOW,
+      stepMs: MIN,
+      to: LAST_HOUR_END + MIN,
+      from: LAST_HOUR_END + MIN - 6 * HOUR
+    })
     expect(result.points).toHaveLength(360)
     expect(result.points.at(-1)).toEqual(result.lastHour)
     for (const p of result.points) {
-      const inWindow = Array.from({ length: 16 }, (_, i) => Date.UTC(2025, 10, 21, 10, 0) + i * 10 * MIN).filter((s) => s >= p.windowEnd - HOUR && s < p.windowEnd).length
-      expect(p, String(new Date(p.windowEnd).toISOString())).toEqual({ windowStart: p.windowEnd - HOUR, windowEnd: p.windowEnd, orders: inWindow, units: inWindow, amountCents: 500 * inWindow })
+      const inWindow = Array.from({ length: 16 }, (_, i) => Date.UTC(2025, 10, 21, 10, 0) + i * 10 * MIN).filter(
+        (s) => s >= p.windowEnd - HOUR && s < p.windowEnd
+      ).length
+      expect(p, String(new Date(p.windowEnd).toISOString())).toEqual({
+        windowStart: p.windowEnd - HOUR,
+        windowEnd: p.windowEnd,
+        orders: inWindow,
+        units: inWindow,
+        amountCents: 500 * inWindow
+      })
     }
   })
 
@@ -75,7 +100,13 @@ describe('commerce procedures', () => {
 
   it('commerce.top: products of the last hour by amount, with names from their ratings', async () => {
     const top = await client().commerce.top.query({ limit: 2 })
-    expect(top).toMatchObject({ at: NOW, windowStart: LAST_HOUR_START, windowEnd: LAST_HOUR_END, productsWithSales: 3, totals: { orders: 9, units: 12, amountCents: 12_500 } })
+    expect(top).toMatchObject({
+      at: NOW,
+      windowStart: LAST_HOUR_START,
+      windowEnd: LAST_HOUR_END,
+      productsWithSales: 3,
+      totals: { orders: 9, units: 12, amountCents: 12_500 }
+    })
     expect(top.items).toEqual([
       { rank: 1, productId: 2, productName: 'Novel', category: 'Books', orders: 1, units: 4, amountCents: 8_000 },
       { rank: 2, productId: 1, productName: 'Product A', category: 'Software', orders: 6, units: 6, amountCents: 3_000 }
@@ -84,13 +115,26 @@ describe('commerce procedures', () => {
 
   it('commerce.products: every product seen, by id', async () => {
     const result = await client().commerce.products.query({})
-    expect(result.products.map((p) => [p.productId, p.lastHour.amountCents, p.ratingCount])).toEqual([[1, 3000, 6], [2, 8000, 2], [3, 1500, 0], [4, 0, 1]])
+    expect(result.products.map((p) => [p.productId, p.lastHour.amountCents, p.ratingCount])).toEqual([
+      [1, 3000, 6],
+      [2, 8000, 2],
+      [3, 1500, 0],
+      [4, 0, 1]
+    ])
   })
 
   it('commerce.productRatings and commerce.categoryRatings: with their 1-5 histograms', async () => {
     const all = await client().commerce.productRatings.query({})
     expect(all.items.map((p) => p.productId)).toEqual([1, 2, 4])
-    expect(all.items[0]).toEqual({ productId: 1, productName: 'Product A', category: 'Software', count: 6, sum: 26, average: 26 / 6, histogram: [0, 0, 1, 2, 3] })
+    expect(all.items[0]).toEqual({
+      productId: 1,
+      productName: 'Product A',
+      category: 'Software',
+      count: 6,
+      sum: 26,
+      average: 26 / 6,
+      histogram: [0, 0, 1, 2, 3]
+    })
     const software = await client().commerce.productRatings.query({ category: 'Software', limit: 1 })
     expect(software).toMatchObject({ total: 2, items: [{ productId: 1 }] })
     const categories = await client().commerce.categoryRatings.query()
@@ -135,7 +179,11 @@ describe('commerce procedures: refusals', () => {
 })
 
 /** Subscribes to commerce.live and collects events until `until` returns true for the list. */
-function collect(input: { products?: number[]; topLimit?: number }, act: () => void, until: (events: CommerceLiveEvent[]) => boolean): Promise<CommerceLiveEvent[]> {
+function collect(
+  input: { products?: number[]; topLimit?: number },
+  act: () => void,
+  until: (events: CommerceLiveEvent[]) => boolean
+): Promise<CommerceLiveEvent[]> {
   return new Promise((resolve, reject) => {
     const events: CommerceLiveEvent[] = []
     const timer = setTimeout(() => {
@@ -162,32 +210,45 @@ function collect(input: { products?: number[]; topLimit?: number }, act: () => v
 
 describe('commerce.live', () => {
   it('pushes sales windows of the subscribed products, the top list when the last hour changes, and rating changes', async () => {
-    const events = await collect({ products: [3], topLimit: 2 }, () => {
-      const { sales, ratings } = t.data
-      sales.put(3, LAST_HOUR_START + 5 * MIN, { orders: 1, units: 1, amountCents: 700 })
-      sales.put(3, LAST_HOUR_START, { orders: 3, units: 3, amountCents: 9_500 })
-      sales.put(1, LAST_HOUR_START - MIN, { orders: 1, units: 1, amountCents: 1 })
-      ratings.putProduct(3, rating(3, 'Books', [0, 0, 0, 0, 2], 'Poems'))
-      ratings.putCategory('Books', { category: 'Books', count: 4, sum: 16, average: 4, histogram: [1, 0, 0, 0, 3] })
-      t.announce([
-        { kind: 'sales', productId: 3, windowStart: LAST_HOUR_START + 5 * MIN, sales: { orders: 1, units: 1, amountCents: 700 } },
-        { kind: 'sales', productId: 3, windowStart: LAST_HOUR_START, sales: { orders: 3, units: 3, amountCents: 9_500 } },
-        // Not a subscribed product, not the last hour: no event.
-        { kind: 'sales', productId: 1, windowStart: LAST_HOUR_START - MIN, sales: { orders: 1, units: 1, amountCents: 1 } },
-        { kind: 'productRating', productId: 3, rating: ratings.product(3) ?? null },
-        { kind: 'categoryRating', category: 'Books', rating: ratings.category('Books') ?? null }
-      ])
-    }, (events) => events.some((e) => e.kind === 'categoryRating'))
+    const events = await collect(
+      { products: [3], topLimit: 2 },
+      () => {
+        const { sales, ratings } = t.data
+        sales.put(3, LAST_HOUR_START + 5 * MIN, { orders: 1, units: 1, amountCents: 700 })
+        sales.put(3, LAST_HOUR_START, { orders: 3, units: 3, amountCents: 9_500 })
+        sales.put(1, LAST_HOUR_START - MIN, { orders: 1, units: 1, amountCents: 1 })
+        ratings.putProduct(3, rating(3, 'Books', [0, 0, 0, 0, 2], 'Poems'))
+        ratings.putCategory('Books', { category: 'Books', count: 4, sum: 16, average: 4, histogram: [1, 0, 0, 0, 3] })
+        t.announce([
+          { kind: 'sales', productId: 3, windowStart: LAST_HOUR_START + 5 * MIN, sales: { orders: 1, units: 1, amountCents: 700 } },
+          { kind: 'sales', productId: 3, windowStart: LAST_HOUR_START, sales: { orders: 3, units: 3, amountCents: 9_500 } },
+          // Not a subscribed product, not the last hour: no event.
+          { kind: 'sales', productId: 1, windowStart: LAST_HOUR_START - MIN, sales: { orders: 1, units: 1, amountCents: 1 } },
+          { kind: 'productRating', productId: 3, rating: ratings.product(3) ?? null },
+          { kind: 'categoryRating', category: 'Books', rating: ratings.category('Books') ?? null }
+        ])
+      },
+      (events) => events.some((e) => e.kind === 'categoryRating')
+    )
     expect(events[0]).toEqual({ kind: 'subscribed', instanceId: 'unit', ready: true })
     const rest = events.slice(1)
     expect(rest.filter((e) => e.kind === 'sales')).toEqual([
-      { kind: 'sales', productId: 3, point: { windowStart: LAST_HOUR_START + 5 * MIN, windowEnd: LAST_HOUR_END + 5 * MIN, orders: 1, units: 1, amountCents: 700 } },
+      {
+        kind: 'sales',
+        productId: 3,
+        point: { windowStart: LAST_HOUR_START + 5 * MIN, windowEnd: LAST_HOUR_END + 5 * MIN, orders: 1, units: 1, amountCents: 700 }
+      },
       { kind: 'sales', productId: 3, point: { windowStart: LAST_HOUR_START, windowEnd: LAST_HOUR_END, orders: 3, units: 3, amountCents: 9_500 } }
     ])
     const tops = rest.filter((e) => e.kind === 'top')
     expect(tops).toHaveLength(1)
-    expect(tops[0]?.kind === 'top' && tops[0].top.items.map((i) => [i.productId, i.amountCents, i.productName])).toEqual([[3, 9_500, 'Poems'], [2, 8_000, 'Novel']])
-    expect(rest.filter((e) => e.kind === 'productRating')).toEqual([{ kind: 'productRating', productId: 3, rating: rating(3, 'Books', [0, 0, 0, 0, 2], 'Poems') }])
+    expect(tops[0]?.kind === 'top' && tops[0].top.items.map((i) => [i.productId, i.amountCents, i.productName])).toEqual([
+      [3, 9_500, 'Poems'],
+      [2, 8_000, 'Novel']
+    ])
+    expect(rest.filter((e) => e.kind === 'productRating')).toEqual([
+      { kind: 'productRating', productId: 3, rating: rating(3, 'Books', [0, 0, 0, 0, 2], 'Poems') }
+    ])
     expect(rest.filter((e) => e.kind === 'categoryRating')).toEqual([
       { kind: 'categoryRating', category: 'Books', rating: { category: 'Books', count: 4, sum: 16, average: 4, histogram: [1, 0, 0, 0, 3] } }
     ])
@@ -197,9 +258,13 @@ describe('commerce.live', () => {
   it('pushes the top list of the new last hour when the minute turns, without any record', async () => {
     t.clock.now = LAST_HOUR_END + MIN - 300
     try {
-      const events = await collect({}, () => {
-        t.clock.now = LAST_HOUR_END + MIN + 1
-      }, (events) => events.some((e) => e.kind === 'top'))
+      const events = await collect(
+        {},
+        () => {
+          t.clock.now = LAST_HOUR_END + MIN + 1
+        },
+        (events) => events.some((e) => e.kind === 'top')
+      )
       const top = events.find((e) => e.kind === 'top')
       expect(top?.kind === 'top' && top.top).toMatchObject({ windowStart: LAST_HOUR_START + MIN, windowEnd: LAST_HOUR_END + MIN })
     } finally {
@@ -212,19 +277,22 @@ describe('commerce.live', () => {
     try {
       const events = await new Promise<CommerceLiveEvent[]>((resolve, reject) => {
         const seen: CommerceLiveEvent[] = []
-        const sub = createQueryClient({ url: slow.server.url, token: TEST_TOKENS.read }).commerce.live.subscribe({}, {
-          onData: (event) => {
-            seen.push(event)
-            if (event.kind === 'subscribed') {
-              slow.announce(Array.from({ length: 5 }, (_, i) => ({ kind: 'productRating' as const, productId: i, rating: null })))
-            }
-            if (event.kind === 'resync') {
-              sub.unsubscribe()
-              resolve(seen)
-            }
-          },
-          onError: reject
-        })
+        const sub = createQueryClient({ url: slow.server.url, token: TEST_TOKENS.read }).commerce.live.subscribe(
+          {},
+          {
+            onData: (event) => {
+              seen.push(event)
+              if (event.kind === 'subscribed') {
+                slow.announce(Array.from({ length: 5 }, (_, i) => ({ kind: 'productRating' as const, productId: i, rating: null })))
+              }
+              if (event.kind === 'resync') {
+                sub.unsubscribe()
+                resolve(seen)
+              }
+            },
+            onError: reject
+          }
+        )
       })
       expect(events.map((e) => e.kind)).toEqual(['subscribed', 'resync'])
     } finally {

@@ -7,8 +7,18 @@
 import { HOUR_MS, lastHourWindow, MINUTE_MS } from '../apps/commerce/index.ts'
 import type { CommerceChange } from './commerce-materializer.ts'
 import {
-  categoryRatings, productRatings, productSales, productSummaries, topProducts, type CategoryRatingsResult, type CommerceData, type ProductRatingsResult,
-  type ProductSalesResult, type ProductsResult, type SalesPoint, type TopProductsResult
+  categoryRatings,
+  productRatings,
+  productSales,
+  productSummaries,
+  topProducts,
+  type CategoryRatingsResult,
+  type CommerceData,
+  type ProductRatingsResult,
+  type ProductSalesResult,
+  type ProductsResult,
+  type SalesPoint,
+  type TopProductsResult
 } from './commerce-queries.ts'
 import { checkRange, checkSeriesPoints, commerceLiveInput, commerceProductsInput, commerceSalesInput, commerceTopInput, productRatingsInput } from './inputs.ts'
 import { liveEventStream, LiveQueue } from './live-queue.ts'
@@ -62,16 +72,22 @@ type CommerceLiveItem = CommerceChange | { readonly kind: 'top' }
 
 function liveItemKey(item: CommerceLiveItem): string {
   switch (item.kind) {
-    case 'sales': return `s|${item.productId}|${item.windowStart}`
-    case 'productRating': return `p|${item.productId}`
-    case 'categoryRating': return `c|${item.category}`
-    case 'top': return 't'
+    case 'sales':
+      return `s|${item.productId}|${item.windowStart}`
+    case 'productRating':
+      return `p|${item.productId}`
+    case 'categoryRating':
+      return `c|${item.category}`
+    case 'top':
+      return 't'
   }
 }
 
 /** The events of one live subscriber until `stop` aborts. */
 async function* commerceLiveEvents(
-  services: CommerceRouterServices, input: { products: number[]; topLimit: number }, stop: AbortSignal
+  services: CommerceRouterServices,
+  input: { products: number[]; topLimit: number },
+  stop: AbortSignal
 ): AsyncGenerator<CommerceLiveEvent, void, unknown> {
   const { data } = services.commerce
   const queue = new LiveQueue<CommerceLiveItem>(services.liveMaxPending, liveItemKey)
@@ -89,10 +105,13 @@ async function* commerceLiveEvents(
   // At each minute turn "the last hour" is another window: the top list changes without any record.
   let minuteTimer: ReturnType<typeof setTimeout> | undefined
   const scheduleTop = (): void => {
-    minuteTimer = setTimeout(() => {
-      queue.push({ kind: 'top' })
-      scheduleTop()
-    }, MINUTE_MS - (services.now() % MINUTE_MS) + 5)
+    minuteTimer = setTimeout(
+      () => {
+        queue.push({ kind: 'top' })
+        scheduleTop()
+      },
+      MINUTE_MS - (services.now() % MINUTE_MS) + 5
+    )
     minuteTimer.unref?.()
   }
   scheduleTop()
@@ -102,7 +121,13 @@ async function* commerceLiveEvents(
         return { kind: 'top', top: topProducts(data, services.now(), input.topLimit) }
       case 'sales': {
         const f = data.sales.get(c.productId, c.windowStart)
-        const point: SalesPoint = { windowStart: c.windowStart, windowEnd: c.windowStart + HOUR_MS, orders: f?.orders ?? 0, units: f?.units ?? 0, amountCents: f?.amountCents ?? 0 }
+        const point: SalesPoint = {
+          windowStart: c.windowStart,
+          windowEnd: c.windowStart + HOUR_MS,
+          orders: f?.orders ?? 0,
+          units: f?.units ?? 0,
+          amountCents: f?.amountCents ?? 0
+        }
         return { kind: 'sales', productId: c.productId, point }
       }
       case 'productRating':
@@ -111,10 +136,16 @@ async function* commerceLiveEvents(
         return { kind: 'categoryRating', category: c.category, rating: data.ratings.category(c.category) ?? null }
     }
   }
-  yield* liveEventStream(queue, stop, (): CommerceLiveEvent => ({ kind: 'subscribed', instanceId: services.instanceId, ready: services.ready() }), render, () => {
-    if (minuteTimer !== undefined) clearTimeout(minuteTimer)
-    unsubscribe()
-  })
+  yield* liveEventStream(
+    queue,
+    stop,
+    (): CommerceLiveEvent => ({ kind: 'subscribed', instanceId: services.instanceId, ready: services.ready() }),
+    render,
+    () => {
+      if (minuteTimer !== undefined) clearTimeout(minuteTimer)
+      unsubscribe()
+    }
+  )
 }
 
 /** Builds the `commerce` router over `services`. */

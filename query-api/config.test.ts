@@ -20,9 +20,17 @@ describe('resolveConfig', () => {
   it('fills the defaults of the contract: port 4000, local broker and registry, rocksdb, 7-day range', () => {
     const c = resolveConfig({ tokens: TOKENS, instanceId: 'qa-1', stateDir: '/tmp/s' })
     expect(c).toMatchObject({
-      port: 4000, host: '127.0.0.1', brokers: ['127.0.0.1:9092'], registryUrl: 'http://127.0.0.1:8081', tls: null, store: 'rocksdb',
-      instanceDir: '/tmp/s/query-api/qa-1', maxRangeMs: 7 * 86_400_000, staticDir: DEFAULT_STATIC_DIR,
-      topics: { stats1m: 'traffic.stats.1m', stats5m: 'traffic.stats.5m', sessions: 'traffic.traveler-sessions' }, trafficApplicationId: 'runnel-traffic',
+      port: 4000,
+      host: '127.0.0.1',
+      brokers: ['127.0.0.1:9092'],
+      registryUrl: 'http://127.0.0.1:8081',
+      tls: null,
+      store: 'rocksdb',
+      instanceDir: '/tmp/s/query-api/qa-1',
+      maxRangeMs: 7 * 86_400_000,
+      staticDir: DEFAULT_STATIC_DIR,
+      topics: { stats1m: 'traffic.stats.1m', stats5m: 'traffic.stats.5m', sessions: 'traffic.traveler-sessions' },
+      trafficApplicationId: 'runnel-traffic',
       commerceTopics: { sales1h: 'commerce.sales.1h', productRatings: 'commerce.product-ratings', categoryRatings: 'commerce.category-ratings' }
     })
   })
@@ -45,16 +53,29 @@ describe('resolveConfig', () => {
     expect(configError(() => resolveConfig({ tokens: TOKENS, limits: { maxBatchCalls: 50, tokenRateBurst: 40 } })).option).toBe('limits.tokenRateBurst')
     expect(configError(() => resolveConfig({ tokens: TOKENS, limits: { maxRequestPoints: 14_400, tokenRateBurst: 20 } })).option).toBe('limits.tokenRateBurst')
     expect(configError(() => resolveConfig({ tokens: TOKENS, limits: { maxRequestPoints: 1000 } })).option).toBe('limits.maxRequestPoints')
-    expect(configError(() => resolveConfig({ tokens: TOKENS, limits: { headersTimeoutMs: 5000, requestTimeoutMs: 1000 } })).option).toBe('limits.requestTimeoutMs')
+    expect(configError(() => resolveConfig({ tokens: TOKENS, limits: { headersTimeoutMs: 5000, requestTimeoutMs: 1000 } })).option).toBe(
+      'limits.requestTimeoutMs'
+    )
     expect(configError(() => resolveConfig({ tokens: TOKENS, limits: { maxSubscriptions: 10 } })).option).toBe('limits.maxSubscriptionsPerToken')
     expect(configError(() => resolveConfig({ tokens: TOKENS, limits: { maxBatch: 3 } as never })).option).toBe('limits.maxBatch')
   })
 
   it('fills the default limits: 20 calls per batch, 10,080 points per series, 16 MiB responses, 8 queries in flight and 50 calls/s per token', () => {
     expect(resolveConfig({ tokens: TOKENS }).limits).toEqual({
-      maxBatchCalls: 20, maxSeriesPoints: 10_080, maxRequestPoints: 20_160, maxResponseBytes: 16 * 1024 * 1024, tokenConcurrency: 8, tokenRatePerSecond: 50, tokenRateBurst: 200,
-      maxSubscriptionsPerToken: 50, maxSubscriptions: 1000, authFailuresPerMinute: 20,
-      headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, idleTimeoutMs: 60_000
+      maxBatchCalls: 20,
+      maxSeriesPoints: 10_080,
+      maxRequestPoints: 20_160,
+      maxResponseBytes: 16 * 1024 * 1024,
+      tokenConcurrency: 8,
+      tokenRatePerSecond: 50,
+      tokenRateBurst: 200,
+      maxSubscriptionsPerToken: 50,
+      maxSubscriptions: 1000,
+      authFailuresPerMinute: 20,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 5_000,
+      idleTimeoutMs: 60_000
     })
   })
 })
@@ -62,17 +83,36 @@ describe('resolveConfig', () => {
 describe('configFromEnv', () => {
   it('maps the variables onto the options', () => {
     const c = configFromEnv({
-      PORT: '0', KAFKA_BROKERS: 'a:1, b:2', SCHEMA_REGISTRY_URL: 'http://r:1', QUERY_API_TOKENS: 'reader-token-1:read,admin-token-1:read+admin',
-      QUERY_API_STORE: 'memory', QUERY_API_MAX_RANGE_MS: '3600000', QUERY_API_TOPIC_STATS_1M: 't1', QUERY_API_TLS_CERT: 'c.pem', QUERY_API_TLS_KEY: 'k.pem',
-      TRAFFIC_APPLICATION_ID: 'traffic-x', INSTANCE_ID: 'i-1', QUERY_API_TOPIC_SALES_1H: 'shop.sales', QUERY_API_TOPIC_CATEGORY_RATINGS: 'shop.categories'
+      PORT: '0',
+      KAFKA_BROKERS: 'a:1, b:2',
+      SCHEMA_REGISTRY_URL: 'http://r:1',
+      QUERY_API_TOKENS: 'reader-token-1:read,admin-token-1:read+admin',
+      QUERY_API_STORE: 'memory',
+      QUERY_API_MAX_RANGE_MS: '3600000',
+      QUERY_API_TOPIC_STATS_1M: 't1',
+      QUERY_API_TLS_CERT: 'c.pem',
+      QUERY_API_TLS_KEY: 'k.pem',
+      TRAFFIC_APPLICATION_ID: 'traffic-x',
+      INSTANCE_ID: 'i-1',
+      QUERY_API_TOPIC_SALES_1H: 'shop.sales',
+      QUERY_API_TOPIC_CATEGORY_RATINGS: 'shop.categories'
     })
     expect(c).toMatchObject({
-      port: 0, brokers: ['a:1', 'b:2'], registryUrl: 'http://r:1', store: 'memory', maxRangeMs: 3_600_000, instanceId: 'i-1',
-      tls: { certFile: 'c.pem', keyFile: 'k.pem' }, trafficApplicationId: 'traffic-x',
+      port: 0,
+      brokers: ['a:1', 'b:2'],
+      registryUrl: 'http://r:1',
+      store: 'memory',
+      maxRangeMs: 3_600_000,
+      instanceId: 'i-1',
+      tls: { certFile: 'c.pem', keyFile: 'k.pem' },
+      trafficApplicationId: 'traffic-x',
       topics: { stats1m: 't1', stats5m: 'traffic.stats.5m', sessions: 'traffic.traveler-sessions' },
       commerceTopics: { sales1h: 'shop.sales', productRatings: 'commerce.product-ratings', categoryRatings: 'shop.categories' }
     })
-    expect(c.tokens).toEqual([{ token: 'reader-token-1', scopes: ['read'] }, { token: 'admin-token-1', scopes: ['read', 'admin'] }])
+    expect(c.tokens).toEqual([
+      { token: 'reader-token-1', scopes: ['read'] },
+      { token: 'admin-token-1', scopes: ['read', 'admin'] }
+    ])
   })
 
   it('names the option and its variable in errors', () => {
@@ -80,24 +120,53 @@ describe('configFromEnv', () => {
     expect(configError(() => configFromEnv({ ...base, PORT: 'abc' })).message).toBe('query-api: option port (PORT): must be an integer, got "abc"')
     expect(configError(() => configFromEnv({ ...base, PORT: '99999' })).message).toMatch(/^query-api: option port \(PORT\): must be an integer from 0 to 65535/)
     expect(configError(() => configFromEnv({ ...base, QUERY_API_STORE: 'x' })).message).toMatch(/option store \(QUERY_API_STORE\)/)
-    expect(configError(() => configFromEnv({ ...base, QUERY_API_TOPIC_PRODUCT_RATINGS: 'no way' })).message).toMatch(/option commerceTopics.productRatings \(QUERY_API_TOPIC_PRODUCT_RATINGS\)/)
+    expect(configError(() => configFromEnv({ ...base, QUERY_API_TOPIC_PRODUCT_RATINGS: 'no way' })).message).toMatch(
+      /option commerceTopics.productRatings \(QUERY_API_TOPIC_PRODUCT_RATINGS\)/
+    )
     expect(configError(() => configFromEnv({ ...base, QUERY_API_TLS_CERT: 'c.pem' })).message).toMatch(/QUERY_API_TLS_CERT, QUERY_API_TLS_KEY.*both/)
     expect(configError(() => configFromEnv({ QUERY_API_TOKENS: 'x:read' })).message).toMatch(/QUERY_API_TOKENS/)
     expect(configError(() => configFromEnv({})).message).toMatch(/option tokens \(QUERY_API_TOKENS\): at least one API token/)
-    expect(configError(() => configFromEnv({ ...base, QUERY_API_MAX_BATCH_CALLS: '0' })).message).toMatch(/^query-api: option limits.maxBatchCalls \(QUERY_API_MAX_BATCH_CALLS\): must be an integer from 1/)
-    expect(configError(() => configFromEnv({ ...base, QUERY_API_IDLE_TIMEOUT_MS: 'soon' })).message).toBe('query-api: option limits.idleTimeoutMs (QUERY_API_IDLE_TIMEOUT_MS): must be an integer, got "soon"')
+    expect(configError(() => configFromEnv({ ...base, QUERY_API_MAX_BATCH_CALLS: '0' })).message).toMatch(
+      /^query-api: option limits.maxBatchCalls \(QUERY_API_MAX_BATCH_CALLS\): must be an integer from 1/
+    )
+    expect(configError(() => configFromEnv({ ...base, QUERY_API_IDLE_TIMEOUT_MS: 'soon' })).message).toBe(
+      'query-api: option limits.idleTimeoutMs (QUERY_API_IDLE_TIMEOUT_MS): must be an integer, got "soon"'
+    )
   })
 
   it('maps the limit variables onto limits.*', () => {
     const c = configFromEnv({
-      QUERY_API_TOKENS: 'reader-token-1:read', QUERY_API_MAX_BATCH_CALLS: '5', QUERY_API_MAX_SERIES_POINTS: '1440', QUERY_API_MAX_REQUEST_POINTS: '2880', QUERY_API_MAX_RESPONSE_BYTES: '1048576',
-      QUERY_API_TOKEN_CONCURRENCY: '2', QUERY_API_TOKEN_RATE_PER_SECOND: '3', QUERY_API_TOKEN_RATE_BURST: '7', QUERY_API_MAX_SUBSCRIPTIONS_PER_TOKEN: '4',
-      QUERY_API_MAX_SUBSCRIPTIONS: '9', QUERY_API_AUTH_FAILURES_PER_MINUTE: '7', QUERY_API_HEADERS_TIMEOUT_MS: '2000', QUERY_API_REQUEST_TIMEOUT_MS: '3000',
-      QUERY_API_KEEP_ALIVE_TIMEOUT_MS: '1000', QUERY_API_IDLE_TIMEOUT_MS: '4000'
+      QUERY_API_TOKENS: 'reader-token-1:read',
+      QUERY_API_MAX_BATCH_CALLS: '5',
+      QUERY_API_MAX_SERIES_POINTS: '1440',
+      QUERY_API_MAX_REQUEST_POINTS: '2880',
+      QUERY_API_MAX_RESPONSE_BYTES: '1048576',
+      QUERY_API_TOKEN_CONCURRENCY: '2',
+      QUERY_API_TOKEN_RATE_PER_SECOND: '3',
+      QUERY_API_TOKEN_RATE_BURST: '7',
+      QUERY_API_MAX_SUBSCRIPTIONS_PER_TOKEN: '4',
+      QUERY_API_MAX_SUBSCRIPTIONS: '9',
+      QUERY_API_AUTH_FAILURES_PER_MINUTE: '7',
+      QUERY_API_HEADERS_TIMEOUT_MS: '2000',
+      QUERY_API_REQUEST_TIMEOUT_MS: '3000',
+      QUERY_API_KEEP_ALIVE_TIMEOUT_MS: '1000',
+      QUERY_API_IDLE_TIMEOUT_MS: '4000'
     })
     expect(c.limits).toEqual({
-      maxBatchCalls: 5, maxSeriesPoints: 1440, maxRequestPoints: 2880, maxResponseBytes: 1_048_576, tokenConcurrency: 2, tokenRatePerSecond: 3, tokenRateBurst: 7,
-      maxSubscriptionsPerToken: 4, maxSubscriptions: 9, authFailuresPerMinute: 7, headersTimeoutMs: 2000, requestTimeoutMs: 3000, keepAliveTimeoutMs: 1000, idleTimeoutMs: 4000
+      maxBatchCalls: 5,
+      maxSeriesPoints: 1440,
+      maxRequestPoints: 2880,
+      maxResponseBytes: 1_048_576,
+      tokenConcurrency: 2,
+      tokenRatePerSecond: 3,
+      tokenRateBurst: 7,
+      maxSubscriptionsPerToken: 4,
+      maxSubscriptions: 9,
+      authFailuresPerMinute: 7,
+      headersTimeoutMs: 2000,
+      requestTimeoutMs: 3000,
+      keepAliveTimeoutMs: 1000,
+      idleTimeoutMs: 4000
     })
   })
 })
@@ -112,8 +181,9 @@ describe('the query API README', () => {
   it('reads every variable of the table, and LOG_LEVEL and QUERY_API_TOPIC_OBSERVATIONS through the schema', () => {
     const c = configFromEnv({ QUERY_API_TOKENS: 'reader-token-1:read', LOG_LEVEL: 'warn', QUERY_API_TOPIC_OBSERVATIONS: 'obs-x', STATE_DIR: '/s' })
     expect(c).toMatchObject({ logLevel: 'warn', observationsTopic: 'obs-x', stateDir: '/s' })
-    expect(configError(() => configFromEnv({ QUERY_API_TOKENS: 'reader-token-1:read', LOG_LEVEL: 'loud' })).message)
-      .toMatch(/^query-api: option logLevel \(LOG_LEVEL\): must be one of fatal, /)
+    expect(configError(() => configFromEnv({ QUERY_API_TOKENS: 'reader-token-1:read', LOG_LEVEL: 'loud' })).message).toMatch(
+      /^query-api: option logLevel \(LOG_LEVEL\): must be one of fatal, /
+    )
   })
 
   it('refuses unknown options at any level, naming them', () => {

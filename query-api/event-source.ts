@@ -130,7 +130,11 @@ export class NodeEventSource extends EventTarget {
         eventType = ''
         return
       }
-      const event = new MessageEvent(eventType === '' ? 'message' : eventType, { data: data.join('\n'), lastEventId: this.#lastEventId, origin: new URL(this.url).origin })
+      const event = new MessageEvent(eventType === '' ? 'message' : eventType, {
+        data: data.join('\n'),
+        lastEventId: this.#lastEventId,
+        origin: new URL(this.url).origin
+      })
       data = []
       eventType = ''
       if (this.readyState !== CLOSED) this.#emit(event)

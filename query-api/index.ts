@@ -25,8 +25,16 @@ export { StoreKinds, type StoreKindName } from './store.ts'
 export { type CommerceOutputTopics, DEFAULT_COMMERCE_TOPICS, type CommerceChange, type CommerceCounts } from './commerce-materializer.ts'
 export { type CommerceLiveEvent, DEFAULT_SERIES_MS } from './commerce-router.ts'
 export {
-  type SalesPoint, type ProductLabel, type ProductSalesResult, type TopProduct, type TopProductsResult, type ProductSummary, type ProductsResult,
-  type ProductRatingsResult, type CategoryRatingsResult, currencyUnits
+  type SalesPoint,
+  type ProductLabel,
+  type ProductSalesResult,
+  type TopProduct,
+  type TopProductsResult,
+  type ProductSummary,
+  type ProductsResult,
+  type ProductRatingsResult,
+  type CategoryRatingsResult,
+  currencyUnits
 } from './commerce-queries.ts'
 export { type SalesFigures } from './sales-index.ts'
 export { type StarHistogram, type RatingFigures, type ProductRatingView, type CategoryRatingView } from './ratings-index.ts'

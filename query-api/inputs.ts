@@ -9,7 +9,11 @@ import { QueryApiError, QueryApiErrorCodes } from './errors.ts'
 import { TravelerTypeSymbols } from '../schemas/index.ts'
 
 /** Epoch milliseconds, within what `Date` can represent. */
-const epochMs = z.number({ error: 'must be a number of epoch milliseconds' }).int('must be an integer number of milliseconds').min(0, 'must not be negative').max(8.64e15, 'is past the largest date')
+const epochMs = z
+  .number({ error: 'must be a number of epoch milliseconds' })
+  .int('must be an integer number of milliseconds')
+  .min(0, 'must not be negative')
+  .max(8.64e15, 'is past the largest date')
 
 /** A sensor id, or `'all'` for every sensor. */
 const sensorFilter = z.string({ error: 'must be a sensor id or "all"' }).min(1, 'must not be empty').max(200, 'is longer than 200 characters')
@@ -21,23 +25,27 @@ function orderedRange<T extends { from: number; to: number }>(value: T, ctx: z.R
 }
 
 /** `traffic.series` input. Windows whose start is in `[from, to)` are returned. */
-export const seriesInput = z.strictObject({
-  sensorId: sensorFilter.default('all'),
-  travelerType: travelerTypeFilter.default('all'),
-  from: epochMs,
-  to: epochMs,
-  resolution: resolution.default('1m')
-}).superRefine(orderedRange)
+export const seriesInput = z
+  .strictObject({
+    sensorId: sensorFilter.default('all'),
+    travelerType: travelerTypeFilter.default('all'),
+    from: epochMs,
+    to: epochMs,
+    resolution: resolution.default('1m')
+  })
+  .superRefine(orderedRange)
 
 /** `traffic.sessions` input. Sessions whose `firstSeen` is in `[from, to)`, newest first. */
-export const sessionsInput = z.strictObject({
-  sensorId: sensorFilter.default('all'),
-  travelerType: travelerTypeFilter.default('all'),
-  from: epochMs,
-  to: epochMs,
-  limit: z.number({ error: 'must be a number' }).int('must be an integer').min(1, 'must be at least 1').max(500, 'must be at most 500').default(50),
-  cursor: z.string({ error: 'must be the nextCursor of a previous page' }).min(1, 'must not be empty').max(2048, 'is not a cursor this API issued').nullish()
-}).superRefine(orderedRange)
+export const sessionsInput = z
+  .strictObject({
+    sensorId: sensorFilter.default('all'),
+    travelerType: travelerTypeFilter.default('all'),
+    from: epochMs,
+    to: epochMs,
+    limit: z.number({ error: 'must be a number' }).int('must be an integer').min(1, 'must be at least 1').max(500, 'must be at most 500').default(50),
+    cursor: z.string({ error: 'must be the nextCursor of a previous page' }).min(1, 'must not be empty').max(2048, 'is not a cursor this API issued').nullish()
+  })
+  .superRefine(orderedRange)
 
 /** `traffic.live` input: which windows to push. */
 export const liveInput = z.strictObject({
@@ -48,11 +56,18 @@ export const liveInput = z.strictObject({
 
 /** A readable one-line summary of validation issues: `from: must not be negative; limit: ...`. */
 export function describeIssues(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): string {
-  return issues.slice(0, 10).map((i) => `${i.path.length > 0 ? i.path.map(String).join('.') : 'input'}: ${i.message}`).join('; ')
+  return issues
+    .slice(0, 10)
+    .map((i) => `${i.path.length > 0 ? i.path.map(String).join('.') : 'input'}: ${i.message}`)
+    .join('; ')
 }
 
 /** A product id: the non-negative integer of the commerce topics' keys. */
-const productId = z.number({ error: 'must be a product id (a non-negative integer)' }).int('must be an integer').min(0, 'must not be negative').max(Number.MAX_SAFE_INTEGER, 'is past the largest product id')
+const productId = z
+  .number({ error: 'must be a product id (a non-negative integer)' })
+  .int('must be an integer')
+  .min(0, 'must not be negative')
+  .max(Number.MAX_SAFE_INTEGER, 'is past the largest product id')
 
 function orderedOptionalRange<T extends { from?: number | undefined; to?: number | undefined }>(value: T, ctx: z.RefinementCtx): void {
   if (value.from !== undefined && value.to !== undefined) orderedRange({ from: value.from, to: value.to }, ctx)
@@ -62,12 +77,14 @@ function orderedOptionalRange<T extends { from?: number | undefined; to?: number
  * `commerce.sales` input: the product, the moment its last hour is measured at (default now), and
  * the window ends of its series `[from, to)` (default: the 6 hours up to and including the last hour).
  */
-export const commerceSalesInput = z.strictObject({
-  productId,
-  at: epochMs.optional(),
-  from: epochMs.optional(),
-  to: epochMs.optional()
-}).superRefine(orderedOptionalRange)
+export const commerceSalesInput = z
+  .strictObject({
+    productId,
+    at: epochMs.optional(),
+    from: epochMs.optional(),
+    to: epochMs.optional()
+  })
+  .superRefine(orderedOptionalRange)
 
 /** `commerce.top` input: how many products, at which moment (default now). */
 export const commerceTopInput = z.strictObject({
@@ -95,7 +112,10 @@ export const commerceLiveInput = z.strictObject({
 /** Throws RANGE_TOO_LONG (400) when `[from, to)` is longer than `maxRangeMs` (a configuration, not a shape, limit). */
 export function checkRange(from: number, to: number, maxRangeMs: number): void {
   if (to - from > maxRangeMs) {
-    throw new QueryApiError(QueryApiErrorCodes.RANGE_TOO_LONG, `the range from ${from} to ${to} is ${to - from} ms long; at most ${maxRangeMs} ms (${Math.round(maxRangeMs / 3_600_000)} h) may be asked for`)
+    throw new QueryApiError(
+      QueryApiErrorCodes.RANGE_TOO_LONG,
+      `the range from ${from} to ${to} is ${to - from} ms long; at most ${maxRangeMs} ms (${Math.round(maxRangeMs / 3_600_000)} h) may be asked for`
+    )
   }
 }
 
@@ -106,6 +126,9 @@ export function checkRange(from: number, to: number, maxRangeMs: number): void {
 export function checkSeriesPoints(from: number, to: number, stepMs: number, maxPoints: number): void {
   const points = Math.max(0, Math.ceil(to / stepMs) - Math.ceil(from / stepMs))
   if (points > maxPoints) {
-    throw new QueryApiError(QueryApiErrorCodes.TOO_MANY_POINTS, `the series from ${from} to ${to} would have ${points} points (one per ${stepMs} ms); at most ${maxPoints} points may be asked for in one call (limits.maxSeriesPoints)`)
+    throw new QueryApiError(
+      QueryApiErrorCodes.TOO_MANY_POINTS,
+      `the series from ${from} to ${to} would have ${points} points (one per ${stepMs} ms); at most ${maxPoints} points may be asked for in one call (limits.maxSeriesPoints)`
+    )
   }
 }

@@ -2,7 +2,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { FailureCounter, OpenCounter, seriesPointsOf, TokenRates } from './limits.ts'
 
 describe('TokenRates', () => {
-  afterEach(() => { vi.useRealTimers() })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
 
   it('lets a burst through at once, then refuses until its window ends and says how long to wait', async () => {
     vi.useFakeTimers({ now: 1_000_000 })
@@ -36,7 +38,9 @@ describe('OpenCounter', () => {
 })
 
 describe('FailureCounter', () => {
-  afterEach(() => { vi.useRealTimers() })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
 
   it('blocks an address past the limit until its minute ends, and only that address', async () => {
     vi.useFakeTimers({ now: 1_000_000 })

@@ -7,7 +7,6 @@
  */
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible'
 
-
 /** The limits of one query server; every field is validated by config.ts (`limits.*`). */
 export interface ServerLimits {
   /** Most calls in one tRPC batch (`?batch=1`); more: 400. */

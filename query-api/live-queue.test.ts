@@ -3,7 +3,10 @@ import { LiveQueue, windowChangeKey } from './live-queue.ts'
 import type { WindowChange } from './materializer.ts'
 
 const change = (windowStart: number, observations: number): WindowChange => ({
-  resolution: '1m', sensorId: 's-1', travelerType: 'CAR', windowStart,
+  resolution: '1m',
+  sensorId: 's-1',
+  travelerType: 'CAR',
+  windowStart,
   stats: { observations, travelers: 1, speedSamples: 0, speedMin: null, speedMax: null, speedMean: null }
 })
 

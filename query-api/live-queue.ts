@@ -77,7 +77,11 @@ export class LiveQueue<TChange = WindowChange> {
  * after an overflow, until `stop` aborts. `dispose` runs however the stream ends.
  */
 export async function* liveEventStream<TChange, TEvent>(
-  queue: LiveQueue<TChange>, stop: AbortSignal, subscribed: () => TEvent, render: (change: TChange) => TEvent, dispose: () => void
+  queue: LiveQueue<TChange>,
+  stop: AbortSignal,
+  subscribed: () => TEvent,
+  render: (change: TChange) => TEvent,
+  dispose: () => void
 ): AsyncGenerator<TEvent | { readonly kind: 'resync' }, void, unknown> {
   try {
     yield subscribed()

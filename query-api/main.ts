@@ -35,9 +35,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) return
     stopping = true
-    api.close().then(() => process.exit(0), (err: unknown) => {
-      process.stderr.write(`query-api: error while closing: ${String(err)}\n`)
-      process.exit(1)
-    })
+    api.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`query-api: error while closing: ${String(err)}\n`)
+        process.exit(1)
+      }
+    )
   })
 }

@@ -57,15 +57,34 @@ function rec(topic: string, key: string | null, value: Buffer | null): FollowedR
 }
 
 const window = (start: number, size = MIN, over: Partial<TrafficWindowStats> = {}): TrafficWindowStats => ({
-  sensor_id: 's-1', traveler_type: 'CAR', window_start: start, window_end: start + size, observations: 4, travelers: 2,
-  speed_samples: 2, speed_min: 3, speed_max: 5, speed_mean: 4, ...over
+  sensor_id: 's-1',
+  traveler_type: 'CAR',
+  window_start: start,
+  window_end: start + size,
+  observations: 4,
+  travelers: 2,
+  speed_samples: 2,
+  speed_min: 3,
+  speed_max: 5,
+  speed_mean: 4,
+  ...over
 })
 
 describe('Materializer', () => {
   it('applies windows of both resolutions and sessions, fetching writer schemas from the registry, and announces window changes', async () => {
     const { m, series, sessions, changes } = await setup()
     const w = await writer()
-    const session: TravelerSession = { sensor_id: 's-1', traveler_id: 't|7', traveler_type: 'BUS', first_seen: T0 + 5, last_seen: T0 + 9000, observations: 9, distance_m: 80, speed_max: 12, speed_mean: null }
+    const session: TravelerSession = {
+      sensor_id: 's-1',
+      traveler_id: 't|7',
+      traveler_type: 'BUS',
+      first_seen: T0 + 5,
+      last_seen: T0 + 9000,
+      observations: 9,
+      distance_m: 80,
+      speed_max: 12,
+      speed_mean: null
+    }
     await m.apply([
       rec(TOPICS.stats1m, `s-1|CAR|${T0}`, w.stats(TOPICS.stats1m, window(T0))),
       rec(TOPICS.stats5m, `s-1|CAR|${T0}`, w.stats(TOPICS.stats5m, window(T0, 5 * MIN, { observations: 20 }))),
@@ -74,9 +93,22 @@ describe('Materializer', () => {
     expect(series.get('1m', 's-1', 'CAR', T0)).toEqual({ observations: 4, travelers: 2, speedSamples: 2, speedMin: 3, speedMax: 5, speedMean: 4 })
     expect(series.get('5m', 's-1', 'CAR', T0)?.observations).toBe(20)
     expect(sessions.page({ sensorId: 's-1', travelerType: 'all', fromMs: T0, toMs: T0 + MIN, limit: 5 }).items).toEqual([
-      { sensorId: 's-1', travelerId: 't|7', travelerType: 'BUS', firstSeen: T0 + 5, lastSeen: T0 + 9000, observations: 9, distanceM: 80, speedMax: 12, speedMean: null }
+      {
+        sensorId: 's-1',
+        travelerId: 't|7',
+        travelerType: 'BUS',
+        firstSeen: T0 + 5,
+        lastSeen: T0 + 9000,
+        observations: 9,
+        distanceM: 80,
+        speedMax: 12,
+        speedMean: null
+      }
     ])
-    expect(changes.map((c) => [c.resolution, c.windowStart, c.stats?.observations])).toEqual([['1m', T0, 4], ['5m', T0, 20]])
+    expect(changes.map((c) => [c.resolution, c.windowStart, c.stats?.observations])).toEqual([
+      ['1m', T0, 4],
+      ['5m', T0, 20]
+    ])
     expect(m.latestWindowStart('1m')).toBe(T0)
     expect(m.counts).toMatchObject({ windowsWritten: 2, sessionsWritten: 1, refused: 0 })
   })
@@ -84,7 +116,17 @@ describe('Materializer', () => {
   it('deletes on tombstones and announces the deletion', async () => {
     const { m, series, sessions, changes } = await setup()
     const w = await writer()
-    const s: TravelerSession = { sensor_id: 's-2', traveler_id: 't', traveler_type: 'CAR', first_seen: T0, last_seen: T0, observations: 1, distance_m: 0, speed_max: null, speed_mean: null }
+    const s: TravelerSession = {
+      sensor_id: 's-2',
+      traveler_id: 't',
+      traveler_type: 'CAR',
+      first_seen: T0,
+      last_seen: T0,
+      observations: 1,
+      distance_m: 0,
+      speed_max: null,
+      speed_mean: null
+    }
     await m.apply([rec(TOPICS.stats1m, `s-1|CAR|${T0}`, w.stats(TOPICS.stats1m, window(T0))), rec(TOPICS.sessions, `s-2|t|${T0}`, w.session(s))])
     await m.apply([rec(TOPICS.stats1m, `s-1|CAR|${T0}`, null), rec(TOPICS.sessions, `s-2|t|${T0}`, null)])
     expect(series.size).toBe(0)
@@ -133,7 +175,17 @@ describe('Materializer', () => {
     const batch: FollowedRecord[] = []
     for (let k = 0; k < 10; k++) {
       batch.push(rec(TOPICS.stats1m, `s-1|CAR|${T0 + k * MIN}`, w.stats(TOPICS.stats1m, window(T0 + k * MIN))))
-      const s: TravelerSession = { sensor_id: 's-1', traveler_id: `t-${k}`, traveler_type: 'CAR', first_seen: T0 + k * MIN, last_seen: T0 + k * MIN, observations: 1, distance_m: 0, speed_max: null, speed_mean: null }
+      const s: TravelerSession = {
+        sensor_id: 's-1',
+        traveler_id: `t-${k}`,
+        traveler_type: 'CAR',
+        first_seen: T0 + k * MIN,
+        last_seen: T0 + k * MIN,
+        observations: 1,
+        distance_m: 0,
+        speed_max: null,
+        speed_mean: null
+      }
       batch.push(rec(TOPICS.sessions, `s-1|t-${k}|${T0 + k * MIN}`, w.session(s)))
     }
     await m.apply(batch)

@@ -52,7 +52,9 @@ function raw(path: string, headers: Record<string, string>): Promise<{ status: n
     const req = request(`${t.server.url}${path}`, { headers }, (res) => {
       let body = ''
       res.setEncoding('utf8')
-      res.on('data', (chunk: string) => { body += chunk })
+      res.on('data', (chunk: string) => {
+        body += chunk
+      })
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
     })
     req.on('error', reject)
@@ -70,7 +72,15 @@ describe('matchProductRoute', () => {
   })
 
   it('matches nothing else', () => {
-    for (const path of ['/api/product/sale', '/api/product/sales/3', '/api/product/sale/3/', '/api/product/sale/3/x', '/api/products/sale/3', '/product/sale/3', '/api/product/SALE/3']) {
+    for (const path of [
+      '/api/product/sale',
+      '/api/product/sales/3',
+      '/api/product/sale/3/',
+      '/api/product/sale/3/x',
+      '/api/products/sale/3',
+      '/product/sale/3',
+      '/api/product/SALE/3'
+    ]) {
       expect(matchProductRoute(path), path).toBeUndefined()
     }
   })

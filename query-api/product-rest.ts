@@ -105,12 +105,22 @@ export function createProductRest(options: ProductRestOptions): RestHandler {
   return (req, res, pathname) => {
     try {
       if (req.method !== 'GET') {
-        send(res, 405, { error: { code: 'METHOD_NOT_SUPPORTED', message: `method ${req.method ?? '?'} is not supported; the REST endpoints take GET requests`, status: 405 } }, { allow: 'GET' })
+        send(
+          res,
+          405,
+          {
+            error: { code: 'METHOD_NOT_SUPPORTED', message: `method ${req.method ?? '?'} is not supported; the REST endpoints take GET requests`, status: 405 }
+          },
+          { allow: 'GET' }
+        )
         return
       }
       const route = matchProductRoute(pathname)
       if (route === undefined) {
-        throw new QueryApiError(QueryApiErrorCodes.NO_SUCH_ENDPOINT, `no endpoint at ${pathname.slice(0, 200)}; the REST endpoints are GET /api/product/sale/{id} and GET /api/product/rating/{id}`)
+        throw new QueryApiError(
+          QueryApiErrorCodes.NO_SUCH_ENDPOINT,
+          `no endpoint at ${pathname.slice(0, 200)}; the REST endpoints are GET /api/product/sale/{id} and GET /api/product/rating/{id}`
+        )
       }
       const auth = options.authenticator.authenticate(req.headers.authorization, undefined)
       requireScope(auth, Scopes.read, `GET /api/product/${route.endpoint}/{id}`)

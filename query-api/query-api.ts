@@ -79,8 +79,12 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
   const follower = new TopicFollower({
     brokers: config.brokers,
     topics: [
-      config.topics.stats1m, config.topics.stats5m, config.topics.sessions,
-      config.commerceTopics.sales1h, config.commerceTopics.productRatings, config.commerceTopics.categoryRatings
+      config.topics.stats1m,
+      config.topics.stats5m,
+      config.topics.sessions,
+      config.commerceTopics.sales1h,
+      config.commerceTopics.productRatings,
+      config.commerceTopics.categoryRatings
     ],
     clientId: `runnel-query-api-${config.instanceId}`,
     maxWaitMs: config.fetchMaxWaitMs,
@@ -97,14 +101,20 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
     onRecords: (records) => board.apply(records),
     logger: log
   })
-  const topology = wiring.topology === null
-    ? undefined
-    : wiring.topology ?? (() => buildTrafficTopology({
-      registry,
-      topics: { ...config.topics, observations: wiring.observationsTopic ?? config.observationsTopic }
-    }).describe())
+  const topology =
+    wiring.topology === null
+      ? undefined
+      : (wiring.topology ??
+        (() =>
+          buildTrafficTopology({
+            registry,
+            topics: { ...config.topics, observations: wiring.observationsTopic ?? config.observationsTopic }
+          }).describe()))
   const system = new SystemInfo({
-    brokers: config.brokers, applicationId: config.trafficApplicationId, topology, clientId: `runnel-query-api-${config.instanceId}-admin`,
+    brokers: config.brokers,
+    applicationId: config.trafficApplicationId,
+    topology,
+    clientId: `runnel-query-api-${config.instanceId}-admin`,
     statuses: () => board.reports()
   })
 
@@ -121,8 +131,13 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
       uptimeMs: Date.now() - startedAt,
       progress: summarizeProgress(partitions, ready),
       materialized: {
-        windows: series.size, sessions: sessions.size, sensors: series.sensors().length,
-        salesWindows: sales.size, products: knownProductCount({ sales, ratings }), ratedProducts: ratings.productCount, categories: ratings.categoryCount
+        windows: series.size,
+        sessions: sessions.size,
+        sensors: series.sensors().length,
+        salesWindows: sales.size,
+        products: knownProductCount({ sales, ratings }),
+        ratedProducts: ratings.productCount,
+        categories: ratings.categoryCount
       },
       records: { ...counts, read: follower.recordsRead, commerce: commerce.counts },
       kafka: { topics: follower.followedTopics, lastError: follower.lastError ?? null }
@@ -171,7 +186,10 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
     await cleanup()
     throw err
   }
-  log.info({ url: server.url, topics: config.topics, commerceTopics: config.commerceTopics, store: config.store }, 'query API listening; catching up with the topics')
+  log.info(
+    { url: server.url, topics: config.topics, commerceTopics: config.commerceTopics, store: config.store },
+    'query API listening; catching up with the topics'
+  )
   const readyAt = follower.whenReady().then(() => {
     log.info({ windows: series.size, records: follower.recordsRead, ms: Date.now() - startedAt }, 'query API ready')
   })

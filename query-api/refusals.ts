@@ -39,7 +39,10 @@ export class RefusalCounter {
     // The first few are logged one by one, then every 1000th, so a bad topic cannot flood the log.
     if (this.#logged < 20 || this.#refused % 1000 === 0) {
       this.#logged++
-      this.#logger?.warn({ topic: record.topic, partition: record.partition, offset: record.offset, reason, refused: this.#refused }, 'query-api: record refused')
+      this.#logger?.warn(
+        { topic: record.topic, partition: record.partition, offset: record.offset, reason, refused: this.#refused },
+        'query-api: record refused'
+      )
     }
   }
 }

@@ -76,24 +76,31 @@ export type LiveEvent =
    * deleted); `point` is the filter's combined value of that window start, to replace in a series.
    */
   | {
-    readonly kind: 'window'
-    readonly resolution: Resolution
-    readonly sensorId: string
-    readonly travelerType: TravelerType
-    readonly windowStart: number
-    readonly window: WindowStats | null
-    readonly point: SeriesPoint
-  }
+      readonly kind: 'window'
+      readonly resolution: Resolution
+      readonly sensorId: string
+      readonly travelerType: TravelerType
+      readonly windowStart: number
+      readonly window: WindowStats | null
+      readonly point: SeriesPoint
+    }
   /** Changes were dropped (the subscriber was too slow): re-read the series. */
   | { readonly kind: 'resync' }
 
 function checkSensor(services: QueryServices, sensorId: string): void {
   if (sensorId === 'all' || services.series.hasSensor(sensorId) || services.sessions.sensors.has(sensorId)) return
-  throw new QueryApiError(QueryApiErrorCodes.UNKNOWN_SENSOR, `unknown sensor ${JSON.stringify(sensorId.slice(0, 200))}: no window or session of it has been seen (see traffic.sensors)`)
+  throw new QueryApiError(
+    QueryApiErrorCodes.UNKNOWN_SENSOR,
+    `unknown sensor ${JSON.stringify(sensorId.slice(0, 200))}: no window or session of it has been seen (see traffic.sensors)`
+  )
 }
 
 /** The events of one live subscriber until `stop` aborts. */
-async function* liveEvents(services: QueryServices, input: { sensorId: string; travelerType: TravelerType | 'all'; resolution: Resolution }, stop: AbortSignal): AsyncGenerator<LiveEvent, void, unknown> {
+async function* liveEvents(
+  services: QueryServices,
+  input: { sensorId: string; travelerType: TravelerType | 'all'; resolution: Resolution },
+  stop: AbortSignal
+): AsyncGenerator<LiveEvent, void, unknown> {
   const queue = new LiveQueue(services.liveMaxPending ?? 10_000, windowChangeKey)
   const matches = (c: WindowChange): boolean =>
     c.resolution === input.resolution &&
@@ -102,11 +109,25 @@ async function* liveEvents(services: QueryServices, input: { sensorId: string; t
   const unsubscribe = services.changes.onWindowChanges((changes) => {
     for (const c of changes) if (matches(c)) queue.push(c)
   })
-  yield* liveEventStream(queue, stop, () => ({ kind: 'subscribed', instanceId: services.instanceId, ready: services.health().ready }), (c): LiveEvent => {
-    // The combined point is computed when sent, so it reflects every change applied by then.
-    const point = combineAt(services.series.select(c.resolution, input.sensorId, input.travelerType), c.windowStart)
-    return { kind: 'window', resolution: c.resolution, sensorId: c.sensorId, travelerType: c.travelerType, windowStart: c.windowStart, window: c.stats, point }
-  }, unsubscribe)
+  yield* liveEventStream(
+    queue,
+    stop,
+    () => ({ kind: 'subscribed', instanceId: services.instanceId, ready: services.health().ready }),
+    (c): LiveEvent => {
+      // The combined point is computed when sent, so it reflects every change applied by then.
+      const point = combineAt(services.series.select(c.resolution, input.sensorId, input.travelerType), c.windowStart)
+      return {
+        kind: 'window',
+        resolution: c.resolution,
+        sensorId: c.sensorId,
+        travelerType: c.travelerType,
+        windowStart: c.windowStart,
+        window: c.stats,
+        point
+      }
+    },
+    unsubscribe
+  )
 }
 
 /** Builds the router over `services`. */

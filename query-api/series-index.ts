@@ -265,12 +265,14 @@ export class SeriesIndex {
         }
       }
     }
-    return [...summaries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([sensorId, s]) => ({
-      sensorId,
-      travelerTypes: [...s.types].sort(),
-      firstWindowStart: s.first,
-      lastWindowStart: s.last,
-      windows: s.windows
-    }))
+    return [...summaries]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([sensorId, s]) => ({
+        sensorId,
+        travelerTypes: [...s.types].sort(),
+        firstWindowStart: s.first,
+        lastWindowStart: s.last,
+        windows: s.windows
+      }))
   }
 }

@@ -38,12 +38,29 @@ let instancesBug = false
 
 function health(): HealthReport {
   return {
-    status: 'ready', ready: true, instanceId: 'unit', startedAt: 0, uptimeMs: 1,
+    status: 'ready',
+    ready: true,
+    instanceId: 'unit',
+    startedAt: 0,
+    uptimeMs: 1,
     progress: { fraction: 1, offsetsRead: 0, offsetsToRead: 0, partitions: [] },
     materialized: { windows: series.size, sessions: 0, sensors: 0, salesWindows: 0, products: 0, ratedProducts: 0, categories: 0 },
     records: {
-      windowsWritten: 0, windowsDeleted: 0, sessionsWritten: 0, sessionsDeleted: 0, refused: 0, lastRefusal: null, read: 0,
-      commerce: { salesWindowsWritten: 0, salesWindowsDeleted: 0, productRatingsWritten: 0, productRatingsDeleted: 0, categoryRatingsWritten: 0, categoryRatingsDeleted: 0 }
+      windowsWritten: 0,
+      windowsDeleted: 0,
+      sessionsWritten: 0,
+      sessionsDeleted: 0,
+      refused: 0,
+      lastRefusal: null,
+      read: 0,
+      commerce: {
+        salesWindowsWritten: 0,
+        salesWindowsDeleted: 0,
+        productRatingsWritten: 0,
+        productRatingsDeleted: 0,
+        categoryRatingsWritten: 0,
+        categoryRatingsDeleted: 0
+      }
     },
     kafka: { topics: [], lastError: null }
   }
@@ -61,13 +78,32 @@ beforeAll(async () => {
   for (const sensorId of ['s-1', 's-2']) {
     for (const type of types) {
       for (let m = 0; m < 30; m += 2) {
-        series.put('1m', sensorId, type, T0 + m * MIN, { observations: m + 1, travelers: 1, speedSamples: m % 4, speedMin: m % 4 ? 1 : null, speedMax: m % 4 ? 9 : null, speedMean: m % 4 ? 5 : null })
+        series.put('1m', sensorId, type, T0 + m * MIN, {
+          observations: m + 1,
+          travelers: 1,
+          speedSamples: m % 4,
+          speedMin: m % 4 ? 1 : null,
+          speedMax: m % 4 ? 9 : null,
+          speedMean: m % 4 ? 5 : null
+        })
       }
     }
-    sessions.apply(Array.from({ length: 7 }, (_, i) => ({
-      key: { sensorId, travelerId: `t-${i}`, sessionStart: T0 + i * 1000 },
-      value: { sensorId, travelerId: `t-${i}`, travelerType: 'CAR' as const, firstSeen: T0 + i * 1000, lastSeen: T0 + i * 1000 + 500, observations: 3, distanceM: 10, speedMax: 4, speedMean: 3 }
-    })))
+    sessions.apply(
+      Array.from({ length: 7 }, (_, i) => ({
+        key: { sensorId, travelerId: `t-${i}`, sessionStart: T0 + i * 1000 },
+        value: {
+          sensorId,
+          travelerId: `t-${i}`,
+          travelerType: 'CAR' as const,
+          firstSeen: T0 + i * 1000,
+          lastSeen: T0 + i * 1000 + 500,
+          observations: 3,
+          distanceM: 10,
+          speedMax: 4,
+          speedMean: 3
+        }
+      }))
+    )
   }
   const services: QueryServices = {
     instanceId: 'unit',
@@ -115,10 +151,15 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-async function call(path: string, input?: unknown, token?: string, method = 'GET'): Promise<{ status: number; body: { result?: { data: unknown }; error?: { message: string; data: { code: string; errorCode: string | null } } } }> {
+async function call(
+  path: string,
+  input?: unknown,
+  token?: string,
+  method = 'GET'
+): Promise<{ status: number; body: { result?: { data: unknown }; error?: { message: string; data: { code: string; errorCode: string | null } } } }> {
   const query = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`
   const res = await fetch(`${server.url}/trpc/${path}${query}`, { method, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } })
-  return { status: res.status, body: await res.json() as never }
+  return { status: res.status, body: (await res.json()) as never }
 }
 
 describe('query API over HTTP: auth', () => {
@@ -128,7 +169,12 @@ describe('query API over HTTP: auth', () => {
     expect(body.result?.data).toEqual({ status: 'ready', ready: true })
     expect((await call('system.health', undefined, 'nobody-knows-me')).body.result?.data).toEqual({ status: 'ready', ready: true })
     for (const token of [READ, ADMIN]) {
-      expect((await call('system.health', undefined, token)).body.result?.data).toMatchObject({ status: 'ready', ready: true, instanceId: 'unit', kafka: { topics: [] } })
+      expect((await call('system.health', undefined, token)).body.result?.data).toMatchObject({
+        status: 'ready',
+        ready: true,
+        instanceId: 'unit',
+        kafka: { topics: [] }
+      })
     }
   })
 
@@ -233,7 +279,12 @@ describe('query API over HTTP: bad input', () => {
 describe('query API over HTTP: typed client', () => {
   it('serves traffic.series equal to the aggregation of the index, for several filters', async () => {
     const client = createQueryClient({ url: server.url, token: READ })
-    for (const [sensorId, travelerType] of [['all', 'all'], ['s-1', 'all'], ['all', 'BUS'], ['s-2', 'CAR']] as const) {
+    for (const [sensorId, travelerType] of [
+      ['all', 'all'],
+      ['s-1', 'all'],
+      ['all', 'BUS'],
+      ['s-2', 'CAR']
+    ] as const) {
       const result = await client.traffic.series.query({ sensorId, travelerType, from: T0 - 3 * MIN, to: T0 + 40 * MIN, resolution: '1m' })
       expect(result.points).toHaveLength(43)
       expect(result.points).toEqual(aggregateSeries(series.select('1m', sensorId, travelerType), T0 - 3 * MIN, T0 + 40 * MIN))
@@ -258,14 +309,17 @@ describe('query API over HTTP: typed client', () => {
     const events: LiveEvent[] = []
     const subscribed = Promise.withResolvers<void>()
     const windowSeen = Promise.withResolvers<void>()
-    const sub = client.traffic.live.subscribe({ sensorId: 'all', travelerType: 'CAR', resolution: '1m' }, {
-      onData: (event) => {
-        events.push(event)
-        if (event.kind === 'subscribed') subscribed.resolve()
-        if (event.kind === 'window') windowSeen.resolve()
-      },
-      onError: (err) => windowSeen.reject(err)
-    })
+    const sub = client.traffic.live.subscribe(
+      { sensorId: 'all', travelerType: 'CAR', resolution: '1m' },
+      {
+        onData: (event) => {
+          events.push(event)
+          if (event.kind === 'subscribed') subscribed.resolve()
+          if (event.kind === 'window') windowSeen.resolve()
+        },
+        onError: (err) => windowSeen.reject(err)
+      }
+    )
     try {
       await subscribed.promise
       const stats = { observations: 100, travelers: 4, speedSamples: 2, speedMin: 2, speedMax: 20, speedMean: 11 }
@@ -284,7 +338,11 @@ describe('query API over HTTP: typed client', () => {
     expect(windows).toHaveLength(1)
     const s2 = series.get('1m', 's-2', 'CAR', T0 + 2 * MIN)
     expect(windows[0]).toEqual({
-      kind: 'window', resolution: '1m', sensorId: 's-1', travelerType: 'CAR', windowStart: T0 + 2 * MIN,
+      kind: 'window',
+      resolution: '1m',
+      sensorId: 's-1',
+      travelerType: 'CAR',
+      windowStart: T0 + 2 * MIN,
       window: { observations: 100, travelers: 4, speedSamples: 2, speedMin: 2, speedMax: 20, speedMean: 11 },
       point: { windowStart: T0 + 2 * MIN, observations: 100 + (s2?.observations ?? 0), travelers: 5, speedSamples: 4, speedMin: 1, speedMax: 20, speedMean: 8 }
     })
@@ -295,27 +353,34 @@ describe('query API over HTTP: typed client', () => {
       links: [httpSubscriptionLink({ url: `${server.url}/trpc`, EventSource: NodeEventSource, connectionParams: () => ({ token: READ }) })]
     })
     const first = await new Promise<unknown>((resolve, reject) => {
-      const sub = client.traffic.live.subscribe({ sensorId: 's-1' }, {
-        onData: (e) => {
-          sub.unsubscribe()
-          resolve(e)
-        },
-        onError: reject
-      })
+      const sub = client.traffic.live.subscribe(
+        { sensorId: 's-1' },
+        {
+          onData: (e) => {
+            sub.unsubscribe()
+            resolve(e)
+          },
+          onError: reject
+        }
+      )
     })
     expect(first).toEqual({ kind: 'subscribed', instanceId: 'unit', ready: true })
   })
 
   it('answers refused subscriptions with real status codes before any stream starts', async () => {
     const live = async (input: unknown, token?: string): Promise<{ status: number; type: string | null; body: string }> => {
-      const res = await fetch(`${server.url}/trpc/traffic.live?input=${encodeURIComponent(JSON.stringify(input))}`, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } })
+      const res = await fetch(`${server.url}/trpc/traffic.live?input=${encodeURIComponent(JSON.stringify(input))}`, {
+        headers: token === undefined ? {} : { authorization: `Bearer ${token}` }
+      })
       return { status: res.status, type: res.headers.get('content-type'), body: await res.text() }
     }
     expect(await live({}, undefined)).toMatchObject({ status: 401, type: 'application/json' })
     expect(await live({}, ADMIN)).toMatchObject({ status: 403 })
     const unknown = await live({ sensorId: 'ghost' }, READ)
     expect(unknown.status).toBe(400)
-    expect(JSON.parse(unknown.body)).toMatchObject({ error: { message: expect.stringMatching(/unknown sensor "ghost"/), data: { code: 'BAD_REQUEST', errorCode: 'QUERY_UNKNOWN_SENSOR' } } })
+    expect(JSON.parse(unknown.body)).toMatchObject({
+      error: { message: expect.stringMatching(/unknown sensor "ghost"/), data: { code: 'BAD_REQUEST', errorCode: 'QUERY_UNKNOWN_SENSOR' } }
+    })
     const bad = await fetch(`${server.url}/trpc/traffic.live?input=%7Boops`, { headers: { authorization: `Bearer ${READ}` } })
     expect(bad.status).toBe(400)
     const params = await fetch(`${server.url}/trpc/traffic.live?connectionParams=%7Boops`)
@@ -351,14 +416,15 @@ describe('query API over HTTP: static files and probes', () => {
   })
 
   it('never serves files outside the folder', async () => {
-    const raw = (path: string): Promise<number> => new Promise((resolve, reject) => {
-      const req = request(`${server.url}${path}`, (res) => {
-        res.resume()
-        resolve(res.statusCode ?? 0)
+    const raw = (path: string): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const req = request(`${server.url}${path}`, (res) => {
+          res.resume()
+          resolve(res.statusCode ?? 0)
+        })
+        req.on('error', reject)
+        req.end()
       })
-      req.on('error', reject)
-      req.end()
-    })
     expect(await raw('/../secret.txt')).toBe(404)
     expect(await raw('/%2e%2e/secret.txt')).toBe(404)
     expect(await raw('/..%2fsecret.txt')).toBe(404)
@@ -374,9 +440,16 @@ describe('query API over HTTP: static files and probes', () => {
 describe('query API over HTTP: admission limits', () => {
   it('answers 429 with Retry-After to a token past its queries in flight, and admits it again once one ends', async () => {
     let open: () => void = () => undefined
-    const gate = new Promise<void>((resolve) => { open = resolve })
+    const gate = new Promise<void>((resolve) => {
+      open = resolve
+    })
     const services: QueryServices = {
-      instanceId: 'unit', maxRangeMs: 24 * 60 * MIN, series, sessions: new SessionIndex(store), changes: { onWindowChanges: () => () => undefined }, health,
+      instanceId: 'unit',
+      maxRangeMs: 24 * 60 * MIN,
+      series,
+      sessions: new SessionIndex(store),
+      changes: { onWindowChanges: () => () => undefined },
+      health,
       commerce: { data: { sales: new SalesIndex(), ratings: new RatingsIndex() }, changes: { onCommerceChanges: () => () => undefined } },
       system: {
         lag: async () => {
@@ -388,8 +461,13 @@ describe('query API over HTTP: admission limits', () => {
       }
     }
     const limited = await createQueryServer({
-      router: createAppRouter(services), authenticator: new TokenAuthenticator(parseApiTokens(`${ADMIN}:admin,${BOTH}:read+admin`)),
-      ready: () => true, host: '127.0.0.1', port: 0, tls: null, staticDir: null,
+      router: createAppRouter(services),
+      authenticator: new TokenAuthenticator(parseApiTokens(`${ADMIN}:admin,${BOTH}:read+admin`)),
+      ready: () => true,
+      host: '127.0.0.1',
+      port: 0,
+      tls: null,
+      staticDir: null,
       limits: { ...DEFAULT_SERVER_LIMITS, tokenConcurrency: 2 }
     })
     try {
@@ -400,7 +478,7 @@ describe('query API over HTTP: admission limits', () => {
       const refused = await lag(ADMIN)
       expect(refused.status).toBe(429)
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
-      const body = await refused.json() as { error: { message: string; data: { errorCode: string } } }
+      const body = (await refused.json()) as { error: { message: string; data: { errorCode: string } } }
       expect(body.error.message).toMatch(/already has 2 requests in flight; at most 2 \(limits.tokenConcurrency\)/)
       expect(body.error.data.errorCode).toBe('QUERY_RATE_LIMITED')
       // Another token is not affected.

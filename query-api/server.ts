@@ -71,7 +71,14 @@ export interface QueryServer {
 }
 
 /** An error answered by the edge itself, in tRPC's error shape (the JSON-RPC code of `code`). */
-function jsonError(res: ServerResponse, status: number, code: TRPC_ERROR_CODE_KEY, message: string, headers: Record<string, string> = {}, errorCode: QueryApiErrorCode | null = null): void {
+function jsonError(
+  res: ServerResponse,
+  status: number,
+  code: TRPC_ERROR_CODE_KEY,
+  message: string,
+  headers: Record<string, string> = {},
+  errorCode: QueryApiErrorCode | null = null
+): void {
   const body = JSON.stringify({ error: { message, code: TRPC_ERROR_CODES_BY_KEY[code], data: { code, httpStatus: status, errorCode } } })
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers })
   res.end(body)
@@ -98,7 +105,8 @@ function capResponse(res: ServerResponse, maxBytes: number): void {
   const end = res.end.bind(res) as () => ServerResponse
   const hold = (chunk: unknown, encoding: unknown): void => {
     if (chunk === undefined || chunk === null || typeof chunk === 'function') return
-    const b = typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? encoding as BufferEncoding : 'utf8') : Buffer.from(chunk as Uint8Array)
+    const b =
+      typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : Buffer.from(chunk as Uint8Array)
     size += b.length
     if (over) return
     if (size > maxBytes) {
@@ -118,7 +126,14 @@ function capResponse(res: ServerResponse, maxBytes: number): void {
     res.end = end as typeof res.end
     if (over) {
       for (const name of res.getHeaderNames()) res.removeHeader(name)
-      jsonError(res, 413, 'PAYLOAD_TOO_LARGE', `the response would be ${size} bytes; at most ${maxBytes} bytes may be sent (limits.maxResponseBytes): ask for fewer calls per batch or shorter ranges`, {}, QueryApiErrorCodes.RESPONSE_TOO_LARGE)
+      jsonError(
+        res,
+        413,
+        'PAYLOAD_TOO_LARGE',
+        `the response would be ${size} bytes; at most ${maxBytes} bytes may be sent (limits.maxResponseBytes): ask for fewer calls per batch or shorter ranges`,
+        {},
+        QueryApiErrorCodes.RESPONSE_TOO_LARGE
+      )
     } else {
       if (!res.headersSent) res.setHeader('content-length', String(size))
       if (chunks.length > 0) write(Buffer.concat(chunks))
@@ -167,7 +182,10 @@ async function readPem(path: string, option: string): Promise<Buffer> {
 
 /** Starts listening. Rejects with `QueryApiConfigError` for unreadable or invalid TLS files. */
 export async function createQueryServer(options: QueryServerOptions): Promise<QueryServer> {
-  const onInternalError = options.onInternalError ?? ((err: unknown, path?: string) => process.stderr.write(`query-api: internal error${path === undefined ? '' : ` in ${path}`}: ${(err as Error)?.stack ?? String(err)}\n`))
+  const onInternalError =
+    options.onInternalError ??
+    ((err: unknown, path?: string) =>
+      process.stderr.write(`query-api: internal error${path === undefined ? '' : ` in ${path}`}: ${(err as Error)?.stack ?? String(err)}\n`))
   const limits = options.limits ?? DEFAULT_SERVER_LIMITS
   const rates = new TokenRates(limits.tokenRatePerSecond, limits.tokenRateBurst)
   const inFlight = new OpenCounter()
@@ -196,7 +214,14 @@ export async function createQueryServer(options: QueryServerOptions): Promise<Qu
   }
 
   /** Admits a live subscription (preflight, caps per token and in total) and hands it to tRPC. */
-  const openSubscription = async (req: IncomingMessage, res: ServerResponse, path: string, url: URL, auth: Authentication, label: string | undefined): Promise<void> => {
+  const openSubscription = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    url: URL,
+    auth: Authentication,
+    label: string | undefined
+  ): Promise<void> => {
     const refusal = await preflightSubscription(options.router, path, url, () => ({ auth }))
     if (refusal !== undefined) {
       if (refusal.status >= 500) onInternalError(new Error(`subscription preflight failed: ${refusal.body}`), `/trpc/${path}`)
@@ -206,11 +231,22 @@ export async function createQueryServer(options: QueryServerOptions): Promise<Qu
     // The preflight let only authenticated calls through: every subscription has a label.
     const key = label ?? '-'
     if (streams.count(key) >= limits.maxSubscriptionsPerToken) {
-      tooMany(res, 5000, `token ${key} already has ${streams.count(key)} live subscriptions; at most ${limits.maxSubscriptionsPerToken} per token (limits.maxSubscriptionsPerToken)`)
+      tooMany(
+        res,
+        5000,
+        `token ${key} already has ${streams.count(key)} live subscriptions; at most ${limits.maxSubscriptionsPerToken} per token (limits.maxSubscriptionsPerToken)`
+      )
       return
     }
     if (streams.total >= limits.maxSubscriptions) {
-      jsonError(res, 503, 'SERVICE_UNAVAILABLE', `this instance already serves ${streams.total} live subscriptions, its maximum (limits.maxSubscriptions); retry later or on another instance`, { 'retry-after': '5' }, QueryApiErrorCodes.OVERLOADED)
+      jsonError(
+        res,
+        503,
+        'SERVICE_UNAVAILABLE',
+        `this instance already serves ${streams.total} live subscriptions, its maximum (limits.maxSubscriptions); retry later or on another instance`,
+        { 'retry-after': '5' },
+        QueryApiErrorCodes.OVERLOADED
+      )
       return
     }
     res.once('close', streams.acquire(key))
@@ -230,13 +266,27 @@ export async function createQueryServer(options: QueryServerOptions): Promise<Qu
     const batch = url.searchParams.get('batch') === '1'
     const calls = batch ? path.split(',').length : 1
     if (calls > limits.maxBatchCalls) {
-      jsonError(res, 400, 'BAD_REQUEST', `the batch has ${calls} calls; at most ${limits.maxBatchCalls} calls may be sent in one request (limits.maxBatchCalls)`, {}, QueryApiErrorCodes.TOO_MANY_CALLS)
+      jsonError(
+        res,
+        400,
+        'BAD_REQUEST',
+        `the batch has ${calls} calls; at most ${limits.maxBatchCalls} calls may be sent in one request (limits.maxBatchCalls)`,
+        {},
+        QueryApiErrorCodes.TOO_MANY_CALLS
+      )
       return
     }
     const subscription = !batch && procedures[path]?._def.type === 'subscription'
     const points = subscription ? 0 : requestedPoints(url, batch ? path.split(',') : [path], (options.now ?? Date.now)())
     if (points > limits.maxRequestPoints) {
-      jsonError(res, 400, 'BAD_REQUEST', `the request asks for ${points} series points over its calls; at most ${limits.maxRequestPoints} may be asked for in one request (limits.maxRequestPoints): split it or shorten the ranges`, {}, QueryApiErrorCodes.TOO_MANY_POINTS)
+      jsonError(
+        res,
+        400,
+        'BAD_REQUEST',
+        `the request asks for ${points} series points over its calls; at most ${limits.maxRequestPoints} may be asked for in one request (limits.maxRequestPoints): split it or shorten the ranges`,
+        {},
+        QueryApiErrorCodes.TOO_MANY_POINTS
+      )
       return
     }
     // Only subscriptions may carry the token in the URL: EventSource cannot set headers.
@@ -247,7 +297,11 @@ export async function createQueryServer(options: QueryServerOptions): Promise<Qu
       log.label = label
       const waitMs = await rates.take(label, calls + Math.floor(points / POINTS_PER_CALL))
       if (waitMs > 0) {
-        tooMany(res, waitMs, `token ${label} is past its rate of ${limits.tokenRatePerSecond} calls per second (burst ${limits.tokenRateBurst}; limits.tokenRatePerSecond)`)
+        tooMany(
+          res,
+          waitMs,
+          `token ${label} is past its rate of ${limits.tokenRatePerSecond} calls per second (burst ${limits.tokenRateBurst}; limits.tokenRatePerSecond)`
+        )
         return
       }
     }
@@ -259,7 +313,11 @@ export async function createQueryServer(options: QueryServerOptions): Promise<Qu
     }
     if (label !== undefined) {
       if (inFlight.count(label) >= limits.tokenConcurrency) {
-        tooMany(res, 1000, `token ${label} already has ${inFlight.count(label)} requests in flight; at most ${limits.tokenConcurrency} (limits.tokenConcurrency)`)
+        tooMany(
+          res,
+          1000,
+          `token ${label} already has ${inFlight.count(label)} requests in flight; at most ${limits.tokenConcurrency} (limits.tokenConcurrency)`
+        )
         return
       }
       res.once('close', inFlight.acquire(label))
@@ -324,11 +382,18 @@ export async function createQueryServer(options: QueryServerOptions): Promise<Qu
         // The path only: the query string may carry connectionParams with a token.
         const raw = req.url ?? '/'
         const q = raw.indexOf('?')
-        accessLog.info({
-          method: req.method, path: (q < 0 ? raw : raw.slice(0, q)).slice(0, 500), status: res.statusCode,
-          durationMs: Math.round((performance.now() - startedAt) * 10) / 10, token: log.label ?? null, remote: req.socket.remoteAddress ?? null,
-          ...(res.writableFinished ? {} : { aborted: true })
-        }, 'request')
+        accessLog.info(
+          {
+            method: req.method,
+            path: (q < 0 ? raw : raw.slice(0, q)).slice(0, 500),
+            status: res.statusCode,
+            durationMs: Math.round((performance.now() - startedAt) * 10) / 10,
+            token: log.label ?? null,
+            remote: req.socket.remoteAddress ?? null,
+            ...(res.writableFinished ? {} : { aborted: true })
+          },
+          'request'
+        )
       })
     }
     handle(req, res, log).catch((err: unknown) => {

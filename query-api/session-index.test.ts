@@ -70,8 +70,15 @@ describe.each(['memory', 'rocksdb'] as const)('SessionIndex over a %s store', (k
   it('keeps only the latest value per key and deletes on a tombstone', async () => {
     const ix = await index(kind)
     const key = { sensorId: 's-1', travelerId: 't-1', sessionStart: T0 }
-    ix.apply([{ key, value: session('s-1', 't-1', T0) }, { key, value: { ...session('s-1', 't-1', T0), observations: 9 } }])
-    ix.apply([{ key: { ...key, travelerId: 't-2' }, value: session('s-1', 't-2', T0) }, { key: { ...key, travelerId: 't-2' }, value: null }, { key: { ...key, travelerId: 't-3' }, value: null }])
+    ix.apply([
+      { key, value: session('s-1', 't-1', T0) },
+      { key, value: { ...session('s-1', 't-1', T0), observations: 9 } }
+    ])
+    ix.apply([
+      { key: { ...key, travelerId: 't-2' }, value: session('s-1', 't-2', T0) },
+      { key: { ...key, travelerId: 't-2' }, value: null },
+      { key: { ...key, travelerId: 't-3' }, value: null }
+    ])
     expect(ix.size).toBe(1)
     const page = ix.page({ sensorId: 's-1', travelerType: 'all', fromMs: T0, toMs: T0 + 1, limit: 10 })
     expect(page.items.map((s) => s.observations)).toEqual([9])

@@ -70,10 +70,7 @@ export function sessionStoreKeys(key: SessionKey): [Buffer, Buffer] {
   const start = inv(key.sessionStart)
   const sensor = Buffer.from(key.sensorId, 'utf8')
   const traveler = Buffer.from(key.travelerId, 'utf8')
-  return [
-    Buffer.concat([Buffer.from([BY_SENSOR]), sensor, SEP, start, traveler]),
-    Buffer.concat([Buffer.from([ALL_SENSORS]), start, sensor, SEP, traveler])
-  ]
+  return [Buffer.concat([Buffer.from([BY_SENSOR]), sensor, SEP, start, traveler]), Buffer.concat([Buffer.from([ALL_SENSORS]), start, sensor, SEP, traveler])]
 }
 
 /** Options of `SessionIndex`. */
@@ -148,7 +145,14 @@ export class SessionIndex {
         const firstSeen = Number(MAX_U64 - key.readBigUInt64BE(1))
         const rest = key.subarray(9)
         const sep = rest.indexOf(0)
-        doomed.push(key, sessionStoreKeys({ sensorId: rest.subarray(0, sep).toString('utf8'), travelerId: rest.subarray(sep + 1).toString('utf8'), sessionStart: firstSeen })[0])
+        doomed.push(
+          key,
+          sessionStoreKeys({
+            sensorId: rest.subarray(0, sep).toString('utf8'),
+            travelerId: rest.subarray(sep + 1).toString('utf8'),
+            sessionStart: firstSeen
+          })[0]
+        )
       }
     } finally {
       iterator.close()
@@ -207,7 +211,10 @@ export class SessionIndex {
 }
 
 function queryFingerprint(query: SessionQuery): string {
-  return createHash('sha256').update(JSON.stringify([query.sensorId, query.travelerType, query.fromMs, query.toMs])).digest('base64url').slice(0, 12)
+  return createHash('sha256')
+    .update(JSON.stringify([query.sensorId, query.travelerType, query.fromMs, query.toMs]))
+    .digest('base64url')
+    .slice(0, 12)
 }
 
 /** Cursor text: base64url of JSON `{ v: 1, q: <query fingerprint>, k: <base64url store key> }`. */

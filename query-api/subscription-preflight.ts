@@ -32,7 +32,10 @@ function parseJsonParam(url: URL, name: string): { ok: true; value: unknown } | 
  * go on to tRPC (not a subscription, a batch, or the call was accepted).
  */
 export async function preflightSubscription(
-  router: AppRouter, path: string, url: URL, context: (connectionToken: string | undefined) => QueryContext
+  router: AppRouter,
+  path: string,
+  url: URL,
+  context: (connectionToken: string | undefined) => QueryContext
 ): Promise<PreflightRefusal | undefined> {
   const procedures = router._def.procedures as unknown as Record<string, { _def: { type: string } } | undefined>
   if (url.searchParams.has('batch') || procedures[path]?._def.type !== 'subscription') return undefined

@@ -95,7 +95,11 @@ export function topologyView(applicationId: string, description: TopologyDescrip
         }
       })
     })),
-    globalStores: description.globalStores.map((g) => ({ id: g.id, source: { ...g.source }, processor: { name: g.processor.name, stores: [...g.processor.stores] } })),
+    globalStores: description.globalStores.map((g) => ({
+      id: g.id,
+      source: { ...g.source },
+      processor: { name: g.processor.name, stores: [...g.processor.stores] }
+    })),
     text: description.toString()
   }
 }
@@ -153,7 +157,7 @@ export class SystemInfo {
   /** The workers' topology; NOT_AVAILABLE when none was configured. */
   topology(): TopologyView {
     if (this.#topology === undefined) {
-      throw new QueryApiError(QueryApiErrorCodes.NOT_AVAILABLE, 'the workers\' topology is not known to this query API (no topology provider configured)')
+      throw new QueryApiError(QueryApiErrorCodes.NOT_AVAILABLE, "the workers' topology is not known to this query API (no topology provider configured)")
     }
     return this.#topology
   }
@@ -161,7 +165,9 @@ export class SystemInfo {
   async lag(): Promise<LagReport> {
     return this.#withTimeout('read the consumer-group lag', async () => {
       const [group] = await this.#admin.listConsumerGroupOffsets({ groups: [this.applicationId] })
-      const committed = (group?.topics ?? []).flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, offset: Number(p.committedOffset) })))
+      const committed = (group?.topics ?? []).flatMap((t) =>
+        t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, offset: Number(p.committedOffset) }))
+      )
       if (committed.length === 0) return { groupId: this.applicationId, partitions: [], totalLag: 0, measuredAt: Date.now() }
       const byTopic = new Map<string, number[]>()
       for (const c of committed) {
@@ -170,44 +176,51 @@ export class SystemInfo {
         list.push(c.partition)
       }
       const listed = await this.#admin.listOffsets({
-        topics: [...byTopic].map(([name, partitions]) => ({ name, partitions: partitions.map((partitionIndex) => ({ partitionIndex, timestamp: ListOffsetTimestamps.LATEST })) })),
+        topics: [...byTopic].map(([name, partitions]) => ({
+          name,
+          partitions: partitions.map((partitionIndex) => ({ partitionIndex, timestamp: ListOffsetTimestamps.LATEST }))
+        })),
         isolationLevel: FetchIsolationLevels.READ_COMMITTED
       })
       const ends = new Map<string, number>()
       for (const t of listed) for (const p of t.partitions) ends.set(`${t.name}\u0000${p.partitionIndex}`, Number(p.offset))
-      const partitions = committed.map((c): PartitionLag => {
-        const endOffset = ends.get(`${c.topic}\u0000${c.partition}`) ?? 0
-        // -1 is Kafka's "no committed offset" for a partition listed explicitly.
-        const committedOffset = c.offset < 0 ? null : c.offset
-        return { topic: c.topic, partition: c.partition, committedOffset, endOffset, lag: Math.max(0, endOffset - (committedOffset ?? 0)) }
-      }).sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition))
+      const partitions = committed
+        .map((c): PartitionLag => {
+          const endOffset = ends.get(`${c.topic}\u0000${c.partition}`) ?? 0
+          // -1 is Kafka's "no committed offset" for a partition listed explicitly.
+          const committedOffset = c.offset < 0 ? null : c.offset
+          return { topic: c.topic, partition: c.partition, committedOffset, endOffset, lag: Math.max(0, endOffset - (committedOffset ?? 0)) }
+        })
+        .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition))
       return { groupId: this.applicationId, partitions, totalLag: partitions.reduce((s, p) => s + p.lag, 0), measuredAt: Date.now() }
     })
   }
 
   async instances(): Promise<InstancesReport> {
-    return this.#withTimeout('describe the workers\' consumer group', async () => {
+    return this.#withTimeout("describe the workers' consumer group", async () => {
       const groups = await this.#admin.describeGroups({ groups: [this.applicationId] })
       const group = groups.get(this.applicationId)
       const reports = this.#statuses()
       const byMember = new Map(reports.filter((r) => r.memberId !== '').map((r) => [r.memberId, r]))
       const attached = new Set<WorkerStatusView>()
-      const instances = [...(group?.members.values() ?? [])].map((m): WorkerInstance => {
-        const assignments = [...(m.assignments?.values() ?? [])]
-          .map((a) => ({ topic: a.topic, partitions: [...a.partitions].sort((x, y) => x - y) }))
-          .sort((a, b) => (a.topic < b.topic ? -1 : 1))
-        const status = byMember.get(m.id) ?? null
-        if (status !== null) attached.add(status)
-        return {
-          memberId: m.id,
-          clientId: m.clientId,
-          clientHost: m.clientHost,
-          groupInstanceId: m.groupInstanceId ?? null,
-          assignments,
-          tasks: tasksOf(assignments, this.#topology),
-          status
-        }
-      }).sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : a.memberId < b.memberId ? -1 : 1))
+      const instances = [...(group?.members.values() ?? [])]
+        .map((m): WorkerInstance => {
+          const assignments = [...(m.assignments?.values() ?? [])]
+            .map((a) => ({ topic: a.topic, partitions: [...a.partitions].sort((x, y) => x - y) }))
+            .sort((a, b) => (a.topic < b.topic ? -1 : 1))
+          const status = byMember.get(m.id) ?? null
+          if (status !== null) attached.add(status)
+          return {
+            memberId: m.id,
+            clientId: m.clientId,
+            clientHost: m.clientHost,
+            groupInstanceId: m.groupInstanceId ?? null,
+            assignments,
+            tasks: tasksOf(assignments, this.#topology),
+            status
+          }
+        })
+        .sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : a.memberId < b.memberId ? -1 : 1))
       return {
         groupId: this.applicationId,
         state: group === undefined ? 'DEAD' : String(group.state),
@@ -225,7 +238,10 @@ export class SystemInfo {
   async #withTimeout<T>(what: string, fn: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new QueryApiError(QueryApiErrorCodes.KAFKA_UNAVAILABLE, `could not ${what}: Kafka did not answer within ${this.#timeoutMs} ms`)), this.#timeoutMs)
+      timer = setTimeout(
+        () => reject(new QueryApiError(QueryApiErrorCodes.KAFKA_UNAVAILABLE, `could not ${what}: Kafka did not answer within ${this.#timeoutMs} ms`)),
+        this.#timeoutMs
+      )
     })
     try {
       return await Promise.race([fn(), timeout])

@@ -39,12 +39,29 @@ export interface TestQueryServer {
 
 function health(ready: boolean): HealthReport {
   return {
-    status: ready ? 'ready' : 'catching-up', ready, instanceId: 'unit', startedAt: 0, uptimeMs: 1,
+    status: ready ? 'ready' : 'catching-up',
+    ready,
+    instanceId: 'unit',
+    startedAt: 0,
+    uptimeMs: 1,
     progress: { fraction: ready ? 1 : 0, offsetsRead: 0, offsetsToRead: 0, partitions: [] },
     materialized: { windows: 0, sessions: 0, sensors: 0, salesWindows: 0, products: 0, ratedProducts: 0, categories: 0 },
     records: {
-      windowsWritten: 0, windowsDeleted: 0, sessionsWritten: 0, sessionsDeleted: 0, refused: 0, lastRefusal: null, read: 0,
-      commerce: { salesWindowsWritten: 0, salesWindowsDeleted: 0, productRatingsWritten: 0, productRatingsDeleted: 0, categoryRatingsWritten: 0, categoryRatingsDeleted: 0 }
+      windowsWritten: 0,
+      windowsDeleted: 0,
+      sessionsWritten: 0,
+      sessionsDeleted: 0,
+      refused: 0,
+      lastRefusal: null,
+      read: 0,
+      commerce: {
+        salesWindowsWritten: 0,
+        salesWindowsDeleted: 0,
+        productRatingsWritten: 0,
+        productRatingsDeleted: 0,
+        categoryRatingsWritten: 0,
+        categoryRatingsDeleted: 0
+      }
     },
     kafka: { topics: [], lastError: null }
   }

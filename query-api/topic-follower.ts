@@ -201,11 +201,20 @@ export class TopicFollower {
   }
 
   async #fetchFrom(node: number, parts: Array<{ state: PartitionState; topicId: string }>): Promise<void> {
-    const topics = new Map<string, Array<{ partition: number; fetchOffset: bigint; partitionMaxBytes: number; currentLeaderEpoch: number; lastFetchedEpoch: number }>>()
+    const topics = new Map<
+      string,
+      Array<{ partition: number; fetchOffset: bigint; partitionMaxBytes: number; currentLeaderEpoch: number; lastFetchedEpoch: number }>
+    >()
     for (const { state, topicId } of parts) {
       let list = topics.get(topicId)
       if (list === undefined) topics.set(topicId, (list = []))
-      list.push({ partition: state.partition, fetchOffset: BigInt(state.position), partitionMaxBytes: this.#options.maxBytes, currentLeaderEpoch: -1, lastFetchedEpoch: -1 })
+      list.push({
+        partition: state.partition,
+        fetchOffset: BigInt(state.position),
+        partitionMaxBytes: this.#options.maxBytes,
+        currentLeaderEpoch: -1,
+        lastFetchedEpoch: -1
+      })
     }
     let response: Awaited<ReturnType<Consumer<Buffer, Buffer, Buffer, Buffer>['fetch']>>
     try {
@@ -257,8 +266,15 @@ export class TopicFollower {
    * The committed records of `batches` at or after the partition's position, the position after
    * them and the aborted-transaction state there. Pure: the caller commits it once applied.
    */
-  #collect(state: PartitionState, batches: RecordsBatch[], aborted: Array<{ producerId: bigint; firstOffset: bigint }>): {
-    records: FollowedRecord[]; from: number; position: number; abortedProducers: Set<bigint>
+  #collect(
+    state: PartitionState,
+    batches: RecordsBatch[],
+    aborted: Array<{ producerId: bigint; firstOffset: bigint }>
+  ): {
+    records: FollowedRecord[]
+    from: number
+    position: number
+    abortedProducers: Set<bigint>
   } {
     aborted.sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0))
     const records: FollowedRecord[] = []
@@ -281,7 +297,14 @@ export class TopicFollower {
         for (const r of batch.records) {
           const offset = base + r.offsetDelta
           if (offset < position) continue
-          records.push({ topic: state.topic, partition: state.partition, offset, key: r.key, value: r.value ?? null, timestampMs: baseTs + Number(r.timestampDelta) })
+          records.push({
+            topic: state.topic,
+            partition: state.partition,
+            offset,
+            key: r.key,
+            value: r.value ?? null,
+            timestampMs: baseTs + Number(r.timestampDelta)
+          })
         }
       }
       position = last + 1
@@ -296,7 +319,10 @@ export class TopicFollower {
       return
     }
     if (++state.emptyFetches >= MAX_EMPTY_FETCHES) {
-      this.#options.logger?.warn({ topic: state.topic, partition: state.partition, position: state.position, target: state.target }, 'query-api: nothing left below the start end offset; treating the rest as gaps')
+      this.#options.logger?.warn(
+        { topic: state.topic, partition: state.partition, position: state.position, target: state.target },
+        'query-api: nothing left below the start end offset; treating the rest as gaps'
+      )
       state.target = state.position
     }
   }
@@ -311,10 +337,16 @@ export class TopicFollower {
   }
 
   async #resetToEarliest(states: PartitionState[]): Promise<void> {
-    const offsets = await this.#listOffsets(states.map((s) => ({ topic: s.topic, partition: s.partition })), ListOffsetTimestamps.EARLIEST)
+    const offsets = await this.#listOffsets(
+      states.map((s) => ({ topic: s.topic, partition: s.partition })),
+      ListOffsetTimestamps.EARLIEST
+    )
     for (const s of states) {
       const earliest = offsets.get(`${s.topic}\u0000${s.partition}`) ?? 0
-      this.#options.logger?.warn({ topic: s.topic, partition: s.partition, position: s.position, earliest }, 'query-api: offset out of range (retention); continuing from the earliest offset')
+      this.#options.logger?.warn(
+        { topic: s.topic, partition: s.partition, position: s.position, earliest },
+        'query-api: offset out of range (retention); continuing from the earliest offset'
+      )
       s.position = earliest
       s.abortedProducers.clear()
     }
@@ -323,7 +355,12 @@ export class TopicFollower {
   async #listOffsets(parts: Array<{ topic: string; partition: number }>, timestamp: bigint): Promise<Map<string, number>> {
     const partitions: Record<string, number[]> = {}
     for (const p of parts) (partitions[p.topic] ??= []).push(p.partition)
-    const listed = await this.#consumer.listOffsets({ topics: Object.keys(partitions), partitions, timestamp, isolationLevel: FetchIsolationLevels.READ_COMMITTED })
+    const listed = await this.#consumer.listOffsets({
+      topics: Object.keys(partitions),
+      partitions,
+      timestamp,
+      isolationLevel: FetchIsolationLevels.READ_COMMITTED
+    })
     const out = new Map<string, number>()
     for (const [topic, offsets] of listed) offsets.forEach((o, partition) => out.set(`${topic}\u0000${partition}`, Number(o)))
     return out
@@ -365,7 +402,16 @@ export class TopicFollower {
         const key = `${topic}\u0000${partition}`
         const position = earliest.get(key) ?? 0
         const target = end.get(key) ?? 0
-        this.#partitions.set(key, { topic, partition, start: position, position, target, emptyFetches: 0, caughtUp: position >= target, abortedProducers: new Set() })
+        this.#partitions.set(key, {
+          topic,
+          partition,
+          start: position,
+          position,
+          target,
+          emptyFetches: 0,
+          caughtUp: position >= target,
+          abortedProducers: new Set()
+        })
       }
       if (!atStart) this.#options.logger?.info({ partitions: fresh }, 'query-api: following new partitions')
     }

@@ -105,7 +105,7 @@ function scoped(scope: Scope, what: string) {
 /** No token needed (system.health). */
 export const publicProcedure = t.procedure.use(mapDomainErrors)
 /** Queries take turns on the CPU lane (cpu-lane.ts); subscriptions are set up at once. */
-const oneQueryPerTurn = t.middleware(({ type, next }) => type === 'query' ? onCpuLane(() => next()) : next())
+const oneQueryPerTurn = t.middleware(({ type, next }) => (type === 'query' ? onCpuLane(() => next()) : next()))
 
 /** Needs a token with the `read` scope (traffic.*, commerce.*); its queries take turns (cpu-lane.ts). */
 export const readProcedure = publicProcedure.use(scoped(Scopes.read, 'traffic.* and commerce.* procedures')).use(oneQueryPerTurn)

@@ -25,7 +25,10 @@ describe('createAuthenticator', () => {
 describe('credentialsFromEnv', () => {
   it('reads comma-separated user:password pairs and tokens; passwords may contain colons', () => {
     expect(credentialsFromEnv({ REGISTRY_BASIC_AUTH_USERS: 'app:pw:1, ops:x', REGISTRY_BEARER_TOKENS: 't1,,t2 ' })).toEqual({
-      basicAuthUsers: [{ username: 'app', password: 'pw:1' }, { username: 'ops', password: 'x' }],
+      basicAuthUsers: [
+        { username: 'app', password: 'pw:1' },
+        { username: 'ops', password: 'x' }
+      ],
       bearerTokens: ['t1', 't2']
     })
   })

@@ -57,10 +57,7 @@ export function createAuthenticator(credentials: RegistryCredentials, optionPref
   }
   if (users.size === 0 && tokens.length === 0) return undefined
 
-  const challenges = [
-    ...(users.size > 0 ? [`Basic realm="${REALM}", charset="UTF-8"`] : []),
-    ...(tokens.length > 0 ? [`Bearer realm="${REALM}"`] : [])
-  ]
+  const challenges = [...(users.size > 0 ? [`Basic realm="${REALM}", charset="UTF-8"`] : []), ...(tokens.length > 0 ? [`Bearer realm="${REALM}"`] : [])]
   return {
     challenges,
     accepts(authorization) {
@@ -95,7 +92,11 @@ export function createAuthenticator(credentials: RegistryCredentials, optionPref
  * but not `,`) and `REGISTRY_BEARER_TOKENS` (comma-separated tokens). Unset or empty: none.
  */
 export function credentialsFromEnv(env: Record<string, string | undefined>): RegistryCredentials {
-  const list = (name: string): string[] => (env[name] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
+  const list = (name: string): string[] =>
+    (env[name] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
   const basicAuthUsers = list('REGISTRY_BASIC_AUTH_USERS').map((pair, i) => {
     const colon = pair.indexOf(':')
     if (colon <= 0 || colon === pair.length - 1) {

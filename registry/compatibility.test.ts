@@ -7,13 +7,20 @@ const versions = (...types: avro.Type[]) => types.map((type, i) => ({ version: i
 
 const a = record([{ name: 'a', type: 'int' }])
 const aDefault = record([{ name: 'a', type: 'int', default: 0 }])
-const aPlusB = record([{ name: 'a', type: 'int' }, { name: 'b', type: 'int', default: 0 }])
-const aPlusC = record([{ name: 'a', type: 'int' }, { name: 'c', type: 'int' }])
+const aPlusB = record([
+  { name: 'a', type: 'int' },
+  { name: 'b', type: 'int', default: 0 }
+])
+const aPlusC = record([
+  { name: 'a', type: 'int' },
+  { name: 'c', type: 'int' }
+])
 const empty = record([])
 const aString = record([{ name: 'a', type: 'string' }])
 const aIntDefault = record([{ name: 'a', type: 'int', default: 0 }])
 
-const ok = (level: CompatibilityLevel, candidate: avro.Type, existing: avro.Type[]) => compatibilityProblems(level, candidate, versions(...existing)).length === 0
+const ok = (level: CompatibilityLevel, candidate: avro.Type, existing: avro.Type[]) =>
+  compatibilityProblems(level, candidate, versions(...existing)).length === 0
 
 describe('compatibility levels', () => {
   it('adding a field with a default is compatible at every level', () => {

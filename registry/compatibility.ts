@@ -29,7 +29,7 @@ export const DEFAULT_COMPATIBILITY_LEVEL: CompatibilityLevel = CompatibilityLeve
 export function parseCompatibilityLevel(value: unknown): CompatibilityLevel | undefined {
   if (typeof value !== 'string') return undefined
   const upper = value.toUpperCase()
-  return (Object.values(CompatibilityLevels) as string[]).includes(upper) ? upper as CompatibilityLevel : undefined
+  return (Object.values(CompatibilityLevels) as string[]).includes(upper) ? (upper as CompatibilityLevel) : undefined
 }
 
 /** A registered version the candidate is checked against. */

@@ -56,28 +56,45 @@ export const subjectNotSoftDeleted = (subject: string): RegistryError =>
   new RegistryError(404, RegistryErrorCodes.SUBJECT_NOT_SOFT_DELETED, `Subject '${subject}' was not deleted first before being permanently deleted`)
 
 export const versionSoftDeleted = (subject: string, version: number): RegistryError =>
-  new RegistryError(404, RegistryErrorCodes.VERSION_SOFT_DELETED, `Subject '${subject}' Version ${version} was soft deleted. Set permanent=true to delete permanently`)
+  new RegistryError(
+    404,
+    RegistryErrorCodes.VERSION_SOFT_DELETED,
+    `Subject '${subject}' Version ${version} was soft deleted. Set permanent=true to delete permanently`
+  )
 
 export const versionNotSoftDeleted = (subject: string, version: number): RegistryError =>
-  new RegistryError(404, RegistryErrorCodes.VERSION_NOT_SOFT_DELETED, `Subject '${subject}' Version ${version} was not deleted first before being permanently deleted`)
+  new RegistryError(
+    404,
+    RegistryErrorCodes.VERSION_NOT_SOFT_DELETED,
+    `Subject '${subject}' Version ${version} was not deleted first before being permanently deleted`
+  )
 
 export const subjectConfigNotFound = (subject: string): RegistryError =>
   new RegistryError(404, RegistryErrorCodes.SUBJECT_COMPATIBILITY_NOT_CONFIGURED, `Subject '${subject}' does not have subject-level compatibility configured`)
 
 export const incompatibleSchema = (subject: string, messages: readonly string[]): RegistryError =>
-  new RegistryError(409, RegistryErrorCodes.INCOMPATIBLE_SCHEMA,
-    `Schema being registered is incompatible with an earlier schema for subject "${subject}", details: [${messages.join('; ')}]`)
+  new RegistryError(
+    409,
+    RegistryErrorCodes.INCOMPATIBLE_SCHEMA,
+    `Schema being registered is incompatible with an earlier schema for subject "${subject}", details: [${messages.join('; ')}]`
+  )
 
 export const invalidSchema = (message: string, cause?: unknown): RegistryError =>
   new RegistryError(422, RegistryErrorCodes.INVALID_SCHEMA, `Invalid schema: ${message}`, { cause })
 
 export const invalidVersion = (version: string): RegistryError =>
-  new RegistryError(422, RegistryErrorCodes.INVALID_VERSION,
-    `The specified version '${version}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string "latest"`)
+  new RegistryError(
+    422,
+    RegistryErrorCodes.INVALID_VERSION,
+    `The specified version '${version}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string "latest"`
+  )
 
 export const invalidCompatibilityLevel = (level: unknown): RegistryError =>
-  new RegistryError(422, RegistryErrorCodes.INVALID_COMPATIBILITY_LEVEL,
-    `Invalid compatibility level ${JSON.stringify(level)}. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive`)
+  new RegistryError(
+    422,
+    RegistryErrorCodes.INVALID_COMPATIBILITY_LEVEL,
+    `Invalid compatibility level ${JSON.stringify(level)}. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive`
+  )
 
 export const invalidSubject = (subject: string): RegistryError =>
   new RegistryError(422, RegistryErrorCodes.INVALID_SUBJECT, `The specified subject '${subject}' is not valid.`)
@@ -85,5 +102,4 @@ export const invalidSubject = (subject: string): RegistryError =>
 export const storeError = (message: string, cause?: unknown): RegistryError =>
   new RegistryError(500, RegistryErrorCodes.STORE_ERROR, `Error in the backend data store: ${message}`, { cause })
 
-export const operationTimeout = (message: string): RegistryError =>
-  new RegistryError(500, RegistryErrorCodes.OPERATION_TIMEOUT, message)
+export const operationTimeout = (message: string): RegistryError => new RegistryError(500, RegistryErrorCodes.OPERATION_TIMEOUT, message)

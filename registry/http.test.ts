@@ -11,13 +11,13 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((r) => r.close()))
 })
 
-async function start(log = new MemoryLog(), options: ServingOptions = {}): Promise<{ log: MemoryLog, registry: RunningRegistry, call: Caller }> {
+async function start(log = new MemoryLog(), options: ServingOptions = {}): Promise<{ log: MemoryLog; registry: RunningRegistry; call: Caller }> {
   const registry = await serveRegistry(log.open(), { port: 0, onInternalError: () => undefined, ...options })
   running.push(registry)
   return { log, registry, call: caller(registry.url) }
 }
 
-type Caller = (method: string, path: string, body?: unknown) => Promise<{ status: number, body: unknown, contentType: string | null }>
+type Caller = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: unknown; contentType: string | null }>
 
 function caller(url: string): Caller {
   return async (method, path, body) => {
@@ -26,13 +26,16 @@ function caller(url: string): Caller {
       headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) })
     })
-    return { status: res.status, body: await res.json() as unknown, contentType: res.headers.get('content-type') }
+    return { status: res.status, body: (await res.json()) as unknown, contentType: res.headers.get('content-type') }
   }
 }
 
 const record = (name: string, fields: unknown[]) => JSON.stringify({ type: 'record', name, namespace: 'test', fields })
 const v1 = record('Thing', [{ name: 'a', type: 'int' }])
-const v2 = record('Thing', [{ name: 'a', type: 'int' }, { name: 'b', type: 'string', default: '' }])
+const v2 = record('Thing', [
+  { name: 'a', type: 'int' },
+  { name: 'b', type: 'string', default: '' }
+])
 const breaking = record('Thing', [{ name: 'a', type: 'string' }])
 
 describe('registry REST API', () => {
@@ -45,12 +48,20 @@ describe('registry REST API', () => {
     expect((await call('POST', '/subjects/other-value/versions', { schema: v1, schemaType: 'AVRO' })).body).toEqual({ id: 1 })
     expect((await call('GET', '/subjects/things-value/versions')).body).toEqual([1])
     const latest = await call('GET', '/subjects/things-value/versions/latest')
-    expect(latest.body).toEqual({ subject: 'things-value', id: 1, version: 1, schema: '{"type":"record","name":"test.Thing","fields":[{"name":"a","type":"int"}]}' })
+    expect(latest.body).toEqual({
+      subject: 'things-value',
+      id: 1,
+      version: 1,
+      schema: '{"type":"record","name":"test.Thing","fields":[{"name":"a","type":"int"}]}'
+    })
     expect((await call('GET', '/subjects/things-value/versions/-1')).body).toEqual(latest.body)
     expect((await call('GET', '/schemas/ids/1')).body).toEqual({ schema: (latest.body as { schema: string }).schema })
     expect((await call('GET', '/schemas/ids/1?subject=whatever')).status).toBe(200)
     expect((await call('GET', '/schemas/ids/1/schema')).body).toEqual({ type: 'record', name: 'test.Thing', fields: [{ name: 'a', type: 'int' }] })
-    expect((await call('GET', '/schemas/ids/1/versions')).body).toEqual([{ subject: 'other-value', version: 1 }, { subject: 'things-value', version: 1 }])
+    expect((await call('GET', '/schemas/ids/1/versions')).body).toEqual([
+      { subject: 'other-value', version: 1 },
+      { subject: 'things-value', version: 1 }
+    ])
     expect((await call('GET', '/schemas/ids/1/subjects')).body).toEqual(['other-value', 'things-value'])
     expect((await call('GET', '/subjects')).body).toEqual(['other-value', 'things-value'])
     expect((await call('GET', '/schemas/types')).body).toEqual(['AVRO'])
@@ -89,10 +100,14 @@ describe('registry REST API', () => {
 
   it('answers bad requests with the Confluent codes for invalid schema, version, level and body', async () => {
     const { call } = await start()
-    expect(await call('POST', '/subjects/s/versions', { schema: '{"type":"record","name":"R","fields":[{"name":"a","type":"Nope"}]}' }))
-      .toMatchObject({ status: 422, body: { error_code: 42201 } })
-    expect(await call('POST', '/subjects/s/versions', { schema: 'syntax = "proto3";', schemaType: 'PROTOBUF' }))
-      .toMatchObject({ status: 422, body: { error_code: 42201, message: expect.stringContaining('Avro only') } })
+    expect(await call('POST', '/subjects/s/versions', { schema: '{"type":"record","name":"R","fields":[{"name":"a","type":"Nope"}]}' })).toMatchObject({
+      status: 422,
+      body: { error_code: 42201 }
+    })
+    expect(await call('POST', '/subjects/s/versions', { schema: 'syntax = "proto3";', schemaType: 'PROTOBUF' })).toMatchObject({
+      status: 422,
+      body: { error_code: 42201, message: expect.stringContaining('Avro only') }
+    })
     expect(await call('POST', '/subjects/s/versions', {})).toMatchObject({ status: 422, body: { error_code: 42201 } })
     expect(await call('POST', '/subjects/s/versions', '{not json')).toMatchObject({ status: 400, body: { error_code: 400 } })
     expect(await call('GET', '/subjects/s/versions/zero')).toMatchObject({ status: 422, body: { error_code: 42202 } })
@@ -189,7 +204,7 @@ describe('registry writes need a Confluent or JSON content type', () => {
       headers: contentType === undefined ? {} : { 'content-type': contentType },
       ...(body === undefined ? {} : { body: contentType === undefined ? new TextEncoder().encode(body) : body })
     })
-    return { status: res.status, body: await res.json() as unknown, contentType: res.headers.get('content-type') }
+    return { status: res.status, body: (await res.json()) as unknown, contentType: res.headers.get('content-type') }
   }
 
   it('refuses text/plain, form-encoded and missing types with 415 and a Confluent error, and changes nothing', async () => {
@@ -198,7 +213,9 @@ describe('registry writes need a Confluent or JSON content type', () => {
     for (const type of ['text/plain', 'text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', undefined]) {
       const refused = await raw(registry.url, 'POST', '/subjects/s/versions', type, body)
       expect(refused, String(type)).toEqual({
-        status: 415, body: { error_code: 415, message: 'HTTP 415 Unsupported Media Type' }, contentType: 'application/vnd.schemaregistry.v1+json'
+        status: 415,
+        body: { error_code: 415, message: 'HTTP 415 Unsupported Media Type' },
+        contentType: 'application/vnd.schemaregistry.v1+json'
       })
     }
     expect((await raw(registry.url, 'PUT', '/config', 'text/plain', JSON.stringify({ compatibility: 'NONE' }))).status).toBe(415)
@@ -211,11 +228,20 @@ describe('registry writes need a Confluent or JSON content type', () => {
 
   it('accepts the Confluent types and application/json, with a UTF-8 charset or none', async () => {
     const { registry, call } = await start()
-    const types = ['application/vnd.schemaregistry.v1+json', 'application/vnd.schemaregistry+json', 'application/json',
-      'application/json; charset=utf-8', 'Application/JSON;charset="UTF-8"', 'application/vnd.schemaregistry.v1+json; charset=utf8']
+    const types = [
+      'application/vnd.schemaregistry.v1+json',
+      'application/vnd.schemaregistry+json',
+      'application/json',
+      'application/json; charset=utf-8',
+      'Application/JSON;charset="UTF-8"',
+      'application/vnd.schemaregistry.v1+json; charset=utf8'
+    ]
     for (const [i, type] of types.entries()) {
       const schema = record(`T${i}`, [{ name: 'a', type: 'int' }])
-      expect(await raw(registry.url, 'POST', `/subjects/t${i}/versions`, type, JSON.stringify({ schema })), type).toMatchObject({ status: 200, body: { id: i + 1 } })
+      expect(await raw(registry.url, 'POST', `/subjects/t${i}/versions`, type, JSON.stringify({ schema })), type).toMatchObject({
+        status: 200,
+        body: { id: i + 1 }
+      })
     }
     expect(await raw(registry.url, 'PUT', '/config', 'application/json', JSON.stringify({ compatibility: 'NONE' }))).toMatchObject({ status: 200 })
     // Bodies are read as UTF-8: another charset is refused rather than misread.
@@ -251,12 +277,15 @@ describe('registry writes need a Confluent or JSON content type', () => {
 })
 
 describe('registry credentials', () => {
-  const users = [{ username: 'app', password: 's3cret:with-colon' }, { username: 'ops', password: 'other' }]
+  const users = [
+    { username: 'app', password: 's3cret:with-colon' },
+    { username: 'ops', password: 'other' }
+  ]
   const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
 
-  async function status(url: string, path: string, authorization?: string): Promise<{ status: number, challenge: string | null, body: unknown }> {
+  async function status(url: string, path: string, authorization?: string): Promise<{ status: number; challenge: string | null; body: unknown }> {
     const res = await fetch(`${url}${path}`, { headers: authorization === undefined ? {} : { authorization } })
-    return { status: res.status, challenge: res.headers.get('www-authenticate'), body: await res.json() as unknown }
+    return { status: res.status, challenge: res.headers.get('www-authenticate'), body: (await res.json()) as unknown }
   }
 
   it('is open without credentials configured', async () => {
@@ -270,13 +299,32 @@ describe('registry credentials', () => {
     const { registry } = await start(new MemoryLog(), { basicAuthUsers: users, bearerTokens: ['tok-1', 'tok-2'] })
     expect(registry.authenticated).toBe(true)
     const refused = await status(registry.url, '/subjects')
-    expect(refused).toEqual({ status: 401, challenge: 'Basic realm="schema-registry", charset="UTF-8", Bearer realm="schema-registry"', body: { error_code: 401, message: 'Unauthorized' } })
-    for (const wrong of [basic('app', 'nope'), basic('app', 's3cret'), basic('nobody', 'other'), basic('ops', 's3cret:with-colon'),
-      'Bearer tok-3', 'Bearer tok-1x', 'Bearer ', 'Basic', 'Basic !!!', `Digest ${basic('app', 's3cret:with-colon').slice(6)}`, 'tok-1']) {
+    expect(refused).toEqual({
+      status: 401,
+      challenge: 'Basic realm="schema-registry", charset="UTF-8", Bearer realm="schema-registry"',
+      body: { error_code: 401, message: 'Unauthorized' }
+    })
+    for (const wrong of [
+      basic('app', 'nope'),
+      basic('app', 's3cret'),
+      basic('nobody', 'other'),
+      basic('ops', 's3cret:with-colon'),
+      'Bearer tok-3',
+      'Bearer tok-1x',
+      'Bearer ',
+      'Basic',
+      'Basic !!!',
+      `Digest ${basic('app', 's3cret:with-colon').slice(6)}`,
+      'tok-1'
+    ]) {
       expect((await status(registry.url, '/subjects', wrong)).status, wrong).toBe(401)
     }
     // Writes are refused before their body is looked at.
-    const write = await fetch(`${registry.url}/subjects/s/versions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ schema: v1 }) })
+    const write = await fetch(`${registry.url}/subjects/s/versions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ schema: v1 })
+    })
     expect(write.status).toBe(401)
     for (const right of [basic('app', 's3cret:with-colon'), basic('ops', 'other'), 'Bearer tok-1', 'bearer tok-2']) {
       expect(await status(registry.url, '/subjects', right), right).toMatchObject({ status: 200, body: [] })
@@ -297,8 +345,9 @@ describe('registry credentials', () => {
     const log = new MemoryLog()
     await expect(serveRegistry(log.open(), { port: 0, basicAuthUsers: [{ username: 'a:b', password: 'x' }] })).rejects.toThrow(/basicAuthUsers\[0\]\.username/)
     await expect(serveRegistry(log.open(), { port: 0, basicAuthUsers: [{ username: 'a', password: '' }] })).rejects.toThrow(/basicAuthUsers\[0\]\.password/)
-    await expect(serveRegistry(log.open(), { port: 0, basicAuthUsers: [users[1] ?? users[0] ?? { username: '', password: '' }, { username: 'ops', password: 'y' }] }))
-      .rejects.toThrow(/names user ops twice/)
+    await expect(
+      serveRegistry(log.open(), { port: 0, basicAuthUsers: [users[1] ?? users[0] ?? { username: '', password: '' }, { username: 'ops', password: 'y' }] })
+    ).rejects.toThrow(/names user ops twice/)
     await expect(serveRegistry(log.open(), { port: 0, bearerTokens: ['has space'] })).rejects.toThrow(/bearerTokens\[0\]/)
   })
 
@@ -311,15 +360,21 @@ describe('registry credentials', () => {
     await expect(new SchemaRegistry({ host: registry.url, retry: { retries: 0 } }).getLatestSchemaId('kafkajs-value')).rejects.toMatchObject({ status: 401 })
     // ... and a bearer token through a mappersmith middleware.
     const kafkajsBearer = new SchemaRegistry({
-      host: registry.url, retry: { retries: 0 },
+      host: registry.url,
+      retry: { retries: 0 },
       middlewares: [() => ({ request: (req) => req.enhance({ headers: { authorization: 'Bearer tok-1' } }) })]
     })
     expect(await kafkajsBearer.getLatestSchemaId('kafkajs-value')).toBe(id)
     // @confluentinc/schemaregistry: basic auth (USER_INFO) and a static bearer token.
-    const confluentBasic = new ConfluentClient({ baseURLs: [registry.url], maxRetries: 0, basicAuthCredentials: { credentialsSource: 'USER_INFO', userInfo: 'ops:other' } })
+    const confluentBasic = new ConfluentClient({
+      baseURLs: [registry.url],
+      maxRetries: 0,
+      basicAuthCredentials: { credentialsSource: 'USER_INFO', userInfo: 'ops:other' }
+    })
     expect(await confluentBasic.register('confluent-value', { schemaType: 'AVRO', schema: v2 })).toBe(id + 1)
     const confluentBearer = new ConfluentClient({
-      baseURLs: [registry.url], maxRetries: 0,
+      baseURLs: [registry.url],
+      maxRetries: 0,
       bearerAuthCredentials: { credentialsSource: 'STATIC_TOKEN', token: 'tok-1', logicalCluster: 'local', identityPoolId: 'none' }
     })
     expect(await confluentBearer.getAllSubjects()).toEqual(['confluent-value', 'kafkajs-value'])

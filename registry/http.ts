@@ -2,8 +2,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { RegistryAuthenticator } from './auth.ts'
 import { parseCompatibilityLevel } from './compatibility.ts'
 import {
-  invalidCompatibilityLevel, invalidSchema, invalidSubject, invalidVersion, isNotFound, RegistryError, RegistryErrorCodes,
-  schemaNotFound, subjectConfigNotFound, subjectNotFound
+  invalidCompatibilityLevel,
+  invalidSchema,
+  invalidSubject,
+  invalidVersion,
+  isNotFound,
+  RegistryError,
+  RegistryErrorCodes,
+  schemaNotFound,
+  subjectConfigNotFound,
+  subjectNotFound
 } from './errors.ts'
 import type { SchemaStore, VersionRef } from './store.ts'
 
@@ -60,7 +68,10 @@ export function createRequestHandler(store: SchemaStore, options: RequestHandler
     const url = new URL(req.url ?? '/', 'http://registry')
     let segments: string[]
     try {
-      segments = url.pathname.split('/').filter((s) => s !== '').map(decodeURIComponent)
+      segments = url.pathname
+        .split('/')
+        .filter((s) => s !== '')
+        .map(decodeURIComponent)
     } catch {
       send(res, 404, { error_code: 404, message: 'HTTP 404 Not Found' })
       return
@@ -129,20 +140,22 @@ function routes(store: SchemaStore): (req: Request) => Promise<unknown> {
       GET: async (req) => fresh(() => JSON.parse(knownSchema(schemaById(req.segments[2] ?? '')).canonical) as unknown)
     },
     'schemas/ids/:id/versions': {
-      GET: async (req) => fresh(() => {
-        const id = schemaById(req.segments[2] ?? '')
-        knownSchema(id)
-        return store.state.versionsOfId(id, flag(req, 'deleted')).map((v) => ({ subject: v.subject, version: v.version }))
-      })
+      GET: async (req) =>
+        fresh(() => {
+          const id = schemaById(req.segments[2] ?? '')
+          knownSchema(id)
+          return store.state.versionsOfId(id, flag(req, 'deleted')).map((v) => ({ subject: v.subject, version: v.version }))
+        })
     },
     'schemas/ids/:id/subjects': {
-      GET: async (req) => fresh(() => {
-        const id = schemaById(req.segments[2] ?? '')
-        knownSchema(id)
-        return [...new Set(store.state.versionsOfId(id, flag(req, 'deleted')).map((v) => v.subject))]
-      })
+      GET: async (req) =>
+        fresh(() => {
+          const id = schemaById(req.segments[2] ?? '')
+          knownSchema(id)
+          return [...new Set(store.state.versionsOfId(id, flag(req, 'deleted')).map((v) => v.subject))]
+        })
     },
-    'subjects': { GET: async (req) => store.state.subjects(flag(req, 'deleted')) },
+    subjects: { GET: async (req) => store.state.subjects(flag(req, 'deleted')) },
     'subjects/:s': {
       // Lookup: is this schema registered under the subject, and as which version?
       POST: async (req) => {
@@ -163,12 +176,13 @@ function routes(store: SchemaStore): (req: Request) => Promise<unknown> {
       DELETE: async (req) => store.deleteSubject(req.segments[1] ?? '', flag(req, 'permanent'))
     },
     'subjects/:s/versions': {
-      GET: async (req) => fresh(() => {
-        const subject = req.segments[1] ?? ''
-        const versions = store.state.versions(subject, flag(req, 'deleted'))
-        if (versions.length === 0) throw subjectNotFound(subject)
-        return versions.map((v) => v.version)
-      }),
+      GET: async (req) =>
+        fresh(() => {
+          const subject = req.segments[1] ?? ''
+          const versions = store.state.versions(subject, flag(req, 'deleted'))
+          if (versions.length === 0) throw subjectNotFound(subject)
+          return versions.map((v) => v.version)
+        }),
       POST: async (req) => {
         const subject = validSubject(req.segments[1] ?? '')
         const body = await req.body()
@@ -189,7 +203,7 @@ function routes(store: SchemaStore): (req: Request) => Promise<unknown> {
         return fresh(() => JSON.parse(versionResponse(req.segments[1] ?? '', ref, flag(req, 'deleted')).schema) as unknown)
       }
     },
-    'config': {
+    config: {
       GET: async () => ({ compatibilityLevel: store.effectiveLevel(null) }),
       PUT: async (req) => {
         const level = levelOf(await req.body())
@@ -326,7 +340,11 @@ export function acceptedContentType(header: string | undefined): boolean {
     const eq = parameter.indexOf('=')
     if (eq < 0) return parameter.trim() === ''
     if (parameter.slice(0, eq).trim().toLowerCase() !== 'charset') return true
-    const charset = parameter.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1').toLowerCase()
+    const charset = parameter
+      .slice(eq + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1')
+      .toLowerCase()
     return charset === 'utf-8' || charset === 'utf8'
   })
 }

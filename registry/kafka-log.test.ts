@@ -14,7 +14,13 @@ describe('withinTopicWait', () => {
 
   it('fails with the last error, its cause kept, once the deadline has passed', async () => {
     const last = new Error('Unknown topic _schemas.')
-    const failing = withinTopicWait('_schemas', async () => { throw last }, Date.now() + 200)
+    const failing = withinTopicWait(
+      '_schemas',
+      async () => {
+        throw last
+      },
+      Date.now() + 200
+    )
     await expect(failing).rejects.toThrow(/^the registry topic _schemas is not usable after \d+ attempts: Unknown topic _schemas\.$/)
     await expect(failing).rejects.toMatchObject({ cause: last })
   })

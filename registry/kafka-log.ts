@@ -71,7 +71,7 @@ export async function openKafkaLog(options: KafkaLogOptions): Promise<RegistryLo
 async function ensureTopic(admin: Admin, options: KafkaLogOptions): Promise<void> {
   const { topic } = options
   const exists = async (): Promise<boolean> => (await admin.listTopics()).includes(topic)
-  if (!await exists()) {
+  if (!(await exists())) {
     const metadata = await admin.metadata({ topics: [] })
     const replicas = options.replicationFactor ?? Math.min(3, Math.max(1, metadata.brokers.size))
     try {
@@ -83,7 +83,7 @@ async function ensureTopic(admin: Admin, options: KafkaLogOptions): Promise<void
       })
     } catch (err) {
       // Another registry instance may have created it at the same time.
-      if (!await exists()) throw new Error(`could not create the registry topic ${topic}: ${(err as Error).message}`, { cause: err })
+      if (!(await exists())) throw new Error(`could not create the registry topic ${topic}: ${(err as Error).message}`, { cause: err })
     }
   }
   await awaitTopicsReady(admin, [{ name: topic }], TOPIC_WAIT_MS)

@@ -35,9 +35,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) return
     stopping = true
-    registry.close().then(() => process.exit(0), (err: unknown) => {
-      console.error('schema registry: error while closing', err)
-      process.exit(1)
-    })
+    registry.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error('schema registry: error while closing', err)
+        process.exit(1)
+      }
+    )
   })
 }

@@ -47,9 +47,9 @@ export interface LogRecord {
 
 /** A parsed record key. */
 export type RecordKey =
-  | { readonly kind: 'REGISTER', readonly subject: string, readonly version: number, readonly id: number, readonly uid: string }
-  | { readonly kind: 'DELETE_VERSION', readonly subject: string, readonly version: number, readonly uid: string }
-  | { readonly kind: 'CONFIG', readonly subject: string | null }
+  | { readonly kind: 'REGISTER'; readonly subject: string; readonly version: number; readonly id: number; readonly uid: string }
+  | { readonly kind: 'DELETE_VERSION'; readonly subject: string; readonly version: number; readonly uid: string }
+  | { readonly kind: 'CONFIG'; readonly subject: string | null }
   | { readonly kind: 'ID_FLOOR' }
   | { readonly kind: 'NOOP' }
 
@@ -70,7 +70,7 @@ export function keyText(key: RecordKey): string {
 }
 
 /** A REGISTER record; returns its key text too, to ask the state for its outcome. */
-export function registerEntry(subject: string, version: number, id: number, schema: string): { entry: LogEntry, key: string } {
+export function registerEntry(subject: string, version: number, id: number, schema: string): { entry: LogEntry; key: string } {
   const key = keyText({ kind: RecordKinds.REGISTER, subject, version, id, uid: randomUUID() })
   const value: RegisterValue = { subject, version, id, schemaType: 'AVRO', schema }
   return { key, entry: { key: Buffer.from(key, 'utf8'), value: json(value) } }
@@ -112,11 +112,11 @@ export function parseKey(key: Buffer | null): RecordKey | undefined {
   const isVersion = typeof k.subject === 'string' && Number.isInteger(k.version) && typeof k.uid === 'string'
   switch (k.kind) {
     case RecordKinds.REGISTER:
-      return isVersion && Number.isInteger(k.id) ? parsed as RecordKey : undefined
+      return isVersion && Number.isInteger(k.id) ? (parsed as RecordKey) : undefined
     case RecordKinds.DELETE_VERSION:
-      return isVersion ? parsed as RecordKey : undefined
+      return isVersion ? (parsed as RecordKey) : undefined
     case RecordKinds.CONFIG:
-      return typeof k.subject === 'string' || k.subject === null ? parsed as RecordKey : undefined
+      return typeof k.subject === 'string' || k.subject === null ? (parsed as RecordKey) : undefined
     case RecordKinds.ID_FLOOR:
     case RecordKinds.NOOP:
       return parsed as RecordKey
@@ -129,7 +129,7 @@ export function parseKey(key: Buffer | null): RecordKey | undefined {
 export function parseValue(value: Buffer): Record<string, unknown> | undefined {
   try {
     const parsed = JSON.parse(value.toString('utf8')) as unknown
-    return parsed !== null && typeof parsed === 'object' ? parsed as Record<string, unknown> : undefined
+    return parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : undefined
   } catch {
     return undefined
   }

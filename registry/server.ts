@@ -110,11 +110,15 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 function validateServing(options: ServingOptions) {
   if (options === null || typeof options !== 'object') throw new TypeError('startRegistry: options are required')
   const port = options.port ?? 8081
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`startRegistry: option "port" must be an integer from 0 to 65535, got ${String(options.port)}`)
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new TypeError(`startRegistry: option "port" must be an integer from 0 to 65535, got ${String(options.port)}`)
   const timeoutMs = options.timeoutMs ?? 30_000
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new TypeError(`startRegistry: option "timeoutMs" must be a positive number of ms, got ${String(options.timeoutMs)}`)
-  if (options.basicAuthUsers !== undefined && !Array.isArray(options.basicAuthUsers)) throw new TypeError('startRegistry: option "basicAuthUsers" must be an array of { username, password }')
-  if (options.bearerTokens !== undefined && !Array.isArray(options.bearerTokens)) throw new TypeError('startRegistry: option "bearerTokens" must be an array of strings')
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+    throw new TypeError(`startRegistry: option "timeoutMs" must be a positive number of ms, got ${String(options.timeoutMs)}`)
+  if (options.basicAuthUsers !== undefined && !Array.isArray(options.basicAuthUsers))
+    throw new TypeError('startRegistry: option "basicAuthUsers" must be an array of { username, password }')
+  if (options.bearerTokens !== undefined && !Array.isArray(options.bearerTokens))
+    throw new TypeError('startRegistry: option "bearerTokens" must be an array of strings')
   const authenticator = createAuthenticator({
     ...(options.basicAuthUsers === undefined ? {} : { basicAuthUsers: options.basicAuthUsers }),
     ...(options.bearerTokens === undefined ? {} : { bearerTokens: options.bearerTokens })
@@ -124,16 +128,28 @@ function validateServing(options: ServingOptions) {
     host: options.host ?? '127.0.0.1',
     timeoutMs,
     authenticator,
-    onInternalError: options.onInternalError ?? ((error: unknown) => { console.error('schema registry internal error:', error) })
+    onInternalError:
+      options.onInternalError ??
+      ((error: unknown) => {
+        console.error('schema registry internal error:', error)
+      })
   }
 }
 
 function validateKafka(options: RegistryOptions): KafkaLogOptions {
-  const brokers = typeof options.brokers === 'string' ? options.brokers.split(',').map((b) => b.trim()).filter((b) => b !== '') : [...(options.brokers ?? [])]
+  const brokers =
+    typeof options.brokers === 'string'
+      ? options.brokers
+          .split(',')
+          .map((b) => b.trim())
+          .filter((b) => b !== '')
+      : [...(options.brokers ?? [])]
   if (brokers.length === 0) throw new TypeError('startRegistry: option "brokers" must name at least one Kafka broker (host:port)')
   const topic = options.topic ?? '_schemas'
-  if (typeof topic !== 'string' || !/^[a-zA-Z0-9._-]{1,249}$/.test(topic)) throw new TypeError(`startRegistry: option "topic" must be a valid Kafka topic name, got ${JSON.stringify(options.topic)}`)
+  if (typeof topic !== 'string' || !/^[a-zA-Z0-9._-]{1,249}$/.test(topic))
+    throw new TypeError(`startRegistry: option "topic" must be a valid Kafka topic name, got ${JSON.stringify(options.topic)}`)
   const rf = options.replicationFactor
-  if (rf !== undefined && (!Number.isInteger(rf) || rf < 1)) throw new TypeError(`startRegistry: option "replicationFactor" must be a positive integer, got ${String(rf)}`)
+  if (rf !== undefined && (!Number.isInteger(rf) || rf < 1))
+    throw new TypeError(`startRegistry: option "replicationFactor" must be a positive integer, got ${String(rf)}`)
   return { brokers, topic, clientId: options.clientId ?? 'runnel-registry', ...(rf === undefined ? {} : { replicationFactor: rf }) }
 }

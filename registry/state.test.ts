@@ -78,9 +78,13 @@ describe('registry state replay', () => {
   it('replaying the compacted log gives the same state as replaying the full log', () => {
     const log = new MemoryLog()
     const entries: LogEntry[] = [
-      registerEntry('s', 1, 1, schemaA).entry, idFloorEntry(1),
-      configEntry('s', 'FULL'), configEntry(null, 'NONE'), configEntry('s', 'FORWARD'),
-      registerEntry('t', 1, 2, schemaB).entry, idFloorEntry(2),
+      registerEntry('s', 1, 1, schemaA).entry,
+      idFloorEntry(1),
+      configEntry('s', 'FULL'),
+      configEntry(null, 'NONE'),
+      configEntry('s', 'FORWARD'),
+      registerEntry('t', 1, 2, schemaB).entry,
+      idFloorEntry(2),
       registerEntry('t', 2, 1, schemaA).entry,
       deleteVersionEntry('t', 1)
     ]
@@ -104,7 +108,10 @@ describe('registry state replay', () => {
     log.append([registerEntry('s', 1, 1, schemaA).entry, registerEntry('s', 2, 2, schemaB).entry, deleteVersionEntry('s', 1)])
     const state = replay(log)
     expect(state.versions('s', false).map((v) => v.version)).toEqual([2])
-    expect(state.versions('s', true).map((v) => [v.version, v.deleted])).toEqual([[1, true], [2, false]])
+    expect(state.versions('s', true).map((v) => [v.version, v.deleted])).toEqual([
+      [1, true],
+      [2, false]
+    ])
     expect(state.schema(1)?.canonical).toBe(schemaA)
     expect(state.nextVersion('s')).toBe(3)
   })

@@ -106,7 +106,7 @@ export class RegistryState {
     if (typeof value.schema !== 'string' || (value.schemaType !== undefined && value.schemaType !== 'AVRO')) return false
     const versions = this.#subjects.get(subject)
     if (versions?.has(version) === true) return false
-    let parsed: { canonical: string, type: avro.Type }
+    let parsed: { canonical: string; type: avro.Type }
     try {
       parsed = parseAvroSchema(value.schema)
     } catch {
@@ -203,7 +203,7 @@ export class RegistryState {
 
   /** Versions of `subject`, oldest first; soft-deleted ones only with `includeDeleted`. */
   versions(subject: string, includeDeleted: boolean): VersionEntry[] {
-    const all = [...this.#subjects.get(subject)?.values() ?? []].sort((a, b) => a.version - b.version)
+    const all = [...(this.#subjects.get(subject)?.values() ?? [])].sort((a, b) => a.version - b.version)
     return all.filter((v) => includeDeleted || !v.deleted).map((v) => ({ subject: v.subject, version: v.version, id: v.id, deleted: v.deleted }))
   }
 

@@ -2,8 +2,17 @@ import type avro from 'avsc'
 import { AvroSchemaError, parseAvroSchema } from '../schemas/index.ts'
 import { type CompatibilityLevel, compatibilityProblems, DEFAULT_COMPATIBILITY_LEVEL, type ExistingVersion } from './compatibility.ts'
 import {
-  incompatibleSchema, invalidSchema, operationTimeout, storeError, subjectConfigNotFound, subjectNotFound,
-  subjectNotSoftDeleted, subjectSoftDeleted, versionNotFound, versionNotSoftDeleted, versionSoftDeleted
+  incompatibleSchema,
+  invalidSchema,
+  operationTimeout,
+  storeError,
+  subjectConfigNotFound,
+  subjectNotFound,
+  subjectNotSoftDeleted,
+  subjectSoftDeleted,
+  versionNotFound,
+  versionNotSoftDeleted,
+  versionSoftDeleted
 } from './errors.ts'
 import type { RegistryLog } from './log.ts'
 import { configEntry, deleteVersionEntry, idFloorEntry, type LogEntry, noopEntry, registerEntry, tombstoneEntry, type LogRecord } from './records.ts'
@@ -32,7 +41,7 @@ export class SchemaStore {
   readonly #maxAttempts: number
   #applied = -1n
   #failure: Error | undefined
-  #waiters: Array<{ offset: bigint, resolve: () => void, reject: (e: Error) => void }> = []
+  #waiters: Array<{ offset: bigint; resolve: () => void; reject: (e: Error) => void }> = []
   #queue: Promise<unknown> = Promise.resolve()
 
   constructor(log: RegistryLog, options: SchemaStoreOptions = {}) {
@@ -43,7 +52,10 @@ export class SchemaStore {
 
   /** Replays the whole log; resolves once everything written before the call has been applied. */
   async start(): Promise<void> {
-    await this.#log.start((r) => this.#onRecord(r), (e) => this.#fail(e))
+    await this.#log.start(
+      (r) => this.#onRecord(r),
+      (e) => this.#fail(e)
+    )
     await this.catchUp()
   }
 
@@ -81,7 +93,7 @@ export class SchemaStore {
    * subject's compatibility level and appends a new version (reusing the schema's global id if any
    * subject already has it). Throws 422 for an invalid schema and 409 for an incompatible one.
    */
-  async register(subject: string, schema: string): Promise<{ id: number, version: number }> {
+  async register(subject: string, schema: string): Promise<{ id: number; version: number }> {
     const parsed = parseSchema(schema)
     return await this.#exclusive(async () => {
       for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
@@ -211,8 +223,14 @@ export class SchemaStore {
       }, this.#timeoutMs)
       const waiter = {
         offset,
-        resolve: () => { clearTimeout(timer); resolve() },
-        reject: (e: Error) => { clearTimeout(timer); reject(e) }
+        resolve: () => {
+          clearTimeout(timer)
+          resolve()
+        },
+        reject: (e: Error) => {
+          clearTimeout(timer)
+          reject(e)
+        }
       }
       this.#waiters.push(waiter)
     })
@@ -242,7 +260,7 @@ export class SchemaStore {
   }
 }
 
-function parseSchema(schema: string): { canonical: string, type: avro.Type } {
+function parseSchema(schema: string): { canonical: string; type: avro.Type } {
   try {
     return parseAvroSchema(schema)
   } catch (err) {

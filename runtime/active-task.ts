@@ -12,11 +12,24 @@
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import {
-  StreamTask, type ErrorHandlerResponse, type FailedRecord, type ProcessingError, type RawRecord, type RecordMetadata, type SubtopologyPlan
+  StreamTask,
+  type ErrorHandlerResponse,
+  type FailedRecord,
+  type ProcessingError,
+  type RawRecord,
+  type RecordMetadata,
+  type SubtopologyPlan
 } from '../processors/index.ts'
 import {
-  deleteCheckpoint, openTaskState, restoreChangelog, writeCheckpoint, type ChangelogOffset, type RestoreCallback,
-  type RestoreProgress, type StateStore, type TaskState
+  deleteCheckpoint,
+  openTaskState,
+  restoreChangelog,
+  writeCheckpoint,
+  type ChangelogOffset,
+  type RestoreCallback,
+  type RestoreProgress,
+  type StateStore,
+  type TaskState
 } from '../state/index.ts'
 import type { TopicPartition } from './assignor.ts'
 import type { ByteConsumer } from './client-supplier.ts'
@@ -128,15 +141,21 @@ export class ActiveTask {
         taskStateDir: this.taskStateDir,
         cacheMaxBytes: o.cacheMaxBytesPerStore,
         logger: this.logger,
-        register: (store, restore) => { this.restorers.set(store.name, { store, restore }) }
+        register: (store, restore) => {
+          this.restorers.set(store.name, { store, restore })
+        }
       },
       onDeserializationError: o.onDeserializationError,
       ...(o.onProcessingError ? { onProcessingError: o.onProcessingError } : {})
     })
     const persistent = streamTask.storeNames.filter((name) => streamTask.getStore(name)?.persistent === true)
     this.taskState = await openTaskState({
-      taskStateDir: this.taskStateDir, applicationId: o.applicationId, taskId: this.id,
-      persistentStoreNames: persistent, exactlyOnce: o.exactlyOnce, logger: this.logger
+      taskStateDir: this.taskStateDir,
+      applicationId: o.applicationId,
+      taskId: this.id,
+      persistentStoreNames: persistent,
+      exactlyOnce: o.exactlyOnce,
+      logger: this.logger
     })
     try {
       await streamTask.initializeStores()
@@ -159,14 +178,22 @@ export class ActiveTask {
     for (const [storeName, topic] of this.subtopology.changelogTopics) {
       const restorer = this.restorers.get(storeName)
       if (!restorer) continue
-      const fromOffset = restorer.store.persistent ? checkpoint.get(`${topic}\u0000${this.partition}`) ?? 0 : 0
+      const fromOffset = restorer.store.persistent ? (checkpoint.get(`${topic}\u0000${this.partition}`) ?? 0) : 0
       const result = await restoreChangelog({
         // 4 MiB per fetch: each response is applied synchronously, and a long block would delay
         // the group heartbeats (the session timeout may be a few seconds).
-        consumer, topic, partition: this.partition, fromOffset, restore: restorer.restore, maxBytes: 4 * 1024 * 1024,
+        consumer,
+        topic,
+        partition: this.partition,
+        fromOffset,
+        restore: restorer.restore,
+        maxBytes: 4 * 1024 * 1024,
         ...(signal ? { signal } : {}),
-        logger: this.logger, taskTimeoutMs: this.options.taskTimeoutMs,
-        onProgress: (progress) => { this.restoreProgress.set(topic, progress) }
+        logger: this.logger,
+        taskTimeoutMs: this.options.taskTimeoutMs,
+        onProgress: (progress) => {
+          this.restoreProgress.set(topic, progress)
+        }
       })
       this.restoredRecords += result.restoredRecords
       this.restoredTo.set(topic, result.nextOffset)

@@ -1,12 +1,21 @@
 import { describe, expect, it } from 'vitest'
 import type { ClusterMetadata, ExtendedGroupProtocolSubscription } from '@platformatic/kafka'
 import {
-  assignTasks, createPartitionAssigner, decodeMemberInfo, encodeMemberInfo, partitionsOfTask, tasksOf, tasksOfPartitions,
-  type AssignorMember, type TaskTopology
+  assignTasks,
+  createPartitionAssigner,
+  decodeMemberInfo,
+  encodeMemberInfo,
+  partitionsOfTask,
+  tasksOf,
+  tasksOfPartitions,
+  type AssignorMember,
+  type TaskTopology
 } from './assignor.ts'
 
-const member = (memberId: string, ownedTasks: string[] = [], stateTasks: string[] = []): AssignorMember =>
-  ({ memberId, info: { version: 1, instanceId: `i-${memberId}`, ownedTasks, stateTasks } })
+const member = (memberId: string, ownedTasks: string[] = [], stateTasks: string[] = []): AssignorMember => ({
+  memberId,
+  info: { version: 1, instanceId: `i-${memberId}`, ownedTasks, stateTasks }
+})
 
 const tasks = (subtopologies: number, partitions: number): string[] =>
   Array.from({ length: subtopologies * partitions }, (_, i) => `${Math.floor(i / partitions)}_${i % partitions}`)
@@ -23,7 +32,10 @@ describe('assignTasks', () => {
   it('assigns every task exactly once with task counts that differ by at most one', () => {
     for (const n of [1, 2, 3, 4, 5, 7, 13, 20]) {
       const all = tasks(2, 6)
-      const result = assignTasks(all, Array.from({ length: n }, (_, i) => member(`m${i}`)))
+      const result = assignTasks(
+        all,
+        Array.from({ length: n }, (_, i) => member(`m${i}`))
+      )
       expect(allAssigned(result)).toEqual([...all].sort())
       expect(Math.max(...counts(result)) - Math.min(...counts(result))).toBeLessThanOrEqual(1)
     }
@@ -82,8 +94,17 @@ describe('assignTasks', () => {
 })
 
 describe('task layout', () => {
-  const topology: TaskTopology = { subtopologies: [{ id: 0, sourceTopics: ['left', 'right'] }, { id: 1, sourceTopics: ['app-repartition'] }] }
-  const partitions = new Map([['left', 3], ['right', 3], ['app-repartition', 2]])
+  const topology: TaskTopology = {
+    subtopologies: [
+      { id: 0, sourceTopics: ['left', 'right'] },
+      { id: 1, sourceTopics: ['app-repartition'] }
+    ]
+  }
+  const partitions = new Map([
+    ['left', 3],
+    ['right', 3],
+    ['app-repartition', 2]
+  ])
 
   it('derives one task per partition of the widest source topic of each sub-topology', () => {
     expect(tasksOf(topology, (t) => partitions.get(t))).toEqual(['0_0', '0_1', '0_2', '1_0', '1_1'])
@@ -91,13 +112,24 @@ describe('task layout', () => {
   })
 
   it('gives a task the same partition of every source topic of its sub-topology', () => {
-    expect(partitionsOfTask(topology, (t) => partitions.get(t), '0_2')).toEqual([{ topic: 'left', partition: 2 }, { topic: 'right', partition: 2 }])
-    expect(partitionsOfTask({ subtopologies: [{ id: 0, sourceTopics: ['a', 'b'] }] }, (t) => (t === 'a' ? 2 : 4), '0_3')).toEqual([{ topic: 'b', partition: 3 }])
+    expect(partitionsOfTask(topology, (t) => partitions.get(t), '0_2')).toEqual([
+      { topic: 'left', partition: 2 },
+      { topic: 'right', partition: 2 }
+    ])
+    expect(partitionsOfTask({ subtopologies: [{ id: 0, sourceTopics: ['a', 'b'] }] }, (t) => (t === 'a' ? 2 : 4), '0_3')).toEqual([
+      { topic: 'b', partition: 3 }
+    ])
   })
 
   it('maps assigned partitions back to task ids', () => {
-    expect(tasksOfPartitions(topology, [{ topic: 'right', partitions: [2, 0] }, { topic: 'left', partitions: [0] }, { topic: 'app-repartition', partitions: [1] }, { topic: 'other', partitions: [5] }]))
-      .toEqual(['0_0', '0_2', '1_1'])
+    expect(
+      tasksOfPartitions(topology, [
+        { topic: 'right', partitions: [2, 0] },
+        { topic: 'left', partitions: [0] },
+        { topic: 'app-repartition', partitions: [1] },
+        { topic: 'other', partitions: [5] }
+      ])
+    ).toEqual(['0_0', '0_2', '1_1'])
   })
 
   it('round-trips member info and treats unreadable user data as a member that owns nothing', () => {
@@ -111,13 +143,20 @@ describe('task layout', () => {
 describe('createPartitionAssigner', () => {
   it('assigns partitions by task so that co-partitioned topics stay together, and reports the task assignment', () => {
     const topology: TaskTopology = { subtopologies: [{ id: 0, sourceTopics: ['left', 'right'] }] }
-    const metadata = { topics: new Map([['left', { partitionsCount: 4 }], ['right', { partitionsCount: 4 }]]) } as unknown as ClusterMetadata
+    const metadata = {
+      topics: new Map([
+        ['left', { partitionsCount: 4 }],
+        ['right', { partitionsCount: 4 }]
+      ])
+    } as unknown as ClusterMetadata
     const members = new Map<string, ExtendedGroupProtocolSubscription>([
       ['m1', { memberId: 'm1', version: 1, metadata: encodeMemberInfo({ version: 1, instanceId: 'one', ownedTasks: ['0_0', '0_1'], stateTasks: [] }) }],
       ['m2', { memberId: 'm2', version: 1, metadata: encodeMemberInfo({ version: 1, instanceId: 'two', ownedTasks: [], stateTasks: [] }) }]
     ])
     let reported: Map<string, { instanceId: string; tasks: string[] }> | undefined
-    const assigner = createPartitionAssigner(topology, (a) => { reported = a })
+    const assigner = createPartitionAssigner(topology, (a) => {
+      reported = a
+    })
     const result = assigner('m1', members, new Set(['left', 'right']), metadata)
     const byMember = new Map(result.map((r) => [r.memberId, Object.fromEntries([...r.assignments].map(([t, a]) => [t, a.partitions]))]))
     expect(byMember.get('m1')).toEqual({ left: [0, 1], right: [0, 1] })

@@ -66,7 +66,7 @@ export function decodeMemberInfo(data: Buffer | string | undefined | null): Memb
   if (data === undefined || data === null || data.length === 0) return empty
   try {
     const parsed = JSON.parse(typeof data === 'string' ? data : data.toString('utf8')) as Partial<MemberInfo>
-    const strings = (v: unknown): string[] => Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []
+    const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [])
     return {
       version: 1,
       instanceId: typeof parsed.instanceId === 'string' ? parsed.instanceId : 'unknown',

@@ -4,9 +4,7 @@
  * clients, so a deployment can add authentication, TLS or instrumentation in one place and tests can
  * wrap clients. Every client exchanges raw bytes: serdes run inside the tasks.
  */
-import {
-  Admin, Consumer, Producer, type AdminOptions, type ConsumerOptions, type ProducerOptions
-} from '@platformatic/kafka'
+import { Admin, Consumer, Producer, type AdminOptions, type ConsumerOptions, type ProducerOptions } from '@platformatic/kafka'
 
 /** A consumer of raw bytes. */
 export type ByteConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>

@@ -76,20 +76,27 @@ describe('resolveConfig', () => {
   it('says what it expected and what it got', () => {
     expect(() => resolveConfig({ ...base, commitIntervalMs: 1.5 })).toThrow('invalid option "commitIntervalMs": must be an integer >= 0, got 1.5')
     expect(() => resolveConfig({ ...base, metricsPort: 70_000 })).toThrow('invalid option "metricsPort": must be an integer in [0, 65535], got 70000')
-    expect(() => resolveConfig({ ...base, bootstrapServers: 'no-port' })).toThrow('invalid option "bootstrapServers": must be a non-empty list of host:port, got "no-port"')
-    expect(() => resolveConfig({ ...base, processingGuarantee: 'once' as never }))
-      .toThrow(`invalid option "processingGuarantee": must be one of 'at_least_once', 'exactly_once_v2', got "once"`)
-    expect(() => resolveConfig({ ...base, sessionTimeoutMs: 3000, heartbeatIntervalMs: 3000 }))
-      .toThrow('invalid option "heartbeatIntervalMs": must be lower than sessionTimeoutMs (3000), got 3000')
+    expect(() => resolveConfig({ ...base, bootstrapServers: 'no-port' })).toThrow(
+      'invalid option "bootstrapServers": must be a non-empty list of host:port, got "no-port"'
+    )
+    expect(() => resolveConfig({ ...base, processingGuarantee: 'once' as never })).toThrow(
+      `invalid option "processingGuarantee": must be one of 'at_least_once', 'exactly_once_v2', got "once"`
+    )
+    expect(() => resolveConfig({ ...base, sessionTimeoutMs: 3000, heartbeatIntervalMs: 3000 })).toThrow(
+      'invalid option "heartbeatIntervalMs": must be lower than sessionTimeoutMs (3000), got 3000'
+    )
   })
 
   it('names an unknown key before any bad value, listing the known options', () => {
-    expect(() => resolveConfig({ ...base, cacheMaxBytes: -1, commitInterval: 100 } as StreamsConfig))
-      .toThrow(/^invalid option "commitInterval": is not a known option \(known: applicationId, bootstrapServers, .*commitIntervalMs, /)
+    expect(() => resolveConfig({ ...base, cacheMaxBytes: -1, commitInterval: 100 } as StreamsConfig)).toThrow(
+      /^invalid option "commitInterval": is not a known option \(known: applicationId, bootstrapServers, .*commitIntervalMs, /
+    )
   })
 
   describe('reads no environment variable (entry points pass them)', () => {
-    afterEach(() => { vi.unstubAllEnvs() })
+    afterEach(() => {
+      vi.unstubAllEnvs()
+    })
 
     it('defaults the state folder to ./.state and the log level to info whatever STATE_DIR and LOG_LEVEL say', () => {
       vi.stubEnv('STATE_DIR', '/elsewhere')

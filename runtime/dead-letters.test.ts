@@ -6,10 +6,14 @@ import { DeadLetterHeaders, DeserializationFailedError, jsonSerde, longSerde, st
 import { StreamsBuilder } from '../topology/index.ts'
 import { createDeserializationHandler } from './dead-letters.ts'
 
-interface LogLine { level: number, msg: string, [field: string]: unknown }
+interface LogLine {
+  level: number
+  msg: string
+  [field: string]: unknown
+}
 
 // A pino logger at `level` whose lines are parsed into `lines`.
-function capture(level: string): { logger: Logger, lines: LogLine[] } {
+function capture(level: string): { logger: Logger; lines: LogLine[] } {
   const lines: LogLine[] = []
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -28,13 +32,27 @@ function handler(level: string, policy: 'log-and-continue' | 'log-and-fail' = 'l
   const failures: DeserializationFailedError[] = []
   const { logger, lines } = capture(level)
   const handle = createDeserializationHandler({
-    plan: builder.build().build({ applicationId: 'app' }), applicationId: 'app', policy, collector: { send: (r) => sent.push(r) },
-    deadLetterTopic: 'app-dlq', deadLetterPartitions: 2, logger, onFail: (e) => failures.push(e)
+    plan: builder.build().build({ applicationId: 'app' }),
+    applicationId: 'app',
+    policy,
+    collector: { send: (r) => sent.push(r) },
+    deadLetterTopic: 'app-dlq',
+    deadLetterPartitions: 2,
+    logger,
+    onFail: (e) => failures.push(e)
   })
   return { handle, sent, failures, lines }
 }
 
-const malformed: FailedRecord = { topic: 'readings', partition: 3, offset: 41, key: Buffer.from('k'), value: Buffer.from('{nope'), timestampMs: 1000, headers: {} }
+const malformed: FailedRecord = {
+  topic: 'readings',
+  partition: 3,
+  offset: 41,
+  key: Buffer.from('k'),
+  value: Buffer.from('{nope'),
+  timestampMs: 1000,
+  headers: {}
+}
 
 function serdeErrorOf(): unknown {
   try {
@@ -52,8 +70,14 @@ describe('createDeserializationHandler', () => {
     expect(lines).toHaveLength(1)
     const [line] = lines
     expect(line).toMatchObject({
-      level: 40, msg: 'record cannot be deserialized: sent to the dead-letter topic',
-      code: 'SERDE_JSON', topic: 'readings', partition: 3, offset: 41, part: 'value', deadLetterTopic: 'app-dlq',
+      level: 40,
+      msg: 'record cannot be deserialized: sent to the dead-letter topic',
+      code: 'SERDE_JSON',
+      topic: 'readings',
+      partition: 3,
+      offset: 41,
+      part: 'value',
+      deadLetterTopic: 'app-dlq',
       reason: expect.stringContaining('invalid JSON on topic readings') as unknown
     })
     expect(line).not.toHaveProperty('err')
@@ -67,7 +91,7 @@ describe('createDeserializationHandler', () => {
     const { handle, lines } = handler('debug')
     handle(malformed, serdeErrorOf())
     expect(lines.map((l) => l.level)).toEqual([40, 20])
-    const debug = lines[1] as { err?: { stack?: string, type?: string }, offset?: number }
+    const debug = lines[1] as { err?: { stack?: string; type?: string }; offset?: number }
     expect(debug.offset).toBe(41)
     expect(debug.err?.type).toBe('SerdeError')
     expect(debug.err?.stack).toMatch(/SerdeError: invalid JSON/)

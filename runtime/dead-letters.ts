@@ -13,7 +13,11 @@
 import type { Logger } from 'pino'
 import type { ErrorHandlerResponse, FailedRecord, RecordCollector, TopologyPlan } from '../processors/index.ts'
 import {
-  buildDeadLetterRecord, DeserializationErrorPolicies, DeserializationFailedError, type DeserializationErrorPolicy, type Serde
+  buildDeadLetterRecord,
+  DeserializationErrorPolicies,
+  DeserializationFailedError,
+  type DeserializationErrorPolicy,
+  type Serde
 } from '../schemas/index.ts'
 
 export interface DeserializationHandlerOptions {
@@ -57,8 +61,13 @@ export function createDeserializationHandler(options: DeserializationHandlerOpti
     const letter = buildDeadLetterRecord({
       applicationId: options.applicationId,
       record: {
-        topic: record.topic, partition: record.partition, offset: record.offset, key: record.key, value: record.value,
-        timestamp: record.timestampMs, headers: Object.entries(record.headers ?? {})
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        key: record.key,
+        value: record.value,
+        timestamp: record.timestampMs,
+        headers: Object.entries(record.headers ?? {})
       },
       error,
       part

@@ -79,7 +79,14 @@ export class Fetcher {
   /** Starts fetching `topic`/`partition` at `position`. */
   assign(topic: string, partition: number, position: number): void {
     this.states.set(key(topic, partition), {
-      topic, partition, position, highWatermark: -1, lastStableOffset: -1, leaderEpoch: -1, epoch: this.nextEpoch++, abortedProducers: new Set(),
+      topic,
+      partition,
+      position,
+      highWatermark: -1,
+      lastStableOffset: -1,
+      leaderEpoch: -1,
+      epoch: this.nextEpoch++,
+      abortedProducers: new Set(),
       bytesPerRecord: 0
     })
     this.wake()
@@ -171,7 +178,10 @@ export class Fetcher {
 
   private fetchFrom(node: number, states: PartitionPosition[], metadata: ClusterMetadata): void {
     const snapshot = new Map<string, { epoch: number; position: number }>()
-    const byTopic = new Map<string, Array<{ partition: number; fetchOffset: bigint; partitionMaxBytes: number; currentLeaderEpoch: number; lastFetchedEpoch: number }>>()
+    const byTopic = new Map<
+      string,
+      Array<{ partition: number; fetchOffset: bigint; partitionMaxBytes: number; currentLeaderEpoch: number; lastFetchedEpoch: number }>
+    >()
     const topicNames = new Map<string, string>()
     for (const s of states) {
       const topicId = metadata.topics.get(s.topic)?.id
@@ -180,7 +190,13 @@ export class Fetcher {
       snapshot.set(key(s.topic, s.partition), { epoch: s.epoch, position: s.position })
       let list = byTopic.get(topicId)
       if (!list) byTopic.set(topicId, (list = []))
-      list.push({ partition: s.partition, fetchOffset: BigInt(s.position), partitionMaxBytes: this.partitionMaxBytes(s), currentLeaderEpoch: -1, lastFetchedEpoch: -1 })
+      list.push({
+        partition: s.partition,
+        fetchOffset: BigInt(s.position),
+        partitionMaxBytes: this.partitionMaxBytes(s),
+        currentLeaderEpoch: -1,
+        lastFetchedEpoch: -1
+      })
     }
     if (byTopic.size === 0) return
     this.inflight.add(node)
@@ -192,15 +208,18 @@ export class Fetcher {
       maxBytes: this.options.maxBytes ?? 16 * 1024 * 1024,
       isolationLevel: this.options.isolationLevel ?? FetchIsolationLevels.READ_COMMITTED
     })
-    started.then((response) => {
-      this.apply(response, topicNames, snapshot)
-      this.done(node, false)
-    }, (err: unknown) => {
-      const recovered = this.recover(err, topicNames, snapshot)
-      if (!recovered && !this.closed) this.options.logger.warn({ err, node }, 'fetch failed; retrying')
-      this.refreshMetadata = true
-      this.done(node, !recovered)
-    })
+    started.then(
+      (response) => {
+        this.apply(response, topicNames, snapshot)
+        this.done(node, false)
+      },
+      (err: unknown) => {
+        const recovered = this.recover(err, topicNames, snapshot)
+        if (!recovered && !this.closed) this.options.logger.warn({ err, node }, 'fetch failed; retrying')
+        this.refreshMetadata = true
+        this.done(node, !recovered)
+      }
+    )
   }
 
   private partitionMaxBytes(state: PartitionPosition): number {
@@ -272,8 +291,10 @@ export class Fetcher {
         const k = key(topic, p.partitionIndex)
         const state = this.states.get(k)
         if (!state || state.epoch !== snapshot.get(k)?.epoch || p.logStartOffset < 0n) continue
-        this.options.logger.warn({ topic, partition: p.partitionIndex, position: state.position, logStartOffset: Number(p.logStartOffset) },
-          'fetch position out of range: restarting the partition at its log start')
+        this.options.logger.warn(
+          { topic, partition: p.partitionIndex, position: state.position, logStartOffset: Number(p.logStartOffset) },
+          'fetch position out of range: restarting the partition at its log start'
+        )
         state.position = Number(p.logStartOffset)
         state.epoch = this.nextEpoch++
         handled = true

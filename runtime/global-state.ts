@@ -32,11 +32,16 @@ export class GlobalState {
   constructor(options: GlobalStateOptions) {
     this.options = options
     this.task = new GlobalTask({
-      applicationId: options.applicationId, globalStores: options.plan.globalStores, inMemoryStores: true, clock: options.clock,
+      applicationId: options.applicationId,
+      globalStores: options.plan.globalStores,
+      inMemoryStores: true,
+      clock: options.clock,
       onDeserializationError: options.onDeserializationError
     })
     this.fetcher = new Fetcher({
-      consumer: options.consumer, maxWaitMs: options.fetchMaxWaitMs, logger: options.logger,
+      consumer: options.consumer,
+      maxWaitMs: options.fetchMaxWaitMs,
+      logger: options.logger,
       isolationLevel: FetchIsolationLevels.READ_COMMITTED,
       canFetch: () => true,
       onRecords: (topic, partition, records) => {
@@ -59,8 +64,11 @@ export class GlobalState {
     await this.task.initialize()
     const topics = this.task.topics
     if (topics.length === 0) return
-    const [earliest, latest] = await Promise.all([ListOffsetTimestamps.EARLIEST, ListOffsetTimestamps.LATEST].map((timestamp) =>
-      this.options.consumer.listOffsets({ topics, timestamp, isolationLevel: FetchIsolationLevels.READ_COMMITTED })))
+    const [earliest, latest] = await Promise.all(
+      [ListOffsetTimestamps.EARLIEST, ListOffsetTimestamps.LATEST].map((timestamp) =>
+        this.options.consumer.listOffsets({ topics, timestamp, isolationLevel: FetchIsolationLevels.READ_COMMITTED })
+      )
+    )
     const ends: Array<{ topic: string; partition: number; end: number }> = []
     for (const topic of topics) {
       const count = this.options.partitionCounts.get(topic) ?? latest?.get(topic)?.length ?? 0

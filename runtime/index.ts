@@ -5,19 +5,41 @@
  */
 export { KafkaStreams, type StateListener } from './kafka-streams.ts'
 export {
-  type StreamsConfig, type ResolvedConfig, resolveConfig, streamsConfigSchema, ProcessingGuarantees, type ProcessingGuarantee,
-  LogLevels, type LogLevel
+  type StreamsConfig,
+  type ResolvedConfig,
+  resolveConfig,
+  streamsConfigSchema,
+  ProcessingGuarantees,
+  type ProcessingGuarantee,
+  LogLevels,
+  type LogLevel
 } from './config.ts'
 export { type KafkaClientSupplier, defaultKafkaClientSupplier, type ByteConsumer, type ByteProducer } from './client-supplier.ts'
+export { StreamsStates, type StreamsState, type InstanceStatus, type TaskStatus, type PartitionStatus } from './status.ts'
 export {
-  StreamsStates, type StreamsState, type InstanceStatus, type TaskStatus, type PartitionStatus
-} from './status.ts'
-export {
-  RuntimeError, RuntimeErrorCodes, type RuntimeErrorCode, StreamsConfigError, MissingSourceTopicError, PartitionCountError, InstanceFencedError, IllegalStateError
+  RuntimeError,
+  RuntimeErrorCodes,
+  type RuntimeErrorCode,
+  StreamsConfigError,
+  MissingSourceTopicError,
+  PartitionCountError,
+  InstanceFencedError,
+  IllegalStateError
 } from './errors.ts'
 export {
-  assignTasks, createPartitionAssigner, encodeMemberInfo, decodeMemberInfo, tasksOf, partitionsOfTask, tasksOfPartitions,
-  taskId, parseTaskId, type MemberInfo, type AssignorMember, type TaskTopology, type TopicPartition
+  assignTasks,
+  createPartitionAssigner,
+  encodeMemberInfo,
+  decodeMemberInfo,
+  tasksOf,
+  partitionsOfTask,
+  tasksOfPartitions,
+  taskId,
+  parseTaskId,
+  type MemberInfo,
+  type AssignorMember,
+  type TaskTopology,
+  type TopicPartition
 } from './assignor.ts'
 export { optionDocs, markdownTable, tableIn, type OptionDoc } from './option-docs.ts'
 export { DEFAULT_METRICS_HOST, RuntimeMetrics, startMetricsServer } from './metrics.ts'

@@ -85,19 +85,26 @@ export async function existingPartitionCounts(admin: Admin, topics: readonly str
  * and checks the partition count of those that do. Waits until every partition has a leader.
  */
 export async function createInternalTopics(admin: Admin, specs: readonly TopicSpec[], replicas: number, logger: Logger): Promise<void> {
-  const existing = await existingPartitionCounts(admin, specs.map((s) => s.name))
+  const existing = await existingPartitionCounts(
+    admin,
+    specs.map((s) => s.name)
+  )
   for (const spec of specs) {
     const count = existing.get(spec.name)
     if (count !== undefined) {
       if (count !== spec.partitions) {
-        throw new PartitionCountError(`internal topic ${spec.name} has ${count} partitions but the topology needs ${spec.partitions}: ` +
-          'delete it (and reset the application) or restore the original source topic partition counts')
+        throw new PartitionCountError(
+          `internal topic ${spec.name} has ${count} partitions but the topology needs ${spec.partitions}: ` +
+            'delete it (and reset the application) or restore the original source topic partition counts'
+        )
       }
       continue
     }
     try {
       await admin.createTopics({
-        topics: [spec.name], partitions: spec.partitions, replicas,
+        topics: [spec.name],
+        partitions: spec.partitions,
+        replicas,
         configs: Object.entries(spec.configs).map(([name, value]) => ({ name, value }))
       })
       logger.info({ topic: spec.name, partitions: spec.partitions, configs: spec.configs }, 'internal topic created')
@@ -108,7 +115,10 @@ export async function createInternalTopics(admin: Admin, specs: readonly TopicSp
     }
   }
   try {
-    await awaitTopicsReady(admin, specs.map((s) => ({ name: s.name, partitions: s.partitions })))
+    await awaitTopicsReady(
+      admin,
+      specs.map((s) => ({ name: s.name, partitions: s.partitions }))
+    )
   } catch (err) {
     throw new RuntimeError('RUNTIME_TOPIC_CREATION_FAILED', `internal ${(err as Error).message}`, { cause: err })
   }

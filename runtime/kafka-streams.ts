@@ -94,14 +94,18 @@ export class KafkaStreams {
     }
     this.supplier = this.config.clientSupplier ?? defaultKafkaClientSupplier
     this.logger = (this.config.logger ?? pino({ name: 'runnel', level: this.config.logLevel })).child({ applicationId, instanceId })
-    this.metrics = new RuntimeMetrics({ applicationId, instanceId }, {
-      tasks: () => this.tasks?.tasks.values() ?? [],
-      lags: () => [...(this.fetcher?.positions() ?? [])].map((p) => {
-        const end = p.lastStableOffset >= 0 ? p.lastStableOffset : p.highWatermark
-        return { topic: p.topic, partition: p.partition, lag: end < 0 ? 0 : Math.max(0, end - p.position) }
-      }),
-      state: () => this.current
-    })
+    this.metrics = new RuntimeMetrics(
+      { applicationId, instanceId },
+      {
+        tasks: () => this.tasks?.tasks.values() ?? [],
+        lags: () =>
+          [...(this.fetcher?.positions() ?? [])].map((p) => {
+            const end = p.lastStableOffset >= 0 ? p.lastStableOffset : p.highWatermark
+            return { topic: p.topic, partition: p.partition, lag: end < 0 ? 0 : Math.max(0, end - p.position) }
+          }),
+        state: () => this.current
+      }
+    )
   }
 
   get state(): StreamsState {
@@ -125,8 +129,14 @@ export class KafkaStreams {
   /** A snapshot of the instance: state, tasks, per-partition positions and lag, throughput. */
   status(): InstanceStatus {
     return buildStatus({
-      config: this.config, state: this.current, startedAtMs: this.startedAtMs, error: this.failure,
-      tasks: this.tasks, fetcher: this.fetcher, thread: this.thread, metricsPort: this.metricsServer?.port
+      config: this.config,
+      state: this.current,
+      startedAtMs: this.startedAtMs,
+      error: this.failure,
+      tasks: this.tasks,
+      fetcher: this.fetcher,
+      thread: this.thread,
+      metricsPort: this.metricsServer?.port
     })
   }
 
@@ -152,10 +162,12 @@ export class KafkaStreams {
   private async startClients(): Promise<void> {
     const c = this.config
     const brokers = c.bootstrapServers
-    const admin = this.admin = this.supplier.getAdmin({ clientId: `${c.clientId}-admin`, bootstrapBrokers: brokers })
+    const admin = (this.admin = this.supplier.getAdmin({ clientId: `${c.clientId}-admin`, bootstrapBrokers: brokers }))
     const internal = new Set(this.plan.internalTopics.map((t) => t.name))
     const userTopics = [
-      ...this.plan.subtopologies.flatMap((s) => s.sourceTopics), ...this.plan.globalStores.map((g) => g.topic), ...this.plan.sinkTopics
+      ...this.plan.subtopologies.flatMap((s) => s.sourceTopics),
+      ...this.plan.globalStores.map((g) => g.topic),
+      ...this.plan.sinkTopics
     ].filter((t) => !internal.has(t))
     const dlq = deadLetterTopic(c.applicationId)
     this.statusTopic = c.statusIntervalMs > 0 ? `${c.applicationId}-status` : undefined
@@ -170,21 +182,29 @@ export class KafkaStreams {
     await createInternalTopics(admin, layout.internalTopics, c.replicationFactor, this.logger)
     mkdirSync(join(c.stateDir, c.applicationId), { recursive: true })
 
-    const producer = this.producer = new StreamsProducer({
-      exactlyOnce: c.exactlyOnce, groupId: c.applicationId, transactionalId: `${c.applicationId}-${c.instanceId}`,
-      create: () => this.createProducer(), logger: this.logger, clock: c.clock, apiTimeoutMs: c.apiTimeoutMs
-    })
+    const producer = (this.producer = new StreamsProducer({
+      exactlyOnce: c.exactlyOnce,
+      groupId: c.applicationId,
+      transactionalId: `${c.applicationId}-${c.instanceId}`,
+      create: () => this.createProducer(),
+      logger: this.logger,
+      clock: c.clock,
+      apiTimeoutMs: c.apiTimeoutMs
+    }))
     await producer.init()
     if (this.statusTopic) {
       this.statusProducer = this.supplier.getProducer({ clientId: `${c.clientId}-status`, bootstrapBrokers: brokers, acks: -1, autocreateTopics: false })
     }
-    const consumerOptions = (suffix: string): { clientId: string; bootstrapBrokers: string[]; groupId: string } =>
-      ({ clientId: `${c.clientId}-${suffix}`, bootstrapBrokers: brokers, groupId: `${c.clientId}-${suffix}-no-group` })
+    const consumerOptions = (suffix: string): { clientId: string; bootstrapBrokers: string[]; groupId: string } => ({
+      clientId: `${c.clientId}-${suffix}`,
+      bootstrapBrokers: brokers,
+      groupId: `${c.clientId}-${suffix}-no-group`
+    })
     this.restoreConsumer = this.supplier.getRestoreConsumer({ ...consumerOptions('restore'), isolationLevel: FetchIsolationLevels.READ_COMMITTED })
     this.fetchConsumer = this.supplier.getRestoreConsumer(consumerOptions('fetch'))
 
     const changelogs = new Set(this.plan.subtopologies.flatMap((s) => [...s.changelogTopics.values()]))
-    const collector = this.collector = new OutputCollector({
+    const collector = (this.collector = new OutputCollector({
       partitionCounts: layout.partitionCounts,
       trackedTopics: changelogs,
       // One produce request in flight, under both guarantees. With several in flight, a batch that
@@ -195,48 +215,87 @@ export class KafkaStreams {
       serialize: true,
       deliveryTimeoutMs: c.deliveryTimeoutMs,
       sender: () => (messages) => producer.send(messages)
-    })
+    }))
     const onDeserializationError = createDeserializationHandler({
-      plan: this.plan, applicationId: c.applicationId, policy: c.deserializationErrorPolicy, collector,
-      deadLetterTopic: dlq, deadLetterPartitions: layout.partitionCounts.get(dlq) ?? 1, logger: this.logger,
+      plan: this.plan,
+      applicationId: c.applicationId,
+      policy: c.deserializationErrorPolicy,
+      collector,
+      deadLetterTopic: dlq,
+      deadLetterPartitions: layout.partitionCounts.get(dlq) ?? 1,
+      logger: this.logger,
       onFail: (error) => this.thread?.setDeserializationFailure(error)
     })
 
     if (this.plan.globalStores.length > 0) {
       this.globalConsumer = this.supplier.getRestoreConsumer({ ...consumerOptions('global'), isolationLevel: FetchIsolationLevels.READ_COMMITTED })
       this.global = new GlobalState({
-        plan: this.plan, applicationId: c.applicationId, consumer: this.globalConsumer, partitionCounts: layout.partitionCounts,
-        fetchMaxWaitMs: c.fetchMaxWaitMs, clock: c.clock, logger: this.logger, onDeserializationError,
-        onError: (err) => { void this.fail(err) }
+        plan: this.plan,
+        applicationId: c.applicationId,
+        consumer: this.globalConsumer,
+        partitionCounts: layout.partitionCounts,
+        fetchMaxWaitMs: c.fetchMaxWaitMs,
+        clock: c.clock,
+        logger: this.logger,
+        onDeserializationError,
+        onError: (err) => {
+          void this.fail(err)
+        }
       })
       await this.global.bootstrap(this.abort.signal)
     }
 
-    const fetcher = this.fetcher = new Fetcher({
-      consumer: this.fetchConsumer, maxWaitMs: c.fetchMaxWaitMs, logger: this.logger,
+    const fetcher = (this.fetcher = new Fetcher({
+      consumer: this.fetchConsumer,
+      maxWaitMs: c.fetchMaxWaitMs,
+      logger: this.logger,
       // Half the buffer per fetch: the next fetch is under way while the task works through the last one.
       targetRecordsPerPartition: Math.max(1, Math.floor(c.maxBufferedRecordsPerPartition / 2)),
       // Kafka Streams reads uncommitted data under at-least-once and committed data under exactly-once.
       isolationLevel: c.exactlyOnce ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
       canFetch: (topic, partition) => this.thread?.canFetch(topic, partition) ?? false,
       onRecords: (topic, partition, records) => this.thread?.onRecords(topic, partition, records)
-    })
-    const consumer = this.consumer = this.supplier.getConsumer({
-      clientId: `${c.clientId}-group`, bootstrapBrokers: brokers, groupId: c.applicationId, autocommit: false,
-      sessionTimeout: c.sessionTimeoutMs, heartbeatInterval: c.heartbeatIntervalMs, rebalanceTimeout: c.rebalanceTimeoutMs,
+    }))
+    const consumer = (this.consumer = this.supplier.getConsumer({
+      clientId: `${c.clientId}-group`,
+      bootstrapBrokers: brokers,
+      groupId: c.applicationId,
+      autocommit: false,
+      sessionTimeout: c.sessionTimeoutMs,
+      heartbeatInterval: c.heartbeatIntervalMs,
+      rebalanceTimeout: c.rebalanceTimeoutMs,
       protocols: [{ name: 'runnel-tasks', version: 1 }],
       protocolsMetadata: () => this.thread?.memberInfo() ?? Buffer.alloc(0),
       partitionAssigner: createPartitionAssigner(this.plan, (assignment) => {
         this.logger.info({ assignment: Object.fromEntries([...assignment.values()].map((a) => [a.instanceId, a.tasks])) }, 'tasks assigned (leader)')
       })
-    })
+    }))
     this.tasks = new TaskManager({
-      config: c, plan: this.plan, partitionCounts: layout.partitionCounts, admin, consumer, restoreConsumer: this.restoreConsumer,
-      fetchConsumer: this.fetchConsumer, fetcher, collector, producer, globalStores: this.global?.stores ?? new Map(), logger: this.logger,
-      onDeserializationError, onState: (state) => this.transition(state), signal: this.abort.signal
+      config: c,
+      plan: this.plan,
+      partitionCounts: layout.partitionCounts,
+      admin,
+      consumer,
+      restoreConsumer: this.restoreConsumer,
+      fetchConsumer: this.fetchConsumer,
+      fetcher,
+      collector,
+      producer,
+      globalStores: this.global?.stores ?? new Map(),
+      logger: this.logger,
+      onDeserializationError,
+      onState: (state) => this.transition(state),
+      signal: this.abort.signal
     })
     this.thread = new StreamThread({
-      config: c, plan: this.plan, consumer, tasks: this.tasks, fetcher, collector, metrics: this.metrics, logger: this.logger,
+      config: c,
+      plan: this.plan,
+      consumer,
+      tasks: this.tasks,
+      fetcher,
+      collector,
+      metrics: this.metrics,
+      logger: this.logger,
       onState: (state) => this.transition(state)
     })
     this.thread.attach()
@@ -253,7 +312,9 @@ export class KafkaStreams {
       else this.logger.debug({ err }, 'processing loop stopped during shutdown')
     })
     if (this.statusTopic) {
-      this.statusTimer = setInterval(() => { void this.publishStatus() }, c.statusIntervalMs)
+      this.statusTimer = setInterval(() => {
+        void this.publishStatus()
+      }, c.statusIntervalMs)
       this.statusTimer.unref()
     }
     this.logger.info({ guarantee: c.processingGuarantee, sourceTopics }, 'instance started')
@@ -262,7 +323,10 @@ export class KafkaStreams {
   private async createProducer(): Promise<ByteProducer> {
     const c = this.config
     const producer = this.supplier.getProducer({
-      clientId: `${c.clientId}-producer`, bootstrapBrokers: c.bootstrapServers, idempotent: true, autocreateTopics: false,
+      clientId: `${c.clientId}-producer`,
+      bootstrapBrokers: c.bootstrapServers,
+      idempotent: true,
+      autocreateTopics: false,
       partitioner: compatibilityPartitioner,
       // producerId/epoch -1 make InitProducerId a fresh registration of the transactional id: the
       // client would otherwise send 0/0, which the coordinator rejects as fenced once the id exists.
@@ -319,7 +383,8 @@ export class KafkaStreams {
    */
   async close(options: { timeoutMs?: number } = {}): Promise<boolean> {
     const timeoutMs = options.timeoutMs ?? 30_000
-    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new RuntimeError('RUNTIME_BAD_OPTION', `close: timeoutMs must be a non-negative number, got ${timeoutMs}`)
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0)
+      throw new RuntimeError('RUNTIME_BAD_OPTION', `close: timeoutMs must be a non-negative number, got ${timeoutMs}`)
     if (this.closing) return this.closing
     if (this.current === StreamsStates.CREATED) {
       this.transition(StreamsStates.PENDING_SHUTDOWN)
@@ -333,7 +398,9 @@ export class KafkaStreams {
     this.transition(StreamsStates.PENDING_SHUTDOWN)
     this.closing = (async () => {
       let timer: NodeJS.Timeout | undefined
-      const timedOut = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs) })
+      const timedOut = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs)
+      })
       const done = await Promise.race([this.teardown(true).then(() => true as const), timedOut])
       clearTimeout(timer)
       if (!done) {
@@ -387,8 +454,11 @@ export class KafkaStreams {
     // Leaving the group first lets the other members take the tasks over at once.
     await close('consumer', this.consumer)
     await Promise.all([
-      close('producer', this.producer), close('status producer', this.statusProducer), close('fetch consumer', this.fetchConsumer),
-      close('restore consumer', this.restoreConsumer), close('global consumer', this.globalConsumer)
+      close('producer', this.producer),
+      close('status producer', this.statusProducer),
+      close('fetch consumer', this.fetchConsumer),
+      close('restore consumer', this.restoreConsumer),
+      close('global consumer', this.globalConsumer)
     ])
     await close('admin', this.admin as { close(): Promise<void> } | undefined)
   }

@@ -15,7 +15,9 @@ function registryWithOneCounter(): Registry {
 }
 
 // An address of this machine that is not loopback, if it has one.
-const externalAddress = Object.values(networkInterfaces()).flat().find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)?.address
+const externalAddress = Object.values(networkInterfaces())
+  .flat()
+  .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)?.address
 
 async function reachable(host: string, port: number): Promise<boolean> {
   try {

@@ -5,40 +5,55 @@ import { OutputCollector } from './output.ts'
 
 type Message = MessageToProduce<Buffer, Buffer, Buffer, Buffer>
 
-function collector(options: { serialize?: boolean; fail?: boolean; batchSize?: number } = {}): { out: OutputCollector; sent: Message[][]; maxConcurrent: () => number } {
+function collector(options: { serialize?: boolean; fail?: boolean; batchSize?: number } = {}): {
+  out: OutputCollector
+  sent: Message[][]
+  maxConcurrent: () => number
+} {
   const sent: Message[][] = []
   let active = 0
   let max = 0
   const offsets = new Map<string, number>()
   const out = new OutputCollector({
-    partitionCounts: new Map([['sink', 4], ['app-store-changelog', 2]]),
+    partitionCounts: new Map([
+      ['sink', 4],
+      ['app-store-changelog', 2]
+    ]),
     trackedTopics: new Set(['app-store-changelog']),
     batchSize: options.batchSize ?? 3,
     serialize: options.serialize ?? false,
-    sender: () => async (messages): Promise<ProduceResult> => {
-      active++
-      max = Math.max(max, active)
-      await new Promise((resolve) => setTimeout(resolve, 5))
-      active--
-      if (options.fail) throw new Error('broker says no')
-      sent.push(messages)
-      const result: ProduceResult = { offsets: [] }
-      const perPartition = new Map<string, number>()
-      for (const m of messages) perPartition.set(`${m.topic}|${m.partition}`, (perPartition.get(`${m.topic}|${m.partition}`) ?? 0) + 1)
-      for (const [k, n] of perPartition) {
-        const [topic, partition] = k.split('|') as [string, string]
-        const base = offsets.get(k) ?? 0
-        offsets.set(k, base + n)
-        result.offsets?.push({ topic, partition: Number(partition), offset: BigInt(base) })
+    sender:
+      () =>
+      async (messages): Promise<ProduceResult> => {
+        active++
+        max = Math.max(max, active)
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        active--
+        if (options.fail) throw new Error('broker says no')
+        sent.push(messages)
+        const result: ProduceResult = { offsets: [] }
+        const perPartition = new Map<string, number>()
+        for (const m of messages) perPartition.set(`${m.topic}|${m.partition}`, (perPartition.get(`${m.topic}|${m.partition}`) ?? 0) + 1)
+        for (const [k, n] of perPartition) {
+          const [topic, partition] = k.split('|') as [string, string]
+          const base = offsets.get(k) ?? 0
+          offsets.set(k, base + n)
+          result.offsets?.push({ topic, partition: Number(partition), offset: BigInt(base) })
+        }
+        return result
       }
-      return result
-    }
   })
   return { out, sent, maxConcurrent: () => max }
 }
 
-const record = (topic: string, key: string | null, partition?: number): Parameters<OutputCollector['send']>[0] =>
-  ({ topic, partition, key: key === null ? null : Buffer.from(key), value: Buffer.from('v'), timestampMs: 1234, headers: { h: Buffer.from('x') } })
+const record = (topic: string, key: string | null, partition?: number): Parameters<OutputCollector['send']>[0] => ({
+  topic,
+  partition,
+  key: key === null ? null : Buffer.from(key),
+  value: Buffer.from('v'),
+  timestampMs: 1234,
+  headers: { h: Buffer.from('x') }
+})
 
 describe('OutputCollector', () => {
   it('partitions keyed records like Java, null keys round robin, and keeps explicit partitions', async () => {
@@ -102,7 +117,11 @@ describe('OutputCollector', () => {
 describe('OutputCollector bounded waits', () => {
   it('fails the flush with RUNTIME_PRODUCE_TIMEOUT when a send is never acknowledged, and discards without waiting forever', async () => {
     const out = new OutputCollector({
-      partitionCounts: new Map([['sink', 1]]), trackedTopics: new Set(), batchSize: 10, serialize: true, deliveryTimeoutMs: 50,
+      partitionCounts: new Map([['sink', 1]]),
+      trackedTopics: new Set(),
+      batchSize: 10,
+      serialize: true,
+      deliveryTimeoutMs: 50,
       // A client that lost the callback of this request: the promise never settles.
       sender: () => () => new Promise<ProduceResult>(() => {})
     })

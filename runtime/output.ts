@@ -86,7 +86,12 @@ export class OutputCollector implements RecordCollector {
       headers.set(Buffer.from(name, 'utf8'), record.headers[name] as Buffer)
     }
     // Null keys and values (tombstones) are written as null by the record encoder.
-    const message: Message = { topic: record.topic, key: record.key as Buffer, value: record.value as Buffer, timestamp: BigInt(Math.trunc(record.timestampMs)) }
+    const message: Message = {
+      topic: record.topic,
+      key: record.key as Buffer,
+      value: record.value as Buffer,
+      timestamp: BigInt(Math.trunc(record.timestampMs))
+    }
     if (partition !== undefined) message.partition = partition
     if (headers) message.headers = headers
     this.pending.push(message)
@@ -171,9 +176,10 @@ export class OutputCollector implements RecordCollector {
       const result = await withDeadline(sending, this.deliveryTimeoutMs, 'RUNTIME_PRODUCE_TIMEOUT', `sending ${batch.length} records`)
       this.track(batch, result)
     } catch (err) {
-      this.failure ??= err instanceof RuntimeTimeoutError
-        ? err
-        : new RuntimeError('RUNTIME_PRODUCE_FAILED', `sending ${batch.length} records failed: ${errorSummary(err)}`, { cause: err })
+      this.failure ??=
+        err instanceof RuntimeTimeoutError
+          ? err
+          : new RuntimeError('RUNTIME_PRODUCE_FAILED', `sending ${batch.length} records failed: ${errorSummary(err)}`, { cause: err })
     }
   }
 

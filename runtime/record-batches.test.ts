@@ -5,13 +5,32 @@ import { decodeBatches } from './record-batches.ts'
 const TRANSACTIONAL = 1 << 4
 const CONTROL = 1 << 5
 
-function batch(firstOffset: number, values: string[], options: { producerId?: number; attributes?: number; firstTimestamp?: number; maxTimestamp?: number; headers?: KafkaRecord['headers'] } = {}): RecordsBatch {
+function batch(
+  firstOffset: number,
+  values: string[],
+  options: { producerId?: number; attributes?: number; firstTimestamp?: number; maxTimestamp?: number; headers?: KafkaRecord['headers'] } = {}
+): RecordsBatch {
   return {
-    firstOffset: BigInt(firstOffset), length: 0, partitionLeaderEpoch: 3, magic: 2, crc: 0, attributes: options.attributes ?? 0,
-    lastOffsetDelta: Math.max(0, values.length - 1), firstTimestamp: BigInt(options.firstTimestamp ?? 1000), maxTimestamp: BigInt(options.maxTimestamp ?? 5000),
-    producerId: BigInt(options.producerId ?? -1), producerEpoch: 0, firstSequence: 0,
+    firstOffset: BigInt(firstOffset),
+    length: 0,
+    partitionLeaderEpoch: 3,
+    magic: 2,
+    crc: 0,
+    attributes: options.attributes ?? 0,
+    lastOffsetDelta: Math.max(0, values.length - 1),
+    firstTimestamp: BigInt(options.firstTimestamp ?? 1000),
+    maxTimestamp: BigInt(options.maxTimestamp ?? 5000),
+    producerId: BigInt(options.producerId ?? -1),
+    producerEpoch: 0,
+    firstSequence: 0,
     records: values.map((v, i) => ({
-      length: 0, attributes: 0, timestampDelta: BigInt(i * 10), offsetDelta: i, key: Buffer.from(`k${v}`), value: Buffer.from(v), headers: options.headers ?? []
+      length: 0,
+      attributes: 0,
+      timestampDelta: BigInt(i * 10),
+      offsetDelta: i,
+      key: Buffer.from(`k${v}`),
+      value: Buffer.from(v),
+      headers: options.headers ?? []
     }))
   }
 }
@@ -29,7 +48,12 @@ describe('decodeBatches', () => {
   })
 
   it('skips control batches but moves past them', () => {
-    const decoded = decodeBatches([batch(0, ['a'], { producerId: 7, attributes: TRANSACTIONAL }), batch(1, ['marker'], { producerId: 7, attributes: TRANSACTIONAL | CONTROL })], 0, [], new Set())
+    const decoded = decodeBatches(
+      [batch(0, ['a'], { producerId: 7, attributes: TRANSACTIONAL }), batch(1, ['marker'], { producerId: 7, attributes: TRANSACTIONAL | CONTROL })],
+      0,
+      [],
+      new Set()
+    )
     expect(values(decoded)).toEqual(['a'])
     expect(decoded.next).toBe(2)
   })
@@ -50,16 +74,43 @@ describe('decodeBatches', () => {
 
   it('keeps skipping an aborted transaction whose abort marker arrives in a later response', () => {
     const aborted = new Set<bigint>()
-    const first = decodeBatches([batch(0, ['x1'], { producerId: 7, attributes: TRANSACTIONAL }), batch(1, ['plain'])], 0, [{ producerId: 7n, firstOffset: 0n }], aborted)
+    const first = decodeBatches(
+      [batch(0, ['x1'], { producerId: 7, attributes: TRANSACTIONAL }), batch(1, ['plain'])],
+      0,
+      [{ producerId: 7n, firstOffset: 0n }],
+      aborted
+    )
     expect(values(first)).toEqual(['plain'])
-    const second = decodeBatches([batch(2, ['x2'], { producerId: 7, attributes: TRANSACTIONAL }), batch(3, ['abort'], { producerId: 7, attributes: TRANSACTIONAL | CONTROL }),
-      batch(4, ['z'], { producerId: 7, attributes: TRANSACTIONAL })], first.next, [], aborted)
+    const second = decodeBatches(
+      [
+        batch(2, ['x2'], { producerId: 7, attributes: TRANSACTIONAL }),
+        batch(3, ['abort'], { producerId: 7, attributes: TRANSACTIONAL | CONTROL }),
+        batch(4, ['z'], { producerId: 7, attributes: TRANSACTIONAL })
+      ],
+      first.next,
+      [],
+      aborted
+    )
     expect(values(second)).toEqual(['z'])
     expect(aborted.size).toBe(0)
   })
 
   it('uses the batch max timestamp for log-append-time topics and decodes headers by name', () => {
-    const decoded = decodeBatches([batch(0, ['a'], { attributes: 1 << 3, maxTimestamp: 9999, headers: [[Buffer.from('h'), Buffer.from('v')], [null, Buffer.from('ignored')]] })], 0, undefined, new Set())
+    const decoded = decodeBatches(
+      [
+        batch(0, ['a'], {
+          attributes: 1 << 3,
+          maxTimestamp: 9999,
+          headers: [
+            [Buffer.from('h'), Buffer.from('v')],
+            [null, Buffer.from('ignored')]
+          ]
+        })
+      ],
+      0,
+      undefined,
+      new Set()
+    )
     expect(decoded.records[0]?.timestampMs).toBe(9999)
     expect(decoded.records[0]?.headers?.h?.toString()).toBe('v')
     expect(Object.keys(decoded.records[0]?.headers ?? {})).toEqual(['h'])

@@ -40,9 +40,10 @@ export function decodeBatches(
   const records: RawRecord[] = []
   let next = from
   let leaderEpoch = -1
-  const aborted = abortedTransactions && abortedTransactions.length > 0
-    ? [...abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0))
-    : undefined
+  const aborted =
+    abortedTransactions && abortedTransactions.length > 0
+      ? [...abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0))
+      : undefined
   let a = 0
   for (const batch of batches) {
     if (aborted) {
@@ -74,9 +75,17 @@ export function decodeBatches(
           if (name !== null && value !== null) headers[name.toString('utf8')] = value
         }
       }
-      records.push(headers === undefined
-        ? { key: r.key ?? null, value: r.value ?? null, offset, timestampMs: logAppendTime ? maxTimestamp : firstTimestamp + Number(r.timestampDelta) }
-        : { key: r.key ?? null, value: r.value ?? null, offset, timestampMs: logAppendTime ? maxTimestamp : firstTimestamp + Number(r.timestampDelta), headers })
+      records.push(
+        headers === undefined
+          ? { key: r.key ?? null, value: r.value ?? null, offset, timestampMs: logAppendTime ? maxTimestamp : firstTimestamp + Number(r.timestampDelta) }
+          : {
+              key: r.key ?? null,
+              value: r.value ?? null,
+              offset,
+              timestampMs: logAppendTime ? maxTimestamp : firstTimestamp + Number(r.timestampDelta),
+              headers
+            }
+      )
     }
   }
   return { records, next, leaderEpoch }

@@ -33,17 +33,30 @@ export function buildStatus(s: StatusSources): InstanceStatus {
     let remaining = 0
     if (task.phase === 'restoring') for (const p of task.restoreProgress.values()) remaining += p.remainingOffsets
     tasks.push({
-      id: task.id, subtopology: task.subtopology.id, partition: task.partition, phase: task.phase,
-      inputs: task.inputs.map((tp) => `${tp.topic}-${tp.partition}`), recordsProcessed: task.processedTotal, streamTimeMs, bufferedRecords,
-      restoredRecords: task.restoredRecords, restoreRemainingOffsets: remaining, droppedRecords: dropped
+      id: task.id,
+      subtopology: task.subtopology.id,
+      partition: task.partition,
+      phase: task.phase,
+      inputs: task.inputs.map((tp) => `${tp.topic}-${tp.partition}`),
+      recordsProcessed: task.processedTotal,
+      streamTimeMs,
+      bufferedRecords,
+      restoredRecords: task.restoredRecords,
+      restoreRemainingOffsets: remaining,
+      droppedRecords: dropped
     })
     for (const tp of task.inputs) {
       const fetched = s.fetcher?.get(tp.topic, tp.partition)
       const committed = task.phase === 'running' ? task.committedOffset(tp.topic, tp.partition) : -1
       const end = fetched ? (fetched.lastStableOffset >= 0 && s.config.exactlyOnce ? fetched.lastStableOffset : fetched.highWatermark) : -1
       partitions.push({
-        topic: tp.topic, partition: tp.partition, task: task.id, position: fetched?.position ?? -1, committedOffset: committed,
-        endOffset: end, lag: end < 0 || committed < 0 ? -1 : Math.max(0, end - committed)
+        topic: tp.topic,
+        partition: tp.partition,
+        task: task.id,
+        position: fetched?.position ?? -1,
+        committedOffset: committed,
+        endOffset: end,
+        lag: end < 0 || committed < 0 ? -1 : Math.max(0, end - committed)
       })
     }
   }
@@ -64,7 +77,7 @@ export function buildStatus(s: StatusSources): InstanceStatus {
     commits: s.thread?.commits ?? 0,
     lastCommitAtMs: s.thread?.lastCommitAtMs ?? null,
     error: s.error ? `${s.error.name}: ${s.error.message}` : null,
-    stalled: s.state === 'RUNNING' || s.state === 'REBALANCING' ? s.thread?.stall(s.config.clock()) ?? null : null,
+    stalled: s.state === 'RUNNING' || s.state === 'REBALANCING' ? (s.thread?.stall(s.config.clock()) ?? null) : null,
     metricsPort: s.metricsPort ?? null
   }
 }

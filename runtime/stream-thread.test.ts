@@ -8,7 +8,13 @@ function thread(commit: () => Promise<'ok'>, buffered: number): { thread: Stream
   const clock = { now: 1_000_000 }
   const task = { task: { bufferedCount: buffered, process: () => false, punctuateWallClock: () => false }, inputs: [], phase: 'running' }
   const options = {
-    config: { clock: () => clock.now, commitIntervalMs: 1_000, rebalanceTimeoutMs: 30_000, maxTaskIdleMs: 0, maxBufferedRecordsPerPartition: 1000 } as unknown as ResolvedConfig,
+    config: {
+      clock: () => clock.now,
+      commitIntervalMs: 1_000,
+      rebalanceTimeoutMs: 30_000,
+      maxTaskIdleMs: 0,
+      maxBufferedRecordsPerPartition: 1000
+    } as unknown as ResolvedConfig,
     tasks: { commit, running: () => [task], needsRejoin: false, membership: { generationId: 1, memberId: 'm' } },
     metrics: { commits: { inc: () => {} }, commitLatency: { observe: () => {} } },
     collector: { dispatch: () => {}, failed: false, inflightBatches: 0 },
@@ -22,7 +28,10 @@ function thread(commit: () => Promise<'ok'>, buffered: number): { thread: Stream
 describe('StreamThread.stall', () => {
   it('names the operation the loop has waited on for 15 s (a commit that never answers)', async () => {
     let started = false
-    const { thread: t, clock } = thread(() => { started = true; return new Promise(() => {}) }, 0)
+    const { thread: t, clock } = thread(() => {
+      started = true
+      return new Promise(() => {})
+    }, 0)
     clock.now += 2_000
     void t.run()
     await new Promise((resolve) => setTimeout(resolve, 20))

@@ -157,7 +157,10 @@ export class StreamThread {
   async memberInfo(): Promise<Buffer> {
     await this.prepareRejoin()
     return encodeMemberInfo({
-      version: 1, instanceId: this.o.config.instanceId, ownedTasks: [...this.o.tasks.tasks.keys()], stateTasks: this.tasksWithState()
+      version: 1,
+      instanceId: this.o.config.instanceId,
+      ownedTasks: [...this.o.tasks.tasks.keys()],
+      stateTasks: this.tasksWithState()
     })
   }
 
@@ -204,8 +207,9 @@ export class StreamThread {
   /** Backpressure: fetch a partition only while its task buffers less than the limit per input. */
   canFetch(topic: string, partition: number): boolean {
     const task = this.o.tasks.byInput.get(tpKey(topic, partition))
-    return task !== undefined && task.phase === 'running' &&
-      task.task.bufferedCount < this.o.config.maxBufferedRecordsPerPartition * Math.max(1, task.inputs.length)
+    return (
+      task !== undefined && task.phase === 'running' && task.task.bufferedCount < this.o.config.maxBufferedRecordsPerPartition * Math.max(1, task.inputs.length)
+    )
   }
 
   wake(): void {
@@ -430,7 +434,7 @@ export class StreamThread {
     this.commits++
     this.lastCommitAtMs = now
     if (now - this.rateSample.atMs >= 1000) {
-      this.recordsPerSecond = Math.round((this.processedTotal - this.rateSample.total) * 1000 / (now - this.rateSample.atMs))
+      this.recordsPerSecond = Math.round(((this.processedTotal - this.rateSample.total) * 1000) / (now - this.rateSample.atMs))
       this.rateSample = { atMs: now, total: this.processedTotal }
     }
   }

@@ -24,7 +24,9 @@ function failingProducer(error: Error): ByteProducer {
   const txn = {
     send: async () => ({}),
     addConsumer: async () => {},
-    addOffset: async () => { throw error },
+    addOffset: async () => {
+      throw error
+    },
     commit: async () => {},
     abort: async () => {}
   }
@@ -38,7 +40,10 @@ const membership = { generationId: 3, memberId: 'm' }
 describe('StreamsProducer', () => {
   it('turns a refused offset commit (lost generation) into TaskMigratedError', async () => {
     const producer = new StreamsProducer({
-      exactlyOnce: true, groupId: 'g', transactionalId: 'g-1', logger: pino({ level: 'silent' }),
+      exactlyOnce: true,
+      groupId: 'g',
+      transactionalId: 'g-1',
+      logger: pino({ level: 'silent' }),
       create: async () => failingProducer(new ProtocolError('ILLEGAL_GENERATION'))
     })
     await producer.init()
@@ -48,7 +53,11 @@ describe('StreamsProducer', () => {
   it('rethrows other commit failures as they are', async () => {
     const cause = new ProtocolError('REQUEST_TIMED_OUT')
     const producer = new StreamsProducer({
-      exactlyOnce: true, groupId: 'g', transactionalId: 'g-1', logger: pino({ level: 'silent' }), create: async () => failingProducer(cause)
+      exactlyOnce: true,
+      groupId: 'g',
+      transactionalId: 'g-1',
+      logger: pino({ level: 'silent' }),
+      create: async () => failingProducer(cause)
     })
     await producer.init()
     await expect(producer.commitTransaction(offsets, membership, consumer)).rejects.toBe(cause)
@@ -57,7 +66,11 @@ describe('StreamsProducer', () => {
   it('stops the instance when its producer is fenced more than five times in a minute (another instance has its id)', async () => {
     let now = 0
     const producer = new StreamsProducer({
-      exactlyOnce: true, groupId: 'g', transactionalId: 'g-1', logger: pino({ level: 'silent' }), clock: () => now,
+      exactlyOnce: true,
+      groupId: 'g',
+      transactionalId: 'g-1',
+      logger: pino({ level: 'silent' }),
+      clock: () => now,
       create: async () => failingProducer(new ProtocolError('PRODUCER_FENCED'))
     })
     await producer.init()
@@ -86,7 +99,11 @@ describe('StreamsProducer bounded waits', () => {
 
   it('fails a transaction commit that never answers with RUNTIME_COMMIT_TIMEOUT after apiTimeoutMs', async () => {
     const producer = new StreamsProducer({
-      exactlyOnce: true, groupId: 'g', transactionalId: 'g-1', logger: pino({ level: 'silent' }), apiTimeoutMs: 50,
+      exactlyOnce: true,
+      groupId: 'g',
+      transactionalId: 'g-1',
+      logger: pino({ level: 'silent' }),
+      apiTimeoutMs: 50,
       create: async () => hangingProducer('commit')
     })
     await producer.init()
@@ -96,8 +113,15 @@ describe('StreamsProducer bounded waits', () => {
   it('replaces the producer when an abort never answers', async () => {
     let created = 0
     const producer = new StreamsProducer({
-      exactlyOnce: true, groupId: 'g', transactionalId: 'g-1', logger: pino({ level: 'silent' }), apiTimeoutMs: 50,
-      create: async () => { created++; return hangingProducer('abort') }
+      exactlyOnce: true,
+      groupId: 'g',
+      transactionalId: 'g-1',
+      logger: pino({ level: 'silent' }),
+      apiTimeoutMs: 50,
+      create: async () => {
+        created++
+        return hangingProducer('abort')
+      }
     })
     await producer.init()
     await producer.send([])

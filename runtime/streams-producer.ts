@@ -86,14 +86,17 @@ export class StreamsProducer {
 
   private ensureTransaction(): Promise<ByteTransaction> {
     if (this.txn) return Promise.resolve(this.txn)
-    this.txnOpening ??= this.producer.beginTransaction().then((txn) => {
-      this.txn = txn
-      this.txnOpening = undefined
-      return txn
-    }, (err: unknown) => {
-      this.txnOpening = undefined
-      throw err
-    })
+    this.txnOpening ??= this.producer.beginTransaction().then(
+      (txn) => {
+        this.txn = txn
+        this.txnOpening = undefined
+        return txn
+      },
+      (err: unknown) => {
+        this.txnOpening = undefined
+        throw err
+      }
+    )
     return this.txnOpening
   }
 
@@ -126,7 +129,13 @@ export class StreamsProducer {
       // Patched @platformatic/kafka (patches/): `offsets` commits every partition in one request,
       // each with its metadata; like the client's own `offset`, each is the last consumed offset.
       const entries = offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: BigInt(o.offset - 1), metadata: o.metadata }))
-      const message = { topic: entries[0]?.topic, partition: entries[0]?.partition, offset: entries[0]?.offset, offsets: entries, metadata: { consumer: group } }
+      const message = {
+        topic: entries[0]?.topic,
+        partition: entries[0]?.partition,
+        offset: entries[0]?.offset,
+        offsets: entries,
+        metadata: { consumer: group }
+      }
       await txn.addOffset(message as unknown as Parameters<ByteTransaction['addOffset']>[0])
     }
     await txn.commit()
@@ -139,8 +148,11 @@ export class StreamsProducer {
       const now = (this.options.clock ?? Date.now)()
       this.fencings = [...this.fencings.filter((t) => now - t < 60_000), now]
       if (this.fencings.length > MAX_FENCINGS_PER_MINUTE) {
-        throw new InstanceFencedError(`the transactional producer ${this.options.transactionalId} was fenced ${this.fencings.length} times in a ` +
-          'minute: is another instance running with the same instanceId?', { cause: err })
+        throw new InstanceFencedError(
+          `the transactional producer ${this.options.transactionalId} was fenced ${this.fencings.length} times in a ` +
+            'minute: is another instance running with the same instanceId?',
+          { cause: err }
+        )
       }
     }
     return new TaskMigratedError(`the commit was refused (${code}): this instance no longer owns its tasks`, { cause: err })

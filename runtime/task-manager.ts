@@ -122,16 +122,30 @@ export class TaskManager {
     const offsets = running.flatMap((t) => t.offsetsToCommit(fetched, false))
     if (offsets.length > 0) {
       try {
-        await withDeadline(consumer.commit({
-          // Patched @platformatic/kafka (patches/): `metadata` per offset, and `rejoin: false` reports
-          // a lost generation instead of rejoining and committing again under the new one.
-          offsets: offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: BigInt(o.offset), leaderEpoch: o.leaderEpoch, metadata: o.metadata })),
-          rejoin: false
-        }), config.apiTimeoutMs, 'RUNTIME_COMMIT_TIMEOUT', 'the offset commit')
+        await withDeadline(
+          consumer.commit({
+            // Patched @platformatic/kafka (patches/): `metadata` per offset, and `rejoin: false` reports
+            // a lost generation instead of rejoining and committing again under the new one.
+            offsets: offsets.map((o) => ({
+              topic: o.topic,
+              partition: o.partition,
+              offset: BigInt(o.offset),
+              leaderEpoch: o.leaderEpoch,
+              metadata: o.metadata
+            })),
+            rejoin: false
+          }),
+          config.apiTimeoutMs,
+          'RUNTIME_COMMIT_TIMEOUT',
+          'the offset commit'
+        )
       } catch (err) {
         const migrated = migrationCause(err)
         if (migrated !== undefined) return this.onCommitFailure(new TaskMigratedError(`the offset commit was refused (${migrated})`, { cause: err }))
-        this.options.logger.warn({ err, reason: errorSummary(err) }, 'offset commit failed; under at-least-once the uncommitted records will be processed again')
+        this.options.logger.warn(
+          { err, reason: errorSummary(err) },
+          'offset commit failed; under at-least-once the uncommitted records will be processed again'
+        )
         return 'failed'
       }
     }
@@ -148,9 +162,12 @@ export class TaskManager {
     const { config, collector, producer, logger } = this.options
     const migrated = err instanceof TaskMigratedError
     const what = config.exactlyOnce ? 'transaction failed' : 'offset commit refused'
-    logger.warn({ err, reason: errorSummary(err) }, migrated
-      ? `${what}: the tasks moved to other members; closing every task dirty and rejoining`
-      : `${what}: tasks with uncommitted work restart from their last committed state`)
+    logger.warn(
+      { err, reason: errorSummary(err) },
+      migrated
+        ? `${what}: the tasks moved to other members; closing every task dirty and rejoining`
+        : `${what}: tasks with uncommitted work restart from their last committed state`
+    )
     await collector.discard()
     // A new producer after any failed commit: the failure may have been a send, after which the
     // client's sequence numbers for that partition are broken.
@@ -160,7 +177,13 @@ export class TaskManager {
       this.needsRejoin = true
       return 'migrated'
     }
-    const corrupted = new TaskCorruptedError(this.running().filter((t) => t.hasUncommittedWork).map((t) => t.id), 'commit failed', { cause: err })
+    const corrupted = new TaskCorruptedError(
+      this.running()
+        .filter((t) => t.hasUncommittedWork)
+        .map((t) => t.id),
+      'commit failed',
+      { cause: err }
+    )
     await this.recreate(corrupted.taskIds)
     return 'failed'
   }
@@ -186,8 +209,8 @@ export class TaskManager {
     const { config, plan, logger } = this.options
     const assigned = new Set(tasksOfPartitions(plan, assignment.assignments))
     const owned = [...this.tasks.keys()]
-    const continuous = this.membership.generationId < 0 ||
-      (assignment.memberId === this.membership.memberId && assignment.generationId === this.membership.generationId + 1)
+    const continuous =
+      this.membership.generationId < 0 || (assignment.memberId === this.membership.memberId && assignment.generationId === this.membership.generationId + 1)
     const revoked = continuous ? owned.filter((id) => !assigned.has(id)) : owned
     const added = [...assigned].filter((id) => revoked.includes(id) || !this.tasks.has(id))
     logger.info({ generationId: assignment.generationId, assigned: [...assigned], revoked, added, continuous }, 'assignment received')
@@ -196,7 +219,9 @@ export class TaskManager {
       logger.info({ revoked }, 'an open transaction at a new generation: aborting it (it cannot be committed under the new generation)')
       const sendFailed = await this.options.collector.discard()
       await this.options.producer.abortTransaction({ replace: sendFailed })
-      const retainedDirty = this.running().filter((t) => !revoked.includes(t.id) && t.hasUncommittedWork).map((t) => t.id)
+      const retainedDirty = this.running()
+        .filter((t) => !revoked.includes(t.id) && t.hasUncommittedWork)
+        .map((t) => t.id)
       await this.closeDirty(retainedDirty)
       added.push(...retainedDirty)
     }
@@ -208,7 +233,7 @@ export class TaskManager {
     this.membership = { generationId: assignment.generationId, memberId: assignment.memberId }
     // Kept tasks commit under the new generation before new tasks restore, so that no transaction
     // stays open during restores.
-    if (added.length > 0 && this.running().some((t) => t.hasUncommittedWork) && await this.commit() === 'migrated') return
+    if (added.length > 0 && this.running().some((t) => t.hasUncommittedWork) && (await this.commit()) === 'migrated') return
     await this.createTasks(added)
     this.rebudgetCaches()
     this.options.onState('RUNNING')
@@ -229,14 +254,16 @@ export class TaskManager {
     let committed = false
     if (clean) {
       try {
-        committed = await this.commit() === 'ok'
+        committed = (await this.commit()) === 'ok'
       } catch (err) {
         this.options.logger.warn({ err, reason: errorSummary(err) }, 'final commit failed: closing the tasks dirty')
       }
     }
     if (!committed && this.options.config.exactlyOnce) {
       await this.options.collector.discard()
-      await this.options.producer.abortTransaction().catch((err: unknown) => this.options.logger.warn({ err, reason: errorSummary(err) }, 'abort at shutdown failed'))
+      await this.options.producer
+        .abortTransaction()
+        .catch((err: unknown) => this.options.logger.warn({ err, reason: errorSummary(err) }, 'abort at shutdown failed'))
     }
     const ids = [...this.tasks.keys()]
     if (committed) await this.closeClean(ids)
@@ -259,10 +286,18 @@ export class TaskManager {
       const sub = plan.subtopologies.find((s) => s.id === parsed?.subtopology)
       if (!parsed || !sub) throw new RuntimeError('RUNTIME_UNKNOWN_TASK', `assigned task ${id} is not a task of this topology`)
       const options: ActiveTaskOptions = {
-        id, applicationId: config.applicationId, subtopology: sub, partition: parsed.partition,
+        id,
+        applicationId: config.applicationId,
+        subtopology: sub,
+        partition: parsed.partition,
         inputs: partitionsOfTask(plan, (t) => this.options.partitionCounts.get(t), id),
-        appStateDir: this.appStateDir, exactlyOnce: config.exactlyOnce, taskTimeoutMs: config.taskTimeoutMs, cacheMaxBytesPerStore: this.cacheMaxBytesPerStore([...this.tasks.keys(), ...ids]),
-        collector: this.options.collector, clock: config.clock, logger: this.options.logger,
+        appStateDir: this.appStateDir,
+        exactlyOnce: config.exactlyOnce,
+        taskTimeoutMs: config.taskTimeoutMs,
+        cacheMaxBytesPerStore: this.cacheMaxBytesPerStore([...this.tasks.keys(), ...ids]),
+        collector: this.options.collector,
+        clock: config.clock,
+        logger: this.options.logger,
         globalStores: this.options.globalStores,
         onDeserializationError: this.options.onDeserializationError,
         ...(this.options.onProcessingError ? { onProcessingError: this.options.onProcessingError } : {})
@@ -276,17 +311,21 @@ export class TaskManager {
       const task = await this.restore(created1)
       task.start(positions)
       for (const tp of task.inputs) this.options.fetcher.assign(tp.topic, tp.partition, positions.get(tpKey(tp.topic, tp.partition))?.offset ?? 0)
-      this.options.logger.info({
-        taskId: task.id, restoredRecords: task.restoredRecords, streamTimeMs: task.task.streamTimeMs,
-        inputs: task.inputs.map((tp) => `${tp.topic}-${tp.partition}@${positions.get(tpKey(tp.topic, tp.partition))?.offset}`)
-      }, 'task running')
+      this.options.logger.info(
+        {
+          taskId: task.id,
+          restoredRecords: task.restoredRecords,
+          streamTimeMs: task.task.streamTimeMs,
+          inputs: task.inputs.map((tp) => `${tp.topic}-${tp.partition}@${positions.get(tpKey(tp.topic, tp.partition))?.offset}`)
+        },
+        'task running'
+      )
     }
   }
 
   /** The instance's cache budget per store, shared by every store of `ids` (Kafka Streams shares one cache per thread). */
   private cacheMaxBytesPerStore(ids: readonly string[]): number {
-    const storesOf = (id: string): number =>
-      this.options.plan.subtopologies.find((s) => s.id === parseTaskId(id)?.subtopology)?.storeBuilders.length ?? 0
+    const storesOf = (id: string): number => this.options.plan.subtopologies.find((s) => s.id === parseTaskId(id)?.subtopology)?.storeBuilders.length ?? 0
     const total = ids.reduce((n, id) => n + storesOf(id), 0)
     return total === 0 ? 0 : Math.floor(this.options.config.cacheMaxBytes / total)
   }
@@ -369,9 +408,14 @@ export class TaskManager {
     if (topics.length === 0) return
     const deadline = Date.now() + this.options.config.transactionTimeoutMs + 5_000
     for (let attempt = 0; ; attempt++) {
-      const [stable, end] = await Promise.all([FetchIsolationLevels.READ_COMMITTED, FetchIsolationLevels.READ_UNCOMMITTED].map((isolationLevel) =>
-        this.options.restoreConsumer.listOffsets({ topics, partitions, timestamp: ListOffsetTimestamps.LATEST, isolationLevel })))
-      const open = topics.flatMap((topic) => (partitions[topic] ?? []).filter((p) => (stable?.get(topic)?.[p] ?? 0n) < (end?.get(topic)?.[p] ?? 0n)).map((p) => `${topic}-${p}`))
+      const [stable, end] = await Promise.all(
+        [FetchIsolationLevels.READ_COMMITTED, FetchIsolationLevels.READ_UNCOMMITTED].map((isolationLevel) =>
+          this.options.restoreConsumer.listOffsets({ topics, partitions, timestamp: ListOffsetTimestamps.LATEST, isolationLevel })
+        )
+      )
+      const open = topics.flatMap((topic) =>
+        (partitions[topic] ?? []).filter((p) => (stable?.get(topic)?.[p] ?? 0n) < (end?.get(topic)?.[p] ?? 0n)).map((p) => `${topic}-${p}`)
+      )
       if (open.length === 0) return
       if (Date.now() > deadline || this.options.signal.aborted) {
         this.options.logger.warn({ open }, 'changelog partitions still have an open transaction: restoring to their last stable offset')
@@ -421,7 +465,8 @@ export class TaskManager {
       const partitions: Record<string, number[]> = {}
       for (const tp of missing) (partitions[tp.topic] ??= []).push(tp.partition)
       const earliest = await this.options.fetchConsumer.listOffsets({ topics: Object.keys(partitions), partitions, timestamp: ListOffsetTimestamps.EARLIEST })
-      for (const tp of missing) out.set(tpKey(tp.topic, tp.partition), { offset: Number(earliest.get(tp.topic)?.[tp.partition] ?? 0n), streamTimeMs: undefined })
+      for (const tp of missing)
+        out.set(tpKey(tp.topic, tp.partition), { offset: Number(earliest.get(tp.topic)?.[tp.partition] ?? 0n), streamTimeMs: undefined })
     }
     return out
   }

@@ -4,13 +4,16 @@ import { avroSchemas } from './avro/types.generated.ts'
 
 describe('canonical Avro schema text', () => {
   it('ignores whitespace, key order and how the namespace is spelled', () => {
-    const a = '{"type":"record","name":"R","namespace":"n.s","fields":[{"name":"a","type":"int"},{"name":"e","type":{"type":"enum","name":"E","symbols":["X"]}},{"name":"f","type":"E"}]}'
+    const a =
+      '{"type":"record","name":"R","namespace":"n.s","fields":[{"name":"a","type":"int"},{"name":"e","type":{"type":"enum","name":"E","symbols":["X"]}},{"name":"f","type":"E"}]}'
     const b = `{
       "fields": [ {"type": {"type": "int"}, "name": "a"}, {"name": "e", "type": {"symbols": ["X"], "name": "n.s.E", "type": "enum"}}, {"name": "f", "type": "n.s.E"} ],
       "name": "n.s.R", "type": "record"
     }`
     expect(canonicalAvroSchema(a)).toBe(canonicalAvroSchema(b))
-    expect(canonicalAvroSchema(a)).toBe('{"type":"record","name":"n.s.R","fields":[{"name":"a","type":"int"},{"name":"e","type":{"type":"enum","name":"n.s.E","symbols":["X"]}},{"name":"f","type":"n.s.E"}]}')
+    expect(canonicalAvroSchema(a)).toBe(
+      '{"type":"record","name":"n.s.R","fields":[{"name":"a","type":"int"},{"name":"e","type":{"type":"enum","name":"n.s.E","symbols":["X"]}},{"name":"f","type":"n.s.E"}]}'
+    )
   })
 
   it('keeps docs, defaults, logical types and custom attributes, so schemas differing in them differ', () => {

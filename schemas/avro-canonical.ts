@@ -131,7 +131,9 @@ function canonicalField(field: unknown, namespace: string, path: string): unknow
 
 // Copies the attributes of `source` not in `skip`, sorted by key, after the keys already in `out`.
 function withAttributes(out: Record<string, unknown>, source: Record<string, unknown>, skip: string[]): Record<string, unknown> {
-  for (const key of Object.keys(source).filter((k) => !skip.includes(k)).sort()) {
+  for (const key of Object.keys(source)
+    .filter((k) => !skip.includes(k))
+    .sort()) {
     out[key] = sortKeysDeep(source[key])
   }
   return out

@@ -47,7 +47,7 @@ interface NamedDefinition {
 export function generateAvroTypes(files: readonly AvroSchemaFile[]): string {
   const definitions = new Map<string, NamedDefinition>()
   const tsNames = new Map<string, string>()
-  const records: Array<{ fullName: string, tsName: string, schema: unknown }> = []
+  const records: Array<{ fullName: string; tsName: string; schema: unknown }> = []
 
   for (const file of files) {
     let schema: unknown
@@ -195,14 +195,19 @@ function tsType(node: unknown, namespace: string, ctx: WalkContext): string {
 
 function primitiveOrReference(name: string, namespace: string, ctx: WalkContext): string {
   switch (name) {
-    case 'null': return 'null'
-    case 'boolean': return 'boolean'
+    case 'null':
+      return 'null'
+    case 'boolean':
+      return 'boolean'
     case 'int':
     case 'long':
     case 'float':
-    case 'double': return 'number'
-    case 'bytes': return 'Buffer'
-    case 'string': return 'string'
+    case 'double':
+      return 'number'
+    case 'bytes':
+      return 'Buffer'
+    case 'string':
+      return 'string'
     default: {
       const def = ctx.definitions.get(qualify(name, namespace)) ?? ctx.definitions.get(name)
       if (def === undefined) throw new Error(`${ctx.file}: unknown type ${name}`)

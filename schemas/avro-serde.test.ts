@@ -8,17 +8,30 @@ import { SchemaRegistryClient } from './registry-client.ts'
 import { SerdeError, SerdeErrorCodes, SerdeNeedsResolution } from './serde.ts'
 
 const observation: SensorObservation = {
-  sensor_id: 's-17', traveler_id: 't-1', traveler_type: TravelerType.CAR, x: 12.5, y: -3.25, timestamp: 1_763_726_400_123
+  sensor_id: 's-17',
+  traveler_id: 't-1',
+  traveler_type: TravelerType.CAR,
+  x: 12.5,
+  y: -3.25,
+  timestamp: 1_763_726_400_123
 }
 
-function setup(options: { now?: () => number, unknownSchemaRetryMs?: number } = {}) {
+function setup(options: { now?: () => number; unknownSchemaRetryMs?: number } = {}) {
   const fake = fakeRegistry()
   const registry = new SchemaRegistryClient({ url: 'http://registry.test', fetch: fake.fetch })
   return { fake, registry, options: { registry, ...options } }
 }
 
 const v1 = { type: 'record', name: 'Thing', namespace: 't', fields: [{ name: 'a', type: 'string' }] }
-const v2 = { type: 'record', name: 'Thing', namespace: 't', fields: [{ name: 'a', type: 'string' }, { name: 'b', type: 'int', default: 7 }] }
+const v2 = {
+  type: 'record',
+  name: 'Thing',
+  namespace: 't',
+  fields: [
+    { name: 'a', type: 'string' },
+    { name: 'b', type: 'int', default: 7 }
+  ]
+}
 
 // Expects `fn` to throw a SerdeError with `code`, returning it for further checks.
 function serdeError(fn: () => unknown, code: string): SerdeError {
@@ -73,7 +86,10 @@ describe('Avro serde, producer side', () => {
   it('refuses to serialize on a topic it was not configured for', () => {
     const { options } = setup()
     const serde = avroSerde('runnel.commerce.ProductSold', options)
-    const err = serdeError(() => serde.serialize('commerce.product-sold', { product_id: 1, product_name: 'A', units: 1, amount_cents: 100, timestamp: 0 }), SerdeErrorCodes.NOT_CONFIGURED)
+    const err = serdeError(
+      () => serde.serialize('commerce.product-sold', { product_id: 1, product_name: 'A', units: 1, amount_cents: 100, timestamp: 0 }),
+      SerdeErrorCodes.NOT_CONFIGURED
+    )
     expect(err.message).toContain('configure("commerce.product-sold")')
   })
 
@@ -97,9 +113,12 @@ describe('Avro serde, producer side', () => {
   })
 
   it('reports a schema the registry refuses as incompatible with SERDE_SCHEMA_REJECTED', async () => {
-    const refusing: typeof fetch = async () => new Response(JSON.stringify({ error_code: 40901, message: 'Schema being registered is incompatible' }), { status: 409 })
+    const refusing: typeof fetch = async () =>
+      new Response(JSON.stringify({ error_code: 40901, message: 'Schema being registered is incompatible' }), { status: 409 })
     const registry = new SchemaRegistryClient({ url: 'http://registry.test', fetch: refusing })
-    const err = await avroSerdeForSchema(v1, { registry }).configure('t4', false).catch((e: unknown) => e)
+    const err = await avroSerdeForSchema(v1, { registry })
+      .configure('t4', false)
+      .catch((e: unknown) => e)
     expect(err).toMatchObject({ code: SerdeErrorCodes.SCHEMA_REJECTED })
     expect((err as Error).message).toContain('HTTP 409: Schema being registered is incompatible')
   })
@@ -132,7 +151,7 @@ describe('Avro serde, consumer side', () => {
 
   it('reads data of a newer writer with an added defaulted field (the old reader ignores it)', async () => {
     const { options } = setup()
-    const newWriter = avroSerdeForSchema<{ a: string, b: number }>(v2, options)
+    const newWriter = avroSerdeForSchema<{ a: string; b: number }>(v2, options)
     const oldReader = avroSerdeForSchema<{ a: string }>(v1, options)
     await newWriter.configure('evo', false)
     const bytes = newWriter.serialize('evo', { a: 'hello', b: 42 })
@@ -143,7 +162,7 @@ describe('Avro serde, consumer side', () => {
   it('reads data of an older writer, filling the added field with its default (the new reader)', async () => {
     const { options } = setup()
     const oldWriter = avroSerdeForSchema<{ a: string }>(v1, options)
-    const newReader = avroSerdeForSchema<{ a: string, b: number }>(v2, options)
+    const newReader = avroSerdeForSchema<{ a: string; b: number }>(v2, options)
     await oldWriter.configure('evo', false)
     const bytes = oldWriter.serialize('evo', { a: 'hello' })
     await newReader.resolve('evo', bytes)
@@ -165,7 +184,18 @@ describe('Avro serde, consumer side', () => {
 
   it('fails a writer schema that cannot be read as the reader schema with SERDE_AVRO_INCOMPATIBLE_SCHEMA', async () => {
     const { options } = setup()
-    const writer = avroSerdeForSchema<{ a: number }>({ type: 'record', name: 'Thing', namespace: 't', fields: [{ name: 'a', type: 'int' }, { name: 'c', type: 'string' }] }, options)
+    const writer = avroSerdeForSchema<{ a: number }>(
+      {
+        type: 'record',
+        name: 'Thing',
+        namespace: 't',
+        fields: [
+          { name: 'a', type: 'int' },
+          { name: 'c', type: 'string' }
+        ]
+      },
+      options
+    )
     const reader = avroSerdeForSchema<{ a: string }>({ type: 'record', name: 'Thing', namespace: 't', fields: [{ name: 'z', type: 'string' }] }, options)
     await writer.configure('inc', false)
     const bytes = writer.serialize('inc', { a: 1, c: 'x' } as { a: number })
@@ -210,8 +240,16 @@ describe('Avro serde, consumer side', () => {
     const serde = avroSerde('runnel.traffic.TrafficWindowStats', options)
     await serde.configure('stats', false)
     const good = serde.serialize('stats', {
-      sensor_id: 's', traveler_type: 'BUS', window_start: 0, window_end: 60_000, observations: 3, travelers: 2,
-      speed_samples: 1, speed_min: 2.5, speed_max: 2.5, speed_mean: 2.5
+      sensor_id: 's',
+      traveler_type: 'BUS',
+      window_start: 0,
+      window_end: 60_000,
+      observations: 3,
+      travelers: 2,
+      speed_samples: 1,
+      speed_min: 2.5,
+      speed_max: 2.5,
+      speed_mean: 2.5
     })
     expect(serde.deserialize('stats', good).speed_mean).toBe(2.5)
 

@@ -50,9 +50,9 @@ export function avroSerde<TName extends AvroRecordName>(name: TName, options: Av
 type AvroResolver = ReturnType<avro.Type['createResolver']>
 
 type ReaderEntry =
-  | { readonly kind: 'ok', readonly resolver: AvroResolver | undefined }
-  | { readonly kind: 'unknown', readonly retryAt: number }
-  | { readonly kind: 'failed', readonly code: string, readonly message: string }
+  | { readonly kind: 'ok'; readonly resolver: AvroResolver | undefined }
+  | { readonly kind: 'unknown'; readonly retryAt: number }
+  | { readonly kind: 'failed'; readonly code: string; readonly message: string }
 
 /**
  * Avro serde for any schema (JSON text or parsed). Producer side: `configure(topic, isKey)`
@@ -113,7 +113,11 @@ export function avroSerdeForSchema<T>(schema: unknown, options: AvroSerdeOptions
     try {
       writer = parseAvroSchema(writerText)
     } catch (err) {
-      return { kind: 'failed', code: SerdeErrorCodes.AVRO_INVALID_WRITER_SCHEMA, message: `schema id ${id} from the registry is not a valid Avro schema: ${(err as Error).message}` }
+      return {
+        kind: 'failed',
+        code: SerdeErrorCodes.AVRO_INVALID_WRITER_SCHEMA,
+        message: `schema id ${id} from the registry is not a valid Avro schema: ${(err as Error).message}`
+      }
     }
     if (writer.canonical === reader.canonical) return { kind: 'ok', resolver: undefined }
     try {
@@ -139,12 +143,22 @@ export function avroSerdeForSchema<T>(schema: unknown, options: AvroSerdeOptions
       } catch (err) {
         const name = type.name ?? type.typeName
         if (autoRegister && err instanceof SchemaRegistryRequestError && (err.status === 409 || err.status === 422)) {
-          throw new SerdeError(SerdeErrorCodes.SCHEMA_REJECTED, `the registry refused the schema of ${name} under subject ${subject}: ${err.message}`, { cause: err })
+          throw new SerdeError(SerdeErrorCodes.SCHEMA_REJECTED, `the registry refused the schema of ${name} under subject ${subject}: ${err.message}`, {
+            cause: err
+          })
         }
         if (!autoRegister && err instanceof SchemaRegistryRequestError && err.status === 404) {
-          throw new SerdeError(SerdeErrorCodes.SCHEMA_NOT_REGISTERED, `the schema of ${name} is not registered under subject ${subject} (autoRegister is off): ${err.message}`, { cause: err })
+          throw new SerdeError(
+            SerdeErrorCodes.SCHEMA_NOT_REGISTERED,
+            `the schema of ${name} is not registered under subject ${subject} (autoRegister is off): ${err.message}`,
+            { cause: err }
+          )
         }
-        throw new SerdeError(SerdeErrorCodes.REGISTRY_UNAVAILABLE, `could not ${autoRegister ? 'register' : 'find'} the schema of ${name} under subject ${subject}: ${(err as Error).message}`, { cause: err })
+        throw new SerdeError(
+          SerdeErrorCodes.REGISTRY_UNAVAILABLE,
+          `could not ${autoRegister ? 'register' : 'find'} the schema of ${name} under subject ${subject}: ${(err as Error).message}`,
+          { cause: err }
+        )
       }
       idsByTopic.set(topic, id)
       // Our own id needs no lookup and no resolver.
@@ -154,7 +168,10 @@ export function avroSerdeForSchema<T>(schema: unknown, options: AvroSerdeOptions
     serialize(topic, value) {
       const id = idsByTopic.get(topic)
       if (id === undefined) {
-        throw new SerdeError(SerdeErrorCodes.NOT_CONFIGURED, `Avro serde for ${type.name ?? type.typeName} used on topic ${topic} before configure(${JSON.stringify(topic)}) registered its schema`)
+        throw new SerdeError(
+          SerdeErrorCodes.NOT_CONFIGURED,
+          `Avro serde for ${type.name ?? type.typeName} used on topic ${topic} before configure(${JSON.stringify(topic)}) registered its schema`
+        )
       }
       return encode(topic, value, id)
     },
@@ -167,19 +184,30 @@ export function avroSerdeForSchema<T>(schema: unknown, options: AvroSerdeOptions
         entry = undefined
       }
       if (entry === undefined) throw new SerdeNeedsResolution(`schema id ${id} on topic ${topic} has not been fetched yet`)
-      if (entry.kind === 'unknown') throw new SerdeError(SerdeErrorCodes.AVRO_UNKNOWN_SCHEMA_ID, `schema id ${id} on topic ${topic} is unknown to the schema registry`)
+      if (entry.kind === 'unknown')
+        throw new SerdeError(SerdeErrorCodes.AVRO_UNKNOWN_SCHEMA_ID, `schema id ${id} on topic ${topic} is unknown to the schema registry`)
       if (entry.kind === 'failed') throw new SerdeError(entry.code, `record on topic ${topic}: ${entry.message}`)
-      let decoded: { value: unknown, offset: number }
+      let decoded: { value: unknown; offset: number }
       try {
         decoded = type.decode(data, WIRE_HEADER_BYTES, entry.resolver)
       } catch (err) {
-        throw new SerdeError(SerdeErrorCodes.AVRO_MALFORMED, `record on topic ${topic} (schema id ${id}) is not a valid Avro encoding: ${(err as Error).message}`, { cause: err })
+        throw new SerdeError(
+          SerdeErrorCodes.AVRO_MALFORMED,
+          `record on topic ${topic} (schema id ${id}) is not a valid Avro encoding: ${(err as Error).message}`,
+          { cause: err }
+        )
       }
       if (decoded.offset < 0) {
-        throw new SerdeError(SerdeErrorCodes.AVRO_TRUNCATED, `record on topic ${topic} (schema id ${id}) ends before its Avro value does (${data.length} bytes)`)
+        throw new SerdeError(
+          SerdeErrorCodes.AVRO_TRUNCATED,
+          `record on topic ${topic} (schema id ${id}) ends before its Avro value does (${data.length} bytes)`
+        )
       }
       if (decoded.offset !== data.length) {
-        throw new SerdeError(SerdeErrorCodes.AVRO_MALFORMED, `record on topic ${topic} (schema id ${id}) has ${data.length - decoded.offset} bytes after its Avro value`)
+        throw new SerdeError(
+          SerdeErrorCodes.AVRO_MALFORMED,
+          `record on topic ${topic} (schema id ${id}) has ${data.length - decoded.offset} bytes after its Avro value`
+        )
       }
       return decoded.value as T
     },

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import {
-  buildDeadLetterRecord, headersWithBufferNames, DEAD_LETTER_MESSAGE_MAX_BYTES, DeadLetterHeaders, deadLetterTopic, DEFAULT_DESERIALIZATION_ERROR_POLICY,
-  DeserializationFailedError, parseDeserializationErrorPolicy
+  buildDeadLetterRecord,
+  headersWithBufferNames,
+  DEAD_LETTER_MESSAGE_MAX_BYTES,
+  DeadLetterHeaders,
+  deadLetterTopic,
+  DEFAULT_DESERIALIZATION_ERROR_POLICY,
+  DeserializationFailedError,
+  parseDeserializationErrorPolicy
 } from './dead-letter.ts'
 import { SerdeError, SerdeErrorCodes } from './serde.ts'
 
@@ -31,14 +37,22 @@ describe('dead-letter records', () => {
     })
   })
 
-  it('keep the record\'s own headers, with the dead-letter headers winning a name clash', () => {
+  it("keep the record's own headers, with the dead-letter headers winning a name clash", () => {
     const dlq = buildDeadLetterRecord({
       applicationId: 'app',
       part: 'key',
       error: new Error('boom'),
       record: {
-        topic: 't', partition: 0, offset: 7, key: null, value: Buffer.from('v'),
-        headers: [['trace-id', Buffer.from('abc')], [Buffer.from('runnel.dlq.topic'), Buffer.from('forged')], ['empty', null]]
+        topic: 't',
+        partition: 0,
+        offset: 7,
+        key: null,
+        value: Buffer.from('v'),
+        headers: [
+          ['trace-id', Buffer.from('abc')],
+          [Buffer.from('runnel.dlq.topic'), Buffer.from('forged')],
+          ['empty', null]
+        ]
       }
     })
     expect(header(dlq.headers, 'trace-id')).toBe('abc')
@@ -58,7 +72,12 @@ describe('dead-letter records', () => {
 
   it('cap the error message header without splitting a UTF-8 character', () => {
     const message = 'é'.repeat(DEAD_LETTER_MESSAGE_MAX_BYTES) // 2 bytes each
-    const dlq = buildDeadLetterRecord({ applicationId: 'a', part: 'value', error: new Error(message), record: { topic: 't', partition: 0, offset: 0, key: null, value: null } })
+    const dlq = buildDeadLetterRecord({
+      applicationId: 'a',
+      part: 'value',
+      error: new Error(message),
+      record: { topic: 't', partition: 0, offset: 0, key: null, value: null }
+    })
     const bytes = dlq.headers.get(DeadLetterHeaders.ERROR_MESSAGE) ?? Buffer.alloc(0)
     expect(bytes.length).toBeLessThanOrEqual(DEAD_LETTER_MESSAGE_MAX_BYTES)
     expect(bytes.toString('utf8')).toBe('é'.repeat(DEAD_LETTER_MESSAGE_MAX_BYTES / 2))
@@ -80,14 +99,17 @@ describe('deserialization error policy', () => {
     expect(DEFAULT_DESERIALIZATION_ERROR_POLICY).toBe('log-and-continue')
     expect(parseDeserializationErrorPolicy(undefined)).toBe('log-and-continue')
     expect(parseDeserializationErrorPolicy('log-and-fail')).toBe('log-and-fail')
-    expect(() => parseDeserializationErrorPolicy('ignore', 'onDeserializationError'))
-      .toThrow(`option "onDeserializationError" must be one of 'log-and-continue', 'log-and-fail', got "ignore"`)
+    expect(() => parseDeserializationErrorPolicy('ignore', 'onDeserializationError')).toThrow(
+      `option "onDeserializationError" must be one of 'log-and-continue', 'log-and-fail', got "ignore"`
+    )
   })
 
   it('log-and-fail stops with an error naming the record and keeping the cause', () => {
     const cause = new SerdeError(SerdeErrorCodes.AVRO_UNKNOWN_SCHEMA_ID, 'schema id 99 on topic t is unknown to the schema registry')
     const err = new DeserializationFailedError({ topic: 't', partition: 2, offset: 10n }, 'value', cause)
-    expect(err.message).toBe('cannot deserialize the value of t-2 at offset 10 (SERDE_AVRO_UNKNOWN_SCHEMA_ID: schema id 99 on topic t is unknown to the schema registry); stopping because the deserialization error policy is log-and-fail')
+    expect(err.message).toBe(
+      'cannot deserialize the value of t-2 at offset 10 (SERDE_AVRO_UNKNOWN_SCHEMA_ID: schema id 99 on topic t is unknown to the schema registry); stopping because the deserialization error policy is log-and-fail'
+    )
     expect(err.cause).toBe(cause)
     expect(err.code).toBe('RUNNEL_DESERIALIZATION_FAILED')
   })

@@ -133,8 +133,11 @@ export class DeserializationFailedError extends Error {
   readonly partition: number
   readonly offset: string
   constructor(record: Pick<RawRecord, 'topic' | 'partition' | 'offset'>, part: 'key' | 'value', error: unknown) {
-    super(`cannot deserialize the ${part} of ${record.topic}-${record.partition} at offset ${String(record.offset)} ` +
-      `(${errorCode(error)}: ${errorMessage(error)}); stopping because the deserialization error policy is log-and-fail`, { cause: error })
+    super(
+      `cannot deserialize the ${part} of ${record.topic}-${record.partition} at offset ${String(record.offset)} ` +
+        `(${errorCode(error)}: ${errorMessage(error)}); stopping because the deserialization error policy is log-and-fail`,
+      { cause: error }
+    )
     this.name = 'DeserializationFailedError'
     this.topic = record.topic
     this.partition = record.partition

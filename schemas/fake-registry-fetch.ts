@@ -43,7 +43,7 @@ export function fakeRegistry(): FakeRegistry {
       const method = init?.method ?? 'GET'
       requests.push(`${method} ${url.pathname}`)
       if (registry.down) throw new TypeError('fetch failed: connect ECONNREFUSED')
-      const body = typeof init?.body === 'string' ? JSON.parse(init.body) as { schema: string } : undefined
+      const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as { schema: string }) : undefined
       let m: RegExpMatchArray | null
       if (method === 'POST' && (m = url.pathname.match(/^\/subjects\/([^/]+)\/versions$/)) !== null && body !== undefined) {
         return json(200, { id: add(decodeURIComponent(m[1] ?? ''), body.schema) })

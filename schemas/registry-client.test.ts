@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { fakeRegistry } from './fake-registry-fetch.ts'
-import { DEFAULT_SCHEMA_REGISTRY_URL, SchemaRegistryClient, SchemaRegistryRequestError, schemaRegistryAuthFromEnv, schemaRegistryUrlFromEnv } from './registry-client.ts'
+import {
+  DEFAULT_SCHEMA_REGISTRY_URL,
+  SchemaRegistryClient,
+  SchemaRegistryRequestError,
+  schemaRegistryAuthFromEnv,
+  schemaRegistryUrlFromEnv
+} from './registry-client.ts'
 
 describe('schema registry client', () => {
   it('caches registrations per subject and schemas per id, sharing concurrent calls', async () => {

@@ -17,9 +17,7 @@ export function schemaRegistryUrlFromEnv(env: Record<string, string | undefined>
 }
 
 /** Credentials for a registry that requires them: basic auth (Confluent's `basic.auth.user.info`) or a bearer token. */
-export type SchemaRegistryAuth =
-  | { readonly basic: { readonly username: string; readonly password: string } }
-  | { readonly bearerToken: string }
+export type SchemaRegistryAuth = { readonly basic: { readonly username: string; readonly password: string } } | { readonly bearerToken: string }
 
 /**
  * Registry credentials from the environment, Confluent's names: `SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO`
@@ -103,7 +101,7 @@ export class SchemaRegistryClient {
   /** Registers `schema` (Avro text) under `subject` and returns its global id (existing or new). */
   register(subject: string, schema: string): Promise<number> {
     return this.#cached(this.#ids, `register\0${subject}\0${schema}`, async () => {
-      const body = await this.#request('POST', `/subjects/${encodeURIComponent(subject)}/versions`, { schema }) as { id?: unknown }
+      const body = (await this.#request('POST', `/subjects/${encodeURIComponent(subject)}/versions`, { schema })) as { id?: unknown }
       return expectId(body.id, `register under ${subject}`)
     })
   }
@@ -111,7 +109,7 @@ export class SchemaRegistryClient {
   /** The id of `schema` if it is registered under `subject`; rejects with status 404 if not. */
   lookup(subject: string, schema: string): Promise<number> {
     return this.#cached(this.#ids, `lookup\0${subject}\0${schema}`, async () => {
-      const body = await this.#request('POST', `/subjects/${encodeURIComponent(subject)}`, { schema }) as { id?: unknown }
+      const body = (await this.#request('POST', `/subjects/${encodeURIComponent(subject)}`, { schema })) as { id?: unknown }
       return expectId(body.id, `lookup under ${subject}`)
     })
   }
@@ -119,7 +117,7 @@ export class SchemaRegistryClient {
   /** The schema with global id `id`; rejects with status 404 (error code 40403) if there is none. */
   schemaById(id: number): Promise<RegistrySchema> {
     return this.#cached(this.#schemas, id, async () => {
-      const body = await this.#request('GET', `/schemas/ids/${id}`) as { schema?: unknown, schemaType?: unknown }
+      const body = (await this.#request('GET', `/schemas/ids/${id}`)) as { schema?: unknown; schemaType?: unknown }
       if (typeof body.schema !== 'string') throw new SchemaRegistryRequestError(`registry answer for schema ${id} has no schema text`, 200, undefined)
       return { schema: body.schema, schemaType: typeof body.schemaType === 'string' ? body.schemaType : 'AVRO' }
     })
@@ -141,7 +139,8 @@ export class SchemaRegistryClient {
       response = await this.#fetch(target, {
         method,
         headers: {
-          'content-type': SCHEMA_REGISTRY_CONTENT_TYPE, accept: `${SCHEMA_REGISTRY_CONTENT_TYPE}, application/json`,
+          'content-type': SCHEMA_REGISTRY_CONTENT_TYPE,
+          accept: `${SCHEMA_REGISTRY_CONTENT_TYPE}, application/json`,
           ...(this.#authorization === undefined ? {} : { authorization: this.#authorization })
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -155,13 +154,20 @@ export class SchemaRegistryClient {
     try {
       parsed = text === '' ? {} : JSON.parse(text)
     } catch (err) {
-      throw new SchemaRegistryRequestError(`${method} ${target}: HTTP ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`, response.status, undefined, { cause: err })
+      throw new SchemaRegistryRequestError(
+        `${method} ${target}: HTTP ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`,
+        response.status,
+        undefined,
+        { cause: err }
+      )
     }
     if (!response.ok) {
-      const { error_code: errorCode, message } = (parsed ?? {}) as { error_code?: unknown, message?: unknown }
+      const { error_code: errorCode, message } = (parsed ?? {}) as { error_code?: unknown; message?: unknown }
       throw new SchemaRegistryRequestError(
         `${method} ${target}: HTTP ${response.status}${typeof message === 'string' ? `: ${message}` : ''}`,
-        response.status, typeof errorCode === 'number' ? errorCode : undefined)
+        response.status,
+        typeof errorCode === 'number' ? errorCode : undefined
+      )
     }
     return parsed ?? {}
   }

@@ -11,11 +11,28 @@ function referenceBytes(value: number): Buffer {
 
 describe('longSerde', () => {
   const edges = [
-    0, 1, -1, 255, 256, -256, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1,
-    -(2 ** 32), -(2 ** 32) - 1, -(2 ** 32) + 1, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 1_700_000_000_000
+    0,
+    1,
+    -1,
+    255,
+    256,
+    -256,
+    2 ** 31 - 1,
+    2 ** 31,
+    -(2 ** 31),
+    -(2 ** 31) - 1,
+    2 ** 32 - 1,
+    2 ** 32,
+    2 ** 32 + 1,
+    -(2 ** 32),
+    -(2 ** 32) - 1,
+    -(2 ** 32) + 1,
+    Number.MAX_SAFE_INTEGER,
+    Number.MIN_SAFE_INTEGER,
+    1_700_000_000_000
   ]
 
-  it('writes the same big-endian two\'s complement bytes as BigInt and reads every safe integer back exactly', () => {
+  it("writes the same big-endian two's complement bytes as BigInt and reads every safe integer back exactly", () => {
     const random = seededRandom(2024)
     const values = [...edges]
     for (let i = 0; i < 20_000; i++) {

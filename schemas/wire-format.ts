@@ -29,12 +29,16 @@ export function writeWireHeader(target: Buffer, schemaId: number): void {
  */
 export function readWireSchemaId(topic: string, data: Buffer): number {
   if (data.length < WIRE_HEADER_BYTES) {
-    throw new SerdeError(SerdeErrorCodes.AVRO_TRUNCATED,
-      `record on topic ${topic} has ${data.length} bytes, fewer than the ${WIRE_HEADER_BYTES}-byte Confluent header (magic byte + schema id)`)
+    throw new SerdeError(
+      SerdeErrorCodes.AVRO_TRUNCATED,
+      `record on topic ${topic} has ${data.length} bytes, fewer than the ${WIRE_HEADER_BYTES}-byte Confluent header (magic byte + schema id)`
+    )
   }
   if (data[0] !== WIRE_MAGIC_BYTE) {
-    throw new SerdeError(SerdeErrorCodes.AVRO_MAGIC_BYTE,
-      `record on topic ${topic} starts with byte ${data[0]}, not the Confluent magic byte ${WIRE_MAGIC_BYTE}: it was not written by a schema-registry serializer`)
+    throw new SerdeError(
+      SerdeErrorCodes.AVRO_MAGIC_BYTE,
+      `record on topic ${topic} starts with byte ${data[0]}, not the Confluent magic byte ${WIRE_MAGIC_BYTE}: it was not written by a schema-registry serializer`
+    )
   }
   return data.readInt32BE(1)
 }

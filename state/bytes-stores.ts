@@ -58,17 +58,33 @@ export interface SegmentedBytesStore extends StateStore {
  */
 export function rootedContext(context: StateStoreContext, root: StateStore, restored?: RestoreCallback): StateStoreContext {
   return {
-    get applicationId() { return context.applicationId },
-    get taskId() { return context.taskId },
-    get partition() { return context.partition },
-    get taskStateDir() { return context.taskStateDir },
-    get cacheMaxBytes() { return context.cacheMaxBytes },
+    get applicationId() {
+      return context.applicationId
+    },
+    get taskId() {
+      return context.taskId
+    },
+    get partition() {
+      return context.partition
+    },
+    get taskStateDir() {
+      return context.taskStateDir
+    },
+    get cacheMaxBytes() {
+      return context.cacheMaxBytes
+    },
     currentTimestampMs: () => context.currentTimestampMs(),
     logChange: (storeName, key, value, timestampMs) => context.logChange(storeName, key, value, timestampMs),
-    register: (_store: StateStore, restore: RestoreCallback) => context.register(root, restored === undefined ? restore : (records) => {
-      restore(records)
-      restored(records)
-    })
+    register: (_store: StateStore, restore: RestoreCallback) =>
+      context.register(
+        root,
+        restored === undefined
+          ? restore
+          : (records) => {
+              restore(records)
+              restored(records)
+            }
+      )
   }
 }
 

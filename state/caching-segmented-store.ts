@@ -16,10 +16,18 @@ import type { KeyValueIterator } from './types.ts'
 export class CachingSegmentedStore extends CachingLayer<SegmentedBytesStore> implements SegmentedBytesStore {
   private streamTimeMs = -1
 
-  get schema(): SegmentedKeySchema { return this.inner.schema }
-  get retentionMs(): number { return this.inner.retentionMs }
-  get segmentIntervalMs(): number { return this.inner.segmentIntervalMs }
-  get observedStreamTimeMs(): number { return Math.max(this.streamTimeMs, this.inner.observedStreamTimeMs) }
+  get schema(): SegmentedKeySchema {
+    return this.inner.schema
+  }
+  get retentionMs(): number {
+    return this.inner.retentionMs
+  }
+  get segmentIntervalMs(): number {
+    return this.inner.segmentIntervalMs
+  }
+  get observedStreamTimeMs(): number {
+    return Math.max(this.streamTimeMs, this.inner.observedStreamTimeMs)
+  }
 
   /** Caches the write: nothing reaches the store below (or the changelog) before the cache flushes. */
   put(storeKey: Buffer, value: Buffer | null): boolean {
@@ -58,10 +66,13 @@ export class CachingSegmentedStore extends CachingLayer<SegmentedBytesStore> imp
     const to = Math.min(toMs, Number.MAX_SAFE_INTEGER)
     const schema = this.inner.schema
     const [low, high] = schema.suffixBounds(from, to)
-    const cached = new ChainedCacheRanges(this.cachedSegments(this.segmentId(from), this.segmentId(to)).map((id) => {
-      const [lo, hi] = segmentKeyBounds(id, key, low, high)
-      return () => cache.range(bytesToKey(lo), bytesToKey(hi), true)
-    }), (c) => schema.hasRecordKey(c.key, key))
+    const cached = new ChainedCacheRanges(
+      this.cachedSegments(this.segmentId(from), this.segmentId(to)).map((id) => {
+        const [lo, hi] = segmentKeyBounds(id, key, low, high)
+        return () => cache.range(bytesToKey(lo), bytesToKey(hi), true)
+      }),
+      (c) => schema.hasRecordKey(c.key, key)
+    )
     return this.merged(cached, this.inner.fetch(key, from, to))
   }
 

@@ -1,9 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { jsonSerde, longSerde, stringSerde } from '../schemas/index.ts'
 import { Stores } from './stores.ts'
-import {
-  decodeSessionChangelogKey, decodeWindowChangelogKey, recordingContext, tempDir, type RecordingContext
-} from './test-support.ts'
+import { decodeSessionChangelogKey, decodeWindowChangelogKey, recordingContext, tempDir, type RecordingContext } from './test-support.ts'
 import type { CacheFlushListener, CachedStateStore, Windowed } from './types.ts'
 
 type Change<K, V> = Parameters<CacheFlushListener<K, V>>[0]
@@ -62,8 +60,12 @@ describe('caching key-value store', () => {
     store.flush()
     store.delete('k')
     store.flush()
-    expect(changes.map((c) => [c.newValue, c.oldValue])).toEqual([[1, undefined], [3, 1], [undefined, 3]])
-    expect(context.logged.map((r) => r.value === null ? null : longSerde.deserialize('', r.value))).toEqual([1, 3, null])
+    expect(changes.map((c) => [c.newValue, c.oldValue])).toEqual([
+      [1, undefined],
+      [3, 1],
+      [undefined, 3]
+    ])
+    expect(context.logged.map((r) => (r.value === null ? null : longSerde.deserialize('', r.value)))).toEqual([1, 3, null])
   })
 
   it('does not report old values unless asked to', async () => {
@@ -115,7 +117,10 @@ describe('caching key-value store', () => {
       const expected = new Map<string, number>()
       const keys = Array.from({ length: 3000 }, (_, i) => `k-${Math.floor(random() * 1e9)}-${i}`)
       // Flush 1 writes every entry of the cache (ordered by walking it); flush 2 a few (sorted).
-      for (const [round, count] of [[1, keys.length], [2, 40]] as const) {
+      for (const [round, count] of [
+        [1, keys.length],
+        [2, 40]
+      ] as const) {
         const written = new Set<string>()
         for (let i = 0; i < count; i++) {
           const key = keys[Math.floor(random() * keys.length)] as string
@@ -161,7 +166,10 @@ describe('caching key-value store', () => {
     const { store, changes } = await cachedCounter(context)
     store.put('k', 1)
     store.put('k', 2)
-    expect(changes.map((c) => [c.newValue, c.oldValue])).toEqual([[1, undefined], [2, 1]])
+    expect(changes.map((c) => [c.newValue, c.oldValue])).toEqual([
+      [1, undefined],
+      [2, 1]
+    ])
     expect(context.logged).toHaveLength(2)
   })
 
@@ -261,7 +269,10 @@ describe('change-logging layers', () => {
     store.put('a', 'x')
     store.putIfAbsent('a', 'y') // present: nothing written, nothing logged
     store.delete('a')
-    expect(context.logged.map((r) => [r.key.toString(), r.value?.toString() ?? null, r.timestampMs])).toEqual([['a', 'x', 42], ['a', null, 42]])
+    expect(context.logged.map((r) => [r.key.toString(), r.value?.toString() ?? null, r.timestampMs])).toEqual([
+      ['a', 'x', 42],
+      ['a', null, 42]
+    ])
   })
 
   it('logs nothing when logging is disabled', async () => {
@@ -300,7 +311,8 @@ describe('caching window and session stores', () => {
   it('emit each window once per flush with its window bounds', async () => {
     const context = recordingContext()
     const store = Stores.windowStoreBuilder(Stores.inMemoryWindowStore('w', { retentionMs: 10_000, windowSizeMs: 1000 }), stringSerde, jsonSerde<number>())
-      .withCachingEnabled().build()
+      .withCachingEnabled()
+      .build()
     await store.init(context)
     toClose.push(store)
     const changes: Array<Change<Windowed<string>, number>> = []
@@ -308,15 +320,18 @@ describe('caching window and session stores', () => {
     for (let i = 0; i < 10; i++) store.put('k', i, 2000)
     store.put('k', 1, 3000)
     store.flush()
-    expect(changes.map((c) => [c.key.key, c.key.window.startMs, c.key.window.endMs, c.newValue, c.oldValue]))
-      .toEqual([['k', 2000, 3000, 9, undefined], ['k', 3000, 4000, 1, undefined]])
+    expect(changes.map((c) => [c.key.key, c.key.window.startMs, c.key.window.endMs, c.newValue, c.oldValue])).toEqual([
+      ['k', 2000, 3000, 9, undefined],
+      ['k', 3000, 4000, 1, undefined]
+    ])
     expect(context.logged).toHaveLength(2)
   })
 
   it('emit merged sessions and the removal of the sessions they replaced', async () => {
     const context = recordingContext()
     const store = Stores.sessionStoreBuilder(Stores.inMemorySessionStore('s', { retentionMs: 10_000 }), stringSerde, stringSerde)
-      .withCachingEnabled().build()
+      .withCachingEnabled()
+      .build()
     await store.init(context)
     toClose.push(store)
     const changes: Array<Change<Windowed<string>, string>> = []
@@ -326,8 +341,11 @@ describe('caching window and session stores', () => {
     store.remove({ key: 'u', window: { startMs: 0, endMs: 5 } })
     store.put({ key: 'u', window: { startMs: 0, endMs: 9 } }, 'ab')
     store.flush()
-    expect(changes.map((c) => [c.key.window.endMs, c.newValue ?? null, c.oldValue ?? null]))
-      .toEqual([[5, 'a', null], [5, null, 'a'], [9, 'ab', null]])
+    expect(changes.map((c) => [c.key.window.endMs, c.newValue ?? null, c.oldValue ?? null])).toEqual([
+      [5, 'a', null],
+      [5, null, 'a'],
+      [9, 'ab', null]
+    ])
   })
 })
 
@@ -357,7 +375,12 @@ describe('resizing a store cache (setCacheMaxBytes)', () => {
     expect(changes).toEqual(keys.slice(0, evicted).map((key, i) => ({ key, newValue: i, oldValue: undefined, timestampMs: 1000 + i })))
     // One batch down, in key order, as the write-down of an eviction sends it.
     expect(context.logged.map((r) => r.key.toString())).toEqual(keys.slice(0, evicted).sort())
-    expect(context.logged.map((r) => r.timestampMs)).toEqual(keys.slice(0, evicted).sort().map((k) => 1000 + keys.indexOf(k)))
+    expect(context.logged.map((r) => r.timestampMs)).toEqual(
+      keys
+        .slice(0, evicted)
+        .sort()
+        .map((k) => 1000 + keys.indexOf(k))
+    )
 
     // The same writes into a cache that had 2000 bytes from the start evict the same entries, reported the same way.
     const reference = recordingContext({ cacheMaxBytes: 2000 })
@@ -389,9 +412,11 @@ describe('resizing a store cache (setCacheMaxBytes)', () => {
   it('window and session stores write down and emit every dirty entry, oldest first, when their budget drops to 0', async () => {
     const context = recordingContext({ cacheMaxBytes: 1 << 20 })
     const windows = Stores.windowStoreBuilder(Stores.inMemoryWindowStore('w', { retentionMs: 100_000, windowSizeMs: 1000 }), stringSerde, jsonSerde<number>())
-      .withCachingEnabled().build()
+      .withCachingEnabled()
+      .build()
     const sessions = Stores.sessionStoreBuilder(Stores.inMemorySessionStore('s', { retentionMs: 100_000 }), stringSerde, stringSerde)
-      .withCachingEnabled().build()
+      .withCachingEnabled()
+      .build()
     await windows.init(context)
     await sessions.init(context)
     toClose.push(windows, sessions)
@@ -408,10 +433,12 @@ describe('resizing a store cache (setCacheMaxBytes)', () => {
 
     windows.setCacheMaxBytes(0)
     sessions.setCacheMaxBytes(0)
-    expect(windowChanges.map((c) => [c.key.key, c.key.window.startMs, c.newValue]))
-      .toEqual(Array.from({ length: 10 }, (_, i) => [`k${9 - i}`, (i % 3) * 1000, i]))
-    expect(sessionChanges.map((c) => [c.key.key, c.key.window.startMs, c.newValue]))
-      .toEqual(Array.from({ length: 10 }, (_, i) => [`u${9 - i}`, i * 10, `s${i}`]))
+    expect(windowChanges.map((c) => [c.key.key, c.key.window.startMs, c.newValue])).toEqual(
+      Array.from({ length: 10 }, (_, i) => [`k${9 - i}`, (i % 3) * 1000, i])
+    )
+    expect(sessionChanges.map((c) => [c.key.key, c.key.window.startMs, c.newValue])).toEqual(
+      Array.from({ length: 10 }, (_, i) => [`u${9 - i}`, i * 10, `s${i}`])
+    )
     expect(context.logged.filter((r) => r.storeName === 'w')).toHaveLength(10)
     expect(context.logged.filter((r) => r.storeName === 's')).toHaveLength(10)
     // Budget 0 is write-through from now on.

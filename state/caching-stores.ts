@@ -37,8 +37,12 @@ export abstract class CachingLayer<TInner extends CachedInner> implements Cached
     this.inner = inner
   }
 
-  get persistent(): boolean { return this.inner.persistent }
-  get isOpen(): boolean { return this.inner.isOpen && this.cache !== undefined }
+  get persistent(): boolean {
+    return this.inner.persistent
+  }
+  get isOpen(): boolean {
+    return this.inner.isOpen && this.cache !== undefined
+  }
 
   async init(context: StateStoreContext): Promise<void> {
     await this.inner.init(context)
@@ -119,10 +123,17 @@ export abstract class CachingLayer<TInner extends CachedInner> implements Cached
   }
 
   /** Cached entries merged with the store's (same keys: the cache wins; a cached null hides the entry). */
-  protected merged(cached: { next(): CacheEntry | undefined }, store: KeyValueIterator<Buffer, Buffer>,
-    keep?: (c: CacheEntry) => boolean): KeyValueIterator<Buffer, Buffer> {
-    return new MergedCacheIterator(cached, store, (c, s) => Buffer.compare(c.key, s.key),
-      (c) => (c.value === null || (keep !== undefined && !keep(c)) ? undefined : { key: c.key, value: c.value }))
+  protected merged(
+    cached: { next(): CacheEntry | undefined },
+    store: KeyValueIterator<Buffer, Buffer>,
+    keep?: (c: CacheEntry) => boolean
+  ): KeyValueIterator<Buffer, Buffer> {
+    return new MergedCacheIterator(
+      cached,
+      store,
+      (c, s) => Buffer.compare(c.key, s.key),
+      (c) => (c.value === null || (keep !== undefined && !keep(c)) ? undefined : { key: c.key, value: c.value })
+    )
   }
 
   /** Evictions write dirty entries down (and the remembered miss may be one of them). */
@@ -260,7 +271,12 @@ export class CachingKeyValueStore extends CachingLayer<KeyValueBytesStore> imple
     return this.c().inKeyOrder(dirty)
   }
 
-  private mergedRange(from: Buffer | undefined, to: Buffer | undefined, toInclusive: boolean, store: KeyValueIterator<Buffer, Buffer>): KeyValueIterator<Buffer, Buffer> {
+  private mergedRange(
+    from: Buffer | undefined,
+    to: Buffer | undefined,
+    toInclusive: boolean,
+    store: KeyValueIterator<Buffer, Buffer>
+  ): KeyValueIterator<Buffer, Buffer> {
     return this.merged(this.c().range(from === undefined ? undefined : bytesToKey(from), to === undefined ? undefined : bytesToKey(to), toInclusive), store)
   }
 }

@@ -22,16 +22,24 @@ abstract class LoggingLayer<TInner extends StateStore> {
     this.inner = inner
   }
 
-  get persistent(): boolean { return this.inner.persistent }
-  get isOpen(): boolean { return this.inner.isOpen }
+  get persistent(): boolean {
+    return this.inner.persistent
+  }
+  get isOpen(): boolean {
+    return this.inner.isOpen
+  }
 
   async init(context: StateStoreContext): Promise<void> {
     this.context = context
     await this.inner.init(context)
   }
 
-  flush(): void { this.inner.flush() }
-  async close(): Promise<void> { await this.inner.close() }
+  flush(): void {
+    this.inner.flush()
+  }
+  async close(): Promise<void> {
+    await this.inner.close()
+  }
 
   protected log(key: Buffer, value: Buffer | null, timestampMs: number): void {
     if (this.context === undefined) throw new StoreNotOpenError(this.name)
@@ -73,11 +81,21 @@ export class ChangeLoggingKeyValueStore extends LoggingLayer<KeyValueBytesStore>
     return old
   }
 
-  get(key: Buffer): Buffer | undefined { return this.inner.get(key) }
-  range(from?: Buffer, to?: Buffer): KeyValueIterator<Buffer, Buffer> { return this.inner.range(from, to) }
-  prefixScan<P>(prefix: P, prefixSerde: Serde<P>): KeyValueIterator<Buffer, Buffer> { return this.inner.prefixScan(prefix, prefixSerde) }
-  all(): KeyValueIterator<Buffer, Buffer> { return this.inner.all() }
-  approximateNumEntries(): number { return this.inner.approximateNumEntries() }
+  get(key: Buffer): Buffer | undefined {
+    return this.inner.get(key)
+  }
+  range(from?: Buffer, to?: Buffer): KeyValueIterator<Buffer, Buffer> {
+    return this.inner.range(from, to)
+  }
+  prefixScan<P>(prefix: P, prefixSerde: Serde<P>): KeyValueIterator<Buffer, Buffer> {
+    return this.inner.prefixScan(prefix, prefixSerde)
+  }
+  all(): KeyValueIterator<Buffer, Buffer> {
+    return this.inner.all()
+  }
+  approximateNumEntries(): number {
+    return this.inner.approximateNumEntries()
+  }
 }
 
 /**
@@ -86,10 +104,18 @@ export class ChangeLoggingKeyValueStore extends LoggingLayer<KeyValueBytesStore>
  * as already past retention are not logged.
  */
 export class ChangeLoggingSegmentedStore extends LoggingLayer<SegmentedBytesStore> implements SegmentedBytesStore {
-  get schema(): SegmentedKeySchema { return this.inner.schema }
-  get retentionMs(): number { return this.inner.retentionMs }
-  get segmentIntervalMs(): number { return this.inner.segmentIntervalMs }
-  get observedStreamTimeMs(): number { return this.inner.observedStreamTimeMs }
+  get schema(): SegmentedKeySchema {
+    return this.inner.schema
+  }
+  get retentionMs(): number {
+    return this.inner.retentionMs
+  }
+  get segmentIntervalMs(): number {
+    return this.inner.segmentIntervalMs
+  }
+  get observedStreamTimeMs(): number {
+    return this.inner.observedStreamTimeMs
+  }
 
   put(storeKey: Buffer, value: Buffer | null): boolean {
     const taken = this.inner.put(storeKey, value)
@@ -107,8 +133,16 @@ export class ChangeLoggingSegmentedStore extends LoggingLayer<SegmentedBytesStor
     return taken
   }
 
-  get(storeKey: Buffer): Buffer | undefined { return this.inner.get(storeKey) }
-  fetch(key: Buffer, fromMs: number, toMs: number): KeyValueIterator<Buffer, Buffer> { return this.inner.fetch(key, fromMs, toMs) }
-  fetchAll(fromMs: number, toMs: number): KeyValueIterator<Buffer, Buffer> { return this.inner.fetchAll(fromMs, toMs) }
-  all(): KeyValueIterator<Buffer, Buffer> { return this.inner.all() }
+  get(storeKey: Buffer): Buffer | undefined {
+    return this.inner.get(storeKey)
+  }
+  fetch(key: Buffer, fromMs: number, toMs: number): KeyValueIterator<Buffer, Buffer> {
+    return this.inner.fetch(key, fromMs, toMs)
+  }
+  fetchAll(fromMs: number, toMs: number): KeyValueIterator<Buffer, Buffer> {
+    return this.inner.fetchAll(fromMs, toMs)
+  }
+  all(): KeyValueIterator<Buffer, Buffer> {
+    return this.inner.all()
+  }
 }

@@ -8,12 +8,26 @@ const CONTROL = 1 << 5
 
 function batch(firstOffset: number, producerId: number, attributes: number, values: Array<string | null>): RecordsBatch {
   return {
-    firstOffset: BigInt(firstOffset), length: 0, partitionLeaderEpoch: 0, magic: 2, crc: 0, attributes,
-    lastOffsetDelta: Math.max(0, values.length - 1), firstTimestamp: 0n, maxTimestamp: 0n,
-    producerId: BigInt(producerId), producerEpoch: 0, firstSequence: 0,
+    firstOffset: BigInt(firstOffset),
+    length: 0,
+    partitionLeaderEpoch: 0,
+    magic: 2,
+    crc: 0,
+    attributes,
+    lastOffsetDelta: Math.max(0, values.length - 1),
+    firstTimestamp: 0n,
+    maxTimestamp: 0n,
+    producerId: BigInt(producerId),
+    producerEpoch: 0,
+    firstSequence: 0,
     records: values.map((v, i) => ({
-      length: 0, attributes: 0, timestampDelta: 0n, offsetDelta: i, key: Buffer.from(`k${firstOffset + i}`),
-      value: v === null ? null : Buffer.from(v), headers: []
+      length: 0,
+      attributes: 0,
+      timestampDelta: 0n,
+      offsetDelta: i,
+      key: Buffer.from(`k${firstOffset + i}`),
+      value: v === null ? null : Buffer.from(v),
+      headers: []
     }))
   }
 }
@@ -65,11 +79,21 @@ function memoryChangelog(size: number) {
   const partitionErrors: number[] = []
   const calls = { fetches: 0, metadata: [] as boolean[] }
   const metadata: ClusterMetadata = {
-    id: 'cluster', controllerId: 1, lastUpdate: 0, brokers: new Map(),
-    topics: new Map([[TOPIC, {
-      id: 'topic-id', partitionsCount: 2, lastUpdate: 0,
-      partitions: [0, 1].map(() => ({ leader: 1, leaderEpoch: 0, replicas: [1], isr: [1], offlineReplicas: [] }))
-    }]])
+    id: 'cluster',
+    controllerId: 1,
+    lastUpdate: 0,
+    brokers: new Map(),
+    topics: new Map([
+      [
+        TOPIC,
+        {
+          id: 'topic-id',
+          partitionsCount: 2,
+          lastUpdate: 0,
+          partitions: [0, 1].map(() => ({ leader: 1, leaderEpoch: 0, replicas: [1], isr: [1], offlineReplicas: [] }))
+        }
+      ]
+    ])
   }
   const consumer = {
     metadata: (options: { forceUpdate?: boolean }) => {
@@ -85,14 +109,26 @@ function memoryChangelog(size: number) {
       const errorCode = partitionErrors.shift() ?? 0
       const values = errorCode !== 0 ? [] : Array.from({ length: Math.min(10, size - from) }, (_, i) => `v${from + i}`)
       return Promise.resolve({
-        throttleTimeMs: 0, errorCode: 0, sessionId: 0,
-        responses: [{
-          topicId: 'topic-id',
-          partitions: [{
-            partitionIndex: PARTITION, errorCode, highWatermark: BigInt(size), lastStableOffset: BigInt(size), logStartOffset: 0n,
-            abortedTransactions: [], preferredReadReplica: -1, records: values.length > 0 ? [batch(from, 1, 0, values)] : []
-          }]
-        }]
+        throttleTimeMs: 0,
+        errorCode: 0,
+        sessionId: 0,
+        responses: [
+          {
+            topicId: 'topic-id',
+            partitions: [
+              {
+                partitionIndex: PARTITION,
+                errorCode,
+                highWatermark: BigInt(size),
+                lastStableOffset: BigInt(size),
+                logStartOffset: 0n,
+                abortedTransactions: [],
+                preferredReadReplica: -1,
+                records: values.length > 0 ? [batch(from, 1, 0, values)] : []
+              }
+            ]
+          }
+        ]
       })
     }
   }
@@ -100,15 +136,27 @@ function memoryChangelog(size: number) {
     // The fake implements only the promise forms restore uses.
     consumer: consumer as unknown as RestoreConsumer,
     calls,
-    failFetch: (times: number, error: () => Error) => { for (let i = 0; i < times; i++) failures.push(error) },
+    failFetch: (times: number, error: () => Error) => {
+      for (let i = 0; i < times; i++) failures.push(error)
+    },
     /** The next fetch answers with this error code on the partition instead of records. */
-    answerWithError: (errorCode: number) => { partitionErrors.push(errorCode) }
+    answerWithError: (errorCode: number) => {
+      partitionErrors.push(errorCode)
+    }
   }
 }
 
 function warnings() {
   const lines: Array<{ obj: Record<string, unknown>; msg: string }> = []
-  return { lines, logger: { info: () => {}, warn: (obj: object, msg: string) => { lines.push({ obj: obj as Record<string, unknown>, msg }) } } }
+  return {
+    lines,
+    logger: {
+      info: () => {},
+      warn: (obj: object, msg: string) => {
+        lines.push({ obj: obj as Record<string, unknown>, msg })
+      }
+    }
+  }
 }
 
 describe('restoreChangelog retries transient errors within taskTimeoutMs', () => {
@@ -119,8 +167,14 @@ describe('restoreChangelog retries transient errors within taskTimeoutMs', () =>
     const { lines, logger } = warnings()
     const restored: string[] = []
     const result = await restoreChangelog({
-      consumer: log.consumer, topic: TOPIC, partition: PARTITION, logger, taskTimeoutMs: 10_000,
-      restore: (records) => { restored.push(...text(records)) }
+      consumer: log.consumer,
+      topic: TOPIC,
+      partition: PARTITION,
+      logger,
+      taskTimeoutMs: 10_000,
+      restore: (records) => {
+        restored.push(...text(records))
+      }
     })
     expect(restored).toEqual(Array.from({ length: 25 }, (_, i) => `k${i}=v${i}`))
     expect(result).toMatchObject({ restoredRecords: 25, startOffset: 0, nextOffset: 25 })
@@ -128,7 +182,9 @@ describe('restoreChangelog retries transient errors within taskTimeoutMs', () =>
     expect(log.calls.metadata).toEqual([false, true, true, true])
     expect(lines.map((l) => l.msg)).toEqual(Array(3).fill('changelog restore hit a transient error; retrying after a metadata refresh'))
     expect(lines.map((l) => l.obj.reason)).toEqual([
-      expect.stringMatching(/^NOT_LEADER_OR_FOLLOWER: /), expect.stringMatching(/^NOT_LEADER_OR_FOLLOWER: /), 'network error: Connection closed'
+      expect.stringMatching(/^NOT_LEADER_OR_FOLLOWER: /),
+      expect.stringMatching(/^NOT_LEADER_OR_FOLLOWER: /),
+      'network error: Connection closed'
     ])
     expect(lines.map((l) => l.obj.retryInMs)).toEqual([100, 200, 400])
   })
@@ -143,8 +199,10 @@ describe('restoreChangelog retries transient errors within taskTimeoutMs', () =>
 
     const other = memoryChangelog(25)
     other.answerWithError(9999)
-    await expect(restoreChangelog({ consumer: other.consumer, topic: TOPIC, partition: PARTITION, restore: () => {} }))
-      .rejects.toMatchObject({ code: 'STATE_RESTORE_FETCH', message: expect.stringMatching(/failed with Kafka error code 9999/) })
+    await expect(restoreChangelog({ consumer: other.consumer, topic: TOPIC, partition: PARTITION, restore: () => {} })).rejects.toMatchObject({
+      code: 'STATE_RESTORE_FETCH',
+      message: expect.stringMatching(/failed with Kafka error code 9999/)
+    })
   })
 
   it('starts a new streak after a successful fetch, so failures spread over the restore do not add up', async () => {
@@ -172,8 +230,10 @@ describe('restoreChangelog retries transient errors within taskTimeoutMs', () =>
     log.failFetch(1000, () => fetchError(NOT_LEADER_OR_FOLLOWER))
     const { lines, logger } = warnings()
     const started = performance.now()
-    const error = await restoreChangelog({ consumer: log.consumer, topic: TOPIC, partition: PARTITION, logger, taskTimeoutMs: 250, restore: () => {} })
-      .then(() => undefined, (e: unknown) => e as StateStoreError)
+    const error = await restoreChangelog({ consumer: log.consumer, topic: TOPIC, partition: PARTITION, logger, taskTimeoutMs: 250, restore: () => {} }).then(
+      () => undefined,
+      (e: unknown) => e as StateStoreError
+    )
     const tookMs = performance.now() - started
     expect(error?.code).toBe('STATE_RESTORE_TIMEOUT')
     expect(error?.message).toMatch(
@@ -191,16 +251,18 @@ describe('restoreChangelog retries transient errors within taskTimeoutMs', () =>
     const log = memoryChangelog(25)
     log.failFetch(1, () => fetchError(TOPIC_AUTHORIZATION_FAILED))
     const { lines, logger } = warnings()
-    await expect(restoreChangelog({ consumer: log.consumer, topic: TOPIC, partition: PARTITION, logger, restore: () => {} }))
-      .rejects.toBeInstanceOf(ResponseError)
+    await expect(restoreChangelog({ consumer: log.consumer, topic: TOPIC, partition: PARTITION, logger, restore: () => {} })).rejects.toBeInstanceOf(
+      ResponseError
+    )
     expect(log.calls.fetches).toBe(1)
     expect(lines).toEqual([])
   })
 
   it('still fails at once with STATE_CHECKPOINT_AHEAD when the checkpoint is past the end', async () => {
     const log = memoryChangelog(25)
-    await expect(restoreChangelog({ consumer: log.consumer, topic: TOPIC, partition: PARTITION, fromOffset: 30, restore: () => {} }))
-      .rejects.toMatchObject({ code: 'STATE_CHECKPOINT_AHEAD' })
+    await expect(restoreChangelog({ consumer: log.consumer, topic: TOPIC, partition: PARTITION, fromOffset: 30, restore: () => {} })).rejects.toMatchObject({
+      code: 'STATE_CHECKPOINT_AHEAD'
+    })
     expect(log.calls.fetches).toBe(0)
   })
 
@@ -211,7 +273,12 @@ describe('restoreChangelog retries transient errors within taskTimeoutMs', () =>
     const { logger } = warnings()
     const started = performance.now()
     const restoring = restoreChangelog({
-      consumer: log.consumer, topic: TOPIC, partition: PARTITION, logger, signal: controller.signal, restore: () => {}
+      consumer: log.consumer,
+      topic: TOPIC,
+      partition: PARTITION,
+      logger,
+      signal: controller.signal,
+      restore: () => {}
     })
     setTimeout(() => controller.abort(new Error('task revoked')), 500)
     await expect(restoring).rejects.toMatchObject({ code: 'STATE_RESTORE_ABORTED' })
@@ -221,8 +288,9 @@ describe('restoreChangelog retries transient errors within taskTimeoutMs', () =>
 
   it('rejects a negative taskTimeoutMs naming the option', async () => {
     const log = memoryChangelog(1)
-    await expect(restoreChangelog({ consumer: log.consumer, topic: TOPIC, partition: PARTITION, taskTimeoutMs: -1, restore: () => {} }))
-      .rejects.toThrow(/taskTimeoutMs/)
+    await expect(restoreChangelog({ consumer: log.consumer, topic: TOPIC, partition: PARTITION, taskTimeoutMs: -1, restore: () => {} })).rejects.toThrow(
+      /taskTimeoutMs/
+    )
   })
 })
 

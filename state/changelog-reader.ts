@@ -77,8 +77,16 @@ const RETRY_BACKOFF_MS = 100
 const RETRY_BACKOFF_MAX_MS = 1000
 /** Error ids (the client's ProtocolError `apiId`) of stale metadata or a broker in transition: a retry can succeed. */
 const TRANSIENT_API_IDS = [
-  'NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION', 'UNKNOWN_TOPIC_ID', 'FENCED_LEADER_EPOCH',
-  'UNKNOWN_LEADER_EPOCH', 'REPLICA_NOT_AVAILABLE', 'OFFSET_NOT_AVAILABLE', 'KAFKA_STORAGE_ERROR', 'REQUEST_TIMED_OUT'
+  'NOT_LEADER_OR_FOLLOWER',
+  'LEADER_NOT_AVAILABLE',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'UNKNOWN_TOPIC_ID',
+  'FENCED_LEADER_EPOCH',
+  'UNKNOWN_LEADER_EPOCH',
+  'REPLICA_NOT_AVAILABLE',
+  'OFFSET_NOT_AVAILABLE',
+  'KAFKA_STORAGE_ERROR',
+  'REQUEST_TIMED_OUT'
 ] as const
 /** A retry cannot fix these, even when a network error came with them. */
 const FATAL_API_IDS = ['TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'SASL_AUTHENTICATION_FAILED'] as const
@@ -118,9 +126,11 @@ export async function changelogOffsets(consumer: RestoreConsumer, topic: string,
 export async function restoreChangelog(options: RestoreChangelogOptions): Promise<RestoreResult> {
   const { consumer, topic, partition, restore, onProgress, logger, signal } = options
   if (typeof topic !== 'string' || topic === '') throw new StateStoreError('STATE_BAD_OPTION', 'topic must be a non-empty string')
-  if (!Number.isSafeInteger(partition) || partition < 0) throw new StateStoreError('STATE_BAD_OPTION', `partition must be a non-negative integer, got ${partition}`)
+  if (!Number.isSafeInteger(partition) || partition < 0)
+    throw new StateStoreError('STATE_BAD_OPTION', `partition must be a non-negative integer, got ${partition}`)
   const fromOffset = options.fromOffset ?? 0
-  if (!Number.isSafeInteger(fromOffset) || fromOffset < 0) throw new StateStoreError('STATE_BAD_OPTION', `fromOffset must be a non-negative integer, got ${fromOffset}`)
+  if (!Number.isSafeInteger(fromOffset) || fromOffset < 0)
+    throw new StateStoreError('STATE_BAD_OPTION', `fromOffset must be a non-negative integer, got ${fromOffset}`)
   const taskTimeoutMs = options.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS
   if (!Number.isFinite(taskTimeoutMs) || taskTimeoutMs < 0) {
     throw new StateStoreError('STATE_BAD_OPTION', `taskTimeoutMs must be a non-negative number of ms, got ${taskTimeoutMs}`)
@@ -143,9 +153,16 @@ export async function restoreChangelog(options: RestoreChangelogOptions): Promis
     if (onProgress === undefined && (logger === undefined || done)) return
     const elapsedMs = performance.now() - started
     const progress: RestoreProgress = {
-      topic, partition, startOffset, endOffset: end, position, restoredRecords: restored,
-      remainingOffsets: Math.max(0, end - position), recordsPerSecond: elapsedMs > 0 ? Math.round(restored / (elapsedMs / 1000)) : 0,
-      elapsedMs: Math.round(elapsedMs), done
+      topic,
+      partition,
+      startOffset,
+      endOffset: end,
+      position,
+      restoredRecords: restored,
+      remainingOffsets: Math.max(0, end - position),
+      recordsPerSecond: elapsedMs > 0 ? Math.round(restored / (elapsedMs / 1000)) : 0,
+      elapsedMs: Math.round(elapsedMs),
+      done
     }
     if (!done) logger?.info(progress, 'restoring changelog')
     onProgress?.(progress)
@@ -156,28 +173,38 @@ export async function restoreChangelog(options: RestoreChangelogOptions): Promis
     const abortedProducers = new Set<bigint>()
     let emptyFetches = 0
     while (position < end) {
-      const p = await retries.run(position, async () => {
-        const response = await consumer.fetch({
-          node: target.leader,
-          topics: [{
-            topicId: target.topicId,
-            partitions: [{ partition, fetchOffset: BigInt(position), partitionMaxBytes: maxBytes, currentLeaderEpoch: -1, lastFetchedEpoch: -1 }]
-          }],
-          maxBytes,
-          minBytes: 1,
-          maxWaitTime: 100,
-          isolationLevel: FetchIsolationLevels.READ_COMMITTED
-        })
-        const fetched = response.responses[0]?.partitions[0]
-        if (fetched === undefined) throw new StateStoreError('STATE_RESTORE_FETCH', `fetch of ${topic}-${partition} returned no partition`)
-        if (fetched.errorCode !== 0) {
-          const cause = protocolError(fetched.errorCode)
-          throw new StateStoreError(
-            'STATE_RESTORE_FETCH', `fetch of ${topic}-${partition} at ${position} failed with Kafka error code ${fetched.errorCode}`, cause ? { cause } : {}
-          )
+      const p = await retries.run(
+        position,
+        async () => {
+          const response = await consumer.fetch({
+            node: target.leader,
+            topics: [
+              {
+                topicId: target.topicId,
+                partitions: [{ partition, fetchOffset: BigInt(position), partitionMaxBytes: maxBytes, currentLeaderEpoch: -1, lastFetchedEpoch: -1 }]
+              }
+            ],
+            maxBytes,
+            minBytes: 1,
+            maxWaitTime: 100,
+            isolationLevel: FetchIsolationLevels.READ_COMMITTED
+          })
+          const fetched = response.responses[0]?.partitions[0]
+          if (fetched === undefined) throw new StateStoreError('STATE_RESTORE_FETCH', `fetch of ${topic}-${partition} returned no partition`)
+          if (fetched.errorCode !== 0) {
+            const cause = protocolError(fetched.errorCode)
+            throw new StateStoreError(
+              'STATE_RESTORE_FETCH',
+              `fetch of ${topic}-${partition} at ${position} failed with Kafka error code ${fetched.errorCode}`,
+              cause ? { cause } : {}
+            )
+          }
+          return fetched
+        },
+        async () => {
+          target = await fetchTarget(consumer, topic, partition, true)
         }
-        return fetched
-      }, async () => { target = await fetchTarget(consumer, topic, partition, true) })
+      )
       const aborted = [...(p.abortedTransactions ?? [])].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : 1))
       const { records, next } = committedRecords(p.records ?? [], position, end, aborted, abortedProducers)
       if (next === position) {
@@ -328,12 +355,22 @@ class TransientRetries {
     if (signal === undefined) return promise
     return new Promise<T>((resolve, reject) => {
       const onAbort = (): void => {
-        try { this.throwIfAborted(position) } catch (error) { reject(error) }
+        try {
+          this.throwIfAborted(position)
+        } catch (error) {
+          reject(error)
+        }
       }
       signal.addEventListener('abort', onAbort, { once: true })
       promise.then(
-        (value) => { signal.removeEventListener('abort', onAbort); resolve(value) },
-        (error: unknown) => { signal.removeEventListener('abort', onAbort); reject(error) }
+        (value) => {
+          signal.removeEventListener('abort', onAbort)
+          resolve(value)
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort)
+          reject(error)
+        }
       )
       if (signal.aborted) onAbort()
     })
@@ -347,8 +384,11 @@ class TransientRetries {
  * client may already have left aborted batches out; this keeps restore correct either way.)
  */
 export function committedRecords(
-  batches: RecordsBatch[], from: number, end: number,
-  aborted: Array<{ producerId: bigint; firstOffset: bigint }>, abortedProducers: Set<bigint>
+  batches: RecordsBatch[],
+  from: number,
+  end: number,
+  aborted: Array<{ producerId: bigint; firstOffset: bigint }>,
+  abortedProducers: Set<bigint>
 ): { records: Array<{ key: Buffer; value: Buffer | null }>; next: number } {
   const records: Array<{ key: Buffer; value: Buffer | null }> = []
   let next = from

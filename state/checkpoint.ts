@@ -58,8 +58,18 @@ export function readCheckpoint(taskStateDir: string): ChangelogOffset[] | undefi
 /** Replaces the task's checkpoint atomically. Call only after the commit these offsets belong to. */
 export function writeCheckpoint(taskStateDir: string, offsets: ReadonlyArray<ChangelogOffset>): void {
   for (const o of offsets) {
-    if (typeof o.topic !== 'string' || o.topic === '' || !Number.isSafeInteger(o.partition) || o.partition < 0 || !Number.isSafeInteger(o.offset) || o.offset < 0) {
-      throw new StateStoreError('STATE_BAD_CHECKPOINT', `checkpoint offsets need a topic and non-negative integer partition and offset, got ${JSON.stringify(o)}`)
+    if (
+      typeof o.topic !== 'string' ||
+      o.topic === '' ||
+      !Number.isSafeInteger(o.partition) ||
+      o.partition < 0 ||
+      !Number.isSafeInteger(o.offset) ||
+      o.offset < 0
+    ) {
+      throw new StateStoreError(
+        'STATE_BAD_CHECKPOINT',
+        `checkpoint offsets need a topic and non-negative integer partition and offset, got ${JSON.stringify(o)}`
+      )
     }
   }
   const body = JSON.stringify({ version: CHECKPOINT_VERSION, offsets: offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })) })

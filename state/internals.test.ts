@@ -1,18 +1,14 @@
 /** Unit tests of the pieces under the stores: the sorted map, segments, key layouts, read-only views. */
 import { describe, expect, it } from 'vitest'
 import { stringSerde } from '../schemas/index.ts'
-import {
-  encodeSessionKey, encodeWindowKey, prefixEnd, readUInt64BE, sessionKeySchema, windowKeySchema, windowSequenceOf, writeUInt64BE
-} from './key-schema.ts'
+import { encodeSessionKey, encodeWindowKey, prefixEnd, readUInt64BE, sessionKeySchema, windowKeySchema, windowSequenceOf, writeUInt64BE } from './key-schema.ts'
 import { MemoryKeyspace } from './keyspace.ts'
 import { readOnlyKeyValueStore } from './read-only.ts'
 import { RecordCache, type CacheEntry } from './record-cache.ts'
 import { Segments } from './segments.ts'
 import { SortedStringMap } from './sorted-string-map.ts'
 import { Stores } from './stores.ts'
-import {
-  decodeSessionChangelogKey, decodeWindowChangelogKey, encodeSessionChangelogKey, encodeWindowChangelogKey, recordingContext
-} from './test-support.ts'
+import { decodeSessionChangelogKey, decodeWindowChangelogKey, encodeSessionChangelogKey, encodeWindowChangelogKey, recordingContext } from './test-support.ts'
 import { seededRandom } from '../test/support/random.ts'
 
 describe('SortedStringMap', () => {
@@ -32,7 +28,11 @@ describe('SortedStringMap', () => {
         const to = key + 'c'
         const removed = map.deleteRange(key, to)
         let n = 0
-        for (const k of [...ref.keys()]) if (k >= key && k < to) { ref.delete(k); n++ }
+        for (const k of [...ref.keys()])
+          if (k >= key && k < to) {
+            ref.delete(k)
+            n++
+          }
         expect(removed).toBe(n)
       }
     }
@@ -98,7 +98,11 @@ describe('key layouts', () => {
   })
 
   it('decode the changelog keys they encode', () => {
-    expect(decodeWindowChangelogKey(encodeWindowChangelogKey(Buffer.from('abc'), 60_000, 7))).toEqual({ key: Buffer.from('abc'), windowStartMs: 60_000, seq: 7 })
+    expect(decodeWindowChangelogKey(encodeWindowChangelogKey(Buffer.from('abc'), 60_000, 7))).toEqual({
+      key: Buffer.from('abc'),
+      windowStartMs: 60_000,
+      seq: 7
+    })
     expect(decodeSessionChangelogKey(encodeSessionChangelogKey(Buffer.from(''), 9, 3))).toEqual({ key: Buffer.from(''), endMs: 9, startMs: 3 })
     expect(() => decodeWindowChangelogKey(Buffer.from('short'))).toThrow(/at least 12 bytes/)
   })
@@ -158,7 +162,10 @@ describe('Segments', () => {
     expect(deletes).toEqual([]) // min live 51: segment 0 still holds live data
     const id = segments.segmentForWrite(520, ks) // min live 221: segments 0 and 1 go
     ks.put(encodeWindowKey(id, Buffer.from('k'), 520, 0), Buffer.from('v'))
-    expect(deletes).toEqual([[0, 1], [1, 2]])
+    expect(deletes).toEqual([
+      [0, 1],
+      [1, 2]
+    ])
     expect(ks.count()).toBe(3)
     expect(segments.segmentForWrite(100, ks)).toBe(-1)
     expect(segments.between(0, 10)).toEqual([2, 3, 5])
@@ -182,7 +189,9 @@ describe('read-only views', () => {
 describe('Stores options', () => {
   it('name the bad option', () => {
     expect(() => Stores.persistentKeyValueStore('bad name')).toThrow(/store name must be/)
-    expect(() => Stores.inMemoryWindowStore('w', { retentionMs: 10, windowSizeMs: 100 })).toThrow(/retentionMs \(10\) of window store "w" must be at least its windowSizeMs \(100\)/)
+    expect(() => Stores.inMemoryWindowStore('w', { retentionMs: 10, windowSizeMs: 100 })).toThrow(
+      /retentionMs \(10\) of window store "w" must be at least its windowSizeMs \(100\)/
+    )
     expect(() => Stores.inMemorySessionStore('s', { retentionMs: -5 })).toThrow(/retentionMs of session store "s" must be a positive integer/)
     expect(() => Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore('x'), {} as never, stringSerde)).toThrow(/keySerde of store "x"/)
   })
@@ -192,8 +201,11 @@ describe('Stores options', () => {
     expect([builder.loggingEnabled, builder.cachingEnabled]).toEqual([true, false])
     expect(builder.build({ inMemory: true }).persistent).toBe(false)
     expect(builder.build().persistent).toBe(true)
-    const w = Stores.windowStoreBuilder(Stores.persistentWindowStore('w', { retentionMs: 1000, windowSizeMs: 10 }), stringSerde, stringSerde)
-      .withLoggingEnabled({ topicConfig: { 'min.insync.replicas': '1' } })
+    const w = Stores.windowStoreBuilder(
+      Stores.persistentWindowStore('w', { retentionMs: 1000, windowSizeMs: 10 }),
+      stringSerde,
+      stringSerde
+    ).withLoggingEnabled({ topicConfig: { 'min.insync.replicas': '1' } })
     expect(w.retentionMs).toBe(1000)
     expect(w.loggingConfig.topicConfig).toEqual({ 'min.insync.replicas': '1' })
   })

@@ -154,8 +154,7 @@ export class SegmentedKeySchema {
   /** True when a store key holds exactly `key` (not a longer key starting with the same bytes). */
   hasRecordKey(storeKey: Buffer, key: Buffer): boolean {
     const n = key.length
-    return storeKey.length === SEGMENT_PREFIX_BYTES + n + this.suffixBytes &&
-      storeKey.compare(key, 0, n, SEGMENT_PREFIX_BYTES, SEGMENT_PREFIX_BYTES + n) === 0
+    return storeKey.length === SEGMENT_PREFIX_BYTES + n + this.suffixBytes && storeKey.compare(key, 0, n, SEGMENT_PREFIX_BYTES, SEGMENT_PREFIX_BYTES + n) === 0
   }
 
   /**

@@ -66,8 +66,7 @@ export class MemoryKeyspace implements Keyspace {
   }
 
   range(from: Buffer | undefined, to: Buffer | undefined, toInclusive: boolean): KeyValueIterator<Buffer, Buffer> {
-    return new MemoryRangeIterator(this.map, from === undefined ? undefined : bytesToKey(from),
-      to === undefined ? undefined : bytesToKey(to), toInclusive)
+    return new MemoryRangeIterator(this.map, from === undefined ? undefined : bytesToKey(from), to === undefined ? undefined : bytesToKey(to), toInclusive)
   }
 
   deleteRange(from: Buffer, to: Buffer): void {

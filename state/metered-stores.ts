@@ -8,13 +8,30 @@ import { changelogTopicName, rootedContext } from './bytes-stores.ts'
 import { StoreNotOpenError } from './errors.ts'
 import { EmptyIterator, MappedIterator } from './iterators.ts'
 import {
-  checkSession, checkTimestamp, encodeSessionKey, encodeWindowKey, sessionEndOf, sessionKeySchema, sessionStartOf,
-  windowKeySchema, windowSequenceOf, windowStartOf
+  checkSession,
+  checkTimestamp,
+  encodeSessionKey,
+  encodeWindowKey,
+  sessionEndOf,
+  sessionKeySchema,
+  sessionStartOf,
+  windowKeySchema,
+  windowSequenceOf,
+  windowStartOf
 } from './key-schema.ts'
 import { bytesSerde, type Serde } from '../schemas/index.ts'
 import type {
-  CacheFlushListener, CachedStateStore, KeyValue, KeyValueIterator, KeyValueStore, RestoreCallback, SessionStore,
-  StateStore, StateStoreContext, WindowStore, Windowed
+  CacheFlushListener,
+  CachedStateStore,
+  KeyValue,
+  KeyValueIterator,
+  KeyValueStore,
+  RestoreCallback,
+  SessionStore,
+  StateStore,
+  StateStoreContext,
+  WindowStore,
+  Windowed
 } from './types.ts'
 
 /** Operation counts of one store instance; the runtime turns them into metrics. */
@@ -55,8 +72,12 @@ abstract class MeteredBase<K, V, TKey, TInner extends StateStore & MaybeCached<B
     this.topic = inner.name
   }
 
-  get persistent(): boolean { return this.inner.persistent }
-  get isOpen(): boolean { return this.inner.isOpen }
+  get persistent(): boolean {
+    return this.inner.persistent
+  }
+  get isOpen(): boolean {
+    return this.inner.isOpen
+  }
 
   async init(context: StateStoreContext): Promise<void> {
     this.topic = changelogTopicName(context.applicationId, this.name)
@@ -82,9 +103,16 @@ abstract class MeteredBase<K, V, TKey, TInner extends StateStore & MaybeCached<B
 
   setFlushListener(listener: CacheFlushListener<TKey, V>, sendOldValues: boolean): boolean {
     if (this.inner.setFlushListener === undefined) return false
-    return this.inner.setFlushListener((c) => listener({
-      key: this.typedKey(c.key), newValue: this.dv(c.newValue), oldValue: this.dv(c.oldValue), timestampMs: c.timestampMs
-    }), sendOldValues)
+    return this.inner.setFlushListener(
+      (c) =>
+        listener({
+          key: this.typedKey(c.key),
+          newValue: this.dv(c.newValue),
+          oldValue: this.dv(c.oldValue),
+          timestampMs: c.timestampMs
+        }),
+      sendOldValues
+    )
   }
 
   /** The typed key of a key of the byte store below. */
@@ -130,7 +158,6 @@ abstract class MeteredBase<K, V, TKey, TInner extends StateStore & MaybeCached<B
 }
 
 export class MeteredKeyValueStore<K, V> extends MeteredBase<K, V, K, KeyValueBytesStore & MaybeCached<Buffer>> implements KeyValueStore<K, V> {
-
   get(key: K): V | undefined {
     this.counts.gets++
     return this.dv(this.inner.get(this.k(key)))
@@ -254,8 +281,10 @@ export class MeteredWindowStore<K, V> extends MeteredSegmentedStore<K, V> implem
 
   fetch(key: K, fromMs: number, toMs: number): KeyValueIterator<number, V> {
     this.counts.scans++
-    return new MappedIterator(this.inner.fetch(this.k(key), fromMs, toMs),
-      (e) => ({ key: windowStartOf(e.key), value: this.valueSerde.deserialize(this.topic, e.value) }))
+    return new MappedIterator(this.inner.fetch(this.k(key), fromMs, toMs), (e) => ({
+      key: windowStartOf(e.key),
+      value: this.valueSerde.deserialize(this.topic, e.value)
+    }))
   }
 
   fetchAll(fromMs: number, toMs: number): KeyValueIterator<Windowed<K>, V> {
@@ -342,8 +371,8 @@ export class MeteredSessionStore<K, V> extends MeteredSegmentedStore<K, V> imple
       this.checkOpen()
       return new EmptyIterator()
     }
-    return new MappedIterator(this.inner.fetch(key, earliestEndMs, Number.MAX_SAFE_INTEGER), (e) => sessionStartOf(e.key) > latestStartMs
-      ? undefined
-      : { key: this.typedKey(e.key), value: this.valueSerde.deserialize(this.topic, e.value) })
+    return new MappedIterator(this.inner.fetch(key, earliestEndMs, Number.MAX_SAFE_INTEGER), (e) =>
+      sessionStartOf(e.key) > latestStartMs ? undefined : { key: this.typedKey(e.key), value: this.valueSerde.deserialize(this.topic, e.value) }
+    )
   }
 }

@@ -109,8 +109,18 @@ export class RecordCache {
     const size = key.length + skey.length + (value === null ? 0 : value.length) + ENTRY_OVERHEAD_BYTES
     if (entry === undefined) {
       entry = {
-        key, skey, value, dirty: false, timestampMs, size, referenced: false, ordering: false, newer: null, older: null,
-        storeKnown: storeValue !== undefined, storeValue: storeValue ?? null
+        key,
+        skey,
+        value,
+        dirty: false,
+        timestampMs,
+        size,
+        referenced: false,
+        ordering: false,
+        newer: null,
+        older: null,
+        storeKnown: storeValue !== undefined,
+        storeValue: storeValue ?? null
       }
       this.entries.set(skey, entry)
       this.link(entry)

@@ -11,7 +11,9 @@ import type { StateStore } from './types.ts'
 
 let folders: Array<{ dir: string; cleanup: () => void }> = []
 const open: StateStore[] = []
-beforeEach(() => { folders = [tempDir(), tempDir()] })
+beforeEach(() => {
+  folders = [tempDir(), tempDir()]
+})
 afterEach(async () => {
   for (const s of open.splice(0)) await s.close()
   for (const f of folders) f.cleanup()
@@ -24,7 +26,10 @@ function replay(from: RecordingContext, to: RecordingContext, storeName: string,
   for (let i = 0; i < records.length; i += batchSize) target.restore(records.slice(i, i + batchSize))
 }
 
-describe.each([{ inMemory: true, label: 'in-memory' }, { inMemory: false, label: 'RocksDB' }])('restore into $label stores', ({ inMemory }) => {
+describe.each([
+  { inMemory: true, label: 'in-memory' },
+  { inMemory: false, label: 'RocksDB' }
+])('restore into $label stores', ({ inMemory }) => {
   function contexts(): [RecordingContext, RecordingContext] {
     return [recordingContext({ taskStateDir: (folders[0] as { dir: string }).dir }), recordingContext({ taskStateDir: (folders[1] as { dir: string }).dir })]
   }
@@ -44,8 +49,11 @@ describe.each([{ inMemory: true, label: 'in-memory' }, { inMemory: false, label:
 
   it('rebuilds a key-value store, deletes included, and registers the outermost store', async () => {
     const [a, b] = contexts()
-    const builder = Stores.keyValueStoreBuilder(inMemory ? Stores.inMemoryKeyValueStore('kv') : Stores.persistentKeyValueStore('kv'), stringSerde, stringSerde)
-      .withCachingEnabled()
+    const builder = Stores.keyValueStoreBuilder(
+      inMemory ? Stores.inMemoryKeyValueStore('kv') : Stores.persistentKeyValueStore('kv'),
+      stringSerde,
+      stringSerde
+    ).withCachingEnabled()
     const source = builder.build()
     const target = builder.build()
     await source.init(a)
@@ -96,8 +104,11 @@ describe.each([{ inMemory: true, label: 'in-memory' }, { inMemory: false, label:
 
   it('rebuilds a session store, removals included', async () => {
     const [a, b] = contexts()
-    const builder = Stores.sessionStoreBuilder(inMemory ? Stores.inMemorySessionStore('s', { retentionMs: 100_000 }) : Stores.persistentSessionStore('s', { retentionMs: 100_000 }), stringSerde, stringSerde)
-      .withCachingEnabled()
+    const builder = Stores.sessionStoreBuilder(
+      inMemory ? Stores.inMemorySessionStore('s', { retentionMs: 100_000 }) : Stores.persistentSessionStore('s', { retentionMs: 100_000 }),
+      stringSerde,
+      stringSerde
+    ).withCachingEnabled()
     const source = builder.build()
     const target = builder.build()
     await source.init(a)

@@ -21,7 +21,10 @@ describe('RocksDB keyspaces', () => {
     const keyspace = await rocksKeyspaceSupplier.open(context, 'store')
     const database = await acquireTaskDatabase(taskDatabaseDir(dir.dir))
     try {
-      keyspace.write([{ key: Buffer.from('a'), value: Buffer.from('1') }, { key: Buffer.from('b'), value: Buffer.from('2') }])
+      keyspace.write([
+        { key: Buffer.from('a'), value: Buffer.from('1') },
+        { key: Buffer.from('b'), value: Buffer.from('2') }
+      ])
       const before = openResources(database.db)
       for (let i = 0; i < 500; i++) {
         const it = keyspace.range(undefined, undefined, false)
@@ -42,20 +45,30 @@ describe('RocksDB keyspaces', () => {
     const dir = tempDir()
     cleanup = dir.cleanup
     const warnings: Array<{ obj: Record<string, unknown>; msg: string }> = []
-    const logger = { info: () => {}, warn: (obj: object, msg: string) => { warnings.push({ obj: obj as Record<string, unknown>, msg }) } }
+    const logger = {
+      info: () => {},
+      warn: (obj: object, msg: string) => {
+        warnings.push({ obj: obj as Record<string, unknown>, msg })
+      }
+    }
     const keyspace = await rocksKeyspaceSupplier.open({ ...recordingContext({ taskStateDir: dir.dir }), logger }, 'windows')
     const database = await acquireTaskDatabase(taskDatabaseDir(dir.dir))
     const db = database.db
     const clear = db._clear.bind(db)
     try {
-      keyspace.write([{ key: Buffer.from([1, 0]), value: Buffer.from('x') }, { key: Buffer.from([2, 0]), value: Buffer.from('y') }])
+      keyspace.write([
+        { key: Buffer.from([1, 0]), value: Buffer.from('x') },
+        { key: Buffer.from([2, 0]), value: Buffer.from('y') }
+      ])
       keyspace.deleteRange(Buffer.from([1]), Buffer.from([2]))
       await nextTurn()
       expect(warnings).toEqual([])
       expect(keyspace.count()).toBe(1)
 
       // The binding reports a failed DeleteRange only through the callback, on the next tick.
-      db._clear = (_options, callback) => { process.nextTick(callback, new Error('IO error: No space left on device')) }
+      db._clear = (_options, callback) => {
+        process.nextTick(callback, new Error('IO error: No space left on device'))
+      }
       keyspace.deleteRange(Buffer.from([2]), Buffer.from([3]))
       expect(keyspace.failedRangeDeletes).toBe(0)
       await nextTurn()

@@ -258,7 +258,10 @@ export class RocksKeyspace implements Keyspace {
   range(from: Buffer | undefined, to: Buffer | undefined, toInclusive: boolean): KeyValueIterator<Buffer, Buffer> {
     const options: Record<string, unknown> = {
       gte: from === undefined ? this.prefix : withPrefix(this.prefix, from),
-      keys: true, values: true, keyEncoding: 'buffer', valueEncoding: 'buffer'
+      keys: true,
+      values: true,
+      keyEncoding: 'buffer',
+      valueEncoding: 'buffer'
     }
     if (to === undefined) options.lt = this.end
     else if (toInclusive) options.lte = withPrefix(this.prefix, to)
@@ -277,7 +280,11 @@ export class RocksKeyspace implements Keyspace {
       this.failedDeletes++
       this.logger?.warn(
         {
-          store: this.storeName, location: this.database.location, from: from.toString('hex'), to: to.toString('hex'), err,
+          store: this.storeName,
+          location: this.database.location,
+          from: from.toString('hex'),
+          to: to.toString('hex'),
+          err,
           failedRangeDeletes: this.failedDeletes
         },
         'RocksDB range deletion failed: the range keeps its data'

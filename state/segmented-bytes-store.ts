@@ -87,19 +87,24 @@ export class KeyspaceSegmentedStore implements SegmentedBytesStore {
     const from = Math.max(fromMs, this.segments.minLiveTimeMs, 0)
     if (toMs < from) return new EmptyIterator()
     const [low, high] = this.schema.suffixBounds(from, toMs)
-    return new ChainedIterator(this.segmentsBetween(from, toMs).map((id) => () => {
-      const [lo, hi] = segmentKeyBounds(id, key, low, high)
-      // A longer key starting with `key` can sort inside the bounds: keep exact matches only.
-      return new MappedIterator(ks.range(lo, hi, true), (e) => (this.schema.hasRecordKey(e.key, key) ? e : undefined))
-    }))
+    return new ChainedIterator(
+      this.segmentsBetween(from, toMs).map((id) => () => {
+        const [lo, hi] = segmentKeyBounds(id, key, low, high)
+        // A longer key starting with `key` can sort inside the bounds: keep exact matches only.
+        return new MappedIterator(ks.range(lo, hi, true), (e) => (this.schema.hasRecordKey(e.key, key) ? e : undefined))
+      })
+    )
   }
 
   fetchAll(fromMs: number, toMs: number): KeyValueIterator<Buffer, Buffer> {
     const ks = this.ks()
     const from = Math.max(fromMs, this.segments.minLiveTimeMs, 0)
     if (toMs < from) return new EmptyIterator()
-    return new ChainedIterator(this.segmentsBetween(from, toMs).map((id) => () =>
-      new MappedIterator(ks.range(segmentPrefix(id), segmentPrefix(id + 1), false), (e) => this.within(e, from, toMs))))
+    return new ChainedIterator(
+      this.segmentsBetween(from, toMs).map(
+        (id) => () => new MappedIterator(ks.range(segmentPrefix(id), segmentPrefix(id + 1), false), (e) => this.within(e, from, toMs))
+      )
+    )
   }
 
   all(): KeyValueIterator<Buffer, Buffer> {

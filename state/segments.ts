@@ -130,6 +130,10 @@ export function segmentKeyBounds(segmentId: number, key: Buffer, suffixLow: Buff
  */
 export function liveOnly<T>(batch: T[], timestampsMs: number[], minLiveTimeMs: number): T[] {
   let allLive = true
-  for (const t of timestampsMs) if (t < minLiveTimeMs) { allLive = false; break }
+  for (const t of timestampsMs)
+    if (t < minLiveTimeMs) {
+      allLive = false
+      break
+    }
   return allLive ? batch : batch.filter((_w, i) => (timestampsMs[i] as number) >= minLiveTimeMs)
 }

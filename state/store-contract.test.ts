@@ -118,8 +118,16 @@ describe.each(variants)('store contract: $label', (variant) => {
 
     it('putAll applies puts and deletes in order', async () => {
       const s = await kv()
-      s.putAll([{ key: 'a', value: 1 }, { key: 'b', value: 2 }, { key: 'a', value: null }, { key: 'c', value: 3 }])
-      expect(drain(s.all())).toEqual([['b', 2], ['c', 3]])
+      s.putAll([
+        { key: 'a', value: 1 },
+        { key: 'b', value: 2 },
+        { key: 'a', value: null },
+        { key: 'c', value: 3 }
+      ])
+      expect(drain(s.all())).toEqual([
+        ['b', 2],
+        ['c', 3]
+      ])
     })
 
     it('ranges are inclusive at both ends, open when a bound is omitted, in serialized key order', async () => {
@@ -219,7 +227,12 @@ describe.each(variants)('store contract: $label', (variant) => {
       s.put('a', 'a30', 30)
       expect(s.fetchWindow('a', 10)).toBe('a10')
       expect(s.fetchWindow('a', 11)).toBeUndefined()
-      expect(drain(s.fetch('a', 10, 250))).toEqual([[10, 'a10'], [20, 'a20'], [30, 'a30'], [250, 'a250']])
+      expect(drain(s.fetch('a', 10, 250))).toEqual([
+        [10, 'a10'],
+        [20, 'a20'],
+        [30, 'a30'],
+        [250, 'a250']
+      ])
       expect(drain(s.fetch('a', 11, 19))).toEqual([])
       expect(drain(s.fetch('a', 0, 0))).toEqual([[0, 'a0']])
       expect(drain(s.fetch('zz', 0, 1000))).toEqual([])
@@ -233,7 +246,11 @@ describe.each(variants)('store contract: $label', (variant) => {
       s.flush()
       s.put('c', 'c20', 20)
       const got = drain(s.fetchAll(5, 150)).map(([k, v]) => [k.key, k.window.startMs, k.window.endMs, v])
-      expect(got).toEqual([['b', 10, 20, 'b10'], ['c', 20, 30, 'c20'], ['a', 150, 160, 'a150']])
+      expect(got).toEqual([
+        ['b', 10, 20, 'b10'],
+        ['c', 20, 30, 'c20'],
+        ['a', 150, 160, 'a150']
+      ])
       expect(drain(s.all()).map(([k, v]) => `${k.key}@${k.window.startMs}=${v}`)).toEqual(['a@0=a0', 'b@10=b10', 'c@20=c20', 'a@150=a150'])
     })
 
@@ -268,7 +285,11 @@ describe.each(variants)('store contract: $label', (variant) => {
       s.put('a', 'second', 10)
       s.put('a', null, 10) // no meaning with duplicates
       s.put('a', 'other', 20)
-      expect(drain(s.fetch('a', 0, 100))).toEqual([[10, 'first'], [10, 'second'], [20, 'other']])
+      expect(drain(s.fetch('a', 0, 100))).toEqual([
+        [10, 'first'],
+        [10, 'second'],
+        [20, 'other']
+      ])
     })
 
     it('keeps every window readable while the cache budget shrinks to 0 and grows again', async () => {
@@ -296,7 +317,10 @@ describe.each(variants)('store contract: $label', (variant) => {
       s.put({ key: 'a', window: { startMs: 20, endMs: 30 } }, 's2')
       s.put({ key: 'ab', window: { startMs: 20, endMs: 30 } }, 'other key')
       s.put({ key: 'b', window: { startMs: 25, endMs: 26 } }, 'b')
-      expect(sessions(s.findSessions('a', 15, 120))).toEqual([['a', 20, 30, 's2'], ['a', 100, 150, 's3']])
+      expect(sessions(s.findSessions('a', 15, 120))).toEqual([
+        ['a', 20, 30, 's2'],
+        ['a', 100, 150, 's3']
+      ])
       expect(sessions(s.findSessions('a', 10, 0))).toEqual([['a', 0, 10, 's1']])
       expect(sessions(s.findSessions('a', 31, 99))).toEqual([])
       expect(sessions(s.fetch('a')).map((x) => x[3])).toEqual(['s1', 's2', 's3'])

@@ -68,8 +68,10 @@ const STORE_NAME = /^[A-Za-z0-9._-]{1,200}$/
 
 function checkName(name: string): void {
   if (typeof name !== 'string' || !STORE_NAME.test(name)) {
-    throw new StateStoreError('STATE_BAD_STORE_NAME',
-      `store name must be 1-200 characters of [A-Za-z0-9._-] (it names the changelog topic), got ${JSON.stringify(name)}`)
+    throw new StateStoreError(
+      'STATE_BAD_STORE_NAME',
+      `store name must be 1-200 characters of [A-Za-z0-9._-] (it names the changelog topic), got ${JSON.stringify(name)}`
+    )
   }
 }
 
@@ -91,7 +93,8 @@ function keyValueSupplier(name: string, kind: StoreKind): KeyValueBytesStoreSupp
 
 function windowSupplier(name: string, kind: StoreKind, options: WindowStoreSupplierOptions): WindowBytesStoreSupplier {
   checkName(name)
-  if (typeof options !== 'object' || options === null) throw new StateStoreError('STATE_BAD_OPTION', `window store "${name}" needs options { retentionMs, windowSizeMs }`)
+  if (typeof options !== 'object' || options === null)
+    throw new StateStoreError('STATE_BAD_OPTION', `window store "${name}" needs options { retentionMs, windowSizeMs }`)
   const retentionMs = checkPositiveMs(options.retentionMs, `retentionMs of window store "${name}"`)
   const windowSizeMs = checkPositiveMs(options.windowSizeMs, `windowSizeMs of window store "${name}"`)
   if (retentionMs < windowSizeMs) {
@@ -99,9 +102,10 @@ function windowSupplier(name: string, kind: StoreKind, options: WindowStoreSuppl
   }
   const retainDuplicates = options.retainDuplicates ?? false
   if (typeof retainDuplicates !== 'boolean') throw new StateStoreError('STATE_BAD_OPTION', `retainDuplicates of window store "${name}" must be a boolean`)
-  const segmentIntervalMs = options.segmentIntervalMs === undefined
-    ? Math.max(Math.floor(retentionMs / 2), 60_000)
-    : checkPositiveMs(options.segmentIntervalMs, `segmentIntervalMs of window store "${name}"`)
+  const segmentIntervalMs =
+    options.segmentIntervalMs === undefined
+      ? Math.max(Math.floor(retentionMs / 2), 60_000)
+      : checkPositiveMs(options.segmentIntervalMs, `segmentIntervalMs of window store "${name}"`)
   return { ...segmentedSupplier(name, kind, windowKeySchema, { retentionMs, segmentIntervalMs }), windowSizeMs, retainDuplicates }
 }
 
@@ -109,19 +113,27 @@ function sessionSupplier(name: string, kind: StoreKind, options: SessionStoreSup
   checkName(name)
   if (typeof options !== 'object' || options === null) throw new StateStoreError('STATE_BAD_OPTION', `session store "${name}" needs options { retentionMs }`)
   const retentionMs = checkPositiveMs(options.retentionMs, `retentionMs of session store "${name}"`)
-  const segmentIntervalMs = options.segmentIntervalMs === undefined
-    ? Math.max(Math.floor(retentionMs / 2), 60_000)
-    : checkPositiveMs(options.segmentIntervalMs, `segmentIntervalMs of session store "${name}"`)
+  const segmentIntervalMs =
+    options.segmentIntervalMs === undefined
+      ? Math.max(Math.floor(retentionMs / 2), 60_000)
+      : checkPositiveMs(options.segmentIntervalMs, `segmentIntervalMs of session store "${name}"`)
   return segmentedSupplier(name, kind, sessionKeySchema, { retentionMs, segmentIntervalMs })
 }
 
-function segmentedSupplier(name: string, kind: StoreKind, schema: SegmentedKeySchema,
-  options: { retentionMs: number; segmentIntervalMs: number }): SegmentedBytesStoreSupplier {
+function segmentedSupplier(
+  name: string,
+  kind: StoreKind,
+  schema: SegmentedKeySchema,
+  options: { retentionMs: number; segmentIntervalMs: number }
+): SegmentedBytesStoreSupplier {
   return { name, kind, ...options, get: (inMemory) => new KeyspaceSegmentedStore(name, keyspaceFor(kind, inMemory), schema, options) }
 }
 
 function checkSerdes(name: string, keySerde: Serde<unknown>, valueSerde: Serde<unknown>): void {
-  for (const [serde, what] of [[keySerde, 'keySerde'], [valueSerde, 'valueSerde']] as const) {
+  for (const [serde, what] of [
+    [keySerde, 'keySerde'],
+    [valueSerde, 'valueSerde']
+  ] as const) {
     if (typeof serde?.serialize !== 'function' || typeof serde.deserialize !== 'function') {
       throw new StateStoreError('STATE_BAD_OPTION', `${what} of store "${name}" must be a Serde (serialize and deserialize functions)`)
     }
@@ -184,8 +196,7 @@ export class KeyValueStoreBuilder<K, V> extends BaseStoreBuilder<K, V, KeyValueB
 }
 
 /** Builds the one segmented stack of window and session stores; subclasses add the typed facade. */
-abstract class SegmentedStoreBuilder<K, V, TSupplier extends SegmentedBytesStoreSupplier, S extends StateStore>
-  extends BaseStoreBuilder<K, V, TSupplier, S> {
+abstract class SegmentedStoreBuilder<K, V, TSupplier extends SegmentedBytesStoreSupplier, S extends StateStore> extends BaseStoreBuilder<K, V, TSupplier, S> {
   get retentionMs(): number {
     return this.supplier.retentionMs
   }
@@ -236,17 +247,14 @@ export const Stores = {
   /** An in-memory key-value store (restored from its changelog in full on every start). */
   inMemoryKeyValueStore: (name: string): KeyValueBytesStoreSupplier => keyValueSupplier(name, StoreKind.inMemory),
   /** A RocksDB window store. */
-  persistentWindowStore: (name: string, options: WindowStoreSupplierOptions): WindowBytesStoreSupplier =>
-    windowSupplier(name, StoreKind.persistent, options),
+  persistentWindowStore: (name: string, options: WindowStoreSupplierOptions): WindowBytesStoreSupplier => windowSupplier(name, StoreKind.persistent, options),
   /** An in-memory window store. */
-  inMemoryWindowStore: (name: string, options: WindowStoreSupplierOptions): WindowBytesStoreSupplier =>
-    windowSupplier(name, StoreKind.inMemory, options),
+  inMemoryWindowStore: (name: string, options: WindowStoreSupplierOptions): WindowBytesStoreSupplier => windowSupplier(name, StoreKind.inMemory, options),
   /** A RocksDB session store. */
   persistentSessionStore: (name: string, options: SessionStoreSupplierOptions): SessionBytesStoreSupplier =>
     sessionSupplier(name, StoreKind.persistent, options),
   /** An in-memory session store. */
-  inMemorySessionStore: (name: string, options: SessionStoreSupplierOptions): SessionBytesStoreSupplier =>
-    sessionSupplier(name, StoreKind.inMemory, options),
+  inMemorySessionStore: (name: string, options: SessionStoreSupplierOptions): SessionBytesStoreSupplier => sessionSupplier(name, StoreKind.inMemory, options),
   keyValueStoreBuilder: <K, V>(supplier: KeyValueBytesStoreSupplier, keySerde: Serde<K>, valueSerde: Serde<V>): KeyValueStoreBuilder<K, V> =>
     new KeyValueStoreBuilder(supplier, keySerde, valueSerde),
   windowStoreBuilder: <K, V>(supplier: WindowBytesStoreSupplier, keySerde: Serde<K>, valueSerde: Serde<V>): WindowStoreBuilder<K, V> =>

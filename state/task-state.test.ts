@@ -10,7 +10,12 @@ import { recordingContext, tempDir } from './test-support.ts'
 let folder: { dir: string; cleanup: () => void }
 let taskDir: string
 const warnings: string[] = []
-const logger: StateLogger = { info: () => {}, warn: (obj) => { warnings.push(String((obj as { reason?: string }).reason)) } }
+const logger: StateLogger = {
+  info: () => {},
+  warn: (obj) => {
+    warnings.push(String((obj as { reason?: string }).reason))
+  }
+}
 
 beforeEach(() => {
   folder = tempDir()
@@ -73,7 +78,10 @@ describe('openTaskState', () => {
     expect(state.wipedReason).toBeUndefined()
     await state.close()
     expect(JSON.parse(readFileSync(join(taskDir, MARKER_FILE), 'utf8'))).toEqual({
-      formatVersion: STATE_FORMAT_VERSION, applicationId: 'app', taskId: '0_1', stores: ['counts']
+      formatVersion: STATE_FORMAT_VERSION,
+      applicationId: 'app',
+      taskId: '0_1',
+      stores: ['counts']
     })
   })
 

@@ -57,7 +57,7 @@ export interface TaskState {
 }
 
 function isLockError(err: unknown): boolean {
-  const text = `${(err as Error)?.message ?? ''} ${((err as { cause?: Error })?.cause)?.message ?? ''}`
+  const text = `${(err as Error)?.message ?? ''} ${(err as { cause?: Error })?.cause?.message ?? ''}`
   return /\block\b/i.test(text)
 }
 
@@ -71,8 +71,13 @@ function readMarker(taskStateDir: string): { marker?: TaskStateMarker; problem?:
   }
   try {
     const m = JSON.parse(text) as Partial<TaskStateMarker>
-    if (typeof m.formatVersion !== 'number' || typeof m.applicationId !== 'string' || typeof m.taskId !== 'string' ||
-      !Array.isArray(m.stores) || !m.stores.every((s) => typeof s === 'string')) {
+    if (
+      typeof m.formatVersion !== 'number' ||
+      typeof m.applicationId !== 'string' ||
+      typeof m.taskId !== 'string' ||
+      !Array.isArray(m.stores) ||
+      !m.stores.every((s) => typeof s === 'string')
+    ) {
       return { problem: 'marker file malformed' }
     }
     return { marker: m as TaskStateMarker }
@@ -121,7 +126,10 @@ export async function openTaskState(options: OpenTaskStateOptions): Promise<Task
     throw new StateStoreError('STATE_TASK_OPEN', `task state ${taskStateDir} is already open in this process`)
   }
   const expected: TaskStateMarker = {
-    formatVersion: STATE_FORMAT_VERSION, applicationId, taskId, stores: [...options.persistentStoreNames].sort()
+    formatVersion: STATE_FORMAT_VERSION,
+    applicationId,
+    taskId,
+    stores: [...options.persistentStoreNames].sort()
   }
   mkdirSync(taskStateDir, { recursive: true })
 
@@ -136,7 +144,10 @@ export async function openTaskState(options: OpenTaskStateOptions): Promise<Task
     }
   }
   if (wipedReason !== undefined) {
-    logger?.warn({ taskStateDir, applicationId, taskId, reason: wipedReason }, 'task state folder not trusted: wiping it, the task restores from its changelogs')
+    logger?.warn(
+      { taskStateDir, applicationId, taskId, reason: wipedReason },
+      'task state folder not trusted: wiping it, the task restores from its changelogs'
+    )
     wipe(taskStateDir)
     checkpoint = []
   }

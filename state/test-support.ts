@@ -25,13 +25,15 @@ export interface RecordingContext extends StateStoreContext {
   setTimeMs(ms: number): void
 }
 
-export function recordingContext(options: {
-  taskStateDir?: string
-  cacheMaxBytes?: number
-  applicationId?: string
-  taskId?: string
-  logChange?: (storeName: string, key: Buffer, value: Buffer | null, timestampMs: number) => void
-} = {}): RecordingContext {
+export function recordingContext(
+  options: {
+    taskStateDir?: string
+    cacheMaxBytes?: number
+    applicationId?: string
+    taskId?: string
+    logChange?: (storeName: string, key: Buffer, value: Buffer | null, timestampMs: number) => void
+  } = {}
+): RecordingContext {
   const logged: LoggedChange[] = []
   const restorers = new Map<string, { store: StateStore; restore: RestoreCallback }>()
   let now = 0
@@ -44,12 +46,18 @@ export function recordingContext(options: {
     cacheMaxBytes: options.cacheMaxBytes ?? 10 * 1024 * 1024,
     logged,
     restorers,
-    setTimeMs: (ms) => { now = ms },
+    setTimeMs: (ms) => {
+      now = ms
+    },
     currentTimestampMs: () => now,
-    logChange: options.logChange ?? ((storeName, key, value, timestampMs) => {
-      logged.push({ storeName, key: Buffer.from(key), value: value === null ? null : Buffer.from(value), timestampMs })
-    }),
-    register: (store, restore) => { restorers.set(store.name, { store, restore }) }
+    logChange:
+      options.logChange ??
+      ((storeName, key, value, timestampMs) => {
+        logged.push({ storeName, key: Buffer.from(key), value: value === null ? null : Buffer.from(value), timestampMs })
+      }),
+    register: (store, restore) => {
+      restorers.set(store.name, { store, restore })
+    }
   }
 }
 

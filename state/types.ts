@@ -81,12 +81,7 @@ export interface StateStore {
 }
 
 /** Called when a caching store evicts or flushes a dirty entry: how cached aggregates emit. */
-export type CacheFlushListener<K, V> = (change: {
-  key: K
-  newValue: V | undefined
-  oldValue: V | undefined
-  timestampMs: number
-}) => void
+export type CacheFlushListener<K, V> = (change: { key: K; newValue: V | undefined; oldValue: V | undefined; timestampMs: number }) => void
 
 /** A store that can hold back writes until flush and report them then. */
 export interface CachedStateStore<K, V> {

@@ -17,8 +17,15 @@ import { pino } from 'pino'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  generateCommerceRecords, lastHourWindow, productKey, referenceCommerceOutputs, salesKey, startCommerceWorker, type CommerceGeneratorOptions,
-  type CommerceReferenceResult, type RunningCommerceWorker
+  generateCommerceRecords,
+  lastHourWindow,
+  productKey,
+  referenceCommerceOutputs,
+  salesKey,
+  startCommerceWorker,
+  type CommerceGeneratorOptions,
+  type CommerceReferenceResult,
+  type RunningCommerceWorker
 } from '../apps/commerce/index.ts'
 import { buildDashboard } from '../dashboard/index.ts'
 import { createQueryClient, startQueryApi, type RunningQueryApi } from '../query-api/index.ts'
@@ -32,7 +39,16 @@ const READER = 'commerce-e2e-reader-1'
 const ADMIN_ONLY = 'commerce-e2e-admin-1'
 const EVENTS = 6_000
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-results', 'dashboard')
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync'
+]
 
 let env: CommerceTestEnv | undefined
 let dir: string
@@ -48,14 +64,31 @@ let fixedAt: number
 
 function startApi(instanceId: string, now: (() => number) | undefined, staticDir: string | null): Promise<RunningQueryApi> {
   const e = env as CommerceTestEnv
-  return startQueryApi({
-    port: 0, brokers: e.brokers, registryUrl: e.registryUrl, store: 'memory', stateDir: join(dir, 'query-api'), instanceId, staticDir,
-    tokens: [{ token: READER, scopes: ['read'] }, { token: ADMIN_ONLY, scopes: ['admin'] }],
-    // Traffic topics that do not exist: this run has commerce outputs only.
-    topics: { stats1m: uniqueName('none-stats1m'), stats5m: uniqueName('none-stats5m'), sessions: uniqueName('none-sessions') },
-    commerceTopics: { sales1h: deployment.topics.sales1h, productRatings: deployment.topics.productRatings, categoryRatings: deployment.topics.categoryRatings },
-    trafficApplicationId: uniqueName('none-traffic'), fetchMaxWaitMs: 100
-  }, { logger: pino({ level: 'warn' }), ...(now === undefined ? {} : { now }) })
+  return startQueryApi(
+    {
+      port: 0,
+      brokers: e.brokers,
+      registryUrl: e.registryUrl,
+      store: 'memory',
+      stateDir: join(dir, 'query-api'),
+      instanceId,
+      staticDir,
+      tokens: [
+        { token: READER, scopes: ['read'] },
+        { token: ADMIN_ONLY, scopes: ['admin'] }
+      ],
+      // Traffic topics that do not exist: this run has commerce outputs only.
+      topics: { stats1m: uniqueName('none-stats1m'), stats5m: uniqueName('none-stats5m'), sessions: uniqueName('none-sessions') },
+      commerceTopics: {
+        sales1h: deployment.topics.sales1h,
+        productRatings: deployment.topics.productRatings,
+        categoryRatings: deployment.topics.categoryRatings
+      },
+      trafficApplicationId: uniqueName('none-traffic'),
+      fetchMaxWaitMs: 100
+    },
+    { logger: pino({ level: 'warn' }), ...(now === undefined ? {} : { now }) }
+  )
 }
 
 async function get(api: RunningQueryApi, path: string, token?: string, method = 'GET'): Promise<{ status: number; body: unknown }> {
@@ -86,8 +119,15 @@ beforeAll(async () => {
   // so that the wall-clock "last hour" holds all of it and the current minute is free for the live sale.
   const startMs = Math.floor(Date.now() / MIN) * MIN - 40 * MIN
   generator = {
-    seed: 4004, events: EVENTS, invalidFraction: 0.02, products: 24, categories: 5, recategorizeFraction: 0, outOfOrderFraction: 0.02,
-    lateFraction: 0, startMs
+    seed: 4004,
+    events: EVENTS,
+    invalidFraction: 0.02,
+    products: 24,
+    categories: 5,
+    recategorizeFraction: 0,
+    outOfOrderFraction: 0.02,
+    lateFraction: 0,
+    startMs
   }
   const records = generateCommerceRecords(generator)
   expected = referenceCommerceOutputs(records, { partitions: COMMERCE_PARTITIONS })
@@ -98,9 +138,16 @@ beforeAll(async () => {
 
   const staticDir = await buildDashboard({ outDir: join(dir, 'dist'), logLevel: 'error' })
   worker = await startCommerceWorker({
-    brokers: env.brokers, registryUrl: env.registryUrl, applicationId: deployment.applicationId, instanceId: 'commerce-e2e-1',
-    stateDir: join(dir, 'worker'), topics: deployment.topics, typedDeadLetterTopic: deployment.typedDeadLetterTopic,
-    inputPartitions: COMMERCE_PARTITIONS, commitIntervalMs: 250, logger: pino({ level: 'warn' })
+    brokers: env.brokers,
+    registryUrl: env.registryUrl,
+    applicationId: deployment.applicationId,
+    instanceId: 'commerce-e2e-1',
+    stateDir: join(dir, 'worker'),
+    topics: deployment.topics,
+    typedDeadLetterTopic: deployment.typedDeadLetterTopic,
+    inputPartitions: COMMERCE_PARTITIONS,
+    commitIntervalMs: 250,
+    logger: pino({ level: 'warn' })
   })
   const produced = await produceSeedJson(env, deployment, generator)
   expect(produced.sold + produced.rated).toBe(EVENTS)
@@ -120,8 +167,8 @@ afterAll(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true })
 })
 
-describe('the seed\'s REST endpoints on two query API instances at a fixed moment', () => {
-  it('answer every product\'s last-hour total and average rating exactly as the reference, the same on both instances', async () => {
+describe("the seed's REST endpoints on two query API instances at a fixed moment", () => {
+  it("answer every product's last-hour total and average rating exactly as the reference, the same on both instances", async () => {
     const [a, b] = apis as [RunningQueryApi, RunningQueryApi]
     expect(products.length).toBe(24)
     let withSales = 0
@@ -165,14 +212,14 @@ describe('the seed\'s REST endpoints on two query API instances at a fixed momen
   })
 })
 
-describe('the dashboard\'s Commerce page in a real browser', () => {
+describe("the dashboard's Commerce page in a real browser", () => {
   async function open(page: Page): Promise<void> {
     const api = apis[2] as RunningQueryApi
     await page.goto(`${api.url}/#/commerce?token=${READER}`)
     await page.waitForSelector('[data-testid="commerce-page"]')
   }
 
-  it('shows the reference\'s top products and histograms, charts a chosen product as commerce.sales answers, and moves live on a new sale', async () => {
+  it("shows the reference's top products and histograms, charts a chosen product as commerce.sales answers, and moves live on a new sale", async () => {
     const api = apis[2] as RunningQueryApi
     const client = createQueryClient({ url: api.url, token: READER })
     const page = await (browser as Browser).newPage({ viewport: { width: 1280, height: 900 } })
@@ -181,38 +228,58 @@ describe('the dashboard\'s Commerce page in a real browser', () => {
     // Top products: the reference's windows of the last hour at the moment the page asked for.
     await page.waitForSelector('[data-testid="top-products"] tbody tr')
     const top = await client.commerce.top.query({ limit: 10 })
-    const rows = async (): Promise<Array<{ id: number; amount: string }>> => page.locator('[data-testid="top-products"] tbody tr').evaluateAll((trs) =>
-      trs.map((tr) => ({ id: Number(tr.getAttribute('data-product-id')), amount: tr.querySelector('[data-testid="top-amount"]')?.textContent ?? '' })))
+    const rows = async (): Promise<Array<{ id: number; amount: string }>> =>
+      page
+        .locator('[data-testid="top-products"] tbody tr')
+        .evaluateAll((trs) =>
+          trs.map((tr) => ({ id: Number(tr.getAttribute('data-product-id')), amount: tr.querySelector('[data-testid="top-amount"]')?.textContent ?? '' }))
+        )
     const lastHour = lastHourWindow(top.at)
     const reference = products
       .map((id) => ({ id, cents: expected.sales1h.get(salesKey(id, lastHour.windowStartMs))?.amount_cents ?? 0 }))
       .filter((p) => p.cents > 0)
       .sort((x, y) => y.cents - x.cents || x.id - y.id)
     expect(top.items.map((p) => p.amountCents)).toEqual(reference.slice(0, top.items.length).map((p) => p.cents))
-    await waitUntil('the top products table to equal commerce.top', async () =>
-      JSON.stringify((await rows()).map((r) => r.id)) === JSON.stringify(top.items.map((p) => p.productId)), 20_000)
+    await waitUntil(
+      'the top products table to equal commerce.top',
+      async () => JSON.stringify((await rows()).map((r) => r.id)) === JSON.stringify(top.items.map((p) => p.productId)),
+      20_000
+    )
 
     // Ratings: every category's histogram as the reference has it.
-    const categories = await page.locator('[data-testid="category-ratings"] tbody tr').evaluateAll((trs) =>
-      trs.map((tr) => ({ category: tr.getAttribute('data-category'), counts: tr.querySelector('[data-testid="histogram"]')?.getAttribute('data-counts') })))
+    const categories = await page
+      .locator('[data-testid="category-ratings"] tbody tr')
+      .evaluateAll((trs) =>
+        trs.map((tr) => ({ category: tr.getAttribute('data-category'), counts: tr.querySelector('[data-testid="histogram"]')?.getAttribute('data-counts') }))
+      )
     expect(categories.length).toBe(expected.categoryRatings.size)
     for (const c of categories) expect(c.counts, String(c.category)).toBe(expected.categoryRatings.get(c.category ?? '')?.histogram.join(','))
     const productRows = await page.locator('[data-testid="product-ratings"] tbody tr').evaluateAll((trs) =>
-      trs.map((tr) => ({ id: Number(tr.getAttribute('data-product-id')), counts: tr.querySelector('[data-testid="histogram"]')?.getAttribute('data-counts') })))
+      trs.map((tr) => ({
+        id: Number(tr.getAttribute('data-product-id')),
+        counts: tr.querySelector('[data-testid="histogram"]')?.getAttribute('data-counts')
+      }))
+    )
     expect(productRows.length).toBeGreaterThan(0)
     for (const p of productRows) expect(p.counts, `product ${p.id}`).toBe(expected.productRatings.get(productKey(p.id))?.histogram.join(','))
 
     // A chosen product's series: what the chart plots is what commerce.sales answers.
     const chosen = (top.items[1] ?? top.items[0])?.productId as number
     await page.selectOption('[data-testid="product-select"]', String(chosen))
-    await waitUntil('the sales chart of the chosen product', async () => {
-      const plotted = await page.evaluate(() => window.__runnelCharts?.['commerce-sales']?.data.map((c) => Array.from(c as ArrayLike<number | null>, (v) => v ?? null)))
-      if (plotted === undefined || (plotted[0]?.length ?? 0) === 0) return false
-      const x = plotted[0] as number[]
-      const sales = await client.commerce.sales.query({ productId: chosen, from: x[0] as number, to: (x[x.length - 1] as number) + 1 })
-      const amounts = sales.points.map((p) => p.amountCents / 100)
-      return JSON.stringify(plotted[1]) === JSON.stringify(amounts)
-    }, 30_000)
+    await waitUntil(
+      'the sales chart of the chosen product',
+      async () => {
+        const plotted = await page.evaluate(() =>
+          window.__runnelCharts?.['commerce-sales']?.data.map((c) => Array.from(c as ArrayLike<number | null>, (v) => v ?? null))
+        )
+        if (plotted === undefined || (plotted[0]?.length ?? 0) === 0) return false
+        const x = plotted[0] as number[]
+        const sales = await client.commerce.sales.query({ productId: chosen, from: x[0] as number, to: (x[x.length - 1] as number) + 1 })
+        const amounts = sales.points.map((p) => p.amountCents / 100)
+        return JSON.stringify(plotted[1]) === JSON.stringify(amounts)
+      },
+      30_000
+    )
     await page.screenshot({ path: join(ARTIFACTS, 'commerce-1280x900.png'), fullPage: true })
 
     // Live: a sale of the top product, timed in the last full minute so that it is in "the last hour" now.
@@ -221,16 +288,24 @@ describe('the dashboard\'s Commerce page in a real browser', () => {
     if (Date.now() % MIN > MIN - 5_000) await new Promise((resolve) => setTimeout(resolve, 6_000))
     const at = Math.floor(Date.now() / MIN) * MIN - 1_000
     const updatesBefore = Number(await page.getAttribute('[data-testid="commerce-page"]', 'data-live-updates'))
-    const amountOf = async (): Promise<number> => (await client.commerce.top.query({ limit: 50 })).items.find((p) => p.productId === leader.productId)?.amountCents ?? 0
+    const amountOf = async (): Promise<number> =>
+      (await client.commerce.top.query({ limit: 50 })).items.find((p) => p.productId === leader.productId)?.amountCents ?? 0
     const before = await amountOf()
     await produceSeedSale(leader.productId, leader.productName ?? 'Live product', 123_456, at)
     await waitUntil('the live sale in commerce.top', async () => (await amountOf()) >= before + 12_345_600, 30_000)
     const after = await client.commerce.top.query({ limit: 10 })
-    await waitUntil('the page to move live', async () => {
-      const shown = await rows()
-      return Number(await page.getAttribute('[data-testid="commerce-page"]', 'data-live-updates')) > updatesBefore &&
-        shown[0]?.id === leader.productId && JSON.stringify(shown.map((r) => r.id)) === JSON.stringify(after.items.map((p) => p.productId))
-    }, 30_000)
+    await waitUntil(
+      'the page to move live',
+      async () => {
+        const shown = await rows()
+        return (
+          Number(await page.getAttribute('[data-testid="commerce-page"]', 'data-live-updates')) > updatesBefore &&
+          shown[0]?.id === leader.productId &&
+          JSON.stringify(shown.map((r) => r.id)) === JSON.stringify(after.items.map((p) => p.productId))
+        )
+      },
+      30_000
+    )
     await page.screenshot({ path: join(ARTIFACTS, 'commerce-live-1280x900.png'), fullPage: true })
     await page.close()
   })
@@ -249,7 +324,9 @@ describe('the dashboard\'s Commerce page in a real browser', () => {
 /** A sale in the seed's JSON on the deployment's `analytics`, with record timestamp `at` (its event time). */
 async function produceSeedSale(productId: number, name: string, amount: number, at: number): Promise<void> {
   const producer = new Producer<string, string, string, string>({
-    clientId: 'commerce-e2e-producer', bootstrapBrokers: kafkaBrokers(), acks: -1,
+    clientId: 'commerce-e2e-producer',
+    bootstrapBrokers: kafkaBrokers(),
+    acks: -1,
     serializers: { key: stringSerializer, value: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer }
   })
   try {

@@ -11,12 +11,23 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  generateCommerceRecords, readCommerceOutputs, referenceCommerceOutputs, type CommerceGeneratorOptions, type CommerceReferenceResult
+  generateCommerceRecords,
+  readCommerceOutputs,
+  referenceCommerceOutputs,
+  type CommerceGeneratorOptions,
+  type CommerceReferenceResult
 } from '../apps/commerce/index.ts'
 import { SchemaRegistryClient } from '../schemas/index.ts'
 import {
-  COMMERCE_PARTITIONS, commerceGenerator, CommerceTestEnv, commerceWorkerEnv, CommerceWorkerProcess, expectCommerceOutputsEqual,
-  expectSeedDeadLetters, groupConsumedEverything, produceSeedJson
+  COMMERCE_PARTITIONS,
+  commerceGenerator,
+  CommerceTestEnv,
+  commerceWorkerEnv,
+  CommerceWorkerProcess,
+  expectCommerceOutputsEqual,
+  expectSeedDeadLetters,
+  groupConsumedEverything,
+  produceSeedJson
 } from './support/commerce.ts'
 import { kafkaBrokers } from './support/kafka.ts'
 import { CLOSE_WAIT_MS, freePort, groupIsStable, scrape, sumOf, waitUntil, WorkerPrograms } from './support/traffic.ts'
@@ -60,16 +71,27 @@ describe('commerce pipeline on the real broker, seed JSON through the bridge', (
     expect(produced.invalid).toBe(invalid)
 
     const port = await freePort()
-    const worker = new CommerceWorkerProcess('solo', WorkerPrograms.APP, commerceWorkerEnv(e, deployment, {
-      INSTANCE_ID: 'solo', STATE_DIR: e.stateDir(), METRICS_PORT: String(port)
-    }))
+    const worker = new CommerceWorkerProcess(
+      'solo',
+      WorkerPrograms.APP,
+      commerceWorkerEnv(e, deployment, {
+        INSTANCE_ID: 'solo',
+        STATE_DIR: e.stateDir(),
+        METRICS_PORT: String(port)
+      })
+    )
     processes.push(worker)
     let metrics: Map<string, number>
     try {
-      await waitUntil('the worker to consume all its input', async () => {
-        worker.assertAlive()
-        return groupConsumedEverything(e.brokers, deployment)
-      }, 170_000, 1000)
+      await waitUntil(
+        'the worker to consume all its input',
+        async () => {
+          worker.assertAlive()
+          return groupConsumedEverything(e.brokers, deployment)
+        },
+        170_000,
+        1000
+      )
       metrics = await scrape(port)
     } finally {
       await worker.stop()
@@ -86,10 +108,21 @@ describe('commerce pipeline on the real broker, seed JSON through the bridge', (
     const e = testEnv()
     const deployment = e.deployment('commerce-eos')
     const { applicationId } = deployment
-    const workers = ['w1', 'w2', 'w3'].map((id) => new CommerceWorkerProcess(id, WorkerPrograms.FIXTURE, commerceWorkerEnv(e, deployment, {
-      INSTANCE_ID: id, STATE_DIR: e.stateDir(), PROCESSING_GUARANTEE: 'exactly_once_v2', COMMIT_INTERVAL_MS: '1000',
-      SESSION_TIMEOUT_MS: '3000', HEARTBEAT_INTERVAL_MS: '500'
-    })))
+    const workers = ['w1', 'w2', 'w3'].map(
+      (id) =>
+        new CommerceWorkerProcess(
+          id,
+          WorkerPrograms.FIXTURE,
+          commerceWorkerEnv(e, deployment, {
+            INSTANCE_ID: id,
+            STATE_DIR: e.stateDir(),
+            PROCESSING_GUARANTEE: 'exactly_once_v2',
+            COMMIT_INTERVAL_MS: '1000',
+            SESSION_TIMEOUT_MS: '3000',
+            HEARTBEAT_INTERVAL_MS: '500'
+          })
+        )
+    )
     processes.push(...workers)
     const [w1, w2, w3] = workers as [CommerceWorkerProcess, CommerceWorkerProcess, CommerceWorkerProcess]
     const sharing = async (group: readonly CommerceWorkerProcess[]): Promise<boolean> => {
@@ -100,20 +133,30 @@ describe('commerce pipeline on the real broker, seed JSON through the bridge', (
       // The input arrives once the three share the tasks, so the kill lands in the middle of the run.
       await waitUntil('three workers sharing the tasks', () => sharing(workers), 90_000, 500)
       const producing = produceSeedJson(e, deployment, generator, 20_000)
-      await waitUntil('w2 to process records', () => {
-        for (const w of workers) w.assertAlive()
-        return w2.processed > 5000
-      }, 60_000, 100)
+      await waitUntil(
+        'w2 to process records',
+        () => {
+          for (const w of workers) w.assertAlive()
+          return w2.processed > 5000
+        },
+        60_000,
+        100
+      )
       expect(await groupConsumedEverything(e.brokers, deployment), 'the input was consumed before the kill').toBe(false)
       await w2.kill()
       const produced = await producing
       expect(produced.sold + produced.rated).toBe(EVENTS)
       expect(produced.invalid).toBe(invalid)
       await waitUntil('w1 and w3 to take over the tasks of w2', () => sharing([w1, w3]), 60_000, 500)
-      await waitUntil('the remaining workers to consume all input', async () => {
-        for (const w of [w1, w3]) w.assertAlive()
-        return groupConsumedEverything(e.brokers, deployment)
-      }, 170_000, 1000)
+      await waitUntil(
+        'the remaining workers to consume all input',
+        async () => {
+          for (const w of [w1, w3]) w.assertAlive()
+          return groupConsumedEverything(e.brokers, deployment)
+        },
+        170_000,
+        1000
+      )
     } finally {
       await Promise.all([w1.stop(CLOSE_WAIT_MS), w3.stop(CLOSE_WAIT_MS)])
     }

@@ -13,7 +13,15 @@ import { pino } from 'pino'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { ensureChromium } from './support/chromium.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { estimatedObservationsPerSecond, groupHasConsumed, runSimulator, startTrafficWorker, TRAFFIC_PROCESSORS, type RunningTrafficWorker, type TrafficTopics } from '../apps/traffic/index.ts'
+import {
+  estimatedObservationsPerSecond,
+  groupHasConsumed,
+  runSimulator,
+  startTrafficWorker,
+  TRAFFIC_PROCESSORS,
+  type RunningTrafficWorker,
+  type TrafficTopics
+} from '../apps/traffic/index.ts'
 import { buildDashboard } from '../dashboard/index.ts'
 import { createQueryClient, startQueryApi, type RunningQueryApi } from '../query-api/index.ts'
 import { startRegistry, type RunningRegistry } from '../registry/index.ts'
@@ -28,7 +36,16 @@ const SIM_MINUTES = 8
 const SENSOR = 's-2'
 const TRAVELER_TYPE = 'CAR'
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-results', 'dashboard')
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync'
+]
 
 let dir: string
 let registry: RunningRegistry | undefined
@@ -67,7 +84,10 @@ async function chartData(page: Page, id: string): Promise<Array<Array<number | n
 }
 
 /** `traffic.series` for the range a chart shows, in the chart's column layout. */
-async function seriesColumns(x: ReadonlyArray<number | null>, resolution: '1m' | '5m'): Promise<{ speed: Array<Array<number | null>>; counts: Array<Array<number | null>> }> {
+async function seriesColumns(
+  x: ReadonlyArray<number | null>,
+  resolution: '1m' | '5m'
+): Promise<{ speed: Array<Array<number | null>>; counts: Array<Array<number | null>> }> {
   const from = x[0] as number
   const to = (x[x.length - 1] as number) + MIN
   const result = await client().traffic.series.query({ sensorId: SENSOR, travelerType: TRAVELER_TYPE, from, to, resolution })
@@ -79,21 +99,31 @@ async function seriesColumns(x: ReadonlyArray<number | null>, resolution: '1m' |
 }
 
 /** Waits until both traffic charts plot exactly what `traffic.series` answers for the same filters and range. */
-async function expectChartsEqualSeries(page: Page, resolution: '1m' | '5m'): Promise<{ speed: Array<Array<number | null>>; counts: Array<Array<number | null>> }> {
+async function expectChartsEqualSeries(
+  page: Page,
+  resolution: '1m' | '5m'
+): Promise<{ speed: Array<Array<number | null>>; counts: Array<Array<number | null>> }> {
   let last: unknown
   try {
-    return await waitFor('the charts to plot traffic.series', async () => {
-      await page.waitForSelector('[data-testid="traffic-page"][data-loading="false"]')
-      const speed = await chartData(page, 'traffic-speed')
-      const counts = await chartData(page, 'traffic-counts')
-      if (speed === null || counts === null || (speed[0]?.length ?? 0) === 0) return undefined
-      const expected = await seriesColumns(speed[0] as number[], resolution)
-      last = { plotted: { speed, counts }, expected }
-      return JSON.stringify(speed) === JSON.stringify(expected.speed) && JSON.stringify(counts) === JSON.stringify(expected.counts) ? expected : undefined
-    }, 30_000)
+    return await waitFor(
+      'the charts to plot traffic.series',
+      async () => {
+        await page.waitForSelector('[data-testid="traffic-page"][data-loading="false"]')
+        const speed = await chartData(page, 'traffic-speed')
+        const counts = await chartData(page, 'traffic-counts')
+        if (speed === null || counts === null || (speed[0]?.length ?? 0) === 0) return undefined
+        const expected = await seriesColumns(speed[0] as number[], resolution)
+        last = { plotted: { speed, counts }, expected }
+        return JSON.stringify(speed) === JSON.stringify(expected.speed) && JSON.stringify(counts) === JSON.stringify(expected.counts) ? expected : undefined
+      },
+      30_000
+    )
   } catch (err) {
     const detail = last as { plotted: { counts: unknown[][] }; expected: { counts: unknown[][] } } | undefined
-    throw new Error(`${(err as Error).message}\nplotted observations ${JSON.stringify(detail?.plotted.counts[1])}\napi     observations ${JSON.stringify(detail?.expected.counts[1])}`, { cause: err })
+    throw new Error(
+      `${(err as Error).message}\nplotted observations ${JSON.stringify(detail?.plotted.counts[1])}\napi     observations ${JSON.stringify(detail?.expected.counts[1])}`,
+      { cause: err }
+    )
   }
 }
 
@@ -128,23 +158,46 @@ beforeAll(async () => {
   const startMs = Math.floor(Date.now() / MIN) * MIN - (SIM_MINUTES + 3) * MIN
   const observations = Math.round(estimatedObservationsPerSecond(SENSORS) * SIM_MINUTES * 60)
   const sim = await runSimulator({
-    brokers, registryUrl: registry.url, topic: topics.observations, partitions: 3,
+    brokers,
+    registryUrl: registry.url,
+    topic: topics.observations,
+    partitions: 3,
     generator: { seed: 20251121, sensors: SENSORS, observations, startMs, lateFraction: 0, malformedFraction: 0 },
-    ratePerSecond: 0, batchSize: 2000, realtime: false, progress: null
+    ratePerSecond: 0,
+    batchSize: 2000,
+    realtime: false,
+    progress: null
   })
   simulatedUntil = sim.lastTimestampMs
   expect(sim.observations).toBe(observations)
 
   worker = await startTrafficWorker({
-    brokers, registryUrl: registry.url, topics, applicationId, stateDir: join(dir, 'worker'), instanceId: 'dash-worker-1',
-    inputPartitions: 3, outputPartitions: 3, commitIntervalMs: 250
+    brokers,
+    registryUrl: registry.url,
+    topics,
+    applicationId,
+    stateDir: join(dir, 'worker'),
+    instanceId: 'dash-worker-1',
+    inputPartitions: 3,
+    outputPartitions: 3,
+    commitIntervalMs: 250
   })
-  api = await startQueryApi({
-    port: 0, brokers, registryUrl: registry.url, tokens: [{ token: TOKEN, scopes: ['read', 'admin'] }], store: 'memory',
-    stateDir: join(dir, 'query-api'), instanceId: 'dash-query-1', staticDir,
-    topics: { stats1m: topics.stats1m, stats5m: topics.stats5m, sessions: topics.sessions },
-    trafficApplicationId: applicationId, fetchMaxWaitMs: 100
-  }, { logger: pino({ level: 'warn' }), observationsTopic: topics.observations })
+  api = await startQueryApi(
+    {
+      port: 0,
+      brokers,
+      registryUrl: registry.url,
+      tokens: [{ token: TOKEN, scopes: ['read', 'admin'] }],
+      store: 'memory',
+      stateDir: join(dir, 'query-api'),
+      instanceId: 'dash-query-1',
+      staticDir,
+      topics: { stats1m: topics.stats1m, stats5m: topics.stats5m, sessions: topics.sessions },
+      trafficApplicationId: applicationId,
+      fetchMaxWaitMs: 100
+    },
+    { logger: pino({ level: 'warn' }), observationsTopic: topics.observations }
+  )
 
   await waitFor('the worker to process the simulated run', () => groupHasConsumed(brokers, applicationId, topics.observations), 120_000, 500)
   // The outputs are written before the commit; give the query API its fetch wait to read them.
@@ -200,7 +253,14 @@ describe('the dashboard against the real traffic pipeline', () => {
     const travelerIds = async (): Promise<string[]> => page.locator('[data-testid="sessions-table"] tbody td.cell-main').allTextContents()
     expect(await travelerIds()).toEqual(firstPage.items.map((s) => s.travelerId))
     await screenshot(page, 'traffic-1280x800')
-    const secondPage = await client().traffic.sessions.query({ sensorId: SENSOR, travelerType: TRAVELER_TYPE, from, to, limit: 15, cursor: firstPage.nextCursor })
+    const secondPage = await client().traffic.sessions.query({
+      sensorId: SENSOR,
+      travelerType: TRAVELER_TYPE,
+      from,
+      to,
+      limit: 15,
+      cursor: firstPage.nextCursor
+    })
     await page.click('[data-testid="sessions-more"]')
     await waitFor('the second page of sessions', async () => (await rows.count()) === 15 + secondPage.items.length, 20_000)
     expect(await travelerIds()).toEqual([...firstPage.items, ...secondPage.items].map((s) => s.travelerId))
@@ -224,11 +284,15 @@ describe('the dashboard against the real traffic pipeline', () => {
       { sensor_id: SENSOR, traveler_id: 'live-car-1', traveler_type: TRAVELER_TYPE, x: 0, y: 1.75, timestamp: t },
       { sensor_id: SENSOR, traveler_id: 'live-car-1', traveler_type: TRAVELER_TYPE, x: 12, y: 1.75, timestamp: t + 1_000 }
     ])
-    await waitFor('the live update to reach the chart', async () => {
-      const counts = await chartData(page, 'traffic-counts')
-      const i = counts?.[0]?.indexOf(liveWindow) ?? -1
-      return i >= 0 && counts?.[1]?.[i] === plottedBefore + 2
-    }, 30_000)
+    await waitFor(
+      'the live update to reach the chart',
+      async () => {
+        const counts = await chartData(page, 'traffic-counts')
+        const i = counts?.[0]?.indexOf(liveWindow) ?? -1
+        return i >= 0 && counts?.[1]?.[i] === plottedBefore + 2
+      },
+      30_000
+    )
     const liveAfter = Number(await page.getAttribute('[data-testid="traffic-page"]', 'data-live-updates'))
     expect(liveAfter).toBeGreaterThan(liveBefore)
     await expect(page.locator('[data-testid="last-update"]').isVisible()).resolves.toBe(true)
@@ -257,7 +321,7 @@ describe('the dashboard against the real traffic pipeline', () => {
     const tasks = await page.locator('[data-testid="task"]').allTextContents()
     expect(tasks.sort()).toEqual(['0_0', '0_1', '0_2'])
     // The worker's own status report (runtime status topic) joins its group membership.
-    await waitFor('the worker\'s status report', async () => (await page.locator('[data-testid="instance-state"]').textContent()) === 'running', 30_000)
+    await waitFor("the worker's status report", async () => (await page.locator('[data-testid="instance-state"]').textContent()) === 'running', 30_000)
     await page.waitForSelector('[data-testid="lag-table"]')
     await waitFor('the throughput chart (two lag readings)', async () => (await chartData(page, 'system-throughput')) !== null, 20_000)
     await screenshot(page, 'system-1280x800')
@@ -317,7 +381,12 @@ async function produceObservations(observations: SensorObservation[]): Promise<v
   })
   try {
     await producer.send({
-      messages: observations.map((o) => ({ topic: topics.observations, key: o.sensor_id, value: serde.serialize(topics.observations, o), timestamp: BigInt(o.timestamp) }))
+      messages: observations.map((o) => ({
+        topic: topics.observations,
+        key: o.sensor_id,
+        value: serde.serialize(topics.observations, o),
+        timestamp: BigInt(o.timestamp)
+      }))
     })
   } finally {
     await producer.close()

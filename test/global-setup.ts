@@ -17,7 +17,13 @@ let startedHere = false
 export async function setup(project: TestProject): Promise<void> {
   const external = process.env.KAFKA_BROKERS
   if (external !== undefined && external.trim() !== '') {
-    project.provide('kafkaBrokers', external.split(',').map((b) => b.trim()).filter((b) => b !== ''))
+    project.provide(
+      'kafkaBrokers',
+      external
+        .split(',')
+        .map((b) => b.trim())
+        .filter((b) => b !== '')
+    )
     return
   }
   const { brokers, started } = await startKafka('single')

@@ -16,7 +16,12 @@ const RECORDS = 10_000
 const PARTITIONS = 6
 const KEYS = 200
 
-interface Seen { partition: number, offset: bigint, key: string, seq: number }
+interface Seen {
+  partition: number
+  offset: bigint
+  key: string
+  seq: number
+}
 
 const position = (s: Seen): string => `${s.partition}/${s.offset}`
 
@@ -126,7 +131,9 @@ describe('the local Kafka broker', () => {
       const consumer = new Consumer({ clientId: 'proof-consumer', groupId: uniqueName('proof-group'), bootstrapBrokers: brokers })
       try {
         const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST, autocommit: false })
-        const timer = setTimeout(() => { stream.close().catch(() => {}) }, 60_000)
+        const timer = setTimeout(() => {
+          stream.close().catch(() => {})
+        }, 60_000)
         try {
           for await (const message of stream) {
             platformatic.add({ partition: message.partition, offset: message.offset, key: message.key.toString(), seq: Number(message.value.toString()) })
@@ -149,15 +156,17 @@ describe('the local Kafka broker', () => {
         await kjs.subscribe({ topic, fromBeginning: true })
         await new Promise<void>((resolve, reject) => {
           const timer = setTimeout(() => reject(new Error(`kafkajs saw ${viaKafkajs.distinct} of ${RECORDS} records after 60 s`)), 60_000)
-          kjs.run({
-            eachMessage: async ({ partition, message }) => {
-              viaKafkajs.add({ partition, offset: BigInt(message.offset), key: message.key?.toString() ?? '', seq: Number(message.value?.toString()) })
-              if (viaKafkajs.distinct === RECORDS) {
-                clearTimeout(timer)
-                resolve()
+          kjs
+            .run({
+              eachMessage: async ({ partition, message }) => {
+                viaKafkajs.add({ partition, offset: BigInt(message.offset), key: message.key?.toString() ?? '', seq: Number(message.value?.toString()) })
+                if (viaKafkajs.distinct === RECORDS) {
+                  clearTimeout(timer)
+                  resolve()
+                }
               }
-            }
-          }).catch(reject)
+            })
+            .catch(reject)
         })
       } finally {
         await kjs.disconnect()

@@ -36,7 +36,8 @@ async function committed(brokers: string[], groupId: string, topic: string): Pro
       }
     }
     const out = new Map<number, { offset: bigint; metadata: string | null }>()
-    for (const t of groups[0]?.topics ?? []) for (const p of t.partitions) out.set(p.partitionIndex, { offset: p.committedOffset, metadata: p.metadata ?? null })
+    for (const t of groups[0]?.topics ?? [])
+      for (const p of t.partitions) out.set(p.partitionIndex, { offset: p.committedOffset, metadata: p.metadata ?? null })
     return out
   } finally {
     await admin.close()
@@ -45,7 +46,12 @@ async function committed(brokers: string[], groupId: string, topic: string): Pro
 
 async function joinedConsumer(brokers: string[], groupId: string, topic: string): Promise<Consumer<Buffer, Buffer, Buffer, Buffer>> {
   const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
-    clientId: 'patch-test', bootstrapBrokers: brokers, groupId, autocommit: false, sessionTimeout: 10_000, heartbeatInterval: 1_000
+    clientId: 'patch-test',
+    bootstrapBrokers: brokers,
+    groupId,
+    autocommit: false,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1_000
   })
   closers.push(() => consumer.close(true))
   consumer.topics.trackAll(topic)
@@ -58,7 +64,10 @@ describe('the @platformatic/kafka patch', () => {
     const admin = new Admin({ clientId: 'patch-test-admin', bootstrapBrokers: kafkaBrokers() })
     closers.push(() => admin.close())
     const missing = uniqueName('patch-missing')
-    const err = await admin.metadata({ topics: [missing] }).then(() => undefined, (e: unknown) => e)
+    const err = await admin.metadata({ topics: [missing] }).then(
+      () => undefined,
+      (e: unknown) => e
+    )
     expect(err).toBeInstanceOf(Error)
     expect(findErrorBy(err as Error, 'apiId', 'UNKNOWN_TOPIC_OR_PARTITION')).toMatchObject({ apiCode: 3, topic: missing, message: `Unknown topic ${missing}.` })
   })
@@ -87,8 +96,12 @@ describe('the @platformatic/kafka patch', () => {
     await createTopics(brokers, [{ name: topic, partitions: 3 }])
     const consumer = await joinedConsumer(brokers, groupId, topic)
     const producer = new Producer<Buffer, Buffer, Buffer, Buffer>({
-      clientId: 'patch-test-producer', bootstrapBrokers: brokers, idempotent: true, transactionalId: uniqueName('patch-txn-id'),
-      producerId: -1n, producerEpoch: -1
+      clientId: 'patch-test-producer',
+      bootstrapBrokers: brokers,
+      idempotent: true,
+      transactionalId: uniqueName('patch-txn-id'),
+      producerId: -1n,
+      producerEpoch: -1
     })
     closers.push(() => producer.close(true))
     const txn = await producer.beginTransaction()
@@ -120,7 +133,10 @@ describe('the @platformatic/kafka patch', () => {
     // As after a rebalance this member did not take part in: the broker knows a newer generation.
     consumer.generationId = generation - 1
     const offsets = [{ topic, partition: 0, offset: 3n, leaderEpoch: -1 }]
-    const refused = await consumer.commit({ offsets, rejoin: false }).then(() => undefined, (err: unknown) => err as Error)
+    const refused = await consumer.commit({ offsets, rejoin: false }).then(
+      () => undefined,
+      (err: unknown) => err as Error
+    )
     expect(refused).toBeInstanceOf(Error)
     expect(findErrorBy(refused as Error, 'apiId', 'ILLEGAL_GENERATION')).toBeTruthy()
     expect((await committed(brokers, groupId, topic)).get(0)?.offset ?? -1n).toBe(-1n)

@@ -9,7 +9,14 @@ import { startKafka, stopKafka, stopNode } from '../dev/kafka/cluster.ts'
 import { createTopics, uniqueName } from './support/kafka.ts'
 
 async function produce(brokers: string[], topic: string, from: number, count: number): Promise<void> {
-  const producer = new Producer({ clientId: 'cluster-producer', bootstrapBrokers: brokers, partitioner: compatibilityPartitioner, acks: ProduceAcks.ALL, retries: 10, retryDelay: 500 })
+  const producer = new Producer({
+    clientId: 'cluster-producer',
+    bootstrapBrokers: brokers,
+    partitioner: compatibilityPartitioner,
+    acks: ProduceAcks.ALL,
+    retries: 10,
+    retryDelay: 500
+  })
   try {
     const messages = Array.from({ length: count }, (_, i) => ({ topic, key: Buffer.from(`k${(from + i) % 50}`), value: Buffer.from(String(from + i)) }))
     await producer.send({ messages })
@@ -31,7 +38,9 @@ async function consumeOnce(brokers: string[], topic: string, expected: number, s
       }
       return false
     })()
-    const stalled = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), stallMs) })
+    const stalled = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), stallMs)
+    })
     const done = await Promise.race([drained, stalled])
     await stream.close()
     return done ? values.sort((a, b) => a - b) : undefined

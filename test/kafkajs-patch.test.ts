@@ -17,7 +17,9 @@ afterEach(async () => {
 describe('kafkajs patch', () => {
   it('produces and reads offsets without a TimeoutNegativeWarning', async () => {
     const warnings: string[] = []
-    const onWarning = (w: Error): void => { warnings.push(`${w.name}: ${w.message}`) }
+    const onWarning = (w: Error): void => {
+      warnings.push(`${w.name}: ${w.message}`)
+    }
     process.on('warning', onWarning)
     closers.push(async () => process.off('warning', onWarning))
     const topic = uniqueName('kafkajs-patch')

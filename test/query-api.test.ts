@@ -15,8 +15,19 @@ import { startRegistry, type RunningRegistry } from '../registry/index.ts'
 import type { TrafficWindowStats, TravelerSession, TravelerType } from '../schemas/index.ts'
 import { kafkaBrokers, uniqueName } from './support/kafka.ts'
 import {
-  ContractProducer, createOutputTopics, eventually, expectedSeries, latestByKey, MIN, prng, randomStats, recentStart, seriesDifference,
-  type OutputTopics, type SessionRecord, type StatsRecord
+  ContractProducer,
+  createOutputTopics,
+  eventually,
+  expectedSeries,
+  latestByKey,
+  MIN,
+  prng,
+  randomStats,
+  recentStart,
+  seriesDifference,
+  type OutputTopics,
+  type SessionRecord,
+  type StatsRecord
 } from './query-support.ts'
 
 const T0 = recentStart()
@@ -47,8 +58,16 @@ function generate(): void {
         const start = T0 + m * MIN
         const updates = 1 + Math.floor(rand() * 3)
         for (let u = 0; u < updates; u++) {
-          stats.push({ resolution: '1m', key: statsKey({ sensor_id: sensorId, traveler_type: type, window_start: start }), value: randomStats(rand, sensorId, type, start, MIN) })
-          stats.push({ resolution: '5m', key: statsKey({ sensor_id: sensorId, traveler_type: type, window_start: start }), value: randomStats(rand, sensorId, type, start, 5 * MIN) })
+          stats.push({
+            resolution: '1m',
+            key: statsKey({ sensor_id: sensorId, traveler_type: type, window_start: start }),
+            value: randomStats(rand, sensorId, type, start, MIN)
+          })
+          stats.push({
+            resolution: '5m',
+            key: statsKey({ sensor_id: sensorId, traveler_type: type, window_start: start }),
+            value: randomStats(rand, sensorId, type, start, 5 * MIN)
+          })
         }
         if (rand() < 0.08) stats.push({ resolution: '1m', key: statsKey({ sensor_id: sensorId, traveler_type: type, window_start: start }), value: null })
       }
@@ -56,8 +75,15 @@ function generate(): void {
         const travelerId = `t-${m}-${sensorId}`
         const firstSeen = T0 + m * MIN + Math.floor(rand() * 50_000)
         const value: TravelerSession = {
-          sensor_id: sensorId, traveler_id: travelerId, traveler_type: TYPES[m % TYPES.length] as TravelerType, first_seen: firstSeen,
-          last_seen: firstSeen + 20_000, observations: 20, distance_m: 150.5, speed_max: 9.5, speed_mean: 7.25
+          sensor_id: sensorId,
+          traveler_id: travelerId,
+          traveler_type: TYPES[m % TYPES.length] as TravelerType,
+          first_seen: firstSeen,
+          last_seen: firstSeen + 20_000,
+          observations: 20,
+          distance_m: 150.5,
+          speed_max: 9.5,
+          speed_mean: 7.25
         }
         const key = `${sensorId}|${travelerId}|${firstSeen}`
         sessions.push({ key, value })
@@ -159,13 +185,24 @@ describe('query API materializing contract records from the broker', () => {
       let cursor: string | null | undefined
       do {
         const page = await client.traffic.sessions.query({ sensorId, from: T0, to: T0 + MINUTES * MIN, limit: 7, cursor })
-        items.push(...page.items.map((s) => ({
-          sensor_id: s.sensorId, traveler_id: s.travelerId, traveler_type: s.travelerType, first_seen: s.firstSeen, last_seen: s.lastSeen,
-          observations: s.observations, distance_m: s.distanceM, speed_max: s.speedMax, speed_mean: s.speedMean
-        })))
+        items.push(
+          ...page.items.map((s) => ({
+            sensor_id: s.sensorId,
+            traveler_id: s.travelerId,
+            traveler_type: s.travelerType,
+            first_seen: s.firstSeen,
+            last_seen: s.lastSeen,
+            observations: s.observations,
+            distance_m: s.distanceM,
+            speed_max: s.speedMax,
+            speed_mean: s.speedMean
+          }))
+        )
         cursor = page.nextCursor
       } while (cursor !== null)
-      const expected = [...latestSessions.values()].filter((s) => s.sensor_id === sensorId).sort((a, b) => b.first_seen - a.first_seen || (a.traveler_id < b.traveler_id ? -1 : 1))
+      const expected = [...latestSessions.values()]
+        .filter((s) => s.sensor_id === sensorId)
+        .sort((a, b) => b.first_seen - a.first_seen || (a.traveler_id < b.traveler_id ? -1 : 1))
       expect(items).toEqual(expected)
     }
   })
@@ -190,21 +227,28 @@ describe('query API materializing contract records from the broker', () => {
     const subscribed = Promise.withResolvers<void>()
     const got = Promise.withResolvers<void>()
     const start = T0 + (MINUTES + 1) * MIN
-    const sub = client.traffic.live.subscribe({ sensorId: 's-4', travelerType: 'all', resolution: '1m' }, {
-      onData: (e) => {
-        events.push(e)
-        if (e.kind === 'subscribed') subscribed.resolve()
-        if (events.filter((x) => x.kind === 'window').length >= 3) got.resolve()
-      },
-      onError: (err) => got.reject(err)
-    })
+    const sub = client.traffic.live.subscribe(
+      { sensorId: 's-4', travelerType: 'all', resolution: '1m' },
+      {
+        onData: (e) => {
+          events.push(e)
+          if (e.kind === 'subscribed') subscribed.resolve()
+          if (events.filter((x) => x.kind === 'window').length >= 3) got.resolve()
+        },
+        onError: (err) => got.reject(err)
+      }
+    )
     try {
       await subscribed.promise
       const car = randomStats(prng(99), 's-4', 'CAR', start, MIN)
       const bus = randomStats(prng(100), 's-4', 'BUS', start, MIN)
       const update: StatsRecord[] = [
         // Another sensor and another resolution: not for this subscriber.
-        { resolution: '1m', key: statsKey({ sensor_id: 's-1', traveler_type: 'CAR', window_start: start }), value: randomStats(prng(98), 's-1', 'CAR', start, MIN) },
+        {
+          resolution: '1m',
+          key: statsKey({ sensor_id: 's-1', traveler_type: 'CAR', window_start: start }),
+          value: randomStats(prng(98), 's-1', 'CAR', start, MIN)
+        },
         { resolution: '5m', key: statsKey(car), value: { ...car, window_end: start + 5 * MIN } },
         { resolution: '1m', key: statsKey(car), value: car },
         { resolution: '1m', key: statsKey(bus), value: bus }
@@ -225,7 +269,12 @@ describe('query API materializing contract records from the broker', () => {
     const byType = (type: string): Array<Extract<LiveEvent, { kind: 'window' }>> => windows.filter((e) => e.travelerType === type)
     const car = latestByKey(stats.filter((r) => r.resolution === '1m')).get(`s-4|CAR|${start}`) as TrafficWindowStats
     expect(byType('CAR')[0]?.window).toEqual({
-      observations: car.observations, travelers: car.travelers, speedSamples: car.speed_samples, speedMin: car.speed_min, speedMax: car.speed_max, speedMean: car.speed_mean
+      observations: car.observations,
+      travelers: car.travelers,
+      speedSamples: car.speed_samples,
+      speedMin: car.speed_min,
+      speedMax: car.speed_max,
+      speedMean: car.speed_mean
     })
     expect(byType('BUS').at(-1)?.window).toBeNull()
     // After the tombstone the combined point of s-4 at that minute is the CAR window alone.
@@ -240,7 +289,12 @@ describe('query API materializing contract records from the broker', () => {
     const rand = prng(3)
     for (let m = MINUTES + 2; m < MINUTES + 40; m++) {
       for (const sensorId of SENSORS) {
-        for (const type of TYPES) extra.push({ resolution: '1m', key: statsKey({ sensor_id: sensorId, traveler_type: type, window_start: T0 + m * MIN }), value: randomStats(rand, sensorId, type, T0 + m * MIN, MIN) })
+        for (const type of TYPES)
+          extra.push({
+            resolution: '1m',
+            key: statsKey({ sensor_id: sensorId, traveler_type: type, window_start: T0 + m * MIN }),
+            value: randomStats(rand, sensorId, type, T0 + m * MIN, MIN)
+          })
       }
     }
     await producer.sendStats(extra)
@@ -261,11 +315,24 @@ describe('query API materializing contract records from the broker', () => {
   it('reads committed transactions only: aborted records never show, open ones show once committed', async () => {
     const api = apis[0] as RunningQueryApi
     const client = createQueryClient({ url: api.url, token: TOKEN })
-    const tx = new Producer({ clientId: 'query-it-tx', bootstrapBrokers: kafkaBrokers(), idempotent: true, transactionalId: uniqueName('query-it-tx'), acks: -1 })
+    const tx = new Producer({
+      clientId: 'query-it-tx',
+      bootstrapBrokers: kafkaBrokers(),
+      idempotent: true,
+      transactionalId: uniqueName('query-it-tx'),
+      acks: -1
+    })
     const start = T0 + 300 * MIN
-    const value = (type: TravelerType, observations: number): TrafficWindowStats => ({ ...randomStats(prng(observations), 's-5', type, start, MIN), observations })
-    const message = (v: TrafficWindowStats): { topic: string; partition: number; key: Buffer; value: Buffer } =>
-      ({ topic: topics.stats1m, partition: 0, key: Buffer.from(statsKey(v)), value: producer.encodeStats('1m', v) })
+    const value = (type: TravelerType, observations: number): TrafficWindowStats => ({
+      ...randomStats(prng(observations), 's-5', type, start, MIN),
+      observations
+    })
+    const message = (v: TrafficWindowStats): { topic: string; partition: number; key: Buffer; value: Buffer } => ({
+      topic: topics.stats1m,
+      partition: 0,
+      key: Buffer.from(statsKey(v)),
+      value: producer.encodeStats('1m', v)
+    })
     const observed = async (type: TravelerType): Promise<number> =>
       (await client.traffic.series.query({ sensorId: 's-5', travelerType: type, from: start, to: start + MIN })).points[0]?.observations ?? -1
     try {
@@ -303,11 +370,25 @@ describe('query API materializing contract records from the broker', () => {
     await producer.sendStats([{ resolution: '1m', key: statsKey(good), value: good }])
     stats.push({ resolution: '1m', key: statsKey(good), value: good })
     await eventually(() => api.health().records.refused === before + 2 && api.health().records.windowsWritten > 0, 20_000, 'the refusals')
-    const { points } = await createQueryClient({ url: api.url, token: TOKEN }).traffic.series.query({ sensorId: 's-1', travelerType: 'TRUCK', from: good.window_start, to: good.window_start + MIN })
-    await eventually(async () => {
-      const r = await createQueryClient({ url: api.url, token: TOKEN }).traffic.series.query({ sensorId: 's-1', travelerType: 'TRUCK', from: good.window_start, to: good.window_start + MIN })
-      return r.points[0]?.observations === good.observations
-    }, 20_000, 'the good record after the bad ones')
+    const { points } = await createQueryClient({ url: api.url, token: TOKEN }).traffic.series.query({
+      sensorId: 's-1',
+      travelerType: 'TRUCK',
+      from: good.window_start,
+      to: good.window_start + MIN
+    })
+    await eventually(
+      async () => {
+        const r = await createQueryClient({ url: api.url, token: TOKEN }).traffic.series.query({
+          sensorId: 's-1',
+          travelerType: 'TRUCK',
+          from: good.window_start,
+          to: good.window_start + MIN
+        })
+        return r.points[0]?.observations === good.observations
+      },
+      20_000,
+      'the good record after the bad ones'
+    )
     expect(points).toHaveLength(1)
     expect(api.health().records.lastRefusal).toMatch(/not a readable Avro record|key/)
   })

@@ -30,14 +30,29 @@ beforeAll(async () => {
   const fixture = await oneSensorHour(kafkaBrokers(), 'query-fuzz', T0, 11)
   registry = fixture.registry
   const { topics } = fixture
-  api = await startQueryApi({
-    port: 0, brokers: kafkaBrokers(), registryUrl: registry.url, store: 'memory', stateDir: dir, instanceId: uniqueName('qa-fuzz'), staticDir: null, topics,
-    trafficApplicationId: uniqueName('fuzz-app'), maxRangeMs: 24 * 60 * MIN,
-    // Thousands of requests from one address with one token, a seventh of them with bad credentials:
-    // the admission limits (tested in query-limits.test.ts) are raised so that the fuzzer reaches the procedures.
-    limits: { tokenRatePerSecond: 1_000_000, tokenRateBurst: 1_000_000, tokenConcurrency: 10_000, authFailuresPerMinute: 1_000_000 },
-    tokens: [{ token: TOKENS.read, scopes: ['read'] }, { token: TOKENS.admin, scopes: ['admin'] }, { token: TOKENS.both, scopes: ['read', 'admin'] }]
-  }, { logger: pino({ level: 'fatal' }) })
+  api = await startQueryApi(
+    {
+      port: 0,
+      brokers: kafkaBrokers(),
+      registryUrl: registry.url,
+      store: 'memory',
+      stateDir: dir,
+      instanceId: uniqueName('qa-fuzz'),
+      staticDir: null,
+      topics,
+      trafficApplicationId: uniqueName('fuzz-app'),
+      maxRangeMs: 24 * 60 * MIN,
+      // Thousands of requests from one address with one token, a seventh of them with bad credentials:
+      // the admission limits (tested in query-limits.test.ts) are raised so that the fuzzer reaches the procedures.
+      limits: { tokenRatePerSecond: 1_000_000, tokenRateBurst: 1_000_000, tokenConcurrency: 10_000, authFailuresPerMinute: 1_000_000 },
+      tokens: [
+        { token: TOKENS.read, scopes: ['read'] },
+        { token: TOKENS.admin, scopes: ['admin'] },
+        { token: TOKENS.both, scopes: ['read', 'admin'] }
+      ]
+    },
+    { logger: pino({ level: 'fatal' }) }
+  )
   await api.whenReady()
 })
 
@@ -47,7 +62,16 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-const PROCEDURES = ['traffic.sensors', 'traffic.series', 'traffic.sessions', 'traffic.live', 'system.health', 'system.topology', 'system.lag', 'system.instances']
+const PROCEDURES = [
+  'traffic.sensors',
+  'traffic.series',
+  'traffic.sessions',
+  'traffic.live',
+  'system.health',
+  'system.topology',
+  'system.lag',
+  'system.instances'
+]
 const FIELDS = ['sensorId', 'travelerType', 'from', 'to', 'resolution', 'limit', 'cursor', 'filters', '__proto__', 'constructor']
 
 /** Random requests from a seeded generator, so a failure can be replayed with QUERY_FUZZ_SEED. */
@@ -55,16 +79,60 @@ function fuzzer(seed: number) {
   const rand = prng(seed)
   const int = (n: number): number => Math.floor(rand() * n)
   const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T
-  const numbers = [0, -1, 1, 0.5, -0, 1e308, -1e308, 2 ** 53, 2 ** 64, 2 ** 53 + 2, 8.64e15, 8.64e15 + 1, T0, T0 + 30 * MIN, T0 + 2 * 86_400_000, Number.MAX_SAFE_INTEGER, 1e-300]
-  const strings = ['', 'all', 's-1', 's-404', 'CAR', 'BUS', 'SPACESHIP', '1m', '5m', '10m', 'x'.repeat(5000), '\u0000', '😀🚗', '<script>', '../../etc/passwd', '%00', 'null', '{"a":1}', 'eyJ2IjoxfQ']
+  const numbers = [
+    0,
+    -1,
+    1,
+    0.5,
+    -0,
+    1e308,
+    -1e308,
+    2 ** 53,
+    2 ** 64,
+    2 ** 53 + 2,
+    8.64e15,
+    8.64e15 + 1,
+    T0,
+    T0 + 30 * MIN,
+    T0 + 2 * 86_400_000,
+    Number.MAX_SAFE_INTEGER,
+    1e-300
+  ]
+  const strings = [
+    '',
+    'all',
+    's-1',
+    's-404',
+    'CAR',
+    'BUS',
+    'SPACESHIP',
+    '1m',
+    '5m',
+    '10m',
+    'x'.repeat(5000),
+    '\u0000',
+    '😀🚗',
+    '<script>',
+    '../../etc/passwd',
+    '%00',
+    'null',
+    '{"a":1}',
+    'eyJ2IjoxfQ'
+  ]
   const value = (depth: number): unknown => {
     switch (int(depth > 3 ? 4 : 7)) {
-      case 0: return pick(numbers)
-      case 1: return pick(strings)
-      case 2: return rand() < 0.5
-      case 3: return null
-      case 4: return Array.from({ length: int(5) }, () => value(depth + 1))
-      default: return Object.fromEntries(Array.from({ length: int(6) }, () => [rand() < 0.7 ? pick(FIELDS) : pick(strings).slice(0, 20), value(depth + 1)]))
+      case 0:
+        return pick(numbers)
+      case 1:
+        return pick(strings)
+      case 2:
+        return rand() < 0.5
+      case 3:
+        return null
+      case 4:
+        return Array.from({ length: int(5) }, () => value(depth + 1))
+      default:
+        return Object.fromEntries(Array.from({ length: int(6) }, () => [rand() < 0.7 ? pick(FIELDS) : pick(strings).slice(0, 20), value(depth + 1)]))
     }
   }
   const nearValid = (): Record<string, unknown> => {
@@ -76,19 +144,34 @@ function fuzzer(seed: number) {
     if (rand() < 0.3) input[pick(FIELDS)] = value(2)
     return input
   }
-  const encodeGarbage = (): string => pick([
-    ...['%', '%ZZ', '%E0%A4%A', '{', '[[[[', 'input', '%7B%22from%22%3A', '\u00e9'.repeat(3)].map(encodeURI),
-    // JSON that parses to numbers JSON.stringify cannot write: Infinity, -0, and 400 digits.
-    encodeURIComponent(`{"sensorId":"all","from":1e999,"to":-1e999}`),
-    encodeURIComponent(`{"sensorId":"s-1","from":-0,"to":${'9'.repeat(400)}}`),
-    encodeURIComponent(`{"from":${T0},"to":${T0 + MIN},"sensorId":"all","sensorId":"s-1"}`)
-  ])
+  const encodeGarbage = (): string =>
+    pick([
+      ...['%', '%ZZ', '%E0%A4%A', '{', '[[[[', 'input', '%7B%22from%22%3A', '\u00e9'.repeat(3)].map(encodeURI),
+      // JSON that parses to numbers JSON.stringify cannot write: Infinity, -0, and 400 digits.
+      encodeURIComponent(`{"sensorId":"all","from":1e999,"to":-1e999}`),
+      encodeURIComponent(`{"sensorId":"s-1","from":-0,"to":${'9'.repeat(400)}}`),
+      encodeURIComponent(`{"from":${T0},"to":${T0 + MIN},"sensorId":"all","sensorId":"s-1"}`)
+    ])
 
   /** A well-formed call with an admin+read token, its input mutated in one random place half of the time. */
   const validCall = (): { method: string; path: string; headers: Record<string, string>; body: Buffer | undefined } => {
-    const procedure = pick(['traffic.series', 'traffic.series', 'traffic.sessions', 'traffic.sensors', 'system.health', 'system.topology', 'system.lag', 'system.instances'])
+    const procedure = pick([
+      'traffic.series',
+      'traffic.series',
+      'traffic.sessions',
+      'traffic.sensors',
+      'system.health',
+      'system.topology',
+      'system.lag',
+      'system.instances'
+    ])
     const from = T0 + int(90) * MIN - 30 * MIN
-    const input: Record<string, unknown> = { sensorId: pick(['all', 's-1']), travelerType: pick(['all', 'CAR', 'BUS', 'TRUCK']), from, to: from + int(300) * MIN }
+    const input: Record<string, unknown> = {
+      sensorId: pick(['all', 's-1']),
+      travelerType: pick(['all', 'CAR', 'BUS', 'TRUCK']),
+      from,
+      to: from + int(300) * MIN
+    }
     if (procedure === 'traffic.series') input.resolution = pick(['1m', '5m'])
     if (procedure === 'traffic.sessions') input.limit = 1 + int(500)
     if (rand() < 0.5) {
@@ -103,7 +186,10 @@ function fuzzer(seed: number) {
   return (): { method: string; path: string; headers: Record<string, string>; body: Buffer | undefined } => {
     if (rand() < 0.35) return validCall()
     const method = rand() < 0.7 ? 'GET' : pick(['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'TRACE', 'PURGE'])
-    let procedure = rand() < 0.85 ? pick(PROCEDURES) : pick(['traffic', 'system', 'traffic.', '.', 'traffic.series.x', 'constructor', '__proto__.x', 'toString', 'x'.repeat(300)])
+    let procedure =
+      rand() < 0.85
+        ? pick(PROCEDURES)
+        : pick(['traffic', 'system', 'traffic.', '.', 'traffic.series.x', 'constructor', '__proto__.x', 'toString', 'x'.repeat(300)])
     const batch = rand() < 0.15
     if (batch) procedure = Array.from({ length: 1 + int(4) }, () => pick(PROCEDURES)).join(',')
     let query = ''
@@ -121,20 +207,29 @@ function fuzzer(seed: number) {
     } else if (r < 0.82) {
       query = `?input=${encodeURIComponent(JSON.stringify({ sensorId: 'all', from: 0, to: 'x'.repeat(int(6000)) }))}`
     }
-    const prefix = rand() < 0.93 ? '/trpc/' : pick(['/', '/trpc', '//trpc/', '/TRPC/', '/readyz', '/livez', '/index.html', '/assets/../../x', '/%2e%2e/%2e%2e/etc/passwd'])
+    const prefix =
+      rand() < 0.93 ? '/trpc/' : pick(['/', '/trpc', '//trpc/', '/TRPC/', '/readyz', '/livez', '/index.html', '/assets/../../x', '/%2e%2e/%2e%2e/etc/passwd'])
     const headers: Record<string, string> = {}
     const auth = int(7)
     if (auth === 1) headers.authorization = `Bearer ${TOKENS.read}`
     else if (auth === 2) headers.authorization = `Bearer ${TOKENS.admin}`
     else if (auth === 3) headers.authorization = `Bearer ${TOKENS.both}`
-    else if (auth === 4) headers.authorization = pick(['Bearer', 'Bearer ', 'Basic abc', `bearer ${TOKENS.read}x`, `Bearer ${'a'.repeat(2000)}`, 'Bearer \u00ff'])
-    if (rand() < 0.3) headers['content-type'] = pick(['application/json', 'multipart/form-data; boundary=x', 'application/octet-stream', 'text/plain', 'application/x-www-form-urlencoded', ';;;'])
+    else if (auth === 4)
+      headers.authorization = pick(['Bearer', 'Bearer ', 'Basic abc', `bearer ${TOKENS.read}x`, `Bearer ${'a'.repeat(2000)}`, 'Bearer \u00ff'])
+    if (rand() < 0.3)
+      headers['content-type'] = pick([
+        'application/json',
+        'multipart/form-data; boundary=x',
+        'application/octet-stream',
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        ';;;'
+      ])
     if (rand() < 0.1) headers.accept = 'text/event-stream'
     let body: Buffer | undefined
     if (method !== 'GET' && method !== 'HEAD' && rand() < 0.7) {
-      body = rand() < 0.5
-        ? Buffer.from(JSON.stringify(value(0)) ?? 'null')
-        : Buffer.from(Array.from({ length: int(rand() < 0.1 ? 200_000 : 2000) }, () => int(256)))
+      body =
+        rand() < 0.5 ? Buffer.from(JSON.stringify(value(0)) ?? 'null') : Buffer.from(Array.from({ length: int(rand() < 0.1 ? 200_000 : 2000) }, () => int(256)))
     }
     return { method, path: `${prefix === '/trpc/' ? prefix + procedure : prefix}${query}`, headers, body }
   }
@@ -171,7 +266,9 @@ function sendRaw(base: URL, bytes: Buffer): Promise<string> {
     let answer = ''
     socket.setTimeout(5000, () => socket.destroy())
     socket.on('connect', () => socket.end(bytes))
-    socket.on('data', (d) => { answer += d.toString('latin1') })
+    socket.on('data', (d) => {
+      answer += d.toString('latin1')
+    })
     socket.on('close', () => resolve(answer.split('\r\n')[0] ?? ''))
     socket.on('error', () => undefined)
   })
@@ -198,7 +295,8 @@ describe('query API fuzzing', () => {
     const rand = prng(SEED + 1)
     for (let k = 0; k < RAW_REQUESTS; k++) {
       const garbage = Buffer.from(Array.from({ length: 1 + Math.floor(rand() * 3000) }, () => Math.floor(rand() * 256)))
-      const framed = rand() < 0.5 ? Buffer.concat([Buffer.from(`GET /trpc/traffic.series?input=`), garbage, Buffer.from(' HTTP/1.1\r\nHost: x\r\n\r\n')]) : garbage
+      const framed =
+        rand() < 0.5 ? Buffer.concat([Buffer.from(`GET /trpc/traffic.series?input=`), garbage, Buffer.from(' HTTP/1.1\r\nHost: x\r\n\r\n')]) : garbage
       const line = await sendRaw(base, framed)
       const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(line)?.[1] ?? 0)
       if (status >= 500) failures.push(`${line} for raw bytes`)
@@ -213,7 +311,12 @@ describe('query API fuzzing', () => {
     const health = await fetch(`${api.url}/trpc/system.health`)
     expect(health.status).toBe(200)
     expect(((await health.json()) as { result: { data: unknown } }).result.data).toEqual({ status: 'ready', ready: true })
-    const series = await createQueryClient({ url: api.url, token: TOKENS.read }).traffic.series.query({ sensorId: 's-1', travelerType: 'CAR', from: T0, to: T0 + 60 * MIN })
+    const series = await createQueryClient({ url: api.url, token: TOKENS.read }).traffic.series.query({
+      sensorId: 's-1',
+      travelerType: 'CAR',
+      from: T0,
+      to: T0 + 60 * MIN
+    })
     expect(series.points.filter((p) => p.observations > 0)).toHaveLength(60)
   })
 })

@@ -15,7 +15,17 @@ import { createQueryClient, startQueryApi, type LiveEvent, type QueryApiOptions,
 import { startRegistry, type RunningRegistry } from '../registry/index.ts'
 import { SchemaRegistryClient } from '../schemas/index.ts'
 import { createTopics, kafkaBrokers, uniqueName } from './support/kafka.ts'
-import { ContractProducer, createOutputTopics, eventually, MIN, prng, randomStats, recentStart, selfSignedCertificate, type OutputTopics } from './query-support.ts'
+import {
+  ContractProducer,
+  createOutputTopics,
+  eventually,
+  MIN,
+  prng,
+  randomStats,
+  recentStart,
+  selfSignedCertificate,
+  type OutputTopics
+} from './query-support.ts'
 
 const T0 = recentStart()
 const READ = 'http-it-reader-1'
@@ -33,7 +43,10 @@ function options(extra: Partial<QueryApiOptions> = {}): QueryApiOptions {
     port: 0,
     brokers: kafkaBrokers(),
     registryUrl: registry.url,
-    tokens: [{ token: READ, scopes: ['read'] }, { token: ADMIN, scopes: ['admin'] }],
+    tokens: [
+      { token: READ, scopes: ['read'] },
+      { token: ADMIN, scopes: ['admin'] }
+    ],
     store: 'memory',
     stateDir: dir,
     instanceId: uniqueName('qa-http'),
@@ -68,7 +81,7 @@ afterAll(async () => {
 async function get(path: string, input: unknown, token?: string): Promise<{ status: number; message: string | undefined }> {
   const query = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`
   const res = await fetch(`${api.url}/trpc/${path}${query}`, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } })
-  const body = await res.json() as { error?: { message: string } }
+  const body = (await res.json()) as { error?: { message: string } }
   return { status: res.status, message: body.error?.message }
 }
 
@@ -92,38 +105,63 @@ describe('query API auth and input errors over real HTTP', () => {
     expect(await health()).toEqual({ status: 'ready', ready: true })
     expect(await health('not-a-real-token')).toEqual({ status: 'ready', ready: true })
     for (const token of [READ, ADMIN]) {
-      expect(await health(token)).toMatchObject({ status: 'ready', ready: true, instanceId: api.config.instanceId, kafka: { topics: expect.arrayContaining([topics.stats1m]) } })
+      expect(await health(token)).toMatchObject({
+        status: 'ready',
+        ready: true,
+        instanceId: api.config.instanceId,
+        kafka: { topics: expect.arrayContaining([topics.stats1m]) }
+      })
     }
   })
 
   it('answers 403 when the token lacks the scope', async () => {
-    expect(await get('traffic.series', series, ADMIN)).toMatchObject({ status: 403, message: 'a token with the "read" scope is required for traffic.* and commerce.* procedures' })
+    expect(await get('traffic.series', series, ADMIN)).toMatchObject({
+      status: 403,
+      message: 'a token with the "read" scope is required for traffic.* and commerce.* procedures'
+    })
     expect((await get('system.lag', undefined, READ)).status).toBe(403)
     expect((await get('traffic.series', series, READ)).status).toBe(200)
   })
 
   it('answers 400 with a clear message for malformed input, an unknown sensor and a range past the maximum', async () => {
-    expect(await get('traffic.series', { ...series, from: T0 + MIN, to: T0 }, READ)).toMatchObject({ status: 400, message: expect.stringMatching(/from .* must not be after to/) })
-    expect(await get('traffic.series', { ...series, sensorId: 'ghost' }, READ)).toMatchObject({ status: 400, message: expect.stringMatching(/unknown sensor "ghost"/) })
-    expect(await get('traffic.series', { ...series, to: T0 + 7 * 60 * MIN }, READ)).toMatchObject({ status: 400, message: expect.stringMatching(/at most 21600000 ms \(6 h\)/) })
-    expect(await get('traffic.series', { ...series, from: '2025-01-01' }, READ)).toMatchObject({ status: 400, message: 'invalid input: from: must be a number of epoch milliseconds' })
+    expect(await get('traffic.series', { ...series, from: T0 + MIN, to: T0 }, READ)).toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/from .* must not be after to/)
+    })
+    expect(await get('traffic.series', { ...series, sensorId: 'ghost' }, READ)).toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/unknown sensor "ghost"/)
+    })
+    expect(await get('traffic.series', { ...series, to: T0 + 7 * 60 * MIN }, READ)).toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/at most 21600000 ms \(6 h\)/)
+    })
+    expect(await get('traffic.series', { ...series, from: '2025-01-01' }, READ)).toMatchObject({
+      status: 400,
+      message: 'invalid input: from: must be a number of epoch milliseconds'
+    })
     expect(await get('traffic.sessions', { from: T0, to: T0 + MIN, cursor: 'x'.repeat(3000) }, READ)).toMatchObject({ status: 400 })
   })
 })
 
 describe('query API system procedures against a real consumer group', () => {
-  it('reports the workers\' lag per partition, their instances with tasks, and the traffic topology', async () => {
+  it("reports the workers' lag per partition, their instances with tasks, and the traffic topology", async () => {
     const brokers = kafkaBrokers()
     await createTopics(brokers, [{ name: observations, partitions: 4 }])
     const producer = new Producer({
-      clientId: 'query-it-obs', bootstrapBrokers: brokers, idempotent: true, acks: -1,
+      clientId: 'query-it-obs',
+      bootstrapBrokers: brokers,
+      idempotent: true,
+      acks: -1,
       serializers: { key: stringSerializer, value: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer }
     })
     await producer.send({ messages: Array.from({ length: 40 }, (_, i) => ({ topic: observations, partition: i % 4, key: `s-${i}`, value: `v-${i}` })) })
     await producer.close()
     // A stand-in worker: a member of the application's group that commits some offsets.
     const consumer = new Consumer({
-      clientId: `${appId}-worker-1`, groupId: appId, bootstrapBrokers: brokers,
+      clientId: `${appId}-worker-1`,
+      groupId: appId,
+      bootstrapBrokers: brokers,
       deserializers: { key: stringDeserializer, value: stringDeserializer, headerKey: stringDeserializer, headerValue: stringDeserializer }
     })
     const ends = (await consumer.listOffsets({ topics: [observations], timestamp: ListOffsetTimestamps.LATEST })).get(observations)?.map(Number) ?? []
@@ -140,7 +178,15 @@ describe('query API system procedures against a real consumer group', () => {
       await eventually(async () => (await admin.system.lag.query()).partitions.length === 4, 20_000, 'committed offsets')
       const lag = await admin.system.lag.query()
       expect(lag.groupId).toBe(appId)
-      expect(lag.partitions).toEqual([0, 1, 2, 3].map((partition) => ({ topic: observations, partition, committedOffset: committed[partition], endOffset: ends[partition], lag: partition === 0 ? 4 : 0 })))
+      expect(lag.partitions).toEqual(
+        [0, 1, 2, 3].map((partition) => ({
+          topic: observations,
+          partition,
+          committedOffset: committed[partition],
+          endOffset: ends[partition],
+          lag: partition === 0 ? 4 : 0
+        }))
+      )
       expect(lag.totalLag).toBe(4)
 
       const topology = await admin.system.topology.query()
@@ -152,25 +198,64 @@ describe('query API system procedures against a real consumer group', () => {
 
       // Status reports as the runtime publishes them: one for this member, one for an instance that left.
       const statusProducer = new Producer({
-        clientId: 'query-it-status', bootstrapBrokers: brokers, idempotent: true, acks: -1,
+        clientId: 'query-it-status',
+        bootstrapBrokers: brokers,
+        idempotent: true,
+        acks: -1,
         serializers: { key: stringSerializer, value: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer }
       })
-      const report = (instanceId: string, memberId: string): string => JSON.stringify({
-        applicationId: appId, instanceId, state: 'RUNNING', processingGuarantee: 'at_least_once', memberId, generationId: 1, startedAtMs: Date.now() - 1000,
-        updatedAtMs: Date.now(), recordsProcessedTotal: 40, recordsPerSecond: 12.5, commits: 2, lastCommitAtMs: Date.now(), error: null, metricsPort: null,
-        tasks: [{ id: `${sourceSub?.id}_0`, subtopology: 0, partition: 0, phase: 'running', inputs: [], recordsProcessed: 10, streamTimeMs: 5, bufferedRecords: 0, restoredRecords: 0, restoreRemainingOffsets: 0, droppedRecords: {} }],
-        partitions: [{ topic: observations, partition: 0, task: '0_0', position: 10, committedOffset: 6, endOffset: 10, lag: 4 }]
+      const report = (instanceId: string, memberId: string): string =>
+        JSON.stringify({
+          applicationId: appId,
+          instanceId,
+          state: 'RUNNING',
+          processingGuarantee: 'at_least_once',
+          memberId,
+          generationId: 1,
+          startedAtMs: Date.now() - 1000,
+          updatedAtMs: Date.now(),
+          recordsProcessedTotal: 40,
+          recordsPerSecond: 12.5,
+          commits: 2,
+          lastCommitAtMs: Date.now(),
+          error: null,
+          metricsPort: null,
+          tasks: [
+            {
+              id: `${sourceSub?.id}_0`,
+              subtopology: 0,
+              partition: 0,
+              phase: 'running',
+              inputs: [],
+              recordsProcessed: 10,
+              streamTimeMs: 5,
+              bufferedRecords: 0,
+              restoredRecords: 0,
+              restoreRemainingOffsets: 0,
+              droppedRecords: {}
+            }
+          ],
+          partitions: [{ topic: observations, partition: 0, task: '0_0', position: 10, committedOffset: 6, endOffset: 10, lag: 4 }]
+        })
+      await statusProducer.send({
+        messages: [
+          { topic: `${appId}-status`, key: 'worker-1', value: report('worker-1', consumer.memberId ?? '') },
+          { topic: `${appId}-status`, key: 'worker-gone', value: report('worker-gone', 'member-that-left') }
+        ]
       })
-      await statusProducer.send({ messages: [
-        { topic: `${appId}-status`, key: 'worker-1', value: report('worker-1', consumer.memberId ?? '') },
-        { topic: `${appId}-status`, key: 'worker-gone', value: report('worker-gone', 'member-that-left') }
-      ] })
       await statusProducer.close()
       await eventually(async () => (await admin.system.instances.query()).unattachedReports?.length === 1, 20_000, 'the status reports')
 
       const instances = await admin.system.instances.query()
       expect(instances.groupId).toBe(appId)
-      expect(instances.instances[0]?.status).toMatchObject({ instanceId: 'worker-1', state: 'RUNNING', recordsPerSecond: 12.5, inputLag: 4, stale: false, tasks: [{ id: `${sourceSub?.id}_0`, phase: 'running' }] })
+      expect(instances.instances[0]?.status).toMatchObject({
+        instanceId: 'worker-1',
+        state: 'RUNNING',
+        recordsPerSecond: 12.5,
+        inputLag: 4,
+        stale: false,
+        tasks: [{ id: `${sourceSub?.id}_0`, phase: 'running' }]
+      })
       expect(instances.unattachedReports?.map((r) => r.instanceId)).toEqual(['worker-gone'])
       expect(instances.state).toMatch(/STABLE/i)
       expect(instances.instances).toHaveLength(1)
@@ -186,7 +271,9 @@ describe('query API system procedures against a real consumer group', () => {
   })
 
   it('reports an unknown group as empty rather than failing', async () => {
-    const other = await startQueryApi(options({ trafficApplicationId: uniqueName('no-such-app'), instanceId: uniqueName('qa-http-2') }), { logger: pino({ level: 'warn' }) })
+    const other = await startQueryApi(options({ trafficApplicationId: uniqueName('no-such-app'), instanceId: uniqueName('qa-http-2') }), {
+      logger: pino({ level: 'warn' })
+    })
     try {
       const admin = createQueryClient({ url: other.url, token: ADMIN })
       expect(await admin.system.lag.query()).toMatchObject({ partitions: [], totalLag: 0 })
@@ -208,14 +295,20 @@ describe('query API over TLS', () => {
     try {
       expect(secure.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)
       await secure.whenReady()
-      const fetchTls = (path: string, token?: string): Promise<{ status: number; body: string }> => new Promise((resolve, reject) => {
-        const req = httpsRequest(`${secure.url}${path}`, { ca, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } }, (res) => {
-          let body = ''
-          res.setEncoding('utf8').on('data', (c: string) => { body += c }).on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+      const fetchTls = (path: string, token?: string): Promise<{ status: number; body: string }> =>
+        new Promise((resolve, reject) => {
+          const req = httpsRequest(`${secure.url}${path}`, { ca, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } }, (res) => {
+            let body = ''
+            res
+              .setEncoding('utf8')
+              .on('data', (c: string) => {
+                body += c
+              })
+              .on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+          })
+          req.on('error', reject)
+          req.end()
         })
-        req.on('error', reject)
-        req.end()
-      })
       const health = await fetchTls('/trpc/system.health')
       expect(health.status).toBe(200)
       expect(JSON.parse(health.body).result.data).toEqual({ status: 'ready', ready: true })
@@ -224,11 +317,13 @@ describe('query API over TLS', () => {
       expect(sensors.status).toBe(200)
       expect(JSON.parse(sensors.body).result.data.sensors.map((s: { sensorId: string }) => s.sensorId)).toEqual(['s-1'])
       // An untrusted certificate is refused by the client.
-      await expect(new Promise((resolve, reject) => {
-        const req = httpsRequest(`${secure.url}/trpc/system.health`, (res) => resolve(res.statusCode))
-        req.on('error', reject)
-        req.end()
-      })).rejects.toThrow(/self-signed|certificate/i)
+      await expect(
+        new Promise((resolve, reject) => {
+          const req = httpsRequest(`${secure.url}/trpc/system.health`, (res) => resolve(res.statusCode))
+          req.on('error', reject)
+          req.end()
+        })
+      ).rejects.toThrow(/self-signed|certificate/i)
       // Plain HTTP gets no HTTP answer from a TLS port.
       const plain = await new Promise<string>((resolve) => {
         const req = httpRequest(secure.url.replace('https:', 'http:') + '/trpc/system.health', (res) => resolve(`status ${res.statusCode}`))
@@ -240,13 +335,16 @@ describe('query API over TLS', () => {
       // Subscriptions over TLS with the Node EventSource trusting the CA.
       const client = createQueryClient({ url: secure.url, token: READ, ca })
       const first = await new Promise<LiveEvent>((resolve, reject) => {
-        const sub = client.traffic.live.subscribe({}, {
-          onData: (e) => {
-            sub.unsubscribe()
-            resolve(e)
-          },
-          onError: reject
-        })
+        const sub = client.traffic.live.subscribe(
+          {},
+          {
+            onData: (e) => {
+              sub.unsubscribe()
+              resolve(e)
+            },
+            onError: reject
+          }
+        )
       })
       expect(first).toMatchObject({ kind: 'subscribed', ready: true })
     } finally {

@@ -26,12 +26,27 @@ import { eventually, MIN, oneSensorHour, recentStart, type OutputTopics } from '
 const T0 = recentStart()
 const DAY = 24 * 60 * MIN
 const TOKENS = {
-  read: 'limits-read-00001', admin: 'limits-admin-0001', batch: 'limits-batch-0001', rate: 'limits-rate-00001', cap: 'limits-cap-000001',
-  sub1: 'limits-sub1-00001', sub2: 'limits-sub2-00001', live: 'limits-live-00001'
+  read: 'limits-read-00001',
+  admin: 'limits-admin-0001',
+  batch: 'limits-batch-0001',
+  rate: 'limits-rate-00001',
+  cap: 'limits-cap-000001',
+  sub1: 'limits-sub1-00001',
+  sub2: 'limits-sub2-00001',
+  live: 'limits-live-00001'
 } as const
 const LIMITS = {
-  maxSeriesPoints: 600, maxRequestPoints: 6000, maxResponseBytes: 256 * 1024, tokenRatePerSecond: 5, tokenRateBurst: 40, maxSubscriptionsPerToken: 3, maxSubscriptions: 5,
-  authFailuresPerMinute: 20, idleTimeoutMs: 2000, headersTimeoutMs: 1000, requestTimeoutMs: 2000
+  maxSeriesPoints: 600,
+  maxRequestPoints: 6000,
+  maxResponseBytes: 256 * 1024,
+  tokenRatePerSecond: 5,
+  tokenRateBurst: 40,
+  maxSubscriptionsPerToken: 3,
+  maxSubscriptions: 5,
+  authFailuresPerMinute: 20,
+  idleTimeoutMs: 2000,
+  headersTimeoutMs: 1000,
+  requestTimeoutMs: 2000
 }
 
 let registry: RunningRegistry
@@ -51,16 +66,32 @@ beforeAll(async () => {
   // The access log is captured as pino writes it.
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      logLines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''))
+      logLines.push(
+        ...chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l !== '')
+      )
       done()
     }
   })
-  api = await startQueryApi({
-    port: 0, brokers: kafkaBrokers(), registryUrl: registry.url, store: 'memory', stateDir: dir, instanceId: uniqueName('qa-limits'),
-    staticDir: join(dir, 'static'), topics, trafficApplicationId: uniqueName('limits-app'), maxRangeMs: 7 * DAY,
-    tokens: Object.entries(TOKENS).map(([name, token]) => ({ token, scopes: name === 'admin' ? ['admin' as const] : ['read' as const] })),
-    limits: LIMITS
-  }, { logger: pino({ level: 'info' }, sink) })
+  api = await startQueryApi(
+    {
+      port: 0,
+      brokers: kafkaBrokers(),
+      registryUrl: registry.url,
+      store: 'memory',
+      stateDir: dir,
+      instanceId: uniqueName('qa-limits'),
+      staticDir: join(dir, 'static'),
+      topics,
+      trafficApplicationId: uniqueName('limits-app'),
+      maxRangeMs: 7 * DAY,
+      tokens: Object.entries(TOKENS).map(([name, token]) => ({ token, scopes: name === 'admin' ? ['admin' as const] : ['read' as const] })),
+      limits: LIMITS
+    },
+    { logger: pino({ level: 'info' }, sink) }
+  )
   await api.whenReady()
 })
 
@@ -79,14 +110,23 @@ interface Answer {
 /** A GET with node:http (to choose the local address), the whole body read. */
 function get(url: string, options: { token?: string; localAddress?: string } = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, {
-      headers: options.token === undefined ? {} : { authorization: `Bearer ${options.token}` },
-      agent: false,
-      ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress })
-    }, (res) => {
-      let body = ''
-      res.setEncoding('utf8').on('data', (c: string) => { body += c }).on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
-    })
+    const req = httpRequest(
+      url,
+      {
+        headers: options.token === undefined ? {} : { authorization: `Bearer ${options.token}` },
+        agent: false,
+        ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress })
+      },
+      (res) => {
+        let body = ''
+        res
+          .setEncoding('utf8')
+          .on('data', (c: string) => {
+            body += c
+          })
+          .on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
+      }
+    )
     req.on('error', reject)
     req.end()
   })
@@ -97,7 +137,8 @@ function errorOf(answer: Answer): { message: string; data: { errorCode: string |
 }
 
 const seriesInput = (to: number): Record<string, unknown> => ({ sensorId: 's-1', travelerType: 'all', from: T0, to, resolution: '1m' })
-const trpc = (path: string, input?: unknown): string => `${api.url}/trpc/${path}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}`
+const trpc = (path: string, input?: unknown): string =>
+  `${api.url}/trpc/${path}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}`
 const batch = (path: string, inputs: unknown[]): string =>
   `${api.url}/trpc/${inputs.map(() => path).join(',')}?batch=1&input=${encodeURIComponent(JSON.stringify(Object.fromEntries(inputs.map((input, i) => [String(i), input]))))}`
 
@@ -106,7 +147,9 @@ function openStream(url: string, headers: Record<string, string> = {}): Promise<
   return new Promise((resolve, reject) => {
     const req = httpGet(url, { headers: { accept: 'text/event-stream', ...headers }, agent: false }, (res) => {
       let body = ''
-      res.setEncoding('utf8').on('data', (c: string) => { body += c })
+      res.setEncoding('utf8').on('data', (c: string) => {
+        body += c
+      })
       res.on('error', () => undefined)
       resolve({ res, body: () => body, close: () => req.destroy() })
     })
@@ -118,14 +161,35 @@ const liveUrl = (): string => trpc('traffic.live', { sensorId: 'all' })
 
 describe('query API limits over real HTTP', () => {
   it('answers a batch with more calls than the limit with 400 naming the limit, and admits a full one', async () => {
-    const tooMany = await get(batch('traffic.sensors', Array.from({ length: 21 }, () => ({}))), { token: TOKENS.batch })
+    const tooMany = await get(
+      batch(
+        'traffic.sensors',
+        Array.from({ length: 21 }, () => ({}))
+      ),
+      { token: TOKENS.batch }
+    )
     expect(tooMany.status).toBe(400)
-    expect(errorOf(tooMany)).toMatchObject({ message: 'the batch has 21 calls; at most 20 calls may be sent in one request (limits.maxBatchCalls)', data: { errorCode: 'QUERY_TOO_MANY_CALLS' } })
+    expect(errorOf(tooMany)).toMatchObject({
+      message: 'the batch has 21 calls; at most 20 calls may be sent in one request (limits.maxBatchCalls)',
+      data: { errorCode: 'QUERY_TOO_MANY_CALLS' }
+    })
     // The 13 KB batch of 150 seven-day series of the issue is refused before any of it runs.
-    const issue = await get(batch('traffic.series', Array.from({ length: 150 }, () => ({ from: T0 - 6 * DAY, to: T0 + DAY }))), { token: TOKENS.batch })
+    const issue = await get(
+      batch(
+        'traffic.series',
+        Array.from({ length: 150 }, () => ({ from: T0 - 6 * DAY, to: T0 + DAY }))
+      ),
+      { token: TOKENS.batch }
+    )
     expect(issue.status).toBe(400)
     expect(errorOf(issue).message).toMatch(/the batch has 150 calls; at most 20/)
-    const full = await get(batch('traffic.sensors', Array.from({ length: 20 }, () => ({}))), { token: TOKENS.batch })
+    const full = await get(
+      batch(
+        'traffic.sensors',
+        Array.from({ length: 20 }, () => ({}))
+      ),
+      { token: TOKENS.batch }
+    )
     expect(full.status).toBe(200)
     expect(JSON.parse(full.body)).toHaveLength(20)
   })
@@ -146,17 +210,30 @@ describe('query API limits over real HTTP', () => {
   })
 
   it('answers a request asking for more series points over its calls than the limit with 400, before computing any', async () => {
-    const over = await get(batch('traffic.series', Array.from({ length: 11 }, () => seriesInput(T0 + 600 * MIN))), { token: TOKENS.read })
+    const over = await get(
+      batch(
+        'traffic.series',
+        Array.from({ length: 11 }, () => seriesInput(T0 + 600 * MIN))
+      ),
+      { token: TOKENS.read }
+    )
     expect(over.status).toBe(400)
     expect(errorOf(over)).toMatchObject({
-      message: 'the request asks for 6600 series points over its calls; at most 6000 may be asked for in one request (limits.maxRequestPoints): split it or shorten the ranges',
+      message:
+        'the request asks for 6600 series points over its calls; at most 6000 may be asked for in one request (limits.maxRequestPoints): split it or shorten the ranges',
       data: { errorCode: 'QUERY_TOO_MANY_POINTS' }
     })
   })
 
   it('answers a response past the size cap with a complete 413 JSON error instead of the body', async () => {
     // 5 series of 600 points: ~350 KB of JSON.
-    const big = await get(batch('traffic.series', Array.from({ length: 5 }, () => seriesInput(T0 + 600 * MIN))), { token: TOKENS.cap })
+    const big = await get(
+      batch(
+        'traffic.series',
+        Array.from({ length: 5 }, () => seriesInput(T0 + 600 * MIN))
+      ),
+      { token: TOKENS.cap }
+    )
     expect(big.status).toBe(413)
     expect(big.headers['content-type']).toBe('application/json')
     expect(errorOf(big)).toMatchObject({ data: { errorCode: 'QUERY_RESPONSE_TOO_LARGE', httpStatus: 413 } })
@@ -176,7 +253,9 @@ describe('query API limits over real HTTP', () => {
     expect(refused.status).toBe(429)
     expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1)
     expect(errorOf(refused)).toMatchObject({ data: { errorCode: 'QUERY_RATE_LIMITED', httpStatus: 429 } })
-    expect(errorOf(refused).message).toMatch(/^token limi…[0-9a-f]{8} is past its rate of 5 calls per second \(burst 40; limits.tokenRatePerSecond\); retry after \d+ s$/)
+    expect(errorOf(refused).message).toMatch(
+      /^token limi…[0-9a-f]{8} is past its rate of 5 calls per second \(burst 40; limits.tokenRatePerSecond\); retry after \d+ s$/
+    )
     expect((await get(trpc('traffic.sensors'), { token: TOKENS.read })).status).toBe(200)
   })
 
@@ -204,12 +283,16 @@ describe('query API limits over real HTTP', () => {
       expect(errorOf(sixth).message).toMatch(/already serves 5 live subscriptions, its maximum \(limits.maxSubscriptions\)/)
       open.shift()?.close()
       let again: { res: IncomingMessage; close: () => void } | undefined
-      await eventually(async () => {
-        const s = await openStream(liveUrl(), auth(TOKENS.sub2))
-        if (s.res.statusCode === 200) again = s
-        else s.close()
-        return again !== undefined
-      }, 10_000, 'a place freed by a closed stream')
+      await eventually(
+        async () => {
+          const s = await openStream(liveUrl(), auth(TOKENS.sub2))
+          if (s.res.statusCode === 200) again = s
+          else s.close()
+          return again !== undefined
+        },
+        10_000,
+        'a place freed by a closed stream'
+      )
       if (again !== undefined) open.push(again)
     } finally {
       for (const s of open) s.close()
@@ -224,7 +307,9 @@ describe('query API limits over real HTTP', () => {
       expect(stream.res.statusCode).toBe(200)
       expect(stream.res.headers['content-type']).toMatch(/text\/event-stream/)
       let closed = false
-      stream.res.on('close', () => { closed = true })
+      stream.res.on('close', () => {
+        closed = true
+      })
       // Twice the idle timeout: a plain idle socket is closed by then (next test), a stream is not.
       await new Promise((resolve) => setTimeout(resolve, 2 * LIMITS.idleTimeoutMs + 500))
       expect(closed).toBe(false)
@@ -240,7 +325,9 @@ describe('query API limits over real HTTP', () => {
       const started = Date.now()
       const socket = connect(port, '127.0.0.1')
       let data = ''
-      socket.on('data', (c) => { data += c.toString('latin1') })
+      socket.on('data', (c) => {
+        data += c.toString('latin1')
+      })
       socket.on('error', () => undefined)
       socket.on('close', () => resolve({ ms: Date.now() - started, data }))
     })
@@ -250,7 +337,9 @@ describe('query API limits over real HTTP', () => {
       // A header line every 300 ms keeps the socket from being idle; only the headers timeout ends it.
       const timer = setInterval(() => socket.write(`X-Slow-${Date.now()}: 1\r\n`), 300)
       let data = ''
-      socket.on('data', (c) => { data += c.toString('latin1') })
+      socket.on('data', (c) => {
+        data += c.toString('latin1')
+      })
       socket.on('error', () => undefined)
       socket.on('close', () => {
         clearInterval(timer)
@@ -276,11 +365,18 @@ describe('query API limits over real HTTP', () => {
     expect(blocked.status).toBe(429)
     expect(Number(blocked.headers['retry-after'])).toBeGreaterThanOrEqual(1)
     expect(Number(blocked.headers['retry-after'])).toBeLessThanOrEqual(60)
-    expect(errorOf(blocked)).toMatchObject({ message: expect.stringMatching(/^too many failed authentications from this address \(at most 20 per minute; limits.authFailuresPerMinute\); retry after \d+ s$/), data: { errorCode: 'QUERY_RATE_LIMITED' } })
+    expect(errorOf(blocked)).toMatchObject({
+      message: expect.stringMatching(
+        /^too many failed authentications from this address \(at most 20 per minute; limits.authFailuresPerMinute\); retry after \d+ s$/
+      ),
+      data: { errorCode: 'QUERY_RATE_LIMITED' }
+    })
     const rest = await get(`${api.url}/api/product/sale/1`, { ...from2, token: TOKENS.read })
     expect(rest.status).toBe(429)
     expect(rest.headers['retry-after']).toBeDefined()
-    expect(JSON.parse(rest.body)).toMatchObject({ error: { code: 'QUERY_RATE_LIMITED', status: 429, message: expect.stringMatching(/^too many failed authentications/) } })
+    expect(JSON.parse(rest.body)).toMatchObject({
+      error: { code: 'QUERY_RATE_LIMITED', status: 429, message: expect.stringMatching(/^too many failed authentications/) }
+    })
     // No credentials at all are not failures, and other addresses are not affected.
     expect((await get(trpc('traffic.sensors'), { token: TOKENS.read })).status).toBe(200)
   })
@@ -290,7 +386,11 @@ describe('query API limits over real HTTP', () => {
     expect(bare.status).toBe(200)
     expect((JSON.parse(bare.body) as { result: { data: unknown } }).result.data).toEqual({ status: 'ready', ready: true })
     const full = await get(trpc('system.health'), { token: TOKENS.admin })
-    expect((JSON.parse(full.body) as { result: { data: unknown } }).result.data).toMatchObject({ ready: true, instanceId: api.config.instanceId, kafka: { topics: expect.arrayContaining([topics.stats1m]) } })
+    expect((JSON.parse(full.body) as { result: { data: unknown } }).result.data).toMatchObject({
+      ready: true,
+      instanceId: api.config.instanceId,
+      kafka: { topics: expect.arrayContaining([topics.stats1m]) }
+    })
   })
 
   it('sends the security headers with the dashboard files', async () => {
@@ -312,7 +412,13 @@ describe('query API limits over real HTTP', () => {
     const access = logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request')
     expect(access.length).toBeGreaterThan(30)
     for (const line of access) {
-      expect(line).toMatchObject({ level: 30, method: expect.any(String), path: expect.any(String), status: expect.any(Number), durationMs: expect.any(Number) })
+      expect(line).toMatchObject({
+        level: 30,
+        method: expect.any(String),
+        path: expect.any(String),
+        status: expect.any(Number),
+        durationMs: expect.any(Number)
+      })
       expect(String(line.path)).not.toContain('?')
     }
     const series = access.filter((l) => l.path === '/trpc/traffic.series' && l.status === 200)
@@ -342,10 +448,19 @@ describe('query API under load in its own process', () => {
     const soakTokens = { heavy: 'soak-heavy-00001' }
     const child: ChildProcess = spawn(process.execPath, ['query-api/main.ts'], {
       env: {
-        ...process.env, PORT: '0', KAFKA_BROKERS: kafkaBrokers().join(','), SCHEMA_REGISTRY_URL: registry.url,
-        QUERY_API_TOKENS: [...liveTokens, soakTokens.heavy].map((t) => `${t}:read`).join(','), QUERY_API_STORE: 'memory', STATE_DIR: dir, INSTANCE_ID: uniqueName('qa-soak'),
-        QUERY_API_TOPIC_STATS_1M: topics.stats1m, QUERY_API_TOPIC_STATS_5M: topics.stats5m, QUERY_API_TOPIC_SESSIONS: topics.sessions,
-        TRAFFIC_APPLICATION_ID: uniqueName('soak-app'), LOG_LEVEL: 'warn'
+        ...process.env,
+        PORT: '0',
+        KAFKA_BROKERS: kafkaBrokers().join(','),
+        SCHEMA_REGISTRY_URL: registry.url,
+        QUERY_API_TOKENS: [...liveTokens, soakTokens.heavy].map((t) => `${t}:read`).join(','),
+        QUERY_API_STORE: 'memory',
+        STATE_DIR: dir,
+        INSTANCE_ID: uniqueName('qa-soak'),
+        QUERY_API_TOPIC_STATS_1M: topics.stats1m,
+        QUERY_API_TOPIC_STATS_5M: topics.stats5m,
+        QUERY_API_TOPIC_SESSIONS: topics.sessions,
+        TRAFFIC_APPLICATION_ID: uniqueName('soak-app'),
+        LOG_LEVEL: 'warn'
       },
       stdio: ['ignore', 'pipe', 'inherit']
     })
@@ -397,7 +512,9 @@ describe('query API under load in its own process', () => {
         }
       })()
       let peak = baseline
-      const sampler = setInterval(() => { peak = Math.max(peak, rssOf(pid)) }, 100)
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, rssOf(pid))
+      }, 100)
 
       // 300 SSE clients.
       const liveUrl = `${url}/trpc/traffic.live?input=${encodeURIComponent(JSON.stringify({ sensorId: 'all' }))}`
@@ -408,35 +525,55 @@ describe('query API under load in its own process', () => {
       // Load from autocannon in its own process, 8 connections per target: the largest admitted
       // request (then refused by the token's rate and concurrency limits) and the two oversized ones.
       const autocannon = join(createRequire(import.meta.url).resolve('autocannon/package.json'), '..', 'autocannon.js')
-      const load = (target: string): Promise<{ statuses: Record<string, number> }> => new Promise((resolve, reject) => {
-        const p = spawn(process.execPath, [autocannon, '-c', '8', '-d', '8', '-j', '-H', `authorization=Bearer ${soakTokens.heavy}`, target], { stdio: ['ignore', 'pipe', 'ignore'] })
-        let out = ''
-        p.stdout.setEncoding('utf8').on('data', (c: string) => { out += c })
-        p.once('exit', (code) => {
-          if (code !== 0) reject(new Error(`autocannon exited with ${String(code)}`))
-          else {
-            const r = JSON.parse(out) as { '1xx': number; '2xx': number; '3xx': number; '4xx': number; '5xx': number; non2xx: number; errors: number; requests: { total: number } }
-            resolve({ statuses: { '2xx': r['2xx'], '4xx': r['4xx'], '5xx': r['5xx'], errors: r.errors, total: r.requests.total } })
-          }
+      const load = (target: string): Promise<{ statuses: Record<string, number> }> =>
+        new Promise((resolve, reject) => {
+          const p = spawn(process.execPath, [autocannon, '-c', '8', '-d', '8', '-j', '-H', `authorization=Bearer ${soakTokens.heavy}`, target], {
+            stdio: ['ignore', 'pipe', 'ignore']
+          })
+          let out = ''
+          p.stdout.setEncoding('utf8').on('data', (c: string) => {
+            out += c
+          })
+          p.once('exit', (code) => {
+            if (code !== 0) reject(new Error(`autocannon exited with ${String(code)}`))
+            else {
+              const r = JSON.parse(out) as {
+                '1xx': number
+                '2xx': number
+                '3xx': number
+                '4xx': number
+                '5xx': number
+                non2xx: number
+                errors: number
+                requests: { total: number }
+              }
+              resolve({ statuses: { '2xx': r['2xx'], '4xx': r['4xx'], '5xx': r['5xx'], errors: r.errors, total: r.requests.total } })
+            }
+          })
         })
-      })
       const [heavy, over, huge] = await Promise.all([load(heavyBatch), load(overPoints), load(oversized)])
       const peakDuringLoad = peak
       for (const s of streams.splice(0)) s.close()
       // The instance lets go of what the load held: give it time and collections.
       let after = rssOf(pid)
-      await eventually(() => {
-        after = rssOf(pid)
-        return after < baseline + 150 * MiB
-      }, 20_000, 'RSS back near the baseline').catch(() => undefined)
+      await eventually(
+        () => {
+          after = rssOf(pid)
+          return after < baseline + 150 * MiB
+        },
+        20_000,
+        'RSS back near the baseline'
+      ).catch(() => undefined)
       probing = false
       await probe
       clearInterval(sampler)
-      console.log([
-        `soak: ${accepted}/300 SSE streams accepted; 2 x 7-day batches ${JSON.stringify(heavy.statuses)}; 20 x 7-day ${JSON.stringify(over.statuses)}; 150-call batches ${JSON.stringify(huge.statuses)}`,
-        `soak: RSS baseline ${(baseline / MiB).toFixed(0)} MiB, peak ${(peakDuringLoad / MiB).toFixed(0)} MiB, after ${(after / MiB).toFixed(0)} MiB`,
-        `soak: /livez ${livezCount} probes, max latency ${livezMaxMs.toFixed(0)} ms, failures ${livezFailures}`
-      ].join('\n'))
+      console.log(
+        [
+          `soak: ${accepted}/300 SSE streams accepted; 2 x 7-day batches ${JSON.stringify(heavy.statuses)}; 20 x 7-day ${JSON.stringify(over.statuses)}; 150-call batches ${JSON.stringify(huge.statuses)}`,
+          `soak: RSS baseline ${(baseline / MiB).toFixed(0)} MiB, peak ${(peakDuringLoad / MiB).toFixed(0)} MiB, after ${(after / MiB).toFixed(0)} MiB`,
+          `soak: /livez ${livezCount} probes, max latency ${livezMaxMs.toFixed(0)} ms, failures ${livezFailures}`
+        ].join('\n')
+      )
       expect(accepted).toBe(300)
       expect(heavy.statuses['5xx']).toBe(0)
       expect(heavy.statuses['2xx']).toBeGreaterThan(0)

@@ -34,7 +34,10 @@ export interface OutputTopics {
 export async function createOutputTopics(brokers: string[], prefix: string, partitions = 3): Promise<OutputTopics> {
   const topics = { stats1m: uniqueName(`${prefix}-stats1m`), stats5m: uniqueName(`${prefix}-stats5m`), sessions: uniqueName(`${prefix}-sessions`) }
   const configs = { 'cleanup.policy': 'compact,delete', 'retention.ms': String(7 * 86_400_000) }
-  await createTopics(brokers, Object.values(topics).map((name) => ({ name, partitions, configs })))
+  await createTopics(
+    brokers,
+    Object.values(topics).map((name) => ({ name, partitions, configs }))
+  )
   return topics
 }
 
@@ -58,7 +61,12 @@ export class ContractProducer {
   readonly #stats: AvroSerde<TrafficWindowStats>
   readonly #session: AvroSerde<TravelerSession>
 
-  private constructor(topics: OutputTopics, producer: Producer<string, Buffer | null, string, string>, stats: AvroSerde<TrafficWindowStats>, session: AvroSerde<TravelerSession>) {
+  private constructor(
+    topics: OutputTopics,
+    producer: Producer<string, Buffer | null, string, string>,
+    stats: AvroSerde<TrafficWindowStats>,
+    session: AvroSerde<TravelerSession>
+  ) {
     this.topics = topics
     this.#producer = producer
     this.#stats = stats
@@ -87,7 +95,12 @@ export class ContractProducer {
       await this.#producer.send({
         messages: records.slice(i, i + 2000).map((r) => {
           const topic = r.resolution === '1m' ? this.topics.stats1m : this.topics.stats5m
-          return { topic, key: r.key, value: r.value === null ? null : this.#stats.serialize(topic, r.value), timestamp: BigInt(r.value?.window_start ?? Date.now()) }
+          return {
+            topic,
+            key: r.key,
+            value: r.value === null ? null : this.#stats.serialize(topic, r.value),
+            timestamp: BigInt(r.value?.window_start ?? Date.now())
+          }
         })
       })
     }
@@ -130,10 +143,12 @@ export async function oneSensorHour(brokers: string[], name: string, t0: number,
   const topics = await createOutputTopics(brokers, name)
   const producer = await ContractProducer.open(brokers, registry.url, topics)
   const rand = seededRandom(seed)
-  await producer.sendStats(Array.from({ length: 60 }, (_, m) => {
-    const v = randomStats(rand, 's-1', 'CAR', t0 + m * MIN, MIN)
-    return { resolution: '1m' as const, key: statsKey(v.sensor_id, v.traveler_type, v.window_start), value: v }
-  }))
+  await producer.sendStats(
+    Array.from({ length: 60 }, (_, m) => {
+      const v = randomStats(rand, 's-1', 'CAR', t0 + m * MIN, MIN)
+      return { resolution: '1m' as const, key: statsKey(v.sensor_id, v.traveler_type, v.window_start), value: v }
+    })
+  )
   await producer.close()
   return { registry, topics }
 }
@@ -200,7 +215,15 @@ export function expectedSeries(latest: Iterable<TrafficWindowStats>, sensorId: s
       if (v.speed_min !== null && (min === null || v.speed_min < min)) min = v.speed_min
       if (v.speed_max !== null && (max === null || v.speed_max > max)) max = v.speed_max
     }
-    points.push({ windowStart: start, observations, travelers, speedSamples: samples, speedMin: min, speedMax: max, speedMean: samples > 0 ? weighted / samples : null })
+    points.push({
+      windowStart: start,
+      observations,
+      travelers,
+      speedSamples: samples,
+      speedMin: min,
+      speedMax: max,
+      speedMean: samples > 0 ? weighted / samples : null
+    })
   }
   return points
 }
@@ -226,10 +249,27 @@ export function selfSignedCertificate(dir: string): { certFile: string; keyFile:
   const certFile = join(dir, 'cert.pem')
   const keyFile = join(dir, 'key.pem')
   try {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'
-    ], { stdio: 'ignore' })
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost'
+      ],
+      { stdio: 'ignore' }
+    )
   } catch {
     return undefined
   }

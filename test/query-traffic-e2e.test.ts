@@ -12,7 +12,13 @@ import { join } from 'node:path'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  estimatedObservationsPerSecond, groupHasConsumed, readTrafficOutputs, runSimulator, startTrafficWorker, type RunningTrafficWorker, type TrafficTopics
+  estimatedObservationsPerSecond,
+  groupHasConsumed,
+  readTrafficOutputs,
+  runSimulator,
+  startTrafficWorker,
+  type RunningTrafficWorker,
+  type TrafficTopics
 } from '../apps/traffic/index.ts'
 import { createQueryClient, startQueryApi, type LiveEvent, type RunningQueryApi } from '../query-api/index.ts'
 import { startRegistry, type RunningRegistry } from '../registry/index.ts'
@@ -35,12 +41,22 @@ const events: LiveEvent[] = []
 let unsubscribe: (() => void) | undefined
 
 async function startApi(instanceId: string): Promise<RunningQueryApi> {
-  const api = await startQueryApi({
-    port: 0, brokers: kafkaBrokers(), registryUrl: registry.url, tokens: [{ token: TOKEN, scopes: ['read', 'admin'] }], store: 'rocksdb',
-    stateDir: join(dir, 'query-api'), instanceId, staticDir: null,
-    topics: { stats1m: topics.stats1m, stats5m: topics.stats5m, sessions: topics.sessions },
-    trafficApplicationId: applicationId, fetchMaxWaitMs: 100
-  }, { logger: pino({ level: 'warn' }), observationsTopic: topics.observations })
+  const api = await startQueryApi(
+    {
+      port: 0,
+      brokers: kafkaBrokers(),
+      registryUrl: registry.url,
+      tokens: [{ token: TOKEN, scopes: ['read', 'admin'] }],
+      store: 'rocksdb',
+      stateDir: join(dir, 'query-api'),
+      instanceId,
+      staticDir: null,
+      topics: { stats1m: topics.stats1m, stats5m: topics.stats5m, sessions: topics.sessions },
+      trafficApplicationId: applicationId,
+      fetchMaxWaitMs: 100
+    },
+    { logger: pino({ level: 'warn' }), observationsTopic: topics.observations }
+  )
   apis.push(api)
   return api
 }
@@ -49,31 +65,52 @@ beforeAll(async () => {
   const brokers = kafkaBrokers()
   dir = await mkdtemp(join(tmpdir(), 'query-e2e-'))
   registry = await startRegistry({ port: 0, brokers, topic: uniqueName('_schemas-query-e2e') })
-  topics = { observations: uniqueName('qe2e-observations'), stats1m: uniqueName('qe2e-stats1m'), stats5m: uniqueName('qe2e-stats5m'), sessions: uniqueName('qe2e-sessions') }
+  topics = {
+    observations: uniqueName('qe2e-observations'),
+    stats1m: uniqueName('qe2e-stats1m'),
+    stats5m: uniqueName('qe2e-stats5m'),
+    sessions: uniqueName('qe2e-sessions')
+  }
   applicationId = uniqueName('qe2e-traffic')
   startMs = Math.floor(Date.now() / MIN) * MIN - (SIM_MINUTES + 5) * MIN
   const observations = Math.round(estimatedObservationsPerSecond(SENSORS) * SIM_MINUTES * 60)
   await runSimulator({
-    brokers, registryUrl: registry.url, topic: topics.observations, partitions: 3,
+    brokers,
+    registryUrl: registry.url,
+    topic: topics.observations,
+    partitions: 3,
     generator: { seed: 8, sensors: SENSORS, observations, startMs },
-    ratePerSecond: 0, batchSize: 2000, realtime: false, progress: null
+    ratePerSecond: 0,
+    batchSize: 2000,
+    realtime: false,
+    progress: null
   })
   // The output topics exist before the API starts: the worker creates them, with the contract's configs.
   worker = await startTrafficWorker({
-    brokers, registryUrl: registry.url, topics, applicationId, stateDir: join(dir, 'worker'), instanceId: 'qe2e-worker-1',
-    inputPartitions: 3, outputPartitions: 3, commitIntervalMs: 300
+    brokers,
+    registryUrl: registry.url,
+    topics,
+    applicationId,
+    stateDir: join(dir, 'worker'),
+    instanceId: 'qe2e-worker-1',
+    inputPartitions: 3,
+    outputPartitions: 3,
+    commitIntervalMs: 300
   })
   // Live from the start: the API follows the outputs while the worker writes them.
   const first = await startApi('qe2e-query-1')
   await first.whenReady()
   const subscribed = Promise.withResolvers<void>()
-  const sub = createQueryClient({ url: first.url, token: TOKEN }).traffic.live.subscribe({ sensorId: 'all', travelerType: 'all', resolution: '1m' }, {
-    onData: (e) => {
-      events.push(e)
-      if (e.kind === 'subscribed') subscribed.resolve()
-    },
-    onError: (err) => subscribed.reject(err)
-  })
+  const sub = createQueryClient({ url: first.url, token: TOKEN }).traffic.live.subscribe(
+    { sensorId: 'all', travelerType: 'all', resolution: '1m' },
+    {
+      onData: (e) => {
+        events.push(e)
+        if (e.kind === 'subscribed') subscribed.resolve()
+      },
+      onError: (err) => subscribed.reject(err)
+    }
+  )
   unsubscribe = () => sub.unsubscribe()
   await subscribed.promise
   await eventually(() => groupHasConsumed(brokers, applicationId, topics.observations), 150_000, 'the worker to consume the simulated run')
@@ -117,24 +154,34 @@ describe('query API on the traffic pipeline (simulator -> worker -> outputs)', (
     const outputs = await readTrafficOutputs(kafkaBrokers(), topics, new SchemaRegistryClient({ url: registry.url }))
     expect(outputs.stats1m.size).toBeGreaterThan(SENSORS * SIM_MINUTES)
     let last: string | null = 'not compared yet'
-    await eventually(async () => (last = await compareWithOutputs(apis[0] as RunningQueryApi)) === null, 30_000, 'the live-following instance to agree').catch((err: unknown) => {
-      throw new Error(`${(err as Error).message}: ${String(last)}`)
-    })
+    await eventually(async () => (last = await compareWithOutputs(apis[0] as RunningQueryApi)) === null, 30_000, 'the live-following instance to agree').catch(
+      (err: unknown) => {
+        throw new Error(`${(err as Error).message}: ${String(last)}`)
+      }
+    )
   })
 
   it('delivered every window the worker wrote to the live subscriber, the last event of each at its final value', async () => {
     const outputs = await readTrafficOutputs(kafkaBrokers(), topics, new SchemaRegistryClient({ url: registry.url }))
     const lastByKey = new Map<string, Extract<LiveEvent, { kind: 'window' }>>()
-    await eventually(() => {
-      lastByKey.clear()
-      for (const e of events) if (e.kind === 'window') lastByKey.set(`${e.sensorId}|${e.travelerType}|${e.windowStart}`, e)
-      return lastByKey.size >= outputs.stats1m.size
-    }, 30_000, 'every window to reach the subscriber')
+    await eventually(
+      () => {
+        lastByKey.clear()
+        for (const e of events) if (e.kind === 'window') lastByKey.set(`${e.sensorId}|${e.travelerType}|${e.windowStart}`, e)
+        return lastByKey.size >= outputs.stats1m.size
+      },
+      30_000,
+      'every window to reach the subscriber'
+    )
     expect(events.some((e) => e.kind === 'resync')).toBe(false)
     for (const [key, value] of outputs.stats1m) {
       expect(lastByKey.get(key)?.window, key).toEqual({
-        observations: value.observations, travelers: value.travelers, speedSamples: value.speed_samples,
-        speedMin: value.speed_min, speedMax: value.speed_max, speedMean: value.speed_mean
+        observations: value.observations,
+        travelers: value.travelers,
+        speedSamples: value.speed_samples,
+        speedMin: value.speed_min,
+        speedMax: value.speed_max,
+        speedMean: value.speed_mean
       })
     }
   })
@@ -148,7 +195,7 @@ describe('query API on the traffic pipeline (simulator -> worker -> outputs)', (
 
   it('shows the worker in system.instances with its tasks and its status report, and its lag in system.lag', async () => {
     const admin = createQueryClient({ url: (apis[0] as RunningQueryApi).url, token: TOKEN })
-    await eventually(async () => (await admin.system.instances.query()).instances[0]?.status?.state === 'RUNNING', 30_000, 'the worker\'s status report')
+    await eventually(async () => (await admin.system.instances.query()).instances[0]?.status?.state === 'RUNNING', 30_000, "the worker's status report")
     const { instances } = await admin.system.instances.query()
     expect(instances).toHaveLength(1)
     const [inst] = instances

@@ -10,7 +10,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { estimatedObservationsPerSecond, groupHasConsumed, readTrafficOutputs, runSimulator, startTrafficWorker, type RunningTrafficWorker, type TrafficTopics } from '../apps/traffic/index.ts'
+import {
+  estimatedObservationsPerSecond,
+  groupHasConsumed,
+  readTrafficOutputs,
+  runSimulator,
+  startTrafficWorker,
+  type RunningTrafficWorker,
+  type TrafficTopics
+} from '../apps/traffic/index.ts'
 import { createQueryClient, startQueryApi, type RunningQueryApi } from '../query-api/index.ts'
 import { startRegistry, type RunningRegistry } from '../registry/index.ts'
 import { SchemaRegistryClient, type SchemaRegistryAuth } from '../schemas/index.ts'
@@ -31,10 +39,18 @@ let applicationId: string
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'registry-auth-'))
   registry = await startRegistry({
-    port: 0, brokers: kafkaBrokers(), topic: uniqueName('_schemas-auth'),
-    basicAuthUsers: [{ username: 'runnel', password: 'pa55:word' }], bearerTokens: ['registry-token-7']
+    port: 0,
+    brokers: kafkaBrokers(),
+    topic: uniqueName('_schemas-auth'),
+    basicAuthUsers: [{ username: 'runnel', password: 'pa55:word' }],
+    bearerTokens: ['registry-token-7']
   })
-  topics = { observations: uniqueName('rauth-observations'), stats1m: uniqueName('rauth-stats1m'), stats5m: uniqueName('rauth-stats5m'), sessions: uniqueName('rauth-sessions') }
+  topics = {
+    observations: uniqueName('rauth-observations'),
+    stats1m: uniqueName('rauth-stats1m'),
+    stats5m: uniqueName('rauth-stats5m'),
+    sessions: uniqueName('rauth-sessions')
+  }
   applicationId = uniqueName('rauth-traffic')
 })
 
@@ -65,18 +81,38 @@ describe('a schema registry that requires credentials', () => {
     await runSimulator({ ...sending, registryUrl, registryAuth: BEARER, generator: { seed: 32, sensors: 3, observations, startMs: startMs + 8 * MIN } })
 
     worker = await startTrafficWorker({
-      brokers, registryUrl, registryAuth: BEARER, topics, applicationId, stateDir: join(dir, 'worker'), instanceId: 'rauth-worker',
-      inputPartitions: 3, outputPartitions: 3, commitIntervalMs: 300
+      brokers,
+      registryUrl,
+      registryAuth: BEARER,
+      topics,
+      applicationId,
+      stateDir: join(dir, 'worker'),
+      instanceId: 'rauth-worker',
+      inputPartitions: 3,
+      outputPartitions: 3,
+      commitIntervalMs: 300
     })
     await eventually(() => groupHasConsumed(brokers, applicationId, topics.observations), 120_000, 'the worker to consume the simulated runs')
     const outputs = await readTrafficOutputs(brokers, topics, new SchemaRegistryClient({ url: registryUrl, auth: BASIC }))
     expect(outputs.stats1m.size).toBeGreaterThan(0)
 
-    api = await startQueryApi({
-      port: 0, brokers, registryUrl, registryAuth: BASIC, tokens: [{ token: TOKEN, scopes: ['read', 'admin'] }], store: 'memory',
-      stateDir: join(dir, 'query-api'), instanceId: 'rauth-query', staticDir: null,
-      topics: { stats1m: topics.stats1m, stats5m: topics.stats5m, sessions: topics.sessions }, trafficApplicationId: applicationId, fetchMaxWaitMs: 100
-    }, { logger: pino({ level: 'warn' }), observationsTopic: topics.observations })
+    api = await startQueryApi(
+      {
+        port: 0,
+        brokers,
+        registryUrl,
+        registryAuth: BASIC,
+        tokens: [{ token: TOKEN, scopes: ['read', 'admin'] }],
+        store: 'memory',
+        stateDir: join(dir, 'query-api'),
+        instanceId: 'rauth-query',
+        staticDir: null,
+        topics: { stats1m: topics.stats1m, stats5m: topics.stats5m, sessions: topics.sessions },
+        trafficApplicationId: applicationId,
+        fetchMaxWaitMs: 100
+      },
+      { logger: pino({ level: 'warn' }), observationsTopic: topics.observations }
+    )
     await api.whenReady()
     const client = createQueryClient({ url: api.url, token: TOKEN })
     // Every window the worker wrote was decoded (its writer schema fetched with the credentials): none refused.

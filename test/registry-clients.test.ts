@@ -20,9 +20,19 @@ afterAll(async () => {
 })
 
 const record = (name: string, fields: unknown[]) => JSON.stringify({ type: 'record', name, namespace: 'it', fields })
-const v1 = record('Reading', [{ name: 'sensor', type: 'string' }, { name: 'value', type: 'double' }])
-const v2 = record('Reading', [{ name: 'sensor', type: 'string' }, { name: 'value', type: 'double' }, { name: 'unit', type: 'string', default: 'm' }])
-const breaking = record('Reading', [{ name: 'sensor', type: 'long' }, { name: 'value', type: 'double' }])
+const v1 = record('Reading', [
+  { name: 'sensor', type: 'string' },
+  { name: 'value', type: 'double' }
+])
+const v2 = record('Reading', [
+  { name: 'sensor', type: 'string' },
+  { name: 'value', type: 'double' },
+  { name: 'unit', type: 'string', default: 'm' }
+])
+const breaking = record('Reading', [
+  { name: 'sensor', type: 'long' },
+  { name: 'value', type: 'double' }
+])
 
 async function errorOf(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -57,12 +67,18 @@ describe('@kafkajs/confluent-schema-registry against the Runnel registry', () =>
     const { id: id2 } = await client.register({ type: SchemaType.AVRO, schema: v2 }, { subject, compatibility: COMPATIBILITY.BACKWARD })
     expect(id2).not.toBe(id1)
     const old = await client.encode(id1, { sensor: 'old', value: 1 })
-    expect(await client.decode(old, { [SchemaType.AVRO]: { readerSchema: JSON.parse(v2) as { type: 'record', name: string, fields: [] } } })).toEqual({ sensor: 'old', value: 1, unit: 'm' })
+    expect(await client.decode(old, { [SchemaType.AVRO]: { readerSchema: JSON.parse(v2) as { type: 'record'; name: string; fields: [] } } })).toEqual({
+      sensor: 'old',
+      value: 1,
+      unit: 'm'
+    })
     const err = await errorOf(client.register({ type: SchemaType.AVRO, schema: breaking }, { subject, compatibility: COMPATIBILITY.BACKWARD }))
     expect(err).toMatchObject({ status: 409 })
     expect((err as Error).message).toContain('incompatible')
     const raw = await fetch(`${registry.url}/subjects/${subject}/versions`, {
-      method: 'POST', headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' }, body: JSON.stringify({ schema: breaking })
+      method: 'POST',
+      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+      body: JSON.stringify({ schema: breaking })
     })
     expect(raw.status).toBe(409)
     expect(await raw.json()).toMatchObject({ error_code: 40901 })
@@ -96,7 +112,7 @@ describe('@confluentinc/schemaregistry against the Runnel registry', () => {
     const deserializer = new AvroDeserializer(new ConfluentClient({ baseURLs: [registry.url] }), SerdeType.VALUE, {})
     expect(await deserializer.deserialize(dataTopic, bytes)).toEqual({ sensor: 's-9', value: 9.75 })
     // Runnel reads what Confluent's serializer wrote.
-    const runnel = avroSerdeForSchema<{ sensor: string, value: number }>(v1, { registry: new SchemaRegistryClient({ url: registry.url }) })
+    const runnel = avroSerdeForSchema<{ sensor: string; value: number }>(v1, { registry: new SchemaRegistryClient({ url: registry.url }) })
     await runnel.resolve(dataTopic, bytes)
     expect(runnel.deserialize(dataTopic, bytes)).toEqual({ sensor: 's-9', value: 9.75 })
   })
@@ -112,7 +128,7 @@ describe('@confluentinc/schemaregistry against the Runnel registry', () => {
     expect(err).toMatchObject({ status: 409, errorCode: 40901 })
     await client.updateCompatibility(subject, 'NONE' as never)
     expect(await client.getCompatibility(subject)).toBe('NONE')
-    expect(typeof await client.register(subject, { schemaType: 'AVRO', schema: breaking })).toBe('number')
+    expect(typeof (await client.register(subject, { schemaType: 'AVRO', schema: breaking }))).toBe('number')
   })
 
   it('deletes a subject softly then permanently', async () => {

@@ -18,13 +18,13 @@ async function start(topic: string): Promise<RunningRegistry> {
   return registry
 }
 
-async function call(registry: RunningRegistry, method: string, path: string, body?: unknown): Promise<{ status: number, body: unknown }> {
+async function call(registry: RunningRegistry, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
   const res = await fetch(`${registry.url}${path}`, {
     method,
     headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) })
   })
-  return { status: res.status, body: await res.json() as unknown }
+  return { status: res.status, body: (await res.json()) as unknown }
 }
 
 const schema = (name: string, extra: unknown[] = []) =>
@@ -109,6 +109,8 @@ describe('registry persistence in Kafka', () => {
     } finally {
       await admin.close()
     }
-    await expect(startRegistry({ port: 0, brokers: kafkaBrokers(), topic })).rejects.toThrow(`the registry topic ${topic} has 3 partitions; it must have exactly 1`)
+    await expect(startRegistry({ port: 0, brokers: kafkaBrokers(), topic })).rejects.toThrow(
+      `the registry topic ${topic} has 3 partitions; it must have exactly 1`
+    )
   })
 })

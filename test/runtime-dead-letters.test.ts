@@ -28,20 +28,34 @@ interface Order {
   readonly amount: number
 }
 
-async function setup(policy: 'log-and-continue' | 'log-and-fail'): Promise<{ appId: string; input: string; output: string; streams: KafkaStreams; send: (values: string[]) => Promise<void> }> {
+async function setup(
+  policy: 'log-and-continue' | 'log-and-fail'
+): Promise<{ appId: string; input: string; output: string; streams: KafkaStreams; send: (values: string[]) => Promise<void> }> {
   const brokers = kafkaBrokers()
   const appId = uniqueName(`rt-dlq-${policy === 'log-and-fail' ? 'fail' : 'continue'}`)
   const input = `${appId}-in`
   const output = `${appId}-out`
-  await createTopics(brokers, [{ name: input, partitions: 2 }, { name: output, partitions: 2 }])
+  await createTopics(brokers, [
+    { name: input, partitions: 2 },
+    { name: output, partitions: 2 }
+  ])
   const builder = new StreamsBuilder()
-  builder.stream(input, { keySerde: stringSerde, valueSerde: jsonSerde<Order>() })
+  builder
+    .stream(input, { keySerde: stringSerde, valueSerde: jsonSerde<Order>() })
     .mapValues((order) => `order ${order.id}: ${order.amount * 2}`)
     .to(output, { keySerde: stringSerde, valueSerde: stringSerde })
   const stateDir = mkdtempSync(join(tmpdir(), 'runnel-rt-dlq-'))
   const streams = new KafkaStreams(builder.build(), {
-    applicationId: appId, bootstrapServers: brokers, stateDir, processingGuarantee: 'exactly_once_v2', commitIntervalMs: 200,
-    sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, deserializationErrorPolicy: policy, statusIntervalMs: 0, logger: pino({ level: 'silent' })
+    applicationId: appId,
+    bootstrapServers: brokers,
+    stateDir,
+    processingGuarantee: 'exactly_once_v2',
+    commitIntervalMs: 200,
+    sessionTimeoutMs: 6000,
+    heartbeatIntervalMs: 500,
+    deserializationErrorPolicy: policy,
+    statusIntervalMs: 0,
+    logger: pino({ level: 'silent' })
   })
   const producer = new Producer({ clientId: 'rt-dlq', bootstrapBrokers: brokers, idempotent: true })
   cleanups.push(async () => {
@@ -51,7 +65,15 @@ async function setup(policy: 'log-and-continue' | 'log-and-fail'): Promise<{ app
   })
   const send = async (values: string[]): Promise<void> => {
     // One key: every record on one partition, in order.
-    await producer.send({ messages: values.map((v) => ({ topic: input, partition: 1, key: Buffer.from('k'), value: Buffer.from(v), headers: new Map([[Buffer.from('trace'), Buffer.from('t-1')]]) })) })
+    await producer.send({
+      messages: values.map((v) => ({
+        topic: input,
+        partition: 1,
+        key: Buffer.from('k'),
+        value: Buffer.from(v),
+        headers: new Map([[Buffer.from('trace'), Buffer.from('t-1')]])
+      }))
+    })
   }
   return { appId, input, output, streams, send }
 }
@@ -62,8 +84,12 @@ describe('records that cannot be deserialized', () => {
     await send(['{"id":1,"amount":10}', '{not json', '{"id":2,"amount":20}', '', '{"id":3,"amount":30}'])
     await streams.start()
     const brokers = kafkaBrokers()
-    await waitFor('three outputs and two dead letters', async () =>
-      (await readTopic(brokers, output)).length === 3 && (await readTopic(brokers, `${appId}-dlq`)).length === 2, 30_000, 300)
+    await waitFor(
+      'three outputs and two dead letters',
+      async () => (await readTopic(brokers, output)).length === 3 && (await readTopic(brokers, `${appId}-dlq`)).length === 2,
+      30_000,
+      300
+    )
     expect((await readTopic(brokers, output)).map((r) => r.value?.toString())).toEqual(['order 1: 20', 'order 2: 40', 'order 3: 60'])
     const letters = await readTopic(brokers, `${appId}-dlq`)
     expect(letters.map((r) => r.value?.toString())).toEqual(['{not json', ''])

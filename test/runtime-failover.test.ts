@@ -25,16 +25,25 @@ afterEach(async () => {
   stateRoot = undefined
 })
 
-async function killScenario(guarantee: 'at_least_once' | 'exactly_once_v2'): Promise<{ expected: Map<string, number>; actual: Map<string, number>; restored: number }> {
+async function killScenario(
+  guarantee: 'at_least_once' | 'exactly_once_v2'
+): Promise<{ expected: Map<string, number>; actual: Map<string, number>; restored: number }> {
   const brokers = kafkaBrokers()
   const appId = uniqueName(`rt-kill-${guarantee === 'exactly_once_v2' ? 'eos' : 'alos'}`)
   const input = `${appId}-in`
   const output = `${appId}-out`
-  await createTopics(brokers, [{ name: input, partitions: 6 }, { name: output, partitions: 3, configs: { 'cleanup.policy': 'compact' } }])
+  await createTopics(brokers, [
+    { name: input, partitions: 6 },
+    { name: output, partitions: 3, configs: { 'cleanup.policy': 'compact' } }
+  ])
   stateRoot = mkdtempSync(join(tmpdir(), 'runnel-rt-kill-'))
   workers = ['a', 'b', 'c'].map((id) => new Worker({ brokers, appId, instanceId: id, stateDir: join(stateRoot as string, id), guarantee, input, output }))
   for (const w of workers) w.start()
-  await waitFor('all 12 tasks running on the three instances', () => new Set(workers.flatMap((w) => w.runningTasks)).size === 12 && workers.every((w) => w.runningTasks.length > 0), 60_000)
+  await waitFor(
+    'all 12 tasks running on the three instances',
+    () => new Set(workers.flatMap((w) => w.runningTasks)).size === 12 && workers.every((w) => w.runningTasks.length > 0),
+    60_000
+  )
 
   const events = makeEvents(18_000)
   const producing = (async () => {
@@ -57,7 +66,12 @@ async function killScenario(guarantee: 'at_least_once' | 'exactly_once_v2'): Pro
   }
   await producing
   clearInterval(watch)
-  await waitFor('the group to commit every input and repartition record', () => groupCaughtUp(brokers, appId, [input, `${appId}-by-group-repartition`]), 120_000, 1000)
+  await waitFor(
+    'the group to commit every input and repartition record',
+    () => groupCaughtUp(brokers, appId, [input, `${appId}-by-group-repartition`]),
+    120_000,
+    1000
+  )
   return { expected: expectedCounts(events), actual: await readLatestCounts(brokers, output), restored }
 }
 
@@ -71,7 +85,9 @@ describe('SIGKILL of one of three instances, three times, while input arrives', 
 
   it('at_least_once: nothing is lost (every expected key present with at least its count, no unexpected key)', async () => {
     const { expected, actual } = await killScenario('at_least_once')
-    const lost = [...expected].filter(([key, count]) => (actual.get(key) ?? 0) < count).map(([key, count]) => `${key}: expected >= ${count}, got ${actual.get(key)}`)
+    const lost = [...expected]
+      .filter(([key, count]) => (actual.get(key) ?? 0) < count)
+      .map(([key, count]) => `${key}: expected >= ${count}, got ${actual.get(key)}`)
     expect(lost).toEqual([])
     expect([...actual.keys()].filter((key) => !expected.has(key))).toEqual([])
   }, 240_000)
@@ -83,7 +99,10 @@ describe('an instance whose thread stalls past the session timeout (a zombie)', 
     const appId = uniqueName('rt-zombie')
     const input = `${appId}-in`
     const output = `${appId}-out`
-    await createTopics(brokers, [{ name: input, partitions: 6 }, { name: output, partitions: 3, configs: { 'cleanup.policy': 'compact' } }])
+    await createTopics(brokers, [
+      { name: input, partitions: 6 },
+      { name: output, partitions: 3, configs: { 'cleanup.policy': 'compact' } }
+    ])
     stateRoot = mkdtempSync(join(tmpdir(), 'runnel-rt-zombie-'))
     const spec = { brokers, appId, guarantee: 'exactly_once_v2' as const, input, output }
     const zombie = new Worker({ ...spec, instanceId: 'z', stateDir: join(stateRoot, 'z'), stall: { atEvent: 4000, ms: 8000 } })
@@ -99,7 +118,12 @@ describe('an instance whose thread stalls past the session timeout (a zombie)', 
       await sleep(300)
     }
     await waitFor('the zombie to have stalled', () => zombie.stalled, 30_000)
-    await waitFor('the group to commit every input and repartition record', () => groupCaughtUp(brokers, appId, [input, `${appId}-by-group-repartition`]), 120_000, 1000)
+    await waitFor(
+      'the group to commit every input and repartition record',
+      () => groupCaughtUp(brokers, appId, [input, `${appId}-by-group-repartition`]),
+      120_000,
+      1000
+    )
     await waitFor('the zombie to be back with a new membership', () => zombie.runningTasks.length > 0 && zombie.status?.memberId !== memberBefore, 60_000)
     // When it woke up, its transaction (offsets under the generation it had lost) was refused.
     expect(zombie.failedTransactions).toBeGreaterThan(0)

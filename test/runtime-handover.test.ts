@@ -11,8 +11,22 @@ import { generateTrafficRecords, readTrafficOutputs, referenceTrafficOutputs } f
 import { SchemaRegistryClient } from '../schemas/index.ts'
 import { kafkaBrokers } from './support/kafka.ts'
 import {
-  CLOSE_WAIT_MS, expectDeadLetters, expectOutputsEqual, freePort, groupConsumedAll, groupIsStable, scrape, sumOf, TRAFFIC_PARTITIONS, trafficGenerator,
-  TrafficInputProducer, TrafficTestEnv, TrafficWorkerProcess, waitUntil, WorkerPrograms, workerEnv
+  CLOSE_WAIT_MS,
+  expectDeadLetters,
+  expectOutputsEqual,
+  freePort,
+  groupConsumedAll,
+  groupIsStable,
+  scrape,
+  sumOf,
+  TRAFFIC_PARTITIONS,
+  trafficGenerator,
+  TrafficInputProducer,
+  TrafficTestEnv,
+  TrafficWorkerProcess,
+  waitUntil,
+  WorkerPrograms,
+  workerEnv
 } from './support/traffic.ts'
 
 /**
@@ -51,10 +65,20 @@ describe('a clean hand-over of tasks under at_least_once', () => {
 
     const ports = await Promise.all([0, 1, 2].map(() => freePort()))
     for (const [i, port] of ports.entries()) {
-      workers.push(new TrafficWorkerProcess(`w${i + 1}`, WorkerPrograms.APP, workerEnv(e, deployment, {
-        INSTANCE_ID: `w${i + 1}`, STATE_DIR: e.stateDir(), METRICS_PORT: String(port), PROCESSING_GUARANTEE: 'at_least_once',
-        CACHE_MAX_BYTES: '0', COMMIT_INTERVAL_MS: '1000'
-      })))
+      workers.push(
+        new TrafficWorkerProcess(
+          `w${i + 1}`,
+          WorkerPrograms.APP,
+          workerEnv(e, deployment, {
+            INSTANCE_ID: `w${i + 1}`,
+            STATE_DIR: e.stateDir(),
+            METRICS_PORT: String(port),
+            PROCESSING_GUARANTEE: 'at_least_once',
+            CACHE_MAX_BYTES: '0',
+            COMMIT_INTERVAL_MS: '1000'
+          })
+        )
+      )
     }
     /** Every worker runs tasks (its SIGTERM handler is installed once its streams instance started) and the group is stable. */
     const allRunning = async (): Promise<boolean> => {
@@ -103,10 +127,15 @@ describe('a clean hand-over of tasks under at_least_once', () => {
       released = records.length
       await producing
       expect(input.sent).toBe(records.length)
-      await waitUntil('the group to commit all input', async () => {
-        for (const w of workers) w.assertAlive()
-        return groupConsumedAll(e.brokers, applicationId, topics.observations)
-      }, 120_000, 500)
+      await waitUntil(
+        'the group to commit all input',
+        async () => {
+          for (const w of workers) w.assertAlive()
+          return groupConsumedAll(e.brokers, applicationId, topics.observations)
+        },
+        120_000,
+        500
+      )
     } finally {
       await producing?.catch(() => {})
       await input.close()

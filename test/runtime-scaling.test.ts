@@ -40,19 +40,49 @@ async function freePort(): Promise<number> {
 }
 
 /** Runs the windowed count with `instances` in-process instances until the input is processed and committed. */
-async function runInProcess(brokers: string[], input: string, instances: number, extra: Partial<StreamsConfig> = {}): Promise<{ output: string; streams: KafkaStreams[] }> {
+async function runInProcess(
+  brokers: string[],
+  input: string,
+  instances: number,
+  extra: Partial<StreamsConfig> = {}
+): Promise<{ output: string; streams: KafkaStreams[] }> {
   const appId = uniqueName(`rt-scale-${instances}`)
   const output = `${appId}-out`
   await createTopics(brokers, [{ name: output, partitions: 3, configs: { 'cleanup.policy': 'compact' } }])
   const stateDir = tempDir()
-  const streams = Array.from({ length: instances }, (_, i) => new KafkaStreams(windowedCountTopology(input, output), {
-    applicationId: appId, bootstrapServers: brokers, instanceId: `i${i}`, stateDir: join(stateDir, `i${i}`),
-    commitIntervalMs: 200, sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, statusIntervalMs: 0,
-    logger: pino({ level: 'warn' }), ...(i === 0 ? extra : {})
-  }))
-  cleanups.push(async () => { await Promise.all(streams.map((s) => s.close())) })
+  const streams = Array.from(
+    { length: instances },
+    (_, i) =>
+      new KafkaStreams(windowedCountTopology(input, output), {
+        applicationId: appId,
+        bootstrapServers: brokers,
+        instanceId: `i${i}`,
+        stateDir: join(stateDir, `i${i}`),
+        commitIntervalMs: 200,
+        sessionTimeoutMs: 6000,
+        heartbeatIntervalMs: 500,
+        statusIntervalMs: 0,
+        logger: pino({ level: 'warn' }),
+        ...(i === 0 ? extra : {})
+      })
+  )
+  cleanups.push(async () => {
+    await Promise.all(streams.map((s) => s.close()))
+  })
   await Promise.all(streams.map((s) => s.start()))
-  await waitFor('every task running', () => new Set(streams.flatMap((s) => s.status().tasks.filter((t) => t.phase === 'running').map((t) => t.id))).size === 12, 60_000)
+  await waitFor(
+    'every task running',
+    () =>
+      new Set(
+        streams.flatMap((s) =>
+          s
+            .status()
+            .tasks.filter((t) => t.phase === 'running')
+            .map((t) => t.id)
+        )
+      ).size === 12,
+    60_000
+  )
   await waitFor('the input and repartition topics fully committed', () => groupCaughtUp(brokers, appId, [input, `${appId}-by-group-repartition`]), 90_000, 500)
   return { output, streams }
 }
@@ -94,10 +124,17 @@ describe('scaling a windowed count', () => {
     const appId = uniqueName('rt-scale-out')
     const input = `${appId}-in`
     const output = `${appId}-out`
-    await createTopics(brokers, [{ name: input, partitions: 6 }, { name: output, partitions: 3, configs: { 'cleanup.policy': 'compact' } }])
+    await createTopics(brokers, [
+      { name: input, partitions: 6 },
+      { name: output, partitions: 3, configs: { 'cleanup.policy': 'compact' } }
+    ])
     const stateRoot = tempDir()
-    const workers = ['a', 'b', 'c'].map((id) => new Worker({ brokers, appId, instanceId: id, stateDir: join(stateRoot, id), guarantee: 'exactly_once_v2', input, output }))
-    cleanups.push(async () => { await Promise.all(workers.map((w) => w.stop())) })
+    const workers = ['a', 'b', 'c'].map(
+      (id) => new Worker({ brokers, appId, instanceId: id, stateDir: join(stateRoot, id), guarantee: 'exactly_once_v2', input, output })
+    )
+    cleanups.push(async () => {
+      await Promise.all(workers.map((w) => w.stop()))
+    })
     const [a, b, c] = workers as [Worker, Worker, Worker]
     a.start()
     b.start()
@@ -113,13 +150,22 @@ describe('scaling a windowed count', () => {
     await sleep(3000)
     const before = { a: [...a.runningTasks], b: [...b.runningTasks] }
     c.start()
-    await waitFor('the new instance to run its share of the tasks', () => c.runningTasks.length === 4 && a.runningTasks.length === 4 && b.runningTasks.length === 4, 60_000)
+    await waitFor(
+      'the new instance to run its share of the tasks',
+      () => c.runningTasks.length === 4 && a.runningTasks.length === 4 && b.runningTasks.length === 4,
+      60_000
+    )
     // Sticky: the instances that were there keep tasks they had; the new one takes the rest.
     for (const task of a.runningTasks) expect(before.a).toContain(task)
     for (const task of b.runningTasks) expect(before.b).toContain(task)
     expect(c.status?.partitions.every((p) => p.committedOffset >= 0)).toBe(true)
     await producing
-    await waitFor('the group to commit every input and repartition record', () => groupCaughtUp(brokers, appId, [input, `${appId}-by-group-repartition`]), 90_000, 500)
+    await waitFor(
+      'the group to commit every input and repartition record',
+      () => groupCaughtUp(brokers, appId, [input, `${appId}-by-group-repartition`]),
+      90_000,
+      500
+    )
     expect((c.status?.tasks ?? []).reduce((n, t) => n + t.recordsProcessed, 0)).toBeGreaterThan(0)
     expect(diffCounts(expectedCounts(events), await readLatestCounts(brokers, output))).toEqual([])
   }, 180_000)

@@ -29,8 +29,13 @@ afterEach(async () => {
 function streamsFor(topology: ConstructorParameters<typeof KafkaStreams>[0], appId: string): KafkaStreams {
   const stateDir = mkdtempSync(join(tmpdir(), 'runnel-rt-start-'))
   const streams = new KafkaStreams(topology, {
-    applicationId: appId, bootstrapServers: kafkaBrokers(), stateDir, commitIntervalMs: 200, sessionTimeoutMs: 6000,
-    heartbeatIntervalMs: 500, logger: pino({ level: 'silent' })
+    applicationId: appId,
+    bootstrapServers: kafkaBrokers(),
+    stateDir,
+    commitIntervalMs: 200,
+    sessionTimeoutMs: 6000,
+    heartbeatIntervalMs: 500,
+    logger: pino({ level: 'silent' })
   })
   cleanups.push(async () => {
     await streams.close()
@@ -45,11 +50,21 @@ describe('starting on a real cluster', () => {
     const appId = uniqueName('rt-copart')
     const clicks = `${appId}-clicks`
     const users = `${appId}-users`
-    await createTopics(brokers, [{ name: clicks, partitions: 3 }, { name: users, partitions: 4 }, { name: `${appId}-out`, partitions: 1 }])
+    await createTopics(brokers, [
+      { name: clicks, partitions: 3 },
+      { name: users, partitions: 4 },
+      { name: `${appId}-out`, partitions: 1 }
+    ])
     const builder = new StreamsBuilder()
-    builder.stream(clicks, str).join(builder.table(users, str, { storeName: 'users' }), (c, u) => `${c}:${u}`).to(`${appId}-out`, str)
+    builder
+      .stream(clicks, str)
+      .join(builder.table(users, str, { storeName: 'users' }), (c, u) => `${c}:${u}`)
+      .to(`${appId}-out`, str)
     const streams = streamsFor(builder.build(), appId)
-    const error = await streams.start().then(() => undefined, (err: unknown) => err)
+    const error = await streams.start().then(
+      () => undefined,
+      (err: unknown) => err
+    )
     expect(error).toBeInstanceOf(PartitionCountError)
     expect((error as Error).message).toContain(`${clicks} (3)`)
     expect((error as Error).message).toContain(`${users} (4)`)
@@ -62,7 +77,10 @@ describe('starting on a real cluster', () => {
   it('fails start with an error naming a missing source topic', async () => {
     const appId = uniqueName('rt-missing')
     const streams = streamsFor(windowedCountTopology(`${appId}-nowhere`, `${appId}-out`), appId)
-    const error = await streams.start().then(() => undefined, (err: unknown) => err)
+    const error = await streams.start().then(
+      () => undefined,
+      (err: unknown) => err
+    )
     expect(error).toBeInstanceOf(MissingSourceTopicError)
     expect((error as Error).message).toContain(`${appId}-nowhere`)
     expect(streams.state).toBe('ERROR')
@@ -71,7 +89,10 @@ describe('starting on a real cluster', () => {
   it('creates the internal topics with the partition counts and configs the topology needs', async () => {
     const brokers = kafkaBrokers()
     const appId = uniqueName('rt-internal')
-    await createTopics(brokers, [{ name: `${appId}-in`, partitions: 5 }, { name: `${appId}-out`, partitions: 1 }])
+    await createTopics(brokers, [
+      { name: `${appId}-in`, partitions: 5 },
+      { name: `${appId}-out`, partitions: 1 }
+    ])
     const streams = streamsFor(windowedCountTopology(`${appId}-in`, `${appId}-out`), appId)
     await streams.start()
     await waitFor('all tasks running', () => streams.status().tasks.filter((t) => t.phase === 'running').length === 10, 30_000)
@@ -100,7 +121,11 @@ describe('starting on a real cluster', () => {
     const countries = `${appId}-countries`
     const orders = `${appId}-orders`
     const out = `${appId}-out`
-    await createTopics(brokers, [{ name: countries, partitions: 2 }, { name: orders, partitions: 3 }, { name: out, partitions: 1 }])
+    await createTopics(brokers, [
+      { name: countries, partitions: 2 },
+      { name: orders, partitions: 3 },
+      { name: out, partitions: 1 }
+    ])
     const producer = new Producer({ clientId: 'rt-global', bootstrapBrokers: brokers, idempotent: true })
     cleanups.push(() => producer.close())
     const send = async (topic: string, key: string, value: string): Promise<void> => {
@@ -111,7 +136,14 @@ describe('starting on a real cluster', () => {
     await send(orders, 'o1', 'no')
     const builder = new StreamsBuilder()
     const table = builder.globalTable(countries, str, { storeName: 'countries' })
-    builder.stream(orders, str).leftJoinGlobal(table, (_id, code) => code, (code, name) => `${code}=${name ?? '?'}`).to(out, str)
+    builder
+      .stream(orders, str)
+      .leftJoinGlobal(
+        table,
+        (_id, code) => code,
+        (code, name) => `${code}=${name ?? '?'}`
+      )
+      .to(out, str)
     const streams = streamsFor(builder.build(), appId)
     await streams.start()
     await waitFor('the first order joined', async () => (await readTopic(brokers, out)).length === 1, 30_000, 300)
@@ -136,13 +168,24 @@ describe('restarting after a clean close', () => {
       const appId = uniqueName(`rt-restart-${guarantee === 'exactly_once_v2' ? 'eos' : 'alos'}`)
       const input = `${appId}-in`
       const output = `${appId}-out`
-      await createTopics(brokers, [{ name: input, partitions: 2 }, { name: output, partitions: 1, configs: { 'cleanup.policy': 'compact' } }])
+      await createTopics(brokers, [
+        { name: input, partitions: 2 },
+        { name: output, partitions: 1, configs: { 'cleanup.policy': 'compact' } }
+      ])
       const stateDir = mkdtempSync(join(tmpdir(), 'runnel-rt-restart-'))
       cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }))
       const instance = (): KafkaStreams => {
         const streams = new KafkaStreams(windowedCountTopology(input, output), {
-          applicationId: appId, bootstrapServers: brokers, instanceId: 'only', stateDir, processingGuarantee: guarantee,
-          commitIntervalMs: 200, sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, statusIntervalMs: 0, logger: pino({ level: 'silent' })
+          applicationId: appId,
+          bootstrapServers: brokers,
+          instanceId: 'only',
+          stateDir,
+          processingGuarantee: guarantee,
+          commitIntervalMs: 200,
+          sessionTimeoutMs: 6000,
+          heartbeatIntervalMs: 500,
+          statusIntervalMs: 0,
+          logger: pino({ level: 'silent' })
         })
         cleanups.push(() => streams.close())
         return streams

@@ -30,10 +30,15 @@ describe('a window closed before a task moves', () => {
       const appId = uniqueName(`rt-stime-${guarantee === 'exactly_once_v2' ? 'eos' : 'alos'}`)
       const input = `${appId}-in`
       const output = `${appId}-out`
-      await createTopics(brokers, [{ name: input, partitions: 1 }, { name: output, partitions: 1, configs: { 'cleanup.policy': 'compact' } }])
+      await createTopics(brokers, [
+        { name: input, partitions: 1 },
+        { name: output, partitions: 1, configs: { 'cleanup.policy': 'compact' } }
+      ])
       const instance = (instanceId: string): KafkaStreams => {
         const builder = new StreamsBuilder()
-        builder.stream(input, { keySerde: stringSerde, valueSerde: stringSerde }).groupByKey()
+        builder
+          .stream(input, { keySerde: stringSerde, valueSerde: stringSerde })
+          .groupByKey()
           .windowedBy(TimeWindows.ofSizeAndGrace(WINDOW_MS, GRACE_MS))
           .count({ storeName: 'counts' })
           .toStream()
@@ -42,8 +47,16 @@ describe('a window closed before a task moves', () => {
         // Each instance has its own state folder: the new owner restores from the changelog.
         const stateDir = mkdtempSync(join(tmpdir(), `runnel-rt-stime-${instanceId}-`))
         const streams = new KafkaStreams(builder.build(), {
-          applicationId: appId, bootstrapServers: brokers, instanceId, stateDir, processingGuarantee: guarantee,
-          commitIntervalMs: 200, sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, statusIntervalMs: 0, logger: pino({ level: 'silent' })
+          applicationId: appId,
+          bootstrapServers: brokers,
+          instanceId,
+          stateDir,
+          processingGuarantee: guarantee,
+          commitIntervalMs: 200,
+          sessionTimeoutMs: 6000,
+          heartbeatIntervalMs: 500,
+          statusIntervalMs: 0,
+          logger: pino({ level: 'silent' })
         })
         cleanups.push(async () => {
           await streams.close()
@@ -52,7 +65,11 @@ describe('a window closed before a task moves', () => {
         return streams
       }
       const t0 = Math.floor((Date.now() - 3_600_000) / WINDOW_MS) * WINDOW_MS
-      const event = (offsetMs: number): { key: string; value: Buffer; timestampMs: number } => ({ key: 'k', value: Buffer.from('x'), timestampMs: t0 + offsetMs })
+      const event = (offsetMs: number): { key: string; value: Buffer; timestampMs: number } => ({
+        key: 'k',
+        value: Buffer.from('x'),
+        timestampMs: t0 + offsetMs
+      })
       const first = instance('a')
       await first.start()
       await waitFor('the first instance to run the task', () => first.status().tasks.some((t) => t.phase === 'running'), 30_000)

@@ -8,8 +8,17 @@ import { Consumer, type Message, Producer } from '@platformatic/kafka'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRegistry, type RunningRegistry } from '../registry/index.ts'
 import {
-  avroSerde, avroSerdeForSchema, buildDeadLetterRecord, DeadLetterHeaders, deadLetterTopic, headersWithBufferNames,
-  SchemaRegistryClient, SerdeErrorCodes, SerdeNeedsResolution, type Serde, type SensorObservation
+  avroSerde,
+  avroSerdeForSchema,
+  buildDeadLetterRecord,
+  DeadLetterHeaders,
+  deadLetterTopic,
+  headersWithBufferNames,
+  SchemaRegistryClient,
+  SerdeErrorCodes,
+  SerdeNeedsResolution,
+  type Serde,
+  type SensorObservation
 } from '../schemas/index.ts'
 import { createTopics, kafkaBrokers, uniqueName } from './support/kafka.ts'
 
@@ -51,12 +60,14 @@ async function deserializeOrDeadLetter<T>(serde: Serde<T>, message: Message, app
   } catch (err) {
     const dlq = buildDeadLetterRecord({ applicationId, part: 'value', error: err, record: message })
     await producer.send({
-      messages: [{
-        topic: dlq.topic,
-        headers: headersWithBufferNames(dlq.headers),
-        ...(dlq.key === null ? {} : { key: dlq.key }),
-        ...(dlq.value === null ? {} : { value: dlq.value })
-      }]
+      messages: [
+        {
+          topic: dlq.topic,
+          headers: headersWithBufferNames(dlq.headers),
+          ...(dlq.key === null ? {} : { key: dlq.key }),
+          ...(dlq.value === null ? {} : { value: dlq.value })
+        }
+      ]
     })
     return undefined
   }
@@ -66,7 +77,10 @@ describe('Avro serde and dead letters on a real topic', () => {
   it('reads good records of old and new writers and dead-letters each bad one with the right headers', async () => {
     const applicationId = uniqueName('serde-app')
     const topic = uniqueName('observations')
-    await createTopics(kafkaBrokers(), [{ name: topic, partitions: 1 }, { name: deadLetterTopic(applicationId), partitions: 1 }])
+    await createTopics(kafkaBrokers(), [
+      { name: topic, partitions: 1 },
+      { name: deadLetterTopic(applicationId), partitions: 1 }
+    ])
     const client = () => new SchemaRegistryClient({ url: registry.url })
 
     // Writers: the contract schema, a newer version with a defaulted field, and an incompatible one
@@ -77,23 +91,49 @@ describe('Avro serde and dead letters on a real topic', () => {
     newer.fields.push({ name: 'confidence', type: 'double', default: 1 })
     const newWriter = avroSerdeForSchema<SensorObservation & { confidence: number }>(newer, { registry: client() })
     await newWriter.configure(topic, false)
-    const incompatible = avroSerdeForSchema<{ sensor_id: number }>({ type: 'record', name: 'SensorObservation', namespace: 'runnel.traffic', fields: [{ name: 'sensor_id', type: 'long' }] }, { registry: client() })
+    const incompatible = avroSerdeForSchema<{ sensor_id: number }>(
+      { type: 'record', name: 'SensorObservation', namespace: 'runnel.traffic', fields: [{ name: 'sensor_id', type: 'long' }] },
+      { registry: client() }
+    )
     const elsewhere = uniqueName('elsewhere')
     await incompatible.configure(elsewhere, false)
     const incompatibleBytes = incompatible.serialize(elsewhere, { sensor_id: 1 })
 
-    const obs = (n: number): SensorObservation => ({ sensor_id: 's-1', traveler_id: `t-${n}`, traveler_type: 'CAR', x: n, y: n / 2, timestamp: 1_763_726_400_000 + n })
+    const obs = (n: number): SensorObservation => ({
+      sensor_id: 's-1',
+      traveler_id: `t-${n}`,
+      traveler_type: 'CAR',
+      x: n,
+      y: n / 2,
+      timestamp: 1_763_726_400_000 + n
+    })
     const good1 = writer.serialize(topic, obs(1))
     const wrongMagic = Buffer.from(good1)
     wrongMagic[0] = 7
     const unknownId = Buffer.from(good1)
     unknownId.writeInt32BE(987_654, 1)
     const truncated = good1.subarray(0, good1.length - 4)
-    const values = [good1, wrongMagic, unknownId, newWriter.serialize(topic, { ...obs(2), confidence: 0.5 }), truncated, incompatibleBytes, writer.serialize(topic, obs(3))]
+    const values = [
+      good1,
+      wrongMagic,
+      unknownId,
+      newWriter.serialize(topic, { ...obs(2), confidence: 0.5 }),
+      truncated,
+      incompatibleBytes,
+      writer.serialize(topic, obs(3))
+    ]
 
     const producer = new Producer({ clientId: 'serde-test', bootstrapBrokers: kafkaBrokers() })
     try {
-      await producer.send({ messages: values.map((value, i) => ({ topic, partition: 0, key: Buffer.from(`k${i}`), value, headers: new Map([[Buffer.from('trace'), Buffer.from(`r${i}`)]]) })) })
+      await producer.send({
+        messages: values.map((value, i) => ({
+          topic,
+          partition: 0,
+          key: Buffer.from(`k${i}`),
+          value,
+          headers: new Map([[Buffer.from('trace'), Buffer.from(`r${i}`)]])
+        }))
+      })
       const reader = avroSerde('runnel.traffic.SensorObservation', { registry: client() })
       const good: SensorObservation[] = []
       for (const message of await readAll(topic, values.length)) {
@@ -103,9 +143,13 @@ describe('Avro serde and dead letters on a real topic', () => {
       expect(good).toEqual([obs(1), obs(2), obs(3)])
 
       const dead = await readAll(deadLetterTopic(applicationId), 4)
-      const h = (m: Message, name: string) => m.headers.get(Buffer.from(name))?.toString('utf8') ?? [...m.headers].find(([k]) => k.toString() === name)?.[1].toString('utf8')
+      const h = (m: Message, name: string) =>
+        m.headers.get(Buffer.from(name))?.toString('utf8') ?? [...m.headers].find(([k]) => k.toString() === name)?.[1].toString('utf8')
       expect(dead.map((m) => h(m, DeadLetterHeaders.ERROR_CODE))).toEqual([
-        SerdeErrorCodes.AVRO_MAGIC_BYTE, SerdeErrorCodes.AVRO_UNKNOWN_SCHEMA_ID, SerdeErrorCodes.AVRO_TRUNCATED, SerdeErrorCodes.AVRO_INCOMPATIBLE_SCHEMA
+        SerdeErrorCodes.AVRO_MAGIC_BYTE,
+        SerdeErrorCodes.AVRO_UNKNOWN_SCHEMA_ID,
+        SerdeErrorCodes.AVRO_TRUNCATED,
+        SerdeErrorCodes.AVRO_INCOMPATIBLE_SCHEMA
       ])
       expect(dead.map((m) => h(m, DeadLetterHeaders.OFFSET))).toEqual(['1', '2', '4', '5'])
       for (const m of dead) {

@@ -29,7 +29,9 @@ class Stack {
 
   constructor(command: string, args: readonly string[], env: NodeJS.ProcessEnv) {
     this.process = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    this.process.once('exit', () => { this.exited = true })
+    this.process.once('exit', () => {
+      this.exited = true
+    })
     for (const stream of [this.process.stdout, this.process.stderr]) {
       let pending = ''
       stream?.on('data', (chunk: Buffer) => {
@@ -47,7 +49,10 @@ class Stack {
   /** Pids of every run of the service `name` (from the supervisor's "started" lines). */
   pids(name: string): number[] {
     const re = new RegExp(`^runnel: ${name} started \\(pid (\\d+)\\)`)
-    return this.lines.flatMap((l) => { const m = re.exec(l); return m === null ? [] : [Number(m[1])] })
+    return this.lines.flatMap((l) => {
+      const m = re.exec(l)
+      return m === null ? [] : [Number(m[1])]
+    })
   }
 
   /** Every pid the stack reported: the supervisor (dev/start.ts) and each run of each child. */
@@ -105,7 +110,10 @@ async function perMinute(brokers: string[], topic: string): Promise<Map<number, 
 
 /** Sum of a Prometheus metric over the series whose labels match `labels` (e.g. `reason="late"`). */
 async function metricSum(port: number, name: string, labels = ''): Promise<number> {
-  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '')
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+    (r) => r.text(),
+    () => ''
+  )
   let sum = 0
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`) || !line.includes(labels)) continue
@@ -158,10 +166,15 @@ describe('npm start', () => {
     expect(first.has(/traffic simulator: .* empty: backfilling from/), first.tail()).toBe(true)
     // The backfill is done once the simulator sends in real time: records newer than the start of the test.
     let counts = new Map<number, number>()
-    await waitFor('the simulator to reach real time', async () => {
-      counts = await perMinute(brokers, observations)
-      return Math.max(...counts.keys(), 0) >= Math.floor(startedAt / MINUTE_MS) * MINUTE_MS + MINUTE_MS
-    }, 180_000, 2000)
+    await waitFor(
+      'the simulator to reach real time',
+      async () => {
+        counts = await perMinute(brokers, observations)
+        return Math.max(...counts.keys(), 0) >= Math.floor(startedAt / MINUTE_MS) * MINUTE_MS + MINUTE_MS
+      },
+      180_000,
+      2000
+    )
     const minutes = [...counts.keys()].sort((a, b) => a - b)
     expect(minutes[0]).toBeGreaterThanOrEqual(Math.floor((startedAt - 30 * MINUTE_MS) / MINUTE_MS) * MINUTE_MS)
     expect(minutes[0]).toBeLessThanOrEqual(startedAt - 29 * MINUTE_MS)
@@ -173,16 +186,21 @@ describe('npm start', () => {
     // Once the two workers have taken those records, late drops are a small share of them: the
     // simulator delivers 0.1% of its observations 95-300 s late, and each one is dropped by up to
     // seven windows and sessions (the overlap of backfill and live data once dropped thousands).
-    const taken = async (): Promise<number> => await metricSum(metricsPort, 'runnel_records_processed_total') + await metricSum(metricsPort + 1, 'runnel_records_processed_total')
-    await waitFor('the traffic workers to take the records read', async () => await taken() >= records.length, 180_000, 2000)
-    const late = await metricSum(metricsPort, 'runnel_dropped_records', 'reason="late"') + await metricSum(metricsPort + 1, 'runnel_dropped_records', 'reason="late"')
-    process.stdout.write(`start-stack: ${records.length} input records, ${late} late drops (${(100 * late / records.length).toFixed(2)}%)\n`)
+    const taken = async (): Promise<number> =>
+      (await metricSum(metricsPort, 'runnel_records_processed_total')) + (await metricSum(metricsPort + 1, 'runnel_records_processed_total'))
+    await waitFor('the traffic workers to take the records read', async () => (await taken()) >= records.length, 180_000, 2000)
+    const late =
+      (await metricSum(metricsPort, 'runnel_dropped_records', 'reason="late"')) + (await metricSum(metricsPort + 1, 'runnel_dropped_records', 'reason="late"'))
+    process.stdout.write(`start-stack: ${records.length} input records, ${late} late drops (${((100 * late) / records.length).toFixed(2)}%)\n`)
     expect(late).toBeLessThan(0.01 * records.length)
   }, 240_000)
 
   it('restarts a SIGKILLed worker and a SIGKILLed query API, and the stack goes on', async () => {
     // Nothing exited on its own so far: a crash here would be a bug, not a hand-over to restart.
-    expect(first.lines.filter((l) => /^runnel: \S+ \(pid \d+\) exited/.test(l)), first.tail(80)).toEqual([])
+    expect(
+      first.lines.filter((l) => /^runnel: \S+ \(pid \d+\) exited/.test(l)),
+      first.tail(80)
+    ).toEqual([])
     const [worker] = first.pids('worker-1')
     const [api] = first.pids('query-api')
     expect(worker).toBeDefined()
@@ -192,7 +210,16 @@ describe('npm start', () => {
     await waitFor('both to be restarted', () => first.pids('worker-1').length === 2 && first.pids('query-api').length === 2, 60_000, 500)
     expect(first.has(/^runnel: worker-1 \(pid \d+\) exited with SIGKILL .* restart 1 in 1 s$/), first.tail()).toBe(true)
     expect(first.has(/^runnel: query-api \(pid \d+\) exited with SIGKILL .* restart 1 in 1 s$/), first.tail()).toBe(true)
-    await waitFor('the restarted query API to be ready', () => fetch(`http://127.0.0.1:${apiPort}/readyz`).then((r) => r.ok, () => false), 120_000, 1000)
+    await waitFor(
+      'the restarted query API to be ready',
+      () =>
+        fetch(`http://127.0.0.1:${apiPort}/readyz`).then(
+          (r) => r.ok,
+          () => false
+        ),
+      120_000,
+      1000
+    )
     expect([...first.pids('worker-1'), ...first.pids('query-api')].filter(alive)).toHaveLength(2)
   }, 200_000)
 
@@ -219,10 +246,15 @@ describe('npm start', () => {
     expect(second.has(/backfilling/), second.tail()).toBe(false)
     // Wait for live records of the second start, then compare every minute the first start completed.
     let counts = new Map<number, number>()
-    await waitFor('live records of the second start', async () => {
-      counts = await perMinute(brokers, observations)
-      return Math.max(...counts.keys()) > firstNewestMs
-    }, 180_000, 2000)
+    await waitFor(
+      'live records of the second start',
+      async () => {
+        counts = await perMinute(brokers, observations)
+        return Math.max(...counts.keys()) > firstNewestMs
+      },
+      180_000,
+      2000
+    )
     const lastFullMinute = Math.floor(firstNewestMs / MINUTE_MS) * MINUTE_MS
     const before = (m: Map<number, number>): Array<[number, number]> => [...m].filter(([minute]) => minute < lastFullMinute).sort((a, b) => a[0] - b[0])
     expect(before(firstCounts).length).toBeGreaterThanOrEqual(29)

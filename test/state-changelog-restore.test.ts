@@ -10,8 +10,19 @@ import { Producer } from '@platformatic/kafka'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { longSerde, stringSerde } from '../schemas/index.ts'
 import {
-  changelogOffsets, changelogTopicName, createChangelogCollector, createRestoreConsumer, openTaskState, restoreChangelog,
-  sendChangelogRecords, Stores, writeCheckpoint, type RestoreCallback, type RestoreProgress, type StateStore, type StateStoreContext
+  changelogOffsets,
+  changelogTopicName,
+  createChangelogCollector,
+  createRestoreConsumer,
+  openTaskState,
+  restoreChangelog,
+  sendChangelogRecords,
+  Stores,
+  writeCheckpoint,
+  type RestoreCallback,
+  type RestoreProgress,
+  type StateStore,
+  type StateStoreContext
 } from '../state/index.ts'
 import { createTopics, kafkaBrokers, uniqueName } from './support/kafka.ts'
 
@@ -28,9 +39,14 @@ beforeAll(async () => {
   brokers = kafkaBrokers()
   appId = uniqueName('state-it')
   folder = mkdtempSync(join(tmpdir(), 'runnel-state-it-'))
-  await createTopics(brokers, ['counts', 'tail', 'win', 'txn'].map((store) => ({
-    name: changelogTopicName(appId, store), partitions: 2, configs: { 'cleanup.policy': 'compact' }
-  })))
+  await createTopics(
+    brokers,
+    ['counts', 'tail', 'win', 'txn'].map((store) => ({
+      name: changelogTopicName(appId, store),
+      partitions: 2,
+      configs: { 'cleanup.policy': 'compact' }
+    }))
+  )
   producer = new Producer({ clientId: 'state-it-producer', bootstrapBrokers: brokers, acks: -1 })
   consumer = createRestoreConsumer({ bootstrapBrokers: brokers, clientId: 'state-it-restore' })
 })
@@ -51,11 +67,19 @@ function taskContext(taskDir: string, logChange: StateStoreContext['logChange'] 
   let now = 0
   const restorers = new Map<string, { store: StateStore; restore: RestoreCallback }>()
   return {
-    applicationId: appId, taskId: TASK, partition: PARTITION, taskStateDir: taskDir, cacheMaxBytes: 1 << 20,
+    applicationId: appId,
+    taskId: TASK,
+    partition: PARTITION,
+    taskStateDir: taskDir,
+    cacheMaxBytes: 1 << 20,
     currentTimestampMs: () => now,
-    setTimeMs: (ms) => { now = ms },
+    setTimeMs: (ms) => {
+      now = ms
+    },
     logChange,
-    register: (store, restore) => { restorers.set(store.name, { store, restore }) },
+    register: (store, restore) => {
+      restorers.set(store.name, { store, restore })
+    },
     restorers
   }
 }
@@ -115,7 +139,12 @@ describe('restoring state stores from real changelog topics', () => {
     expect(target?.store).toBe(restoredStore)
     const progress: RestoreProgress[] = []
     const result = await restoreChangelog({
-      consumer, topic, partition: PARTITION, fromOffset: 0, restore: (records) => target?.restore(records), onProgress: (p) => progress.push(p)
+      consumer,
+      topic,
+      partition: PARTITION,
+      fromOffset: 0,
+      restore: (records) => target?.restore(records),
+      onProgress: (p) => progress.push(p)
     })
     expect(result.startOffset).toBe(0)
     expect(result.restoredRecords).toBeLessThanOrEqual(produced)
@@ -175,7 +204,10 @@ describe('restoring state stores from real changelog topics', () => {
     await restoredStore.init(context2)
     let applied = 0
     const result = await restoreChangelog({
-      consumer, topic, partition: PARTITION, fromOffset: reopened.checkpoint[0]?.offset ?? 0,
+      consumer,
+      topic,
+      partition: PARTITION,
+      fromOffset: reopened.checkpoint[0]?.offset ?? 0,
       restore: (records) => {
         applied += records.length
         context2.restorers.get('tail')?.restore(records)
@@ -215,8 +247,19 @@ describe('restoring state stores from real changelog topics', () => {
 
   it('skips records of aborted transactions and stops at the last stable offset', async () => {
     const topic = changelogTopicName(appId, 'txn')
-    const txProducer = new Producer({ clientId: 'state-it-tx', bootstrapBrokers: brokers, idempotent: true, transactionalId: uniqueName('state-it-tx'), acks: -1 })
-    const record = (key: string, value: string | null) => ({ topic, partition: PARTITION, key: Buffer.from(key), value: (value === null ? null : Buffer.from(value)) as Buffer })
+    const txProducer = new Producer({
+      clientId: 'state-it-tx',
+      bootstrapBrokers: brokers,
+      idempotent: true,
+      transactionalId: uniqueName('state-it-tx'),
+      acks: -1
+    })
+    const record = (key: string, value: string | null) => ({
+      topic,
+      partition: PARTITION,
+      key: Buffer.from(key),
+      value: (value === null ? null : Buffer.from(value)) as Buffer
+    })
     try {
       const committed = await txProducer.beginTransaction()
       await committed.send({ messages: [record('a', '1'), record('b', '1'), record('c', '1')] })
@@ -232,10 +275,20 @@ describe('restoring state stores from real changelog topics', () => {
     }
     const restored: Array<[string, string | null]> = []
     const result = await restoreChangelog({
-      consumer, topic, partition: PARTITION,
-      restore: (records) => { for (const r of records) restored.push([r.key.toString(), r.value?.toString() ?? null]) }
+      consumer,
+      topic,
+      partition: PARTITION,
+      restore: (records) => {
+        for (const r of records) restored.push([r.key.toString(), r.value?.toString() ?? null])
+      }
     })
-    expect(restored).toEqual([['a', '1'], ['b', '1'], ['c', '1'], ['c', '2'], ['b', null]])
+    expect(restored).toEqual([
+      ['a', '1'],
+      ['b', '1'],
+      ['c', '1'],
+      ['c', '2'],
+      ['b', null]
+    ])
     expect(result.restoredRecords).toBe(5)
   })
 })

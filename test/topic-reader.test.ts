@@ -19,15 +19,23 @@ afterEach(async () => {
 
 function transactionalProducer(brokers: string[]): Producer<Buffer, Buffer, Buffer, Buffer> {
   const producer = new Producer<Buffer, Buffer, Buffer, Buffer>({
-    clientId: 'topic-reader-test', bootstrapBrokers: brokers, idempotent: true, transactionalId: uniqueName('topic-reader-txn'),
-    producerId: -1n, producerEpoch: -1
+    clientId: 'topic-reader-test',
+    bootstrapBrokers: brokers,
+    idempotent: true,
+    transactionalId: uniqueName('topic-reader-txn'),
+    producerId: -1n,
+    producerEpoch: -1
   })
   closers.push(() => producer.close(true))
   return producer
 }
 
-const message = (topic: string, partition: number, text: string): { topic: string; partition: number; key: Buffer; value: Buffer } =>
-  ({ topic, partition, key: Buffer.from(text), value: Buffer.from(text) })
+const message = (topic: string, partition: number, text: string): { topic: string; partition: number; key: Buffer; value: Buffer } => ({
+  topic,
+  partition,
+  key: Buffer.from(text),
+  value: Buffer.from(text)
+})
 
 describe('readers of a topic with a transaction left open', () => {
   it('waits for an open transaction to end instead of stopping at its first record, and fails naming the partition if it does not', async () => {
@@ -47,7 +55,9 @@ describe('readers of a topic with a transaction left open', () => {
     await after.commit()
 
     // Offsets of partition 0: a, its commit marker, zombie, b, the commit marker of b.
-    await expect(readTopicToEnd(brokers, topic, { stableWithinMs: 1_000 })).rejects.toThrow(new RegExp(`transaction is still open on ${topic}-0 \\(last stable offset 2, log end 5\\)`))
+    await expect(readTopicToEnd(brokers, topic, { stableWithinMs: 1_000 })).rejects.toThrow(
+      new RegExp(`transaction is still open on ${topic}-0 \\(last stable offset 2, log end 5\\)`)
+    )
 
     const reading = readTopicToEnd(brokers, topic, { stableWithinMs: 20_000 })
     await new Promise((resolve) => setTimeout(resolve, 500))

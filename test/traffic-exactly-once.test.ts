@@ -12,8 +12,20 @@ import type { InstanceStatus } from '../runtime/index.ts'
 import { SchemaRegistryClient } from '../schemas/index.ts'
 import { kafkaBrokers } from './support/kafka.ts'
 import {
-  CLOSE_WAIT_MS, expectDeadLetters, expectOutputsEqual, groupConsumedAll, groupIsStable, lateTotal, TRAFFIC_PARTITIONS, trafficGenerator,
-  TrafficInputProducer, TrafficTestEnv, TrafficWorkerProcess, waitUntil, WorkerPrograms, workerEnv
+  CLOSE_WAIT_MS,
+  expectDeadLetters,
+  expectOutputsEqual,
+  groupConsumedAll,
+  groupIsStable,
+  lateTotal,
+  TRAFFIC_PARTITIONS,
+  trafficGenerator,
+  TrafficInputProducer,
+  TrafficTestEnv,
+  TrafficWorkerProcess,
+  waitUntil,
+  WorkerPrograms,
+  workerEnv
 } from './support/traffic.ts'
 
 const OBSERVATIONS = 100_000
@@ -63,15 +75,25 @@ describe('the traffic application under exactly_once_v2 with worker processes', 
     expect(lateInLastSlice).toBeGreaterThan(0)
 
     const worker = (id: string): TrafficWorkerProcess => {
-      const w = new TrafficWorkerProcess(id, WorkerPrograms.FIXTURE, workerEnv(e, deployment, {
-        INSTANCE_ID: id, STATE_DIR: e.stateDir(), PROCESSING_GUARANTEE: 'exactly_once_v2', COMMIT_INTERVAL_MS: '200',
-        SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS), HEARTBEAT_INTERVAL_MS: '500'
-      }))
+      const w = new TrafficWorkerProcess(
+        id,
+        WorkerPrograms.FIXTURE,
+        workerEnv(e, deployment, {
+          INSTANCE_ID: id,
+          STATE_DIR: e.stateDir(),
+          PROCESSING_GUARANTEE: 'exactly_once_v2',
+          COMMIT_INTERVAL_MS: '200',
+          SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS),
+          HEARTBEAT_INTERVAL_MS: '500'
+        })
+      )
       workers.push(w)
       return w
     }
     const alive = (): TrafficWorkerProcess[] => workers.filter((w) => w.running)
-    const checkAlive = (group: readonly TrafficWorkerProcess[]): void => { for (const w of group) w.assertAlive() }
+    const checkAlive = (group: readonly TrafficWorkerProcess[]): void => {
+      for (const w of group) w.assertAlive()
+    }
     /** The group is stable with exactly `group` as members and each of them runs tasks, together all six. */
     const settledOn = async (group: readonly TrafficWorkerProcess[]): Promise<boolean> => {
       checkAlive(group)
@@ -124,19 +146,29 @@ describe('the traffic application under exactly_once_v2 with worker processes', 
       }
       await stalling
       await waitUntil('the zombie w1 back in the group', () => settledOn([w1, w2, w4]), 90_000)
-      await waitUntil('the group to commit all input before the last slice', async () => {
-        checkAlive([w1, w2, w4])
-        return groupConsumedAll(e.brokers, applicationId, topics.observations)
-      }, 120_000, 500)
+      await waitUntil(
+        'the group to commit all input before the last slice',
+        async () => {
+          checkAlive([w1, w2, w4])
+          return groupConsumedAll(e.brokers, applicationId, topics.observations)
+        },
+        120_000,
+        500
+      )
 
       // The last slice goes to a stable group: its late drops are counted by tasks that neither move nor restart.
       const before = lateDropsNow([w1, w2, w4])
       await input.send(slices[7] ?? [])
       expect(input.sent).toBe(records.length)
-      await waitUntil('the group to commit all input', async () => {
-        checkAlive([w1, w2, w4])
-        return groupConsumedAll(e.brokers, applicationId, topics.observations)
-      }, 120_000, 500)
+      await waitUntil(
+        'the group to commit all input',
+        async () => {
+          checkAlive([w1, w2, w4])
+          return groupConsumedAll(e.brokers, applicationId, topics.observations)
+        },
+        120_000,
+        500
+      )
       // Status lines come every 200 ms: wait for one taken after the commit.
       const committedAt = Date.now()
       await waitUntil('status lines after the last commit', () => [w1, w2, w4].every((w) => (w.status?.updatedAtMs ?? 0) > committedAt), 10_000, 100)

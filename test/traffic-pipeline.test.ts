@@ -7,14 +7,33 @@
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  generateTrafficRecords, readTrafficOutputs, referenceTrafficOutputs, runSimulator, startTrafficWorker,
-  type TrafficGeneratorOptions, type TrafficTopics
+  generateTrafficRecords,
+  readTrafficOutputs,
+  referenceTrafficOutputs,
+  runSimulator,
+  startTrafficWorker,
+  type TrafficGeneratorOptions,
+  type TrafficTopics
 } from '../apps/traffic/index.ts'
 import { SchemaRegistryClient } from '../schemas/index.ts'
 import { kafkaBrokers } from './support/kafka.ts'
 import {
-  expectDeadLetters, expectOutputsEqual, expectOutputTopicConfigs, freePort, groupConsumedAll, groupIsStable, lateTotal, scrape, sumOf,
-  TRAFFIC_PARTITIONS, trafficGenerator, TrafficTestEnv, TrafficWorkerProcess, waitUntil, WorkerPrograms, workerEnv
+  expectDeadLetters,
+  expectOutputsEqual,
+  expectOutputTopicConfigs,
+  freePort,
+  groupConsumedAll,
+  groupIsStable,
+  lateTotal,
+  scrape,
+  sumOf,
+  TRAFFIC_PARTITIONS,
+  trafficGenerator,
+  TrafficTestEnv,
+  TrafficWorkerProcess,
+  waitUntil,
+  WorkerPrograms,
+  workerEnv
 } from './support/traffic.ts'
 
 const OBSERVATIONS = 200_000
@@ -38,8 +57,15 @@ function testEnv(): TrafficTestEnv {
 
 async function produce(topics: TrafficTopics, generator: TrafficGeneratorOptions): Promise<{ malformed: number }> {
   const result = await runSimulator({
-    brokers: testEnv().brokers, registryUrl: testEnv().registryUrl, topic: topics.observations, partitions: TRAFFIC_PARTITIONS, generator,
-    ratePerSecond: 0, batchSize: 5000, realtime: false, progress: null
+    brokers: testEnv().brokers,
+    registryUrl: testEnv().registryUrl,
+    topic: topics.observations,
+    partitions: TRAFFIC_PARTITIONS,
+    generator,
+    ratePerSecond: 0,
+    batchSize: 5000,
+    realtime: false,
+    progress: null
   })
   expect(result.observations).toBe(OBSERVATIONS)
   expect(result.malformed).toBeGreaterThan(50)
@@ -53,16 +79,27 @@ describe('traffic pipeline on the real broker', () => {
     const generator = trafficGenerator(101, OBSERVATIONS)
     const { malformed } = await produce(topics, generator)
     const worker = await startTrafficWorker({
-      brokers, registryUrl, applicationId, instanceId: 'solo', stateDir: testEnv().stateDir(), topics, commitIntervalMs: 1000,
+      brokers,
+      registryUrl,
+      applicationId,
+      instanceId: 'solo',
+      stateDir: testEnv().stateDir(),
+      topics,
+      commitIntervalMs: 1000,
       // Each dead letter is logged as a warning; the test checks them in the topic instead.
       logger: pino({ level: 'error' })
     })
     let status: ReturnType<typeof worker.streams.status>
     try {
-      await waitUntil('the worker to consume its input', async () => {
-        if (worker.streams.state === 'ERROR') throw worker.streams.error
-        return groupConsumedAll(brokers, applicationId, topics.observations)
-      }, 240_000, 500)
+      await waitUntil(
+        'the worker to consume its input',
+        async () => {
+          if (worker.streams.state === 'ERROR') throw worker.streams.error
+          return groupConsumedAll(brokers, applicationId, topics.observations)
+        },
+        240_000,
+        500
+      )
       status = worker.streams.status()
     } finally {
       await worker.close()
@@ -88,9 +125,19 @@ describe('traffic pipeline on the real broker', () => {
     const deployment = testEnv().deployment('traffic-three')
     const { topics, applicationId } = deployment
     const ports = await Promise.all([0, 1, 2].map(() => freePort()))
-    const workers = ports.map((port, i) => new TrafficWorkerProcess(`w${i + 1}`, WorkerPrograms.APP, workerEnv(testEnv(), deployment, {
-      INSTANCE_ID: `w${i + 1}`, STATE_DIR: testEnv().stateDir(), METRICS_PORT: String(port), COMMIT_INTERVAL_MS: '1000'
-    })))
+    const workers = ports.map(
+      (port, i) =>
+        new TrafficWorkerProcess(
+          `w${i + 1}`,
+          WorkerPrograms.APP,
+          workerEnv(testEnv(), deployment, {
+            INSTANCE_ID: `w${i + 1}`,
+            STATE_DIR: testEnv().stateDir(),
+            METRICS_PORT: String(port),
+            COMMIT_INTERVAL_MS: '1000'
+          })
+        )
+    )
     processes.push(...workers)
     for (const w of workers) w.start()
     const generator = trafficGenerator(202, OBSERVATIONS)
@@ -99,16 +146,26 @@ describe('traffic pipeline on the real broker', () => {
     try {
       // Produce only once the group is stable with every instance running tasks: a rebalance in the
       // middle would replay uncommitted records (at-least-once) and make counts differ.
-      await waitUntil('three workers running two tasks each', async () => {
-        for (const w of workers) w.assertAlive()
-        const scraped = await Promise.all(ports.map((p) => scrape(p)))
-        return scraped.every((m) => m.get('runnel_tasks{phase="running"}') === 2) && await groupIsStable(brokers, applicationId, 3)
-      }, 120_000, 500)
+      await waitUntil(
+        'three workers running two tasks each',
+        async () => {
+          for (const w of workers) w.assertAlive()
+          const scraped = await Promise.all(ports.map((p) => scrape(p)))
+          return scraped.every((m) => m.get('runnel_tasks{phase="running"}') === 2) && (await groupIsStable(brokers, applicationId, 3))
+        },
+        120_000,
+        500
+      )
       ;({ malformed } = await produce(topics, generator))
-      await waitUntil('the workers to consume their input', async () => {
-        for (const w of workers) w.assertAlive()
-        return groupConsumedAll(brokers, applicationId, topics.observations)
-      }, 300_000, 500)
+      await waitUntil(
+        'the workers to consume their input',
+        async () => {
+          for (const w of workers) w.assertAlive()
+          return groupConsumedAll(brokers, applicationId, topics.observations)
+        },
+        300_000,
+        500
+      )
       metrics = await Promise.all(ports.map((p) => scrape(p)))
     } finally {
       await Promise.all(workers.map((w) => w.stop()))

@@ -22,7 +22,9 @@ describe('grouped aggregations', () => {
     input.pipeInput('b', 'x', 2)
     input.pipeInput('a', 'y', 3)
     expect(driver.createOutputTopic('out', stringSerde, longSerde).readKeyValuesToList()).toEqual([
-      { key: 'a', value: 1 }, { key: 'b', value: 1 }, { key: 'a', value: 2 }
+      { key: 'a', value: 1 },
+      { key: 'b', value: 1 },
+      { key: 'a', value: 2 }
     ])
     expect(driver.getKeyValueStore<string, number>('counts').get('a')).toBe(2)
   })
@@ -43,7 +45,11 @@ describe('grouped aggregations', () => {
     const builder = new StreamsBuilder()
     const grouped = builder.stream('in', str).groupByKey()
     grouped.reduce((acc, v) => `${acc}+${v}`, { storeName: 'reduced' })
-    grouped.aggregate(() => 0, (_k, v, acc) => acc + v.length, { storeName: 'lengths', valueSerde: longSerde })
+    grouped.aggregate(
+      () => 0,
+      (_k, v, acc) => acc + v.length,
+      { storeName: 'lengths', valueSerde: longSerde }
+    )
     driver = await TopologyTestDriver.create(builder.build())
     const input = driver.createInputTopic('in', stringSerde, stringSerde)
     input.pipeInput('a', 'x', 1)
@@ -63,7 +69,10 @@ describe('grouped aggregations', () => {
     input.pipeInput('b', 'x', 10)
     expect(output.isEmpty()).toBe(true)
     driver.commit()
-    expect(output.readKeyValuesToList()).toEqual([{ key: 'a', value: 5 }, { key: 'b', value: 1 }])
+    expect(output.readKeyValuesToList()).toEqual([
+      { key: 'a', value: 5 },
+      { key: 'b', value: 1 }
+    ])
     input.pipeInput('a', 'x', 11)
     driver.commit()
     expect(output.readKeyValuesToList()).toEqual([{ key: 'a', value: 6 }])
@@ -71,11 +80,13 @@ describe('grouped aggregations', () => {
 
   it('repartitions a re-keyed stream across partitions so each key is counted in one task', async () => {
     const builder = new StreamsBuilder()
-    builder.stream('sentences', str)
+    builder
+      .stream('sentences', str)
       .flatMapValues((v) => v.split(' '))
       .groupBy((_k, word) => word, { keySerde: stringSerde, valueSerde: stringSerde })
       .count({ storeName: 'word-counts' })
-      .toStream().to('counts', { valueSerde: longSerde })
+      .toStream()
+      .to('counts', { valueSerde: longSerde })
     driver = await TopologyTestDriver.create(builder.build(), { applicationId: 'wc', defaultPartitions: 4 })
     const input = driver.createInputTopic('sentences', stringSerde, stringSerde)
     input.pipeInput('s1', 'the cat and the hat', 1)

@@ -11,43 +11,55 @@ const str = { keySerde: stringSerde, valueSerde: stringSerde }
 describe('describe()', () => {
   it('splits a word count at its repartition topic and prints it like Kafka Streams', () => {
     const builder = new StreamsBuilder()
-    builder.stream('streams-plaintext-input', str)
+    builder
+      .stream('streams-plaintext-input', str)
       .flatMapValues((v) => v.toLowerCase().split(' '))
       .groupBy((_k, word) => word, { keySerde: stringSerde, valueSerde: stringSerde })
       .count({ storeName: 'counts-store' })
     const description = builder.build().describe()
     expect(description.subtopologies.map((s) => s.nodes.map((n) => n.name))).toEqual([
-      ['KSTREAM-SOURCE-0000000000', 'KSTREAM-FLATMAPVALUES-0000000001', 'KSTREAM-KEY-SELECT-0000000002', 'KSTREAM-FILTER-0000000005', 'KSTREAM-SINK-0000000004'],
+      [
+        'KSTREAM-SOURCE-0000000000',
+        'KSTREAM-FLATMAPVALUES-0000000001',
+        'KSTREAM-KEY-SELECT-0000000002',
+        'KSTREAM-FILTER-0000000005',
+        'KSTREAM-SINK-0000000004'
+      ],
       ['KSTREAM-SOURCE-0000000006', 'KSTREAM-AGGREGATE-0000000003']
     ])
     expect(description.subtopologies[1]?.nodes[1]).toEqual({
-      type: 'processor', name: 'KSTREAM-AGGREGATE-0000000003', stores: ['counts-store'],
-      predecessors: ['KSTREAM-SOURCE-0000000006'], successors: []
+      type: 'processor',
+      name: 'KSTREAM-AGGREGATE-0000000003',
+      stores: ['counts-store'],
+      predecessors: ['KSTREAM-SOURCE-0000000006'],
+      successors: []
     })
-    expect(description.toString()).toBe([
-      'Topologies:',
-      '   Sub-topology: 0',
-      '    Source: KSTREAM-SOURCE-0000000000 (topics: [streams-plaintext-input])',
-      '      --> KSTREAM-FLATMAPVALUES-0000000001',
-      '    Processor: KSTREAM-FLATMAPVALUES-0000000001 (stores: [])',
-      '      --> KSTREAM-KEY-SELECT-0000000002',
-      '      <-- KSTREAM-SOURCE-0000000000',
-      '    Processor: KSTREAM-KEY-SELECT-0000000002 (stores: [])',
-      '      --> KSTREAM-FILTER-0000000005',
-      '      <-- KSTREAM-FLATMAPVALUES-0000000001',
-      '    Processor: KSTREAM-FILTER-0000000005 (stores: [])',
-      '      --> KSTREAM-SINK-0000000004',
-      '      <-- KSTREAM-KEY-SELECT-0000000002',
-      '    Sink: KSTREAM-SINK-0000000004 (topic: counts-store-repartition)',
-      '      <-- KSTREAM-FILTER-0000000005',
-      '   Sub-topology: 1',
-      '    Source: KSTREAM-SOURCE-0000000006 (topics: [counts-store-repartition])',
-      '      --> KSTREAM-AGGREGATE-0000000003',
-      '    Processor: KSTREAM-AGGREGATE-0000000003 (stores: [counts-store])',
-      '      --> none',
-      '      <-- KSTREAM-SOURCE-0000000006',
-      ''
-    ].join('\n'))
+    expect(description.toString()).toBe(
+      [
+        'Topologies:',
+        '   Sub-topology: 0',
+        '    Source: KSTREAM-SOURCE-0000000000 (topics: [streams-plaintext-input])',
+        '      --> KSTREAM-FLATMAPVALUES-0000000001',
+        '    Processor: KSTREAM-FLATMAPVALUES-0000000001 (stores: [])',
+        '      --> KSTREAM-KEY-SELECT-0000000002',
+        '      <-- KSTREAM-SOURCE-0000000000',
+        '    Processor: KSTREAM-KEY-SELECT-0000000002 (stores: [])',
+        '      --> KSTREAM-FILTER-0000000005',
+        '      <-- KSTREAM-FLATMAPVALUES-0000000001',
+        '    Processor: KSTREAM-FILTER-0000000005 (stores: [])',
+        '      --> KSTREAM-SINK-0000000004',
+        '      <-- KSTREAM-KEY-SELECT-0000000002',
+        '    Sink: KSTREAM-SINK-0000000004 (topic: counts-store-repartition)',
+        '      <-- KSTREAM-FILTER-0000000005',
+        '   Sub-topology: 1',
+        '    Source: KSTREAM-SOURCE-0000000006 (topics: [counts-store-repartition])',
+        '      --> KSTREAM-AGGREGATE-0000000003',
+        '    Processor: KSTREAM-AGGREGATE-0000000003 (stores: [counts-store])',
+        '      --> none',
+        '      <-- KSTREAM-SOURCE-0000000006',
+        ''
+      ].join('\n')
+    )
   })
 
   it('names unnamed stores KSTREAM-AGGREGATE-STATE-STORE-n and user-named parts by their names', () => {
@@ -55,7 +67,10 @@ describe('describe()', () => {
     const grouped = builder.stream('in', { ...str, name: 'events' }).groupByKey()
     grouped.count()
     grouped.windowedBy(TimeWindows.ofSizeWithNoGrace(1000)).count({ storeName: 'per-second' })
-    const nodes = builder.build().describe().subtopologies.flatMap((s) => s.nodes)
+    const nodes = builder
+      .build()
+      .describe()
+      .subtopologies.flatMap((s) => s.nodes)
     expect(nodes.map((n) => [n.name, n.type === 'processor' ? n.stores : []])).toEqual([
       ['events', []],
       ['KSTREAM-AGGREGATE-0000000001', ['KSTREAM-AGGREGATE-STATE-STORE-0000000000']],
@@ -65,13 +80,23 @@ describe('describe()', () => {
 
   it('resolves internal topics and changelogs with the application id at build', () => {
     const builder = new StreamsBuilder()
-    builder.stream('in', str).selectKey((_k, v) => v).groupByKey({ name: 'by-value', keySerde: stringSerde }).count({ storeName: 'c' })
+    builder
+      .stream('in', str)
+      .selectKey((_k, v) => v)
+      .groupByKey({ name: 'by-value', keySerde: stringSerde })
+      .count({ storeName: 'c' })
     const plan = builder.build().build({ applicationId: 'traffic' })
     expect(plan.internalTopics.map((t) => [t.name, t.kind])).toEqual([
-      ['traffic-by-value-repartition', 'repartition'], ['traffic-c-changelog', 'changelog']
+      ['traffic-by-value-repartition', 'repartition'],
+      ['traffic-c-changelog', 'changelog']
     ])
     expect(plan.subtopologies[1]?.sourceTopics).toEqual(['traffic-by-value-repartition'])
-    expect(plan.subtopologies[0]?.nodes.map((n) => n.name)).toEqual(['KSTREAM-SOURCE-0000000000', 'KSTREAM-KEY-SELECT-0000000001', 'by-value-repartition-filter', 'by-value-repartition-sink'])
+    expect(plan.subtopologies[0]?.nodes.map((n) => n.name)).toEqual([
+      'KSTREAM-SOURCE-0000000000',
+      'KSTREAM-KEY-SELECT-0000000001',
+      'by-value-repartition-filter',
+      'by-value-repartition-sink'
+    ])
   })
 
   it('lists global stores after the sub-topologies', () => {
@@ -115,9 +140,7 @@ describe('invalid topologies fail at build with an error naming the node', () =>
   })
 
   it('rejects an unknown parent or source', () => {
-    const topology = new Topology()
-      .addSource('src', { topics: ['in'], ...str })
-      .addProcessor('p', passThroughProcessor(), 'no-such-source')
+    const topology = new Topology().addSource('src', { topics: ['in'], ...str }).addProcessor('p', passThroughProcessor(), 'no-such-source')
     expectTopologyError(() => topology.describe(), 'UNKNOWN_PARENT', 'p')
   })
 

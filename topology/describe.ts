@@ -5,9 +5,27 @@ import { childMap, type GraphNode, type NodeGroup } from './graph.ts'
 
 /** A node of a described topology. Sinks with a topic chooser show `topic: null`. */
 export type NodeDescription =
-  | { readonly type: 'source'; readonly name: string; readonly topics: readonly string[]; readonly predecessors: readonly string[]; readonly successors: readonly string[] }
-  | { readonly type: 'processor'; readonly name: string; readonly stores: readonly string[]; readonly predecessors: readonly string[]; readonly successors: readonly string[] }
-  | { readonly type: 'sink'; readonly name: string; readonly topic: string | null; readonly predecessors: readonly string[]; readonly successors: readonly string[] }
+  | {
+      readonly type: 'source'
+      readonly name: string
+      readonly topics: readonly string[]
+      readonly predecessors: readonly string[]
+      readonly successors: readonly string[]
+    }
+  | {
+      readonly type: 'processor'
+      readonly name: string
+      readonly stores: readonly string[]
+      readonly predecessors: readonly string[]
+      readonly successors: readonly string[]
+    }
+  | {
+      readonly type: 'sink'
+      readonly name: string
+      readonly topic: string | null
+      readonly predecessors: readonly string[]
+      readonly successors: readonly string[]
+    }
 
 export interface SubtopologyDescription {
   readonly id: number

@@ -3,9 +3,7 @@
  * point lookups return the first hit (a key lives in one partition), scans concatenate per-partition
  * results in partition order (not globally sorted).
  */
-import type {
-  KeyValue, KeyValueIterator, ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore
-} from '../state/index.ts'
+import type { KeyValue, KeyValueIterator, ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore } from '../state/index.ts'
 import type { Serde } from '../schemas/index.ts'
 
 /** An iterator over an array (for merged results). */
@@ -16,9 +14,15 @@ export function arrayIterator<K, V>(items: Array<KeyValue<K, V>>): KeyValueItera
       if (index < items.length) return { value: items[index++] as KeyValue<K, V>, done: false }
       return { value: undefined, done: true }
     },
-    close() { index = items.length },
-    [Symbol.iterator]() { return iterator },
-    [Symbol.dispose]() { iterator.close() }
+    close() {
+      index = items.length
+    },
+    [Symbol.iterator]() {
+      return iterator
+    },
+    [Symbol.dispose]() {
+      iterator.close()
+    }
   }
   return iterator
 }
@@ -79,4 +83,3 @@ export function mergedSessionStore<K, V>(stores: ReadonlyArray<ReadOnlySessionSt
     fetch: (key) => arrayIterator(drain(stores.map((s) => s.fetch(key))))
   }
 }
-

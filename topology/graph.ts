@@ -59,7 +59,9 @@ export function validateStructure(
         throw new TopologyError('UNKNOWN_PARENT', `${node.kind} ${node.name} names unknown parent or source ${parentName}`, { nodeName: node.name })
       }
       if (parent.kind === 'sink') {
-        throw new TopologyError('SINK_AS_PARENT', `${node.kind} ${node.name} names sink ${parentName} as parent; sinks have no children`, { nodeName: node.name })
+        throw new TopologyError('SINK_AS_PARENT', `${node.kind} ${node.name} names sink ${parentName} as parent; sinks have no children`, {
+          nodeName: node.name
+        })
       }
     }
     for (const store of node.stores) {

@@ -6,8 +6,17 @@
 import { longSerde, type Serde } from '../schemas/index.ts'
 import type { Windowed } from '../state/index.ts'
 import {
-  sessionAggregateProcessor, slidingWindowAggregateProcessor, storeValueGetter, streamAggregateProcessor, streamReduceProcessor,
-  windowAggregateProcessor, windowedSerde, type ProcessorSupplier, type SessionWindows, type SlidingWindows, type TimeWindows
+  sessionAggregateProcessor,
+  slidingWindowAggregateProcessor,
+  storeValueGetter,
+  streamAggregateProcessor,
+  streamReduceProcessor,
+  windowAggregateProcessor,
+  windowedSerde,
+  type ProcessorSupplier,
+  type SessionWindows,
+  type SlidingWindows,
+  type TimeWindows
 } from '../processors/index.ts'
 import type { KStream } from './kstream.ts'
 import { KTable } from './ktable.ts'
@@ -19,7 +28,6 @@ interface GroupedInfo<K, V> {
   readonly name: string | undefined
   readonly repartitionRequired: boolean
 }
-
 
 export class KGroupedStream<K, V> {
   /** @internal */
@@ -55,8 +63,11 @@ export class KGroupedStream<K, V> {
     if (this.grouped.repartitionRequired) {
       const inputSerde = ctx.requireSerde(this.grouped.valueSerde, 'value', nodeName, 'Grouped (for the repartition topic)')
       const repartition = ctx.addRepartition({
-        parentName, baseName: this.grouped.name ?? storeName, generatedNames: this.grouped.name === undefined,
-        keySerde: keySerde as Serde<unknown>, valueSerde: inputSerde as Serde<unknown>
+        parentName,
+        baseName: this.grouped.name ?? storeName,
+        generatedNames: this.grouped.name === undefined,
+        keySerde: keySerde as Serde<unknown>,
+        valueSerde: inputSerde as Serde<unknown>
       })
       parentName = repartition.sourceName
       sourceTopics = [repartition.topic]
@@ -68,31 +79,60 @@ export class KGroupedStream<K, V> {
 
   /** Counts records per key (null keys and values are skipped). */
   count(materialized?: Materialized<K, number>): KTable<K, number> {
-    return this.aggregate(() => 0, (_key, _value, count) => count + 1, { valueSerde: longSerde, ...materialized })
+    return this.aggregate(
+      () => 0,
+      (_key, _value, count) => count + 1,
+      { valueSerde: longSerde, ...materialized }
+    )
   }
 
   /** Combines the values of each key with `reducer`. */
   reduce(reducer: (aggregate: V, value: V, key: K) => V, materialized?: Materialized<K, V>): KTable<K, V> {
-    return this.kvTable('KSTREAM-REDUCE-', 'KSTREAM-REDUCE-STATE-STORE-', materialized, this.grouped.valueSerde,
-      (storeName) => streamReduceProcessor<K, V>({ storeName, reducer }) as ProcessorSupplier<K, V, unknown, unknown>)
+    return this.kvTable(
+      'KSTREAM-REDUCE-',
+      'KSTREAM-REDUCE-STATE-STORE-',
+      materialized,
+      this.grouped.valueSerde,
+      (storeName) => streamReduceProcessor<K, V>({ storeName, reducer }) as ProcessorSupplier<K, V, unknown, unknown>
+    )
   }
 
   /** Aggregates the values of each key: `aggregator(key, value, aggregate)` starting from `initializer()`. */
   aggregate<VA>(initializer: () => VA, aggregator: (key: K, value: V, aggregate: VA) => VA, materialized?: Materialized<K, VA>): KTable<K, VA> {
-    return this.kvTable('KSTREAM-AGGREGATE-', 'KSTREAM-AGGREGATE-STATE-STORE-', materialized, undefined,
-      (storeName) => streamAggregateProcessor<K, V, VA>({ storeName, initializer, aggregator }) as ProcessorSupplier<K, V, unknown, unknown>)
+    return this.kvTable(
+      'KSTREAM-AGGREGATE-',
+      'KSTREAM-AGGREGATE-STATE-STORE-',
+      materialized,
+      undefined,
+      (storeName) => streamAggregateProcessor<K, V, VA>({ storeName, initializer, aggregator }) as ProcessorSupplier<K, V, unknown, unknown>
+    )
   }
 
-  private kvTable<VA>(nodePrefix: string, storePrefix: string, materialized: Materialized<K, VA> | undefined, aggregateSerde: Serde<VA> | undefined,
-    supplier: (storeName: string) => ProcessorSupplier<K, V, unknown, unknown>): KTable<K, VA> {
+  private kvTable<VA>(
+    nodePrefix: string,
+    storePrefix: string,
+    materialized: Materialized<K, VA> | undefined,
+    aggregateSerde: Serde<VA> | undefined,
+    supplier: (storeName: string) => ProcessorSupplier<K, V, unknown, unknown>
+  ): KTable<K, VA> {
     const ctx = this.stream.ctx
     const added = this.addAggregation<VA>({
-      nodePrefix, storePrefix, materialized, aggregateSerde, supplier,
-      addStore: (storeName, keySerde, valueSerde, nodeName) => { ctx.addKeyValueStore(storeName, keySerde, valueSerde, materialized, [nodeName]) }
+      nodePrefix,
+      storePrefix,
+      materialized,
+      aggregateSerde,
+      supplier,
+      addStore: (storeName, keySerde, valueSerde, nodeName) => {
+        ctx.addKeyValueStore(storeName, keySerde, valueSerde, materialized, [nodeName])
+      }
     })
     return new KTable<K, VA>(ctx, added.nodeName, {
-      keySerde: added.keySerde, valueSerde: added.valueSerde, storeName: added.storeName,
-      getter: storeValueGetter<K, VA>(added.storeName), sourceTopics: added.sourceTopics, windowGraceMs: undefined
+      keySerde: added.keySerde,
+      valueSerde: added.valueSerde,
+      storeName: added.storeName,
+      getter: storeValueGetter<K, VA>(added.storeName),
+      sourceTopics: added.sourceTopics,
+      windowGraceMs: undefined
     })
   }
 
@@ -125,36 +165,74 @@ export class SlidingWindowedKStream<K, V> {
   }
 
   count(materialized?: Materialized<K, number>): KTable<Windowed<K>, number> {
-    return this.aggregate(() => 0, (_key, _value, count) => count + 1, { valueSerde: longSerde, ...materialized })
+    return this.aggregate(
+      () => 0,
+      (_key, _value, count) => count + 1,
+      { valueSerde: longSerde, ...materialized }
+    )
   }
 
   reduce(reducer: (aggregate: V, value: V, key: K) => V, materialized?: Materialized<K, V>): KTable<Windowed<K>, V> {
-    return this.slidingTable('KSTREAM-REDUCE-', 'KSTREAM-REDUCE-STATE-STORE-', materialized, this.grouped.grouped.valueSerde,
-      (storeName) => slidingWindowAggregateProcessor<K, V, V | undefined>({
-        storeName, windows: this.windows, initializer: () => undefined,
-        aggregator: (key, value, aggregate) => aggregate === undefined ? value : reducer(aggregate, value, key)
-      }) as ProcessorSupplier<K, V, unknown, unknown>)
+    return this.slidingTable(
+      'KSTREAM-REDUCE-',
+      'KSTREAM-REDUCE-STATE-STORE-',
+      materialized,
+      this.grouped.grouped.valueSerde,
+      (storeName) =>
+        slidingWindowAggregateProcessor<K, V, V | undefined>({
+          storeName,
+          windows: this.windows,
+          initializer: () => undefined,
+          aggregator: (key, value, aggregate) => (aggregate === undefined ? value : reducer(aggregate, value, key))
+        }) as ProcessorSupplier<K, V, unknown, unknown>
+    )
   }
 
   aggregate<VA>(initializer: () => VA, aggregator: (key: K, value: V, aggregate: VA) => VA, materialized?: Materialized<K, VA>): KTable<Windowed<K>, VA> {
-    return this.slidingTable('KSTREAM-AGGREGATE-', 'KSTREAM-AGGREGATE-STATE-STORE-', materialized, undefined,
-      (storeName) => slidingWindowAggregateProcessor<K, V, VA>({ storeName, windows: this.windows, initializer, aggregator }) as ProcessorSupplier<K, V, unknown, unknown>)
+    return this.slidingTable(
+      'KSTREAM-AGGREGATE-',
+      'KSTREAM-AGGREGATE-STATE-STORE-',
+      materialized,
+      undefined,
+      (storeName) =>
+        slidingWindowAggregateProcessor<K, V, VA>({ storeName, windows: this.windows, initializer, aggregator }) as ProcessorSupplier<K, V, unknown, unknown>
+    )
   }
 
-  private slidingTable<VA>(nodePrefix: string, storePrefix: string, materialized: Materialized<K, VA> | undefined, aggregateSerde: Serde<VA> | undefined,
-    supplier: (storeName: string) => ProcessorSupplier<K, V, unknown, unknown>): KTable<Windowed<K>, VA> {
+  private slidingTable<VA>(
+    nodePrefix: string,
+    storePrefix: string,
+    materialized: Materialized<K, VA> | undefined,
+    aggregateSerde: Serde<VA> | undefined,
+    supplier: (storeName: string) => ProcessorSupplier<K, V, unknown, unknown>
+  ): KTable<Windowed<K>, VA> {
     const ctx = this.grouped.stream.ctx
     const windows = this.windows
     const added = this.grouped.addAggregation<VA>({
-      nodePrefix, storePrefix, materialized, aggregateSerde, supplier,
+      nodePrefix,
+      storePrefix,
+      materialized,
+      aggregateSerde,
+      supplier,
       addStore: (storeName, keySerde, valueSerde, nodeName) => {
-        ctx.addWindowStore(storeName, keySerde, valueSerde, materialized,
-          { windowSizeMs: windows.timeDifferenceMs, minimumRetentionMs: windows.minimumRetentionMs, timestamped: true }, [nodeName])
+        ctx.addWindowStore(
+          storeName,
+          keySerde,
+          valueSerde,
+          materialized,
+          { windowSizeMs: windows.timeDifferenceMs, minimumRetentionMs: windows.minimumRetentionMs, timestamped: true },
+          [nodeName]
+        )
       }
     })
     return new KTable<Windowed<K>, VA>(ctx, added.nodeName, {
-      keySerde: windowedSerde(added.keySerde), valueSerde: added.valueSerde, storeName: added.storeName,
-      getter: undefined, sourceTopics: added.sourceTopics, windowGraceMs: windows.graceMs, windowEndInclusive: true
+      keySerde: windowedSerde(added.keySerde),
+      valueSerde: added.valueSerde,
+      storeName: added.storeName,
+      getter: undefined,
+      sourceTopics: added.sourceTopics,
+      windowGraceMs: windows.graceMs,
+      windowEndInclusive: true
     })
   }
 }
@@ -171,36 +249,68 @@ export class TimeWindowedKStream<K, V> {
   }
 
   count(materialized?: Materialized<K, number>): KTable<Windowed<K>, number> {
-    return this.aggregate(() => 0, (_key, _value, count) => count + 1, { valueSerde: longSerde, ...materialized })
+    return this.aggregate(
+      () => 0,
+      (_key, _value, count) => count + 1,
+      { valueSerde: longSerde, ...materialized }
+    )
   }
 
   reduce(reducer: (aggregate: V, value: V, key: K) => V, materialized?: Materialized<K, V>): KTable<Windowed<K>, V> {
-    return this.windowTable('KSTREAM-REDUCE-', 'KSTREAM-REDUCE-STATE-STORE-', materialized, this.grouped.grouped.valueSerde,
-      (storeName) => windowAggregateProcessor<K, V, V | undefined>({
-        storeName, windows: this.windows, initializer: () => undefined,
-        aggregator: (key, value, aggregate) => aggregate === undefined ? value : reducer(aggregate, value, key)
-      }) as ProcessorSupplier<K, V, unknown, unknown>)
+    return this.windowTable(
+      'KSTREAM-REDUCE-',
+      'KSTREAM-REDUCE-STATE-STORE-',
+      materialized,
+      this.grouped.grouped.valueSerde,
+      (storeName) =>
+        windowAggregateProcessor<K, V, V | undefined>({
+          storeName,
+          windows: this.windows,
+          initializer: () => undefined,
+          aggregator: (key, value, aggregate) => (aggregate === undefined ? value : reducer(aggregate, value, key))
+        }) as ProcessorSupplier<K, V, unknown, unknown>
+    )
   }
 
   aggregate<VA>(initializer: () => VA, aggregator: (key: K, value: V, aggregate: VA) => VA, materialized?: Materialized<K, VA>): KTable<Windowed<K>, VA> {
-    return this.windowTable('KSTREAM-AGGREGATE-', 'KSTREAM-AGGREGATE-STATE-STORE-', materialized, undefined,
-      (storeName) => windowAggregateProcessor<K, V, VA>({ storeName, windows: this.windows, initializer, aggregator }) as ProcessorSupplier<K, V, unknown, unknown>)
+    return this.windowTable(
+      'KSTREAM-AGGREGATE-',
+      'KSTREAM-AGGREGATE-STATE-STORE-',
+      materialized,
+      undefined,
+      (storeName) =>
+        windowAggregateProcessor<K, V, VA>({ storeName, windows: this.windows, initializer, aggregator }) as ProcessorSupplier<K, V, unknown, unknown>
+    )
   }
 
-  private windowTable<VA>(nodePrefix: string, storePrefix: string, materialized: Materialized<K, VA> | undefined, aggregateSerde: Serde<VA> | undefined,
-    supplier: (storeName: string) => ProcessorSupplier<K, V, unknown, unknown>): KTable<Windowed<K>, VA> {
+  private windowTable<VA>(
+    nodePrefix: string,
+    storePrefix: string,
+    materialized: Materialized<K, VA> | undefined,
+    aggregateSerde: Serde<VA> | undefined,
+    supplier: (storeName: string) => ProcessorSupplier<K, V, unknown, unknown>
+  ): KTable<Windowed<K>, VA> {
     const ctx = this.grouped.stream.ctx
     const windows = this.windows
     const added = this.grouped.addAggregation<VA>({
-      nodePrefix, storePrefix, materialized, aggregateSerde, supplier,
+      nodePrefix,
+      storePrefix,
+      materialized,
+      aggregateSerde,
+      supplier,
       addStore: (storeName, keySerde, valueSerde, nodeName) => {
-        ctx.addWindowStore(storeName, keySerde, valueSerde, materialized,
-          { windowSizeMs: windows.sizeMs, minimumRetentionMs: windows.minimumRetentionMs }, [nodeName])
+        ctx.addWindowStore(storeName, keySerde, valueSerde, materialized, { windowSizeMs: windows.sizeMs, minimumRetentionMs: windows.minimumRetentionMs }, [
+          nodeName
+        ])
       }
     })
     return new KTable<Windowed<K>, VA>(ctx, added.nodeName, {
-      keySerde: windowedSerde(added.keySerde), valueSerde: added.valueSerde, storeName: added.storeName,
-      getter: undefined, sourceTopics: added.sourceTopics, windowGraceMs: windows.graceMs
+      keySerde: windowedSerde(added.keySerde),
+      valueSerde: added.valueSerde,
+      storeName: added.storeName,
+      getter: undefined,
+      sourceTopics: added.sourceTopics,
+      windowGraceMs: windows.graceMs
     })
   }
 }
@@ -217,41 +327,77 @@ export class SessionWindowedKStream<K, V> {
   }
 
   count(materialized?: Materialized<K, number>): KTable<Windowed<K>, number> {
-    return this.aggregate(() => 0, (_key, _value, count) => count + 1, (_key, a, b) => a + b, { valueSerde: longSerde, ...materialized })
+    return this.aggregate(
+      () => 0,
+      (_key, _value, count) => count + 1,
+      (_key, a, b) => a + b,
+      { valueSerde: longSerde, ...materialized }
+    )
   }
 
   reduce(reducer: (aggregate: V, value: V, key: K) => V, materialized?: Materialized<K, V>): KTable<Windowed<K>, V> {
-    const merge = (key: K, a: V | undefined, b: V | undefined): V | undefined => a === undefined ? b : b === undefined ? a : reducer(a, b, key)
-    return this.sessionTable<V>('KSTREAM-REDUCE-', 'KSTREAM-REDUCE-STATE-STORE-', materialized, this.grouped.grouped.valueSerde,
-      (storeName) => sessionAggregateProcessor<K, V, V | undefined>({
-        storeName, windows: this.windows, initializer: () => undefined,
-        aggregator: (key, value, aggregate) => aggregate === undefined ? value : reducer(aggregate, value, key),
-        merger: merge
-      }) as ProcessorSupplier<K, V, unknown, unknown>)
+    const merge = (key: K, a: V | undefined, b: V | undefined): V | undefined => (a === undefined ? b : b === undefined ? a : reducer(a, b, key))
+    return this.sessionTable<V>(
+      'KSTREAM-REDUCE-',
+      'KSTREAM-REDUCE-STATE-STORE-',
+      materialized,
+      this.grouped.grouped.valueSerde,
+      (storeName) =>
+        sessionAggregateProcessor<K, V, V | undefined>({
+          storeName,
+          windows: this.windows,
+          initializer: () => undefined,
+          aggregator: (key, value, aggregate) => (aggregate === undefined ? value : reducer(aggregate, value, key)),
+          merger: merge
+        }) as ProcessorSupplier<K, V, unknown, unknown>
+    )
   }
 
   /**
    * Aggregates each session; `merger` combines the aggregates of sessions that a record joins together.
    */
-  aggregate<VA>(initializer: () => VA, aggregator: (key: K, value: V, aggregate: VA) => VA, merger: (key: K, left: VA, right: VA) => VA, materialized?: Materialized<K, VA>): KTable<Windowed<K>, VA> {
-    return this.sessionTable('KSTREAM-AGGREGATE-', 'KSTREAM-AGGREGATE-STATE-STORE-', materialized, undefined,
-      (storeName) => sessionAggregateProcessor<K, V, VA>({ storeName, windows: this.windows, initializer, aggregator, merger }) as ProcessorSupplier<K, V, unknown, unknown>)
+  aggregate<VA>(
+    initializer: () => VA,
+    aggregator: (key: K, value: V, aggregate: VA) => VA,
+    merger: (key: K, left: VA, right: VA) => VA,
+    materialized?: Materialized<K, VA>
+  ): KTable<Windowed<K>, VA> {
+    return this.sessionTable(
+      'KSTREAM-AGGREGATE-',
+      'KSTREAM-AGGREGATE-STATE-STORE-',
+      materialized,
+      undefined,
+      (storeName) =>
+        sessionAggregateProcessor<K, V, VA>({ storeName, windows: this.windows, initializer, aggregator, merger }) as ProcessorSupplier<K, V, unknown, unknown>
+    )
   }
 
-  private sessionTable<VA>(nodePrefix: string, storePrefix: string, materialized: Materialized<K, VA> | undefined, aggregateSerde: Serde<VA> | undefined,
-    supplier: (storeName: string) => ProcessorSupplier<K, V, unknown, unknown>): KTable<Windowed<K>, VA> {
+  private sessionTable<VA>(
+    nodePrefix: string,
+    storePrefix: string,
+    materialized: Materialized<K, VA> | undefined,
+    aggregateSerde: Serde<VA> | undefined,
+    supplier: (storeName: string) => ProcessorSupplier<K, V, unknown, unknown>
+  ): KTable<Windowed<K>, VA> {
     const ctx = this.grouped.stream.ctx
     const windows = this.windows
     const added = this.grouped.addAggregation<VA>({
-      nodePrefix, storePrefix, materialized, aggregateSerde, supplier,
+      nodePrefix,
+      storePrefix,
+      materialized,
+      aggregateSerde,
+      supplier,
       addStore: (storeName, keySerde, valueSerde, nodeName) => {
         ctx.addSessionStore(storeName, keySerde, valueSerde, materialized, windows.minimumRetentionMs, [nodeName])
       }
     })
     return new KTable<Windowed<K>, VA>(ctx, added.nodeName, {
-      keySerde: windowedSerde(added.keySerde), valueSerde: added.valueSerde, storeName: added.storeName,
-      getter: undefined, sourceTopics: added.sourceTopics, windowGraceMs: windows.graceMs
+      keySerde: windowedSerde(added.keySerde),
+      valueSerde: added.valueSerde,
+      storeName: added.storeName,
+      getter: undefined,
+      sourceTopics: added.sourceTopics,
+      windowGraceMs: windows.graceMs
     })
   }
 }
-

@@ -10,19 +10,23 @@ export { KGroupedStream, TimeWindowedKStream, SlidingWindowedKStream, SessionWin
 export { KGroupedTable } from './grouped-table.ts'
 export { BranchedKStream, type Branched } from './branched.ts'
 export {
-  type Named, type Consumed, type Produced, type Grouped, type Repartitioned, type StoreType, type Materialized,
-  type Joined, type StreamJoined, Suppressed, type SuppressedOptions, type TopicTarget
+  type Named,
+  type Consumed,
+  type Produced,
+  type Grouped,
+  type Repartitioned,
+  type StoreType,
+  type Materialized,
+  type Joined,
+  type StreamJoined,
+  Suppressed,
+  type SuppressedOptions,
+  type TopicTarget
 } from './options.ts'
-export {
-  Topology, checkDeclaredCopartitioning, type SourceOptions, type SinkOptions, type GlobalStoreOptions, type TopologyOptions
-} from './topology.ts'
-export {
-  type TopologyDescription, type SubtopologyDescription, type NodeDescription, type GlobalStoreDescription
-} from './describe.ts'
+export { Topology, checkDeclaredCopartitioning, type SourceOptions, type SinkOptions, type GlobalStoreOptions, type TopologyOptions } from './topology.ts'
+export { type TopologyDescription, type SubtopologyDescription, type NodeDescription, type GlobalStoreDescription } from './describe.ts'
 export { TopologyError, TopologyErrorCodes, type TopologyErrorCode } from './errors.ts'
 export { resolvePartitionCounts } from './partitions.ts'
-export {
-  TopologyTestDriver, type TopologyTestDriverOptions, TestInputTopic, TestOutputTopic, type TestRecord
-} from './test-driver.ts'
+export { TopologyTestDriver, type TopologyTestDriverOptions, TestInputTopic, TestOutputTopic, type TestRecord } from './test-driver.ts'
 // Re-exported so that topology users need one import for windows and changes.
 export { TimeWindows, SlidingWindows, SessionWindows, JoinWindows, type Change, windowedSerde } from '../processors/index.ts'

@@ -17,9 +17,8 @@ describe('stream-table joins', () => {
     const builder = new StreamsBuilder()
     const users = builder.table('users', str, { storeName: 'users' })
     const clicks = builder.stream('clicks', str)
-    const joined = kind === 'inner'
-      ? clicks.join(users, (click, user) => `${click} by ${user}`)
-      : clicks.leftJoin(users, (click, user) => `${click} by ${user ?? 'nobody'}`)
+    const joined =
+      kind === 'inner' ? clicks.join(users, (click, user) => `${click} by ${user}`) : clicks.leftJoin(users, (click, user) => `${click} by ${user ?? 'nobody'}`)
     joined.to('out', str)
     return TopologyTestDriver.create(builder.build(), { defaultPartitions: 2 })
   }
@@ -45,7 +44,8 @@ describe('stream-table joins', () => {
   it('repartitions a re-keyed stream before joining it with a table', async () => {
     const builder = new StreamsBuilder()
     const users = builder.table('users', str, { storeName: 'users' })
-    builder.stream('orders', str)
+    builder
+      .stream('orders', str)
       .selectKey((_orderId, userId) => userId)
       .join(users, (userId, user) => `${userId}:${user}`, { keySerde: stringSerde, valueSerde: stringSerde })
       .to('out', str)
@@ -53,7 +53,14 @@ describe('stream-table joins', () => {
     const userTopic = driver.createInputTopic('users', stringSerde, stringSerde)
     for (const u of ['a', 'b', 'c', 'd', 'e']) userTopic.pipeInput(u, u.toUpperCase(), 1)
     const orders = driver.createInputTopic('orders', stringSerde, stringSerde)
-    for (const [order, user] of [['o1', 'a'], ['o2', 'b'], ['o3', 'c'], ['o4', 'd'], ['o5', 'e']] as const) orders.pipeInput(order, user, 2)
+    for (const [order, user] of [
+      ['o1', 'a'],
+      ['o2', 'b'],
+      ['o3', 'c'],
+      ['o4', 'd'],
+      ['o5', 'e']
+    ] as const)
+      orders.pipeInput(order, user, 2)
     expect(driver.createOutputTopic('out', stringSerde, stringSerde).readValuesToList().sort()).toEqual(['a:A', 'b:B', 'c:C', 'd:D', 'e:E'])
   })
 })
@@ -63,14 +70,31 @@ describe('stream-globalTable join', () => {
     const builder = new StreamsBuilder()
     const countries = builder.globalTable('countries', str, { storeName: 'countries' })
     const orders = builder.stream('orders', str)
-    orders.joinGlobal(countries, (_id, code) => code, (code, name) => `${code}=${name}`).to('named', str)
-    orders.leftJoinGlobal(countries, (_id, code) => code, (code, name) => `${code}=${name ?? '?'}`).to('left', str)
+    orders
+      .joinGlobal(
+        countries,
+        (_id, code) => code,
+        (code, name) => `${code}=${name}`
+      )
+      .to('named', str)
+    orders
+      .leftJoinGlobal(
+        countries,
+        (_id, code) => code,
+        (code, name) => `${code}=${name ?? '?'}`
+      )
+      .to('left', str)
     driver = await TopologyTestDriver.create(builder.build(), { partitions: { countries: 1, orders: 3 } })
     driver.createInputTopic('countries', stringSerde, stringSerde).pipeInput('no', 'Norway', 1)
     const input = driver.createInputTopic('orders', stringSerde, stringSerde)
     for (let i = 0; i < 6; i++) input.pipeInput(`o${i}`, i % 2 === 0 ? 'no' : 'xx', 2)
     expect(driver.createOutputTopic('named', stringSerde, stringSerde).readValuesToList()).toEqual(['no=Norway', 'no=Norway', 'no=Norway'])
-    expect(driver.createOutputTopic('left', stringSerde, stringSerde).readValuesToList().filter((v) => v === 'xx=?')).toHaveLength(3)
+    expect(
+      driver
+        .createOutputTopic('left', stringSerde, stringSerde)
+        .readValuesToList()
+        .filter((v) => v === 'xx=?')
+    ).toHaveLength(3)
     expect(driver.getKeyValueStore<string, string>('countries').get('no')).toBe('Norway')
   })
 })
@@ -117,9 +141,8 @@ describe('stream-stream windowed joins', () => {
     const left = builder.stream('left', str)
     const right = builder.stream('right', str)
     const joiner = (l: string | null, r: string | null): string => `${l ?? '-'}+${r ?? '-'}`
-    const joined = kind === 'inner'
-      ? left.join(right, joiner, windows)
-      : kind === 'left' ? left.leftJoin(right, joiner, windows) : left.outerJoin(right, joiner, windows)
+    const joined =
+      kind === 'inner' ? left.join(right, joiner, windows) : kind === 'left' ? left.leftJoin(right, joiner, windows) : left.outerJoin(right, joiner, windows)
     joined.to('out', str)
     return TopologyTestDriver.create(builder.build(), { defaultPartitions: 2 })
   }
@@ -133,7 +156,11 @@ describe('stream-stream windowed joins', () => {
     right.pipeInput('k', 'R1', 111) // 11 apart from L0: no join
     left.pipeInput('k', 'L1', 105) // joins R0 and R1
     const out = driver.createOutputTopic('out', stringSerde, stringSerde).readRecordsToList()
-    expect(out.map((r) => [r.value, r.timestampMs])).toEqual([['L0+R0', 110], ['L1+R0', 110], ['L1+R1', 111]])
+    expect(out.map((r) => [r.value, r.timestampMs])).toEqual([
+      ['L0+R0', 110],
+      ['L1+R0', 110],
+      ['L1+R1', 111]
+    ])
   })
 
   it('left join emits an unmatched left record with null only after its window closed', async () => {

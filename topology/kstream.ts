@@ -6,8 +6,17 @@
 import type { Serde } from '../schemas/index.ts'
 import type { KeyValue } from '../state/index.ts'
 import {
-  filterProcessor, flatMapProcessor, flatMapValuesProcessor, mapProcessor, mapValuesProcessor, passThroughProcessor,
-  peekProcessor, streamTableJoinProcessor, type JoinWindows, type ProcessorSupplier, type StreamPartitioner
+  filterProcessor,
+  flatMapProcessor,
+  flatMapValuesProcessor,
+  mapProcessor,
+  mapValuesProcessor,
+  passThroughProcessor,
+  peekProcessor,
+  streamTableJoinProcessor,
+  type JoinWindows,
+  type ProcessorSupplier,
+  type StreamPartitioner
 } from '../processors/index.ts'
 import { BranchedKStream } from './branched.ts'
 import type { DslContext } from './dsl-context.ts'
@@ -48,8 +57,8 @@ export class KStream<K, V> {
     const name = this.ctx.nameOr(named?.name, prefix)
     this.ctx.topology.addProcessor(name, supplier, this.nodeName)
     return new KStream<KR, VR>(this.ctx, name, {
-      keySerde: 'keySerde' in info ? info.keySerde : this.info.keySerde as unknown as Serde<KR> | undefined,
-      valueSerde: 'valueSerde' in info ? info.valueSerde : this.info.valueSerde as unknown as Serde<VR> | undefined,
+      keySerde: 'keySerde' in info ? info.keySerde : (this.info.keySerde as unknown as Serde<KR> | undefined),
+      valueSerde: 'valueSerde' in info ? info.valueSerde : (this.info.valueSerde as unknown as Serde<VR> | undefined),
       repartitionRequired: info.repartitionRequired ?? this.info.repartitionRequired,
       sourceTopics: info.sourceTopics ?? this.info.sourceTopics
     })
@@ -87,8 +96,12 @@ export class KStream<K, V> {
 
   /** A new key per record (marks the stream for repartitioning). */
   selectKey<KR>(mapper: (key: K, value: V) => KR, named?: Named): KStream<KR, V> {
-    return this.child('KSTREAM-KEY-SELECT-', named, mapProcessor((key: K, value: V) => ({ key: mapper(key, value), value })),
-      { keySerde: undefined, repartitionRequired: true })
+    return this.child(
+      'KSTREAM-KEY-SELECT-',
+      named,
+      mapProcessor((key: K, value: V) => ({ key: mapper(key, value), value })),
+      { keySerde: undefined, repartitionRequired: true }
+    )
   }
 
   /** Calls `action` for each record and passes it on. */
@@ -108,7 +121,8 @@ export class KStream<K, V> {
 
   /** Merges `other` into this stream. */
   merge(other: KStream<K, V>, named?: Named): KStream<K, V> {
-    if (other.ctx !== this.ctx) throw new TopologyError('FOREIGN_STREAM', `merge: stream ${other.nodeName} belongs to another StreamsBuilder`, { nodeName: other.nodeName })
+    if (other.ctx !== this.ctx)
+      throw new TopologyError('FOREIGN_STREAM', `merge: stream ${other.nodeName} belongs to another StreamsBuilder`, { nodeName: other.nodeName })
     const name = this.ctx.nameOr(named?.name, 'KSTREAM-MERGE-')
     this.ctx.topology.addProcessor(name, passThroughProcessor(), this.nodeName, other.nodeName)
     return new KStream<K, V>(this.ctx, name, {
@@ -126,9 +140,13 @@ export class KStream<K, V> {
     const keySerde = this.ctx.requireSerde(options.keySerde ?? this.info.keySerde, 'key', baseName, 'Repartitioned')
     const valueSerde = this.ctx.requireSerde(options.valueSerde ?? this.info.valueSerde, 'value', baseName, 'Repartitioned')
     const { sourceName, topic } = this.ctx.addRepartition({
-      parentName: this.nodeName, baseName, generatedNames: generated,
-      keySerde: keySerde as Serde<unknown>, valueSerde: valueSerde as Serde<unknown>,
-      partitions: options.partitions, partitioner: options.partitioner as StreamPartitioner | undefined
+      parentName: this.nodeName,
+      baseName,
+      generatedNames: generated,
+      keySerde: keySerde as Serde<unknown>,
+      valueSerde: valueSerde as Serde<unknown>,
+      partitions: options.partitions,
+      partitioner: options.partitioner as StreamPartitioner | undefined
     })
     return new KStream<K, V>(this.ctx, sourceName, { keySerde, valueSerde, repartitionRequired: false, sourceTopics: [topic] })
   }
@@ -138,18 +156,30 @@ export class KStream<K, V> {
     const name = this.ctx.nameOr(produced.name, 'KSTREAM-SINK-')
     const keySerde = this.ctx.requireSerde(produced.keySerde ?? this.info.keySerde, 'key', name, 'Produced')
     const valueSerde = this.ctx.requireSerde(produced.valueSerde ?? this.info.valueSerde, 'value', name, 'Produced')
-    this.ctx.topology.addSink(name, {
-      topic: target, keySerde, valueSerde, ...(produced.partitioner ? { partitioner: produced.partitioner } : {})
-    }, this.nodeName)
+    this.ctx.topology.addSink(
+      name,
+      {
+        topic: target,
+        keySerde,
+        valueSerde,
+        ...(produced.partitioner ? { partitioner: produced.partitioner } : {})
+      },
+      this.nodeName
+    )
   }
 
   /**
    * Runs a custom processor (Processor API) on the stream, connected to `stores` (added with
    * `StreamsBuilder.addStateStore`). Its output keys may differ: the result is marked for repartitioning.
    */
-  process<KR, VR>(supplier: ProcessorSupplier<K, V, KR, VR>, options: Named & { stores?: readonly string[]; keySerde?: Serde<KR>; valueSerde?: Serde<VR> } = {}): KStream<KR, VR> {
+  process<KR, VR>(
+    supplier: ProcessorSupplier<K, V, KR, VR>,
+    options: Named & { stores?: readonly string[]; keySerde?: Serde<KR>; valueSerde?: Serde<VR> } = {}
+  ): KStream<KR, VR> {
     const out = this.child('KSTREAM-PROCESSOR-', options, supplier, {
-      keySerde: options.keySerde, valueSerde: options.valueSerde, repartitionRequired: true
+      keySerde: options.keySerde,
+      valueSerde: options.valueSerde,
+      repartitionRequired: true
     })
     for (const store of options.stores ?? []) this.ctx.topology.connectProcessorAndStateStores(store, [out.nodeName])
     return out
@@ -190,7 +220,12 @@ export class KStream<K, V> {
   /** Inner join with a table: each stream record with a table value for its key emits `joiner(value, tableValue)`. */
   join<VT, VR>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT, key: K) => VR, joined?: Joined<K, V, VT>): KStream<K, VR>
   /** Inner windowed join with another stream: records whose timestamps are within `windows` of each other join. */
-  join<VO, VR>(other: KStream<K, VO>, joiner: (value: V, otherValue: VO, key: K) => VR, windows: JoinWindows, streamJoined?: StreamJoined<K, V, VO>): KStream<K, VR>
+  join<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: (value: V, otherValue: VO, key: K) => VR,
+    windows: JoinWindows,
+    streamJoined?: StreamJoined<K, V, VO>
+  ): KStream<K, VR>
   join<VO, VR>(
     other: KTable<K, VO> | KStream<K, VO>,
     joiner: (value: V, otherValue: VO, key: K) => VR,
@@ -204,7 +239,12 @@ export class KStream<K, V> {
   /** Left join with a table: records without a table value join with `null`. */
   leftJoin<VT, VR>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT | null, key: K) => VR, joined?: Joined<K, V, VT>): KStream<K, VR>
   /** Left windowed join with a stream: records that found no partner by the window's close join with `null`. */
-  leftJoin<VO, VR>(other: KStream<K, VO>, joiner: (value: V, otherValue: VO | null, key: K) => VR, windows: JoinWindows, streamJoined?: StreamJoined<K, V, VO>): KStream<K, VR>
+  leftJoin<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: (value: V, otherValue: VO | null, key: K) => VR,
+    windows: JoinWindows,
+    streamJoined?: StreamJoined<K, V, VO>
+  ): KStream<K, VR>
   leftJoin<VO, VR>(
     other: KTable<K, VO> | KStream<K, VO>,
     joiner: (value: V, otherValue: VO | null, key: K) => VR,
@@ -216,35 +256,78 @@ export class KStream<K, V> {
   }
 
   /** Outer windowed join: unmatched records of either side join with `null` once their window closed. */
-  outerJoin<VO, VR>(other: KStream<K, VO>, joiner: (value: V | null, otherValue: VO | null, key: K) => VR, windows: JoinWindows, streamJoined: StreamJoined<K, V, VO> = {}): KStream<K, VR> {
+  outerJoin<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: (value: V | null, otherValue: VO | null, key: K) => VR,
+    windows: JoinWindows,
+    streamJoined: StreamJoined<K, V, VO> = {}
+  ): KStream<K, VR> {
     return streamStreamJoin(this, other, joiner as never, windows, streamJoined, 'outer')
   }
 
   /** Joins each record with a global table entry: `keySelector` picks the table key. */
-  joinGlobal<KG, VG, VR>(table: GlobalKTable<KG, VG>, keySelector: (key: K, value: V) => KG, joiner: (value: V, tableValue: VG, key: K) => VR, named?: Named): KStream<K, VR> {
+  joinGlobal<KG, VG, VR>(
+    table: GlobalKTable<KG, VG>,
+    keySelector: (key: K, value: V) => KG,
+    joiner: (value: V, tableValue: VG, key: K) => VR,
+    named?: Named
+  ): KStream<K, VR> {
     return this.globalJoin(table, keySelector, joiner as (value: V, tableValue: VG | null, key: K) => VR, named, 'inner')
   }
 
   /** Left join with a global table: records without an entry join with `null`. */
-  leftJoinGlobal<KG, VG, VR>(table: GlobalKTable<KG, VG>, keySelector: (key: K, value: V) => KG, joiner: (value: V, tableValue: VG | null, key: K) => VR, named?: Named): KStream<K, VR> {
+  leftJoinGlobal<KG, VG, VR>(
+    table: GlobalKTable<KG, VG>,
+    keySelector: (key: K, value: V) => KG,
+    joiner: (value: V, tableValue: VG | null, key: K) => VR,
+    named?: Named
+  ): KStream<K, VR> {
     return this.globalJoin(table, keySelector, joiner, named, 'left')
   }
 
-  private globalJoin<KG, VG, VR>(table: GlobalKTable<KG, VG>, keySelector: (key: K, value: V) => KG, joiner: (value: V, tableValue: VG | null, key: K) => VR, named: Named | undefined, kind: 'inner' | 'left'): KStream<K, VR> {
-    const out = this.child(kind === 'inner' ? 'KSTREAM-JOIN-' : 'KSTREAM-LEFTJOIN-', named, streamTableJoinProcessor<K, V, KG, VG, VR>({
-      getter: table.getter, lookupKey: keySelector, joiner, kind
-    }), { valueSerde: undefined })
+  private globalJoin<KG, VG, VR>(
+    table: GlobalKTable<KG, VG>,
+    keySelector: (key: K, value: V) => KG,
+    joiner: (value: V, tableValue: VG | null, key: K) => VR,
+    named: Named | undefined,
+    kind: 'inner' | 'left'
+  ): KStream<K, VR> {
+    const out = this.child(
+      kind === 'inner' ? 'KSTREAM-JOIN-' : 'KSTREAM-LEFTJOIN-',
+      named,
+      streamTableJoinProcessor<K, V, KG, VG, VR>({
+        getter: table.getter,
+        lookupKey: keySelector,
+        joiner,
+        kind
+      }),
+      { valueSerde: undefined }
+    )
     this.ctx.topology.connectProcessorAndStateStores(table.storeName, [out.nodeName])
     return out
   }
 
-  private tableJoin<VT, VR>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT | null, key: K) => VR, joined: Joined<K, V, VT>, kind: 'inner' | 'left'): KStream<K, VR> {
-    if (table.ctx !== this.ctx) throw new TopologyError('FOREIGN_TABLE', `join: table ${table.nodeName} belongs to another StreamsBuilder`, { nodeName: table.nodeName })
+  private tableJoin<VT, VR>(
+    table: KTable<K, VT>,
+    joiner: (value: V, tableValue: VT | null, key: K) => VR,
+    joined: Joined<K, V, VT>,
+    kind: 'inner' | 'left'
+  ): KStream<K, VR> {
+    if (table.ctx !== this.ctx)
+      throw new TopologyError('FOREIGN_TABLE', `join: table ${table.nodeName} belongs to another StreamsBuilder`, { nodeName: table.nodeName })
     const getter = table.valueGetter()
     const left = this.forJoin(joined.name, joined.keySerde ?? table.info.keySerde, joined.valueSerde)
-    const out = left.child(kind === 'inner' ? 'KSTREAM-JOIN-' : 'KSTREAM-LEFTJOIN-', joined, streamTableJoinProcessor<K, V, K, VT, VR>({
-      getter, lookupKey: (key) => key, joiner, kind
-    }), { valueSerde: undefined })
+    const out = left.child(
+      kind === 'inner' ? 'KSTREAM-JOIN-' : 'KSTREAM-LEFTJOIN-',
+      joined,
+      streamTableJoinProcessor<K, V, K, VT, VR>({
+        getter,
+        lookupKey: (key) => key,
+        joiner,
+        kind
+      }),
+      { valueSerde: undefined }
+    )
     this.ctx.topology.connectProcessorAndStateStores(getter.storeName, [out.nodeName])
     this.ctx.topology.addCopartitionGroup(out.nodeName, [...left.info.sourceTopics, ...table.info.sourceTopics])
     return out

@@ -6,9 +6,19 @@
 import type { Serde } from '../schemas/index.ts'
 import { Stores, type KeyValue, type StateStore, type StoreBuilder, type Windowed } from '../state/index.ts'
 import {
-  derivedValueGetter, storeValueGetter, suppressBufferSerde, suppressProcessor, tableGroupByProcessor, tableTableJoinProcessor,
-  tableToStreamProcessor, tableTransformProcessor, windowEndBufferTime, passThroughProcessor,
-  type ProcessorSupplier, type TableJoinKind, type TableValueGetter
+  derivedValueGetter,
+  storeValueGetter,
+  suppressBufferSerde,
+  suppressProcessor,
+  tableGroupByProcessor,
+  tableTableJoinProcessor,
+  tableToStreamProcessor,
+  tableTransformProcessor,
+  windowEndBufferTime,
+  passThroughProcessor,
+  type ProcessorSupplier,
+  type TableJoinKind,
+  type TableValueGetter
 } from '../processors/index.ts'
 import type { DslContext } from './dsl-context.ts'
 import { TopologyError } from './errors.ts'
@@ -54,12 +64,19 @@ export class KTable<K, V> {
   /** @internal The getter joins use; fails for tables that cannot be read by key. */
   valueGetter(): TableValueGetter<K, V> {
     if (!this.info.getter) {
-      throw new TopologyError('TABLE_NOT_READABLE', `table ${this.nodeName} cannot be read by key for a join: materialize it (Materialized.storeName)`, { nodeName: this.nodeName })
+      throw new TopologyError('TABLE_NOT_READABLE', `table ${this.nodeName} cannot be read by key for a join: materialize it (Materialized.storeName)`, {
+        nodeName: this.nodeName
+      })
     }
     return this.info.getter
   }
 
-  private transform<VR>(prefix: string, map: (key: K, value: V) => VR | null, materialized: (Materialized<K, VR> & Named) | undefined, valueSerde: Serde<VR> | undefined): KTable<K, VR> {
+  private transform<VR>(
+    prefix: string,
+    map: (key: K, value: V) => VR | null,
+    materialized: (Materialized<K, VR> & Named) | undefined,
+    valueSerde: Serde<VR> | undefined
+  ): KTable<K, VR> {
     const name = this.ctx.nameOr(materialized?.name, prefix)
     const storeName = materialized?.storeName
     this.ctx.topology.addProcessor(name, tableTransformProcessor(map, storeName), this.nodeName)
@@ -73,20 +90,24 @@ export class KTable<K, V> {
       getter = derivedValueGetter(this.info.getter, map)
     }
     return new KTable<K, VR>(this.ctx, name, {
-      keySerde: this.info.keySerde, valueSerde: materialized?.valueSerde ?? valueSerde, storeName, getter,
-      sourceTopics: this.info.sourceTopics, windowGraceMs: this.info.windowGraceMs,
+      keySerde: this.info.keySerde,
+      valueSerde: materialized?.valueSerde ?? valueSerde,
+      storeName,
+      getter,
+      sourceTopics: this.info.sourceTopics,
+      windowGraceMs: this.info.windowGraceMs,
       ...(this.info.windowEndInclusive === true ? { windowEndInclusive: true } : {})
     })
   }
 
   /** Keeps entries for which `predicate` holds (others become deletes). */
   filter(predicate: (key: K, value: V) => boolean, materialized?: Materialized<K, V> & Named): KTable<K, V> {
-    return this.transform('KTABLE-FILTER-', (key, value) => predicate(key, value) ? value : null, materialized, this.info.valueSerde)
+    return this.transform('KTABLE-FILTER-', (key, value) => (predicate(key, value) ? value : null), materialized, this.info.valueSerde)
   }
 
   /** Drops entries for which `predicate` holds. */
   filterNot(predicate: (key: K, value: V) => boolean, materialized?: Materialized<K, V> & Named): KTable<K, V> {
-    return this.transform('KTABLE-FILTER-', (key, value) => predicate(key, value) ? null : value, materialized, this.info.valueSerde)
+    return this.transform('KTABLE-FILTER-', (key, value) => (predicate(key, value) ? null : value), materialized, this.info.valueSerde)
   }
 
   /** Maps each value (the key is kept). */
@@ -102,7 +123,7 @@ export class KTable<K, V> {
     const name = this.ctx.nameOr(named?.name, 'KTABLE-TOSTREAM-')
     this.ctx.topology.addProcessor(name, tableToStreamProcessor<K, V, KR>(mapKey), this.nodeName)
     return new KStream<KR, V | null>(this.ctx, name, {
-      keySerde: mapKey ? undefined : this.info.keySerde as unknown as Serde<KR> | undefined,
+      keySerde: mapKey ? undefined : (this.info.keySerde as unknown as Serde<KR> | undefined),
       valueSerde: this.info.valueSerde as Serde<V | null> | undefined,
       repartitionRequired: mapKey !== undefined,
       sourceTopics: this.info.sourceTopics
@@ -123,8 +144,12 @@ export class KTable<K, V> {
   suppress(suppressed: Suppressed): KTable<K, V> {
     const name = this.ctx.nameOr(suppressed.name, 'KTABLE-SUPPRESS-')
     const keySerde = this.ctx.requireSerde(this.info.keySerde, 'key', name, 'the upstream Materialized/Grouped')
-    const valueSerde = this.ctx.requireSerde((suppressed.valueSerde ?? this.info.valueSerde) as Serde<V> | undefined, 'value', name,
-      'Suppressed (valueSerde, for the buffer store) or the upstream Materialized')
+    const valueSerde = this.ctx.requireSerde(
+      (suppressed.valueSerde ?? this.info.valueSerde) as Serde<V> | undefined,
+      'value',
+      name,
+      'Suppressed (valueSerde, for the buffer store) or the upstream Materialized'
+    )
     const keyId = (key: K): string => keySerde.serialize(name, key).toString('hex')
     // Named after the processor (not from the name counter) so that adding it shifts no generated name.
     const storeName = `${name}-store`
@@ -134,7 +159,9 @@ export class KTable<K, V> {
       case 'untilWindowCloses': {
         const graceMs = this.info.windowGraceMs
         if (graceMs === undefined) {
-          throw new TopologyError('NOT_WINDOWED', `suppress ${name}: untilWindowCloses needs a windowed table (after windowedBy(...).aggregate)`, { nodeName: name })
+          throw new TopologyError('NOT_WINDOWED', `suppress ${name}: untilWindowCloses needs a windowed table (after windowedBy(...).aggregate)`, {
+            nodeName: name
+          })
         }
         // A sliding window includes its end: it closes once stream time > end + grace.
         const closeOffsetMs = this.info.windowEndInclusive === true ? 1 : 0
@@ -144,7 +171,9 @@ export class KTable<K, V> {
       }
       case 'untilTimeLimit':
         if (!Number.isSafeInteger(suppressed.timeToWaitMs) || suppressed.timeToWaitMs < 0) {
-          throw new TopologyError('BAD_OPTION', `suppress ${name}: timeToWaitMs must be a non-negative integer, got ${suppressed.timeToWaitMs}`, { nodeName: name })
+          throw new TopologyError('BAD_OPTION', `suppress ${name}: timeToWaitMs must be a non-negative integer, got ${suppressed.timeToWaitMs}`, {
+            nodeName: name
+          })
         }
         durationMs = suppressed.timeToWaitMs
         bufferTimeMs = (_key, ts) => ts
@@ -170,12 +199,22 @@ export class KTable<K, V> {
   }
 
   /** Outer table-table join: a result while either table has the key. */
-  outerJoin<VO, VR>(other: KTable<K, VO>, joiner: (value: V | null, otherValue: VO | null, key: K) => VR, materialized?: Materialized<K, VR> & Named): KTable<K, VR> {
+  outerJoin<VO, VR>(
+    other: KTable<K, VO>,
+    joiner: (value: V | null, otherValue: VO | null, key: K) => VR,
+    materialized?: Materialized<K, VR> & Named
+  ): KTable<K, VR> {
     return this.tableJoin(other, joiner, 'outer', materialized)
   }
 
-  private tableJoin<VO, VR>(other: KTable<K, VO>, joiner: (value: V | null, otherValue: VO | null, key: K) => VR, kind: TableJoinKind, materialized: (Materialized<K, VR> & Named) | undefined): KTable<K, VR> {
-    if (other.ctx !== this.ctx) throw new TopologyError('FOREIGN_TABLE', `join: table ${other.nodeName} belongs to another StreamsBuilder`, { nodeName: other.nodeName })
+  private tableJoin<VO, VR>(
+    other: KTable<K, VO>,
+    joiner: (value: V | null, otherValue: VO | null, key: K) => VR,
+    kind: TableJoinKind,
+    materialized: (Materialized<K, VR> & Named) | undefined
+  ): KTable<K, VR> {
+    if (other.ctx !== this.ctx)
+      throw new TopologyError('FOREIGN_TABLE', `join: table ${other.nodeName} belongs to another StreamsBuilder`, { nodeName: other.nodeName })
     const prefix = kind === 'inner' ? 'KTABLE-JOIN' : kind === 'left' ? 'KTABLE-LEFTJOIN' : 'KTABLE-OUTERJOIN'
     const base = materialized?.name
     const thisName = base ? `${base}-join-this` : this.ctx.newName(`${prefix}THIS-`)
@@ -184,12 +223,25 @@ export class KTable<K, V> {
     const thisGetter = this.valueGetter()
     const otherGetter = other.valueGetter()
     const topology = this.ctx.topology
-    topology.addProcessor(thisName, tableTableJoinProcessor<K, V, VO, VR>({ side: 'left', kind, otherGetter: otherGetter as TableValueGetter<K, unknown>, joiner }), this.nodeName)
-    topology.addProcessor(otherName, tableTableJoinProcessor<K, V, VO, VR>({ side: 'right', kind, otherGetter: thisGetter as TableValueGetter<K, unknown>, joiner }), other.nodeName)
+    topology.addProcessor(
+      thisName,
+      tableTableJoinProcessor<K, V, VO, VR>({ side: 'left', kind, otherGetter: otherGetter as TableValueGetter<K, unknown>, joiner }),
+      this.nodeName
+    )
+    topology.addProcessor(
+      otherName,
+      tableTableJoinProcessor<K, V, VO, VR>({ side: 'right', kind, otherGetter: thisGetter as TableValueGetter<K, unknown>, joiner }),
+      other.nodeName
+    )
     topology.connectProcessorAndStateStores(otherGetter.storeName, [thisName])
     topology.connectProcessorAndStateStores(thisGetter.storeName, [otherName])
     const storeName = materialized?.storeName
-    topology.addProcessor(mergeName, storeName === undefined ? passThroughProcessor() : tableTransformProcessor<K, VR, VR>((_k, v) => v, storeName), thisName, otherName)
+    topology.addProcessor(
+      mergeName,
+      storeName === undefined ? passThroughProcessor() : tableTransformProcessor<K, VR, VR>((_k, v) => v, storeName),
+      thisName,
+      otherName
+    )
     let getter: TableValueGetter<K, VR> | undefined
     if (storeName !== undefined) {
       const keySerde = this.ctx.requireSerde(materialized?.keySerde ?? this.info.keySerde, 'key', mergeName, 'Materialized')
@@ -199,8 +251,12 @@ export class KTable<K, V> {
     }
     topology.addCopartitionGroup(thisName, [...this.info.sourceTopics, ...other.info.sourceTopics])
     return new KTable<K, VR>(this.ctx, mergeName, {
-      keySerde: this.info.keySerde, valueSerde: materialized?.valueSerde, storeName, getter,
-      sourceTopics: [...new Set([...this.info.sourceTopics, ...other.info.sourceTopics])], windowGraceMs: undefined
+      keySerde: this.info.keySerde,
+      valueSerde: materialized?.valueSerde,
+      storeName,
+      getter,
+      sourceTopics: [...new Set([...this.info.sourceTopics, ...other.info.sourceTopics])],
+      windowGraceMs: undefined
     })
   }
 }

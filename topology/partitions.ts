@@ -58,14 +58,14 @@ export function resolvePartitionCounts(plan: TopologyPlan, known: (topic: string
       const userTopics = group.topics.filter((t) => !repartition.has(t) || repartition.get(t) !== undefined)
       const userCounts = new Set(userTopics.map((t) => counts.get(t)).filter((c) => c !== undefined))
       if (userCounts.size > 1) {
-        throw new TopologyError('NOT_COPARTITIONED',
+        throw new TopologyError(
+          'NOT_COPARTITIONED',
           `${group.nodeName} joins topics that are not co-partitioned: ${userTopics.map((t) => `${t} (${counts.get(t)})`).join(', ')}`,
-          { nodeName: group.nodeName })
+          { nodeName: group.nodeName }
+        )
       }
       const derived = group.topics.filter((t) => repartition.has(t) && repartition.get(t) === undefined)
-      const target = userCounts.size === 1
-        ? [...userCounts][0] as number
-        : Math.max(0, ...derived.map((t) => counts.get(t) ?? 0))
+      const target = userCounts.size === 1 ? ([...userCounts][0] as number) : Math.max(0, ...derived.map((t) => counts.get(t) ?? 0))
       if (target === 0) continue
       for (const topic of derived) {
         if (counts.get(topic) !== target) {

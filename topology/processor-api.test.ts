@@ -56,7 +56,10 @@ describe('Processor API', () => {
   it('runs a custom processor from the DSL with a store added to the builder', async () => {
     const builder = new StreamsBuilder()
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore('last'), stringSerde, stringSerde))
-    builder.stream('in', str).process(lastValueEmitter, { stores: ['last'], keySerde: stringSerde, valueSerde: stringSerde }).to('out')
+    builder
+      .stream('in', str)
+      .process(lastValueEmitter, { stores: ['last'], keySerde: stringSerde, valueSerde: stringSerde })
+      .to('out')
     driver = await TopologyTestDriver.create(builder.build())
     driver.createInputTopic('in', stringSerde, stringSerde).pipeInput('k', 'v', 1)
     driver.advanceWallClockTime(1000)
@@ -76,14 +79,22 @@ describe('Processor API', () => {
   it('detects a join of topics the driver configures with different partition counts', async () => {
     const builder = new StreamsBuilder()
     const table = builder.table('users', str)
-    builder.stream('clicks', str).join(table, (c, u) => `${c}${u}`, { name: 'click-user-join' }).to('out', str)
-    await expect(TopologyTestDriver.create(builder.build(), { partitions: { users: 2, clicks: 3 } }))
-      .rejects.toThrow(/click-user-join joins topics that are not co-partitioned/)
+    builder
+      .stream('clicks', str)
+      .join(table, (c, u) => `${c}${u}`, { name: 'click-user-join' })
+      .to('out', str)
+    await expect(TopologyTestDriver.create(builder.build(), { partitions: { users: 2, clicks: 3 } })).rejects.toThrow(
+      /click-user-join joins topics that are not co-partitioned/
+    )
   })
 
   it('gives a repartition topic an explicit partition count and routes records by murmur2', async () => {
     const builder = new StreamsBuilder()
-    builder.stream('in', str).selectKey((_k, v) => v).repartition({ name: 'by-value', partitions: 5, keySerde: stringSerde }).to('out')
+    builder
+      .stream('in', str)
+      .selectKey((_k, v) => v)
+      .repartition({ name: 'by-value', partitions: 5, keySerde: stringSerde })
+      .to('out')
     driver = await TopologyTestDriver.create(builder.build(), { applicationId: 'rp', defaultPartitions: 2 })
     expect(driver.partitionsOf('rp-by-value-repartition')).toBe(5)
     const input = driver.createInputTopic('in', stringSerde, stringSerde)
@@ -97,7 +108,11 @@ describe('Processor API', () => {
     const lengths = builder.stream('in', str).mapValues((v) => v.length)
     // @ts-expect-error a number stream cannot be filtered with a string predicate
     lengths.filter((_k, v: string) => v.startsWith('a'))
-    const counts = lengths.groupByKey({ valueSerde: longSerde }).aggregate(() => 0, (_k, v, acc) => acc + v, { valueSerde: longSerde })
+    const counts = lengths.groupByKey({ valueSerde: longSerde }).aggregate(
+      () => 0,
+      (_k, v, acc) => acc + v,
+      { valueSerde: longSerde }
+    )
     // @ts-expect-error the aggregate is a number, not a string
     counts.mapValues((v: string) => v)
     expect(counts.queryableStoreName).toMatch(/^KSTREAM-AGGREGATE-STATE-STORE-/)
@@ -105,7 +120,12 @@ describe('Processor API', () => {
 
   it('round-trips changes of a table through the change serde', () => {
     const serde = changeSerde(stringSerde)
-    for (const change of [{ newValue: 'n', oldValue: 'old' }, { newValue: 'n', oldValue: null }, { newValue: null, oldValue: 'o' }, { newValue: null, oldValue: null }]) {
+    for (const change of [
+      { newValue: 'n', oldValue: 'old' },
+      { newValue: 'n', oldValue: null },
+      { newValue: null, oldValue: 'o' },
+      { newValue: null, oldValue: null }
+    ]) {
       expect(serde.deserialize('t', serde.serialize('t', change))).toEqual(change)
     }
   })

@@ -47,17 +47,24 @@ describe('restarting tasks in the test driver', () => {
 describe('suppress buffer fault tolerance', () => {
   async function finalCounts(options: { loggingEnabled?: boolean; name?: string } = {}): Promise<TopologyTestDriver> {
     const builder = new StreamsBuilder()
-    builder.stream('in', str).groupByKey().windowedBy(TimeWindows.ofSizeAndGrace(10, 5))
+    builder
+      .stream('in', str)
+      .groupByKey()
+      .windowedBy(TimeWindows.ofSizeAndGrace(10, 5))
       .count({ storeName: 'counts' })
       .suppress(Suppressed.untilWindowCloses(options))
-      .toStream().map((w, c) => ({ key: `${w.key}@${w.window.startMs}`, value: c }))
+      .toStream()
+      .map((w, c) => ({ key: `${w.key}@${w.window.startMs}`, value: c }))
       .to('final', { keySerde: stringSerde, valueSerde: longSerde })
     return TopologyTestDriver.create(builder.build(), { defaultPartitions: 2 })
   }
 
   it('names the buffer store after the suppress processor and shows it in describe()', () => {
     const builder = new StreamsBuilder()
-    builder.stream('in', str).groupByKey().windowedBy(TimeWindows.ofSizeWithNoGrace(10))
+    builder
+      .stream('in', str)
+      .groupByKey()
+      .windowedBy(TimeWindows.ofSizeWithNoGrace(10))
       .count({ storeName: 'counts' })
       .suppress(Suppressed.untilWindowCloses({ name: 'final-counts' }))
     const described = builder.build().describe()
@@ -66,7 +73,10 @@ describe('suppress buffer fault tolerance', () => {
     expect(described.toString()).toContain('Processor: final-counts (stores: [final-counts-store])')
     const unnamed = new StreamsBuilder()
     unnamed.stream('in', str).groupByKey().windowedBy(TimeWindows.ofSizeWithNoGrace(10)).count().suppress(Suppressed.untilWindowCloses())
-    const stores = unnamed.build().describe().subtopologies[0]?.nodes.flatMap((n) => n.type === 'processor' ? [...n.stores] : [])
+    const stores = unnamed
+      .build()
+      .describe()
+      .subtopologies[0]?.nodes.flatMap((n) => (n.type === 'processor' ? [...n.stores] : []))
     expect(stores).toEqual(['KSTREAM-AGGREGATE-STATE-STORE-0000000001', 'KTABLE-SUPPRESS-0000000003-store'])
   })
 
@@ -108,8 +118,12 @@ describe('suppress buffer fault tolerance', () => {
 
   it('requires a value serde for the buffer and names the suppress node when none is known', () => {
     const builder = new StreamsBuilder()
-    const table = builder.stream('in', str).groupByKey().windowedBy(TimeWindows.ofSizeWithNoGrace(10))
-      .count().mapValues((c) => `${c}`)
+    const table = builder
+      .stream('in', str)
+      .groupByKey()
+      .windowedBy(TimeWindows.ofSizeWithNoGrace(10))
+      .count()
+      .mapValues((c) => `${c}`)
     expect(() => table.suppress(Suppressed.untilWindowCloses({ name: 'final' }))).toThrow(/final needs a value serde/)
     expect(() => table.suppress(Suppressed.untilWindowCloses({ name: 'final2', valueSerde: stringSerde }))).not.toThrow()
   })
@@ -129,16 +143,21 @@ describe('stream-stream outer join store fault tolerance', () => {
 
   it('adds a shared store of waiting records to left and outer joins, connected to both join processors', () => {
     const builder = new StreamsBuilder()
-    builder.stream('left', str).leftJoin(builder.stream('right', str), (l, r) => `${l}${r}`, JoinWindows.ofTimeDifferenceWithNoGrace(5), { storeName: 'clicks' })
+    builder
+      .stream('left', str)
+      .leftJoin(builder.stream('right', str), (l, r) => `${l}${r}`, JoinWindows.ofTimeDifferenceWithNoGrace(5), { storeName: 'clicks' })
     const nodes = builder.build().describe().subtopologies[0]?.nodes ?? []
-    const stores = nodes.filter((n) => n.type === 'processor' && n.stores.length > 0).map((n) => n.type === 'processor' ? [...n.stores].sort() : [])
+    const stores = nodes.filter((n) => n.type === 'processor' && n.stores.length > 0).map((n) => (n.type === 'processor' ? [...n.stores].sort() : []))
     expect(stores).toEqual([
       ['clicks-other-join-store', 'clicks-outer-shared-join-store', 'clicks-this-join-store'],
       ['clicks-other-join-store', 'clicks-outer-shared-join-store', 'clicks-this-join-store']
     ])
     const inner = new StreamsBuilder()
     inner.stream('left', str).join(inner.stream('right', str), (l, r) => `${l}${r}`, JoinWindows.ofTimeDifferenceWithNoGrace(5))
-    const innerStores = inner.build().describe().subtopologies[0]?.nodes.flatMap((n) => n.type === 'processor' ? [...n.stores] : [])
+    const innerStores = inner
+      .build()
+      .describe()
+      .subtopologies[0]?.nodes.flatMap((n) => (n.type === 'processor' ? [...n.stores] : []))
     expect(innerStores?.some((s) => s.includes('outer-shared'))).toBe(false)
   })
 

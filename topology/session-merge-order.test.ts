@@ -19,11 +19,20 @@ afterEach(async () => {
  * session it replaces and the merged session's record share a key. Read as a compacted topic (latest
  * value per key), the output is right only if that tombstone comes first.
  */
-async function sessionsByStart(options: { cachingEnabled: boolean; autoCommit?: boolean; cacheMaxBytes?: number; graceMs?: number }): Promise<TopologyTestDriver> {
+async function sessionsByStart(options: {
+  cachingEnabled: boolean
+  autoCommit?: boolean
+  cacheMaxBytes?: number
+  graceMs?: number
+}): Promise<TopologyTestDriver> {
   const builder = new StreamsBuilder()
-  builder.stream('in', str).groupByKey().windowedBy(SessionWindows.ofInactivityGapAndGrace(10, options.graceMs ?? 1000))
+  builder
+    .stream('in', str)
+    .groupByKey()
+    .windowedBy(SessionWindows.ofInactivityGapAndGrace(10, options.graceMs ?? 1000))
     .count({ storeName: 'sessions', cachingEnabled: options.cachingEnabled })
-    .toStream().map((w, count) => ({ key: `${w.key}|${w.window.startMs}`, value: count }))
+    .toStream()
+    .map((w, count) => ({ key: `${w.key}|${w.window.startMs}`, value: count }))
     .to('sessions-out', { keySerde: stringSerde, valueSerde: longSerde })
   return TopologyTestDriver.create(builder.build(), {
     autoCommit: options.autoCommit ?? true,

@@ -20,9 +20,17 @@ afterEach(async () => {
 /** Collects the values of each sliding window, sorted, so that contents compare whatever the order. */
 async function slidingLists(windows: SlidingWindows, options: { cachingEnabled?: boolean; autoCommit?: boolean } = {}): Promise<TopologyTestDriver> {
   const builder = new StreamsBuilder()
-  builder.stream('in', str).groupByKey().windowedBy(windows)
-    .aggregate((): string[] => [], (_k, v, list) => [...list, v].sort(), { storeName: 'sliding', valueSerde: listSerde, cachingEnabled: options.cachingEnabled ?? false })
-    .toStream().map((w, list) => ({ key: label(w), value: list }))
+  builder
+    .stream('in', str)
+    .groupByKey()
+    .windowedBy(windows)
+    .aggregate(
+      (): string[] => [],
+      (_k, v, list) => [...list, v].sort(),
+      { storeName: 'sliding', valueSerde: listSerde, cachingEnabled: options.cachingEnabled ?? false }
+    )
+    .toStream()
+    .map((w, list) => ({ key: label(w), value: list }))
     .to('out', { keySerde: stringSerde, valueSerde: listSerde })
   return TopologyTestDriver.create(builder.build(), { autoCommit: options.autoCommit ?? true })
 }
@@ -56,7 +64,11 @@ describe('sliding windows', () => {
     ])
     const windows = [...driver.getWindowStore<string, string[]>('sliding').fetch('A', 0, 20_000)]
     expect(windows.map((w) => [w.key, w.value])).toEqual([
-      [3000, ['1']], [4200, ['1', '2']], [7400, ['1', '2', '3']], [8001, ['2', '3']], [9201, ['3']]
+      [3000, ['1']],
+      [4200, ['1', '2']],
+      [7400, ['1', '2', '3']],
+      [8001, ['2', '3']],
+      [9201, ['3']]
     ])
   })
 
@@ -79,7 +91,13 @@ describe('sliding windows', () => {
       ['A@6001-11001', ['1', '2'], 9200]
     ])
     expect(storeWindows(driver, 'A')).toEqual([
-      [1000, ['0']], [3000, ['0', '1']], [4200, ['0', '1', '2']], [6001, ['1', '2']], [7400, ['1', '2', '3']], [8001, ['2', '3']], [9201, ['3']]
+      [1000, ['0']],
+      [3000, ['0', '1']],
+      [4200, ['0', '1', '2']],
+      [6001, ['1', '2']],
+      [7400, ['1', '2', '3']],
+      [8001, ['2', '3']],
+      [9201, ['3']]
     ])
   })
 
@@ -90,7 +108,10 @@ describe('sliding windows', () => {
     input.pipeInput('k', 'b', 3)
     input.pipeInput('k', 'c', 15)
     expect(storeWindows(driver, 'k')).toEqual([
-      [0, ['a', 'b']], [4, ['a']], [5, ['a', 'c']], [9, ['c']]
+      [0, ['a', 'b']],
+      [4, ['a']],
+      [5, ['a', 'c']],
+      [9, ['c']]
     ])
   })
 
@@ -98,8 +119,7 @@ describe('sliding windows', () => {
     // Kafka Streams javadoc, SlidingWindows: "a window is closed when stream-time > window-end +
     // grace-period" (both ends of a sliding window are inclusive).
     const builder = new StreamsBuilder()
-    builder.stream('in', str).groupByKey().windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(10, 5))
-      .count({ storeName: 'sliding', cachingEnabled: false })
+    builder.stream('in', str).groupByKey().windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(10, 5)).count({ storeName: 'sliding', cachingEnabled: false })
     driver = await TopologyTestDriver.create(builder.build())
     const input = driver.createInputTopic('in', stringSerde, stringSerde)
     const store = () => driver?.getWindowStore<string, number>('sliding')
@@ -160,16 +180,30 @@ describe('sliding windows', () => {
     const sums = [...driver.getWindowStore<string, number>('sums').fetch('k', 0, 100)].map((e) => [e.key, e.value])
     const counts = [...driver.getWindowStore<string, number>('counts').fetch('k', 0, 100)].map((e) => [e.key, e.value])
     // 40 is more than 10 after 25: the right window of 25 stays empty and is never created.
-    expect(sums).toEqual([[10, 5], [15, 12], [21, 7], [30, 1]])
-    expect(counts).toEqual([[10, 1], [15, 2], [21, 1], [30, 1]])
+    expect(sums).toEqual([
+      [10, 5],
+      [15, 12],
+      [21, 7],
+      [30, 1]
+    ])
+    expect(counts).toEqual([
+      [10, 1],
+      [15, 2],
+      [21, 1],
+      [30, 1]
+    ])
   })
 
   it('suppresses a sliding window until stream time passes its end + grace', async () => {
     const builder = new StreamsBuilder()
-    builder.stream('in', str).groupByKey().windowedBy(SlidingWindows.ofTimeDifferenceWithNoGrace(10))
+    builder
+      .stream('in', str)
+      .groupByKey()
+      .windowedBy(SlidingWindows.ofTimeDifferenceWithNoGrace(10))
       .count({ cachingEnabled: false })
       .suppress(Suppressed.untilWindowCloses())
-      .toStream().map((w, c) => ({ key: label(w), value: c }))
+      .toStream()
+      .map((w, c) => ({ key: label(w), value: c }))
       .to('final', { keySerde: stringSerde, valueSerde: longSerde })
     driver = await TopologyTestDriver.create(builder.build())
     const input = driver.createInputTopic('in', stringSerde, stringSerde)
@@ -178,13 +212,19 @@ describe('sliding windows', () => {
     input.pipeInput('b', 'x', 100) // stream time 100 = end of [90, 100]: the end is in the window
     expect(output.isEmpty()).toBe(true)
     input.pipeInput('b', 'x', 101)
-    expect(output.readKeyValuesToList()).toEqual([{ key: 'a@90-100', value: 1 }, { key: 'b@90-100', value: 1 }])
+    expect(output.readKeyValuesToList()).toEqual([
+      { key: 'a@90-100', value: 1 },
+      { key: 'b@90-100', value: 1 }
+    ])
   })
 
   it('keeps sliding windows for 2 x time difference + grace at least, in a compacted and deleted changelog', () => {
     const builder = new StreamsBuilder()
     builder.stream('in', str).groupByKey().windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(1000, 500)).count({ storeName: 'sliding', retentionMs: 2500 })
-    const changelog = builder.build().build({ applicationId: 'app' }).internalTopics.find((t) => t.name === 'app-sliding-changelog')
+    const changelog = builder
+      .build()
+      .build({ applicationId: 'app' })
+      .internalTopics.find((t) => t.name === 'app-sliding-changelog')
     expect(changelog?.config).toEqual({ 'cleanup.policy': 'compact,delete', 'retention.ms': String(2500 + 86_400_000) })
     const tooShort = new StreamsBuilder()
     const grouped = tooShort.stream('in', str).groupByKey().windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(1000, 500))
@@ -211,11 +251,16 @@ describe('sliding windows against their definition', () => {
       starts.add(Math.max(0, r.ts - d))
       if (records.some((q) => q.ts > r.ts && q.ts <= r.ts + 1 + d)) starts.add(r.ts + 1)
     }
-    return [...starts].sort((a, b) => a - b).map((start) => [
-      start, records.filter((r) => r.ts >= start && r.ts <= start + d).map((r) => r.id).sort()
-    ])
+    return [...starts]
+      .sort((a, b) => a - b)
+      .map((start) => [
+        start,
+        records
+          .filter((r) => r.ts >= start && r.ts <= start + d)
+          .map((r) => r.id)
+          .sort()
+      ])
   }
-
 
   it('matches the windows defined by the records for random out-of-order input, with and without a cache', async () => {
     const d = 10
@@ -228,12 +273,22 @@ describe('sliding windows against their definition', () => {
       for (const r of records) input.pipeInput(r.key, r.id, r.ts)
       for (const key of ['x', 'y']) {
         const actual = storeWindows(dr, key)
-        expect({ seed, key, windows: actual }).toEqual({ seed, key, windows: expectedWindows(records.filter((r) => r.key === key), d) })
+        expect({ seed, key, windows: actual }).toEqual({
+          seed,
+          key,
+          windows: expectedWindows(
+            records.filter((r) => r.key === key),
+            d
+          )
+        })
       }
       // The output, read as a table, ends with the store's content.
       const latest = dr.createOutputTopic('out', stringSerde, listSerde).readKeyValuesToMap()
       for (const key of ['x', 'y']) {
-        for (const [start, list] of expectedWindows(records.filter((r) => r.key === key), d)) {
+        for (const [start, list] of expectedWindows(
+          records.filter((r) => r.key === key),
+          d
+        )) {
           expect([seed, start, latest.get(`${key}@${start}-${start + d}`)]).toEqual([seed, start, list])
         }
       }

@@ -15,7 +15,10 @@ describe('stateless KStream operators', () => {
   it('filters, filterNots, maps values and writes to a topic', async () => {
     const builder = new StreamsBuilder()
     const input = builder.stream('in', str)
-    input.filter((_k, v) => v.startsWith('a')).mapValues((v) => v.toUpperCase()).to('upper', str)
+    input
+      .filter((_k, v) => v.startsWith('a'))
+      .mapValues((v) => v.toUpperCase())
+      .to('upper', str)
     input.filterNot((_k, v) => v.startsWith('a')).to('rest', str)
     driver = await TopologyTestDriver.create(builder.build())
     const topic = driver.createInputTopic('in', stringSerde, stringSerde)
@@ -23,7 +26,8 @@ describe('stateless KStream operators', () => {
     topic.pipeInput('k2', 'banana', 2)
     topic.pipeInput('k3', 'avocado', 3)
     expect(driver.createOutputTopic('upper', stringSerde, stringSerde).readKeyValuesToList()).toEqual([
-      { key: 'k1', value: 'APPLE' }, { key: 'k3', value: 'AVOCADO' }
+      { key: 'k1', value: 'APPLE' },
+      { key: 'k3', value: 'AVOCADO' }
     ])
     expect(driver.createOutputTopic('rest', stringSerde, stringSerde).readKeyValuesToList()).toEqual([{ key: 'k2', value: 'banana' }])
   })
@@ -39,7 +43,10 @@ describe('stateless KStream operators', () => {
     driver.createInputTopic('in', stringSerde, stringSerde).pipeInput('k', 'a bc', 42)
     const swapped = driver.createOutputTopic('swapped', stringSerde, stringSerde).readRecord()
     expect([swapped.key, swapped.value, swapped.timestampMs]).toEqual(['a bc', 'k', 42])
-    expect(driver.createOutputTopic('words', stringSerde, stringSerde).readKeyValuesToList()).toEqual([{ key: 'a', value: 'k' }, { key: 'bc', value: 'k' }])
+    expect(driver.createOutputTopic('words', stringSerde, stringSerde).readKeyValuesToList()).toEqual([
+      { key: 'a', value: 'k' },
+      { key: 'bc', value: 'k' }
+    ])
     expect(driver.createOutputTopic('values', stringSerde, stringSerde).readValuesToList()).toEqual(['a', 'bc'])
     expect(driver.createOutputTopic('by-length', stringSerde, stringSerde).readKeyValue()).toEqual({ key: '4', value: 'a bc' })
   })
@@ -48,17 +55,29 @@ describe('stateless KStream operators', () => {
     const builder = new StreamsBuilder()
     const peeked: string[] = []
     const seen: string[] = []
-    builder.stream('in', str).peek((k) => peeked.push(k)).foreach((_k, v) => seen.push(v))
+    builder
+      .stream('in', str)
+      .peek((k) => peeked.push(k))
+      .foreach((_k, v) => seen.push(v))
     driver = await TopologyTestDriver.create(builder.build())
     const topic = driver.createInputTopic('in', stringSerde, stringSerde)
-    topic.pipeKeyValueList([{ key: 'a', value: '1' }, { key: 'b', value: '2' }], 10, 5)
+    topic.pipeKeyValueList(
+      [
+        { key: 'a', value: '1' },
+        { key: 'b', value: '2' }
+      ],
+      10,
+      5
+    )
     expect(peeked).toEqual(['a', 'b'])
     expect(seen).toEqual(['1', '2'])
   })
 
   it('splits into named branches with a default branch, each record going to the first match', async () => {
     const builder = new StreamsBuilder()
-    const branches = builder.stream('in', str).split({ name: 'split-' })
+    const branches = builder
+      .stream('in', str)
+      .split({ name: 'split-' })
       .branch((_k, v) => v.startsWith('a'), { name: 'a' })
       .branch((_k, v) => v.startsWith('ab'), { name: 'ab' })
       .defaultBranch({ name: 'other' })

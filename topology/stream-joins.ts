@@ -6,9 +6,7 @@
  */
 import { bytesSerde, type Serde } from '../schemas/index.ts'
 import { Stores, type StateStore, type StoreBuilder } from '../state/index.ts'
-import {
-  outerJoinRecordsSerde, passThroughProcessor, streamStreamJoinProcessors, type JoinWindows, type StreamJoinKind
-} from '../processors/index.ts'
+import { outerJoinRecordsSerde, passThroughProcessor, streamStreamJoinProcessors, type JoinWindows, type StreamJoinKind } from '../processors/index.ts'
 import { TopologyError } from './errors.ts'
 import { KStream } from './kstream.ts'
 import type { Materialized, StreamJoined } from './options.ts'
@@ -22,7 +20,8 @@ export function streamStreamJoin<K, V, VO, VR>(
   kind: StreamJoinKind
 ): KStream<K, VR> {
   const ctx = left.ctx
-  if (right.ctx !== ctx) throw new TopologyError('FOREIGN_STREAM', `join: stream ${right.nodeName} belongs to another StreamsBuilder`, { nodeName: right.nodeName })
+  if (right.ctx !== ctx)
+    throw new TopologyError('FOREIGN_STREAM', `join: stream ${right.nodeName} belongs to another StreamsBuilder`, { nodeName: right.nodeName })
   const base = options.name
   const prefix = kind === 'inner' ? 'KSTREAM-JOIN' : kind === 'left' ? 'KSTREAM-LEFTJOIN' : 'KSTREAM-OUTERJOIN'
   const hintNode = base ?? `${prefix} after ${left.nodeName}`
@@ -30,9 +29,7 @@ export function streamStreamJoin<K, V, VO, VR>(
   const valueSerde: Serde<V> = ctx.requireSerde(options.valueSerde ?? left.info.valueSerde, 'value', hintNode, 'StreamJoined (valueSerde)')
   const otherValueSerde: Serde<VO> = ctx.requireSerde(options.otherValueSerde ?? right.info.valueSerde, 'value', hintNode, 'StreamJoined (otherValueSerde)')
 
-  const leftIn = left.info.repartitionRequired
-    ? left.repartition({ keySerde, valueSerde, ...(base ? { name: `${base}-left` } : {}) })
-    : left
+  const leftIn = left.info.repartitionRequired ? left.repartition({ keySerde, valueSerde, ...(base ? { name: `${base}-left` } : {}) }) : left
   const rightIn = right.info.repartitionRequired
     ? right.repartition({ keySerde, valueSerde: otherValueSerde, ...(base ? { name: `${base}-right` } : {}) })
     : right
@@ -44,11 +41,14 @@ export function streamStreamJoin<K, V, VO, VR>(
   const rightStore = options.storeName ? `${options.storeName}-other-join-store` : `${otherName}-store`
 
   // KIP-633: left and outer joins keep records waiting for a partner in a third, shared store.
-  const outerStore = kind === 'inner'
-    ? undefined
-    : options.storeName ? `${options.storeName}-outer-shared-join-store` : `${thisName}-outer-shared-join-store`
+  const outerStore = kind === 'inner' ? undefined : options.storeName ? `${options.storeName}-outer-shared-join-store` : `${thisName}-outer-shared-join-store`
   const suppliers = streamStreamJoinProcessors<K, V, VO, VR>({
-    kind, windows, leftStoreName: leftStore, rightStoreName: rightStore, keySerde, joiner,
+    kind,
+    windows,
+    leftStoreName: leftStore,
+    rightStoreName: rightStore,
+    keySerde,
+    joiner,
     ...(outerStore !== undefined ? { outerStoreName: outerStore } : {})
   })
   const topology = ctx.topology
@@ -60,7 +60,8 @@ export function streamStreamJoin<K, V, VO, VR>(
   const retentionMs = Math.max(windowSizeMs, windows.sizeMs + windows.graceMs)
   const storeOptions = { windowSizeMs, minimumRetentionMs: retentionMs, retainDuplicates: true, caching: false }
   const materialized = {
-    retentionMs, cachingEnabled: false,
+    retentionMs,
+    cachingEnabled: false,
     ...(options.storeType ? { storeType: options.storeType } : {}),
     ...(options.loggingEnabled !== undefined ? { loggingEnabled: options.loggingEnabled } : {})
   }
@@ -68,15 +69,20 @@ export function streamStreamJoin<K, V, VO, VR>(
   ctx.addWindowStore(rightStore, keySerde, otherValueSerde, materialized as Materialized<K, VO>, storeOptions, [thisName, otherName])
   if (outerStore !== undefined) {
     const supplier = options.storeType === 'in-memory' ? Stores.inMemoryKeyValueStore(outerStore) : Stores.persistentKeyValueStore(outerStore)
-    const builder = Stores.keyValueStoreBuilder(supplier, bytesSerde,
-      outerJoinRecordsSerde(valueSerde as Serde<unknown>, otherValueSerde as Serde<unknown>)).withCachingDisabled()
+    const builder = Stores.keyValueStoreBuilder(
+      supplier,
+      bytesSerde,
+      outerJoinRecordsSerde(valueSerde as Serde<unknown>, otherValueSerde as Serde<unknown>)
+    ).withCachingDisabled()
     if (options.loggingEnabled === false) builder.withLoggingDisabled()
     topology.addStateStore(builder as unknown as StoreBuilder<StateStore>, thisName, otherName)
   }
   topology.addCopartitionGroup(thisName, [...leftIn.info.sourceTopics, ...rightIn.info.sourceTopics])
 
   return new KStream<K, VR>(ctx, mergeName, {
-    keySerde, valueSerde: undefined, repartitionRequired: false,
+    keySerde,
+    valueSerde: undefined,
+    repartitionRequired: false,
     sourceTopics: [...new Set([...leftIn.info.sourceTopics, ...rightIn.info.sourceTopics])]
   })
 }

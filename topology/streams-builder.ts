@@ -36,7 +36,11 @@ export class StreamsBuilder {
     this.ctx = new DslContext(options)
   }
 
-  private sourceOptions<K, V>(name: string, topics: readonly string[], consumed: Consumed<K, V>): { topics: readonly string[]; keySerde: Serde<K>; valueSerde: Serde<V>; timestampExtractor?: TimestampExtractor<K, V>; partitions?: number } {
+  private sourceOptions<K, V>(
+    name: string,
+    topics: readonly string[],
+    consumed: Consumed<K, V>
+  ): { topics: readonly string[]; keySerde: Serde<K>; valueSerde: Serde<V>; timestampExtractor?: TimestampExtractor<K, V>; partitions?: number } {
     return {
       topics,
       keySerde: this.ctx.requireSerde(consumed.keySerde, 'key', name, 'Consumed'),
@@ -54,7 +58,10 @@ export class StreamsBuilder {
     const options = this.sourceOptions(name, list, consumed)
     this.ctx.topology.addSource(name, options)
     return new KStream<K, V>(this.ctx, name, {
-      keySerde: options.keySerde, valueSerde: options.valueSerde, repartitionRequired: false, sourceTopics: list
+      keySerde: options.keySerde,
+      valueSerde: options.valueSerde,
+      repartitionRequired: false,
+      sourceTopics: list
     })
   }
 
@@ -71,7 +78,12 @@ export class StreamsBuilder {
     const valueSerde = materialized.valueSerde ?? options.valueSerde
     this.ctx.addKeyValueStore(storeName, keySerde, valueSerde, materialized, [processorName])
     return new KTable<K, V>(this.ctx, processorName, {
-      keySerde, valueSerde, storeName, getter: storeValueGetter<K, V>(storeName), sourceTopics: [topic], windowGraceMs: undefined
+      keySerde,
+      valueSerde,
+      storeName,
+      getter: storeValueGetter<K, V>(storeName),
+      sourceTopics: [topic],
+      windowGraceMs: undefined
     })
   }
 
@@ -86,10 +98,18 @@ export class StreamsBuilder {
     const valueSerde = materialized.valueSerde ?? options.valueSerde
     const supplier = materialized.storeType === 'in-memory' ? Stores.inMemoryKeyValueStore(storeName) : Stores.persistentKeyValueStore(storeName)
     const storeBuilder = Stores.keyValueStoreBuilder(supplier, keySerde, valueSerde).withLoggingDisabled().withCachingDisabled()
-    this.ctx.topology.addGlobalStore(storeBuilder as StoreBuilder<StateStore>, sourceName, {
-      topic, keySerde: options.keySerde, valueSerde: options.valueSerde,
-      ...(options.timestampExtractor ? { timestampExtractor: options.timestampExtractor } : {})
-    }, processorName, tableSourceProcessor<K, V>(storeName) as never)
+    this.ctx.topology.addGlobalStore(
+      storeBuilder as StoreBuilder<StateStore>,
+      sourceName,
+      {
+        topic,
+        keySerde: options.keySerde,
+        valueSerde: options.valueSerde,
+        ...(options.timestampExtractor ? { timestampExtractor: options.timestampExtractor } : {})
+      },
+      processorName,
+      tableSourceProcessor<K, V>(storeName) as never
+    )
     return new GlobalKTable<K, V>(storeName, storeValueGetter<K, V>(storeName))
   }
 

@@ -24,24 +24,29 @@ describe('KTable operators', () => {
     input.pipeInput('u1', null, 3)
     input.pipeInput('u2', null, 4) // deleting an absent key emits nothing
     expect(driver.createOutputTopic('changes', stringSerde, stringSerde).readKeyValuesToList()).toEqual([
-      { key: 'u1', value: 'ann' }, { key: 'u1', value: 'anna' }, { key: 'u1', value: null }
+      { key: 'u1', value: 'ann' },
+      { key: 'u1', value: 'anna' },
+      { key: 'u1', value: null }
     ])
     expect(driver.getKeyValueStore<string, string>('users').get('u1')).toBeUndefined()
   })
 
   it('filters and maps table values, turning filtered-out updates into deletes', async () => {
     const builder = new StreamsBuilder()
-    builder.table('scores', { keySerde: stringSerde, valueSerde: longSerde }, { cachingEnabled: false })
+    builder
+      .table('scores', { keySerde: stringSerde, valueSerde: longSerde }, { cachingEnabled: false })
       .filter((_k, v) => v >= 10)
       .mapValues((v) => `score ${v}`)
-      .toStream().to('out', str)
+      .toStream()
+      .to('out', str)
     driver = await TopologyTestDriver.create(builder.build())
     const input = driver.createInputTopic('scores', stringSerde, longSerde)
     input.pipeInput('a', 5, 1) // filtered out, nothing before: no output
     input.pipeInput('a', 12, 2)
     input.pipeInput('a', 3, 3) // was in, now filtered out: a delete
     expect(driver.createOutputTopic('out', stringSerde, stringSerde).readKeyValuesToList()).toEqual([
-      { key: 'a', value: 'score 12' }, { key: 'a', value: null }
+      { key: 'a', value: 'score 12' },
+      { key: 'a', value: null }
     ])
   })
 
@@ -50,11 +55,17 @@ describe('KTable operators', () => {
     // changes, the old value is subtracted from its old group and the new value added to its group.
     const region = jsonSerde<{ region: string; spend: number }>()
     const builder = new StreamsBuilder()
-    builder.table('customers', { keySerde: stringSerde, valueSerde: region }, { cachingEnabled: false })
+    builder
+      .table('customers', { keySerde: stringSerde, valueSerde: region }, { cachingEnabled: false })
       .groupBy((_id, c) => ({ key: c.region, value: c.spend }), { keySerde: stringSerde, valueSerde: longSerde })
-      .aggregate(() => 0, (_r, spend, total) => total + spend, (_r, spend, total) => total - spend,
-        { storeName: 'spend-by-region', valueSerde: longSerde, cachingEnabled: false })
-      .toStream().to('totals', { valueSerde: longSerde })
+      .aggregate(
+        () => 0,
+        (_r, spend, total) => total + spend,
+        (_r, spend, total) => total - spend,
+        { storeName: 'spend-by-region', valueSerde: longSerde, cachingEnabled: false }
+      )
+      .toStream()
+      .to('totals', { valueSerde: longSerde })
     driver = await TopologyTestDriver.create(builder.build(), { defaultPartitions: 3 })
     const input = driver.createInputTopic('customers', stringSerde, region)
     input.pipeInput('c1', { region: 'north', spend: 10 }, 1)
@@ -63,8 +74,10 @@ describe('KTable operators', () => {
     input.pipeInput('c2', null, 4) // deleted: subtracted from north
     const totals = driver.createOutputTopic('totals', stringSerde, longSerde).readKeyValuesToList()
     expect(totals).toEqual([
-      { key: 'north', value: 10 }, { key: 'north', value: 15 },
-      { key: 'north', value: 5 }, { key: 'south', value: 7 },
+      { key: 'north', value: 10 },
+      { key: 'north', value: 15 },
+      { key: 'north', value: 5 },
+      { key: 'south', value: 7 },
       { key: 'north', value: 0 }
     ])
     const store = driver.getKeyValueStore<string, number>('spend-by-region')
@@ -73,10 +86,19 @@ describe('KTable operators', () => {
 
   it('counts table entries per group and reduces with a subtractor', async () => {
     const builder = new StreamsBuilder()
-    const byCity = builder.table('people', str, { cachingEnabled: false })
+    const byCity = builder
+      .table('people', str, { cachingEnabled: false })
       .groupBy((name, city) => ({ key: city, value: name }), { keySerde: stringSerde, valueSerde: stringSerde })
     byCity.count({ storeName: 'city-counts' })
-    byCity.reduce((acc, name) => `${acc},${name}`, (acc, name) => acc.split(',').filter((n) => n !== name).join(','), { storeName: 'city-names' })
+    byCity.reduce(
+      (acc, name) => `${acc},${name}`,
+      (acc, name) =>
+        acc
+          .split(',')
+          .filter((n) => n !== name)
+          .join(','),
+      { storeName: 'city-names' }
+    )
     driver = await TopologyTestDriver.create(builder.build(), { defaultPartitions: 2 })
     const input = driver.createInputTopic('people', stringSerde, stringSerde)
     input.pipeInput('ann', 'oslo', 1)
@@ -93,10 +115,14 @@ describe('suppress', () => {
     // Kafka Streams Developer Guide, DSL API, "Window Final Results": suppress(untilWindowCloses)
     // emits one record per window when the window closes (stream time >= end + grace).
     const builder = new StreamsBuilder()
-    builder.stream('in', str).groupByKey().windowedBy(TimeWindows.ofSizeAndGrace(10, 5))
+    builder
+      .stream('in', str)
+      .groupByKey()
+      .windowedBy(TimeWindows.ofSizeAndGrace(10, 5))
       .count({ cachingEnabled: false })
       .suppress(Suppressed.untilWindowCloses())
-      .toStream().map((w, c) => ({ key: `${w.key}@${w.window.startMs}`, value: c }))
+      .toStream()
+      .map((w, c) => ({ key: `${w.key}@${w.window.startMs}`, value: c }))
       .to('final', { keySerde: stringSerde, valueSerde: longSerde })
     driver = await TopologyTestDriver.create(builder.build())
     const input = driver.createInputTopic('in', stringSerde, stringSerde)
@@ -119,8 +145,13 @@ describe('suppress', () => {
 
   it('rate-limits a table with untilTimeLimit to the latest value per key', async () => {
     const builder = new StreamsBuilder()
-    builder.stream('in', str).groupByKey().count({ cachingEnabled: false })
-      .suppress(Suppressed.untilTimeLimit(10)).toStream().to('out', { valueSerde: longSerde })
+    builder
+      .stream('in', str)
+      .groupByKey()
+      .count({ cachingEnabled: false })
+      .suppress(Suppressed.untilTimeLimit(10))
+      .toStream()
+      .to('out', { valueSerde: longSerde })
     driver = await TopologyTestDriver.create(builder.build())
     const input = driver.createInputTopic('in', stringSerde, stringSerde)
     const output = driver.createOutputTopic('out', stringSerde, longSerde)

@@ -11,12 +11,21 @@
  * `commit()` to see cached aggregates emit at most once per key per commit.
  */
 import type { Serde } from '../schemas/index.ts'
-import type {
-  ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore, RestoreCallback, StateStore
-} from '../state/index.ts'
+import type { ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore, RestoreCallback, StateStore } from '../state/index.ts'
 import {
-  DropReason, GlobalTask, partitionForKey, StreamsError, StreamTask, type ErrorHandlerResponse, type FailedRecord,
-  type ProcessingError, type ProducedRecord, type RecordCollector, type RecordHeaders, type RecordMetadata, type TopologyPlan
+  DropReason,
+  GlobalTask,
+  partitionForKey,
+  StreamsError,
+  StreamTask,
+  type ErrorHandlerResponse,
+  type FailedRecord,
+  type ProcessingError,
+  type ProducedRecord,
+  type RecordCollector,
+  type RecordHeaders,
+  type RecordMetadata,
+  type TopologyPlan
 } from '../processors/index.ts'
 import { mergedKeyValueStore, mergedSessionStore, mergedWindowStore } from './driver-stores.ts'
 import { TopologyError } from './errors.ts'
@@ -98,7 +107,10 @@ export class TopologyTestDriver {
     this.partitionCounts = resolvePartitionCounts(this.plan, (topic) => configured(topic) ?? this.plan.declaredPartitions.get(topic) ?? defaultPartitions)
     this.globalTopics = new Set(this.plan.globalStores.map((g) => g.topic))
     this.globalTask = new GlobalTask({
-      applicationId: this.applicationId, globalStores: this.plan.globalStores, inMemoryStores: true, clock: () => this.wallClockMs,
+      applicationId: this.applicationId,
+      globalStores: this.plan.globalStores,
+      inMemoryStores: true,
+      clock: () => this.wallClockMs,
       ...(options.onDeserializationError ? { onDeserializationError: options.onDeserializationError } : {})
     })
     this.createTasks()
@@ -128,7 +140,9 @@ export class TopologyTestDriver {
     this.tasks.length = 0
     this.taskByInput.clear()
     const restores: Array<{ task: StreamTask; storeName: string; restore: RestoreCallback }> = []
-    this.createTasks((task) => (store, restore) => { restores.push({ task, storeName: store.name, restore }) })
+    this.createTasks((task) => (store, restore) => {
+      restores.push({ task, storeName: store.name, restore })
+    })
     for (const task of this.tasks) await task.initializeStores()
     for (const { task, storeName, restore } of restores) {
       const topic = task.changelogTopic(storeName)
@@ -154,7 +168,11 @@ export class TopologyTestDriver {
         // The task's stores register during `initializeStores`, after the task exists.
         const registration: { callback?: ((store: StateStore, restore: RestoreCallback) => void) | undefined } = {}
         const task: StreamTask = new StreamTask({
-          applicationId: this.applicationId, subtopology: sub, partition, collector, inMemoryStores: true,
+          applicationId: this.applicationId,
+          subtopology: sub,
+          partition,
+          collector,
+          inMemoryStores: true,
           storeContext: {
             cacheMaxBytes: options.cacheMaxBytes ?? 10 * 1024 * 1024,
             register: (store, restore) => registration.callback?.(store, restore)
@@ -207,8 +225,12 @@ export class TopologyTestDriver {
   pipeRaw(record: { topic: string; partition?: number; key: Buffer | null; value: Buffer | null; timestampMs: number; headers?: RecordHeaders }): void {
     this.checkOpen()
     this.append({
-      topic: record.topic, partition: record.partition, key: record.key, value: record.value,
-      timestampMs: record.timestampMs, headers: record.headers ?? {}
+      topic: record.topic,
+      partition: record.partition,
+      key: record.key,
+      value: record.value,
+      timestampMs: record.timestampMs,
+      headers: record.headers ?? {}
     })
     this.runUntilQuiet()
     if (this.options.autoCommit ?? true) this.commit()
@@ -322,8 +344,13 @@ export class TopologyTestDriver {
     const offset = log.nextOffsets[partition] ?? 0
     log.nextOffsets[partition] = offset + 1
     const logged: LoggedRecord = {
-      topic: record.topic, partition, offset, key: record.key, value: record.value,
-      timestampMs: record.timestampMs, headers: record.headers
+      topic: record.topic,
+      partition,
+      offset,
+      key: record.key,
+      value: record.value,
+      timestampMs: record.timestampMs,
+      headers: record.headers
     }
     log.records.push(logged)
     if (this.globalTopics.has(record.topic) || this.taskByInput.has(`${record.topic}\u0000${partition}`)) this.pending.push(logged)
@@ -354,8 +381,10 @@ export class TopologyTestDriver {
       if (result === false) return
       if (result !== true) {
         void result.catch(() => {})
-        throw new StreamsError('DRIVER_NEEDS_RESOLVE',
-          `task ${task.id}: a serde needs resolve() (e.g. an unseen schema id); configure the serde before piping into the test driver`)
+        throw new StreamsError(
+          'DRIVER_NEEDS_RESOLVE',
+          `task ${task.id}: a serde needs resolve() (e.g. an unseen schema id); configure the serde before piping into the test driver`
+        )
       }
     }
   }
@@ -444,7 +473,9 @@ export class TestOutputTopic<K, V> {
     return {
       key: raw.key === null ? null : this.keySerde.deserialize(this.topic, raw.key),
       value: raw.value === null ? null : this.valueSerde.deserialize(this.topic, raw.value),
-      timestampMs: raw.timestampMs, headers: raw.headers, partition: raw.partition
+      timestampMs: raw.timestampMs,
+      headers: raw.headers,
+      partition: raw.partition
     }
   }
 

@@ -10,8 +10,17 @@
 import type { Serde } from '../schemas/index.ts'
 import type { StateStore, StoreBuilder } from '../state/index.ts'
 import type {
-  AnySerde, CopartitionGroup, GlobalStorePlan, InternalTopicPlan, NodePlan, ProcessorSupplier, StreamPartitioner,
-  SubtopologyPlan, TimestampExtractor, TopicNameExtractor, TopologyPlan
+  AnySerde,
+  CopartitionGroup,
+  GlobalStorePlan,
+  InternalTopicPlan,
+  NodePlan,
+  ProcessorSupplier,
+  StreamPartitioner,
+  SubtopologyPlan,
+  TimestampExtractor,
+  TopicNameExtractor,
+  TopologyPlan
 } from '../processors/index.ts'
 import { TopologyError } from './errors.ts'
 import { describeTopology, type TopologyDescription } from './describe.ts'
@@ -93,8 +102,13 @@ export class Topology {
       if (options.partitions !== undefined) this.declarePartitions(topic, options.partitions, name)
     }
     this.nodes.set(name, {
-      kind: 'source', name, parents: [], topics: [...options.topics], stores: new Set(),
-      keySerde: options.keySerde as AnySerde | undefined, valueSerde: options.valueSerde as AnySerde | undefined,
+      kind: 'source',
+      name,
+      parents: [],
+      topics: [...options.topics],
+      stores: new Set(),
+      keySerde: options.keySerde as AnySerde | undefined,
+      valueSerde: options.valueSerde as AnySerde | undefined,
       timestampExtractor: options.timestampExtractor as TimestampExtractor | undefined,
       index: this.nodes.size
     })
@@ -121,9 +135,13 @@ export class Topology {
     else if (typeof options?.topic !== 'function') throw new TopologyError('NO_TOPIC', `sink ${name} needs a topic or a topic chooser`, { nodeName: name })
     if (parentNames.length === 0) throw new TopologyError('NO_PARENT', `sink ${name} must have at least one parent`, { nodeName: name })
     this.nodes.set(name, {
-      kind: 'sink', name, parents: [...parentNames], stores: new Set(),
+      kind: 'sink',
+      name,
+      parents: [...parentNames],
+      stores: new Set(),
       topic: options.topic as string | TopicNameExtractor,
-      keySerde: options.keySerde as AnySerde | undefined, valueSerde: options.valueSerde as AnySerde | undefined,
+      keySerde: options.keySerde as AnySerde | undefined,
+      valueSerde: options.valueSerde as AnySerde | undefined,
       partitioner: options.partitioner as StreamPartitioner | undefined,
       index: this.nodes.size
     })
@@ -148,8 +166,12 @@ export class Topology {
   connectProcessorAndStateStores(storeName: string, processorNames: readonly string[]): this {
     for (const processorName of processorNames) {
       const node = this.nodes.get(processorName)
-      if (!node) throw new TopologyError('UNKNOWN_PROCESSOR', `store ${storeName} is connected to unknown processor ${processorName}`, { nodeName: processorName })
-      if (node.kind !== 'processor') throw new TopologyError('NOT_A_PROCESSOR', `store ${storeName} can only be connected to processors, ${processorName} is a ${node.kind}`, { nodeName: processorName })
+      if (!node)
+        throw new TopologyError('UNKNOWN_PROCESSOR', `store ${storeName} is connected to unknown processor ${processorName}`, { nodeName: processorName })
+      if (node.kind !== 'processor')
+        throw new TopologyError('NOT_A_PROCESSOR', `store ${storeName} can only be connected to processors, ${processorName} is a ${node.kind}`, {
+          nodeName: processorName
+        })
       node.stores.add(storeName)
     }
     return this
@@ -174,7 +196,10 @@ export class Topology {
     }
     if (storeBuilder.loggingEnabled) storeBuilder.withLoggingDisabled()
     this.globalStores.push({
-      storeBuilder, sourceName, processorName, supplier: supplier as GlobalStoreEntry['supplier'],
+      storeBuilder,
+      sourceName,
+      processorName,
+      supplier: supplier as GlobalStoreEntry['supplier'],
       options: options as GlobalStoreOptions<unknown, unknown>
     })
     return this
@@ -208,9 +233,15 @@ export class Topology {
   /** The structure, as data with a Kafka-Streams-style `toString()`. Throws on an invalid topology. */
   describe(): TopologyDescription {
     validateStructure(this.nodes, this.storeBuilders, this.globalStoreNames())
-    return describeTopology(computeSubtopologies(this.nodes), this.globalStores.map((g) => ({
-      sourceName: g.sourceName, processorName: g.processorName, topic: g.options.topic, storeName: g.storeBuilder.name
-    })))
+    return describeTopology(
+      computeSubtopologies(this.nodes),
+      this.globalStores.map((g) => ({
+        sourceName: g.sourceName,
+        processorName: g.processorName,
+        topic: g.options.topic,
+        storeName: g.storeBuilder.name
+      }))
+    )
   }
 
   /**
@@ -223,7 +254,7 @@ export class Topology {
       throw new TopologyError('BAD_APPLICATION_ID', `applicationId must be 1-249 characters of [A-Za-z0-9._-], got ${JSON.stringify(applicationId)}`)
     }
     validateStructure(this.nodes, this.storeBuilders, this.globalStoreNames())
-    const resolve = (topic: string): string => this.internalTopics.has(topic) ? `${applicationId}-${topic}` : topic
+    const resolve = (topic: string): string => (this.internalTopics.has(topic) ? `${applicationId}-${topic}` : topic)
     const declared = new Map<string, number>()
     for (const [topic, count] of this.declaredPartitions) declared.set(resolve(topic), count)
     const copartitionGroups = this.copartitionGroups.map((g) => ({ nodeName: g.nodeName, topics: g.topics.map(resolve) }))
@@ -252,13 +283,18 @@ export class Topology {
         }
         internalTopics.push({ name: topic, kind: 'changelog', partitions: undefined, config })
       }
-      const sourceTopics = nodes.flatMap((n) => n.kind === 'source' ? [...n.topics] : [])
+      const sourceTopics = nodes.flatMap((n) => (n.kind === 'source' ? [...n.topics] : []))
       return { id: group.id, nodes, storeBuilders, sourceTopics, changelogTopics }
     })
     const globalStores: GlobalStorePlan[] = this.globalStores.map((g) => ({
-      sourceName: g.sourceName, processorName: g.processorName, topic: g.options.topic,
-      keySerde: g.options.keySerde, valueSerde: g.options.valueSerde,
-      timestampExtractor: g.options.timestampExtractor, storeBuilder: g.storeBuilder, supplier: g.supplier
+      sourceName: g.sourceName,
+      processorName: g.processorName,
+      topic: g.options.topic,
+      keySerde: g.options.keySerde,
+      valueSerde: g.options.valueSerde,
+      timestampExtractor: g.options.timestampExtractor,
+      storeBuilder: g.storeBuilder,
+      supplier: g.supplier
     }))
     return { applicationId, subtopologies, globalStores, internalTopics, copartitionGroups, declaredPartitions: declared, sinkTopics: [...sinkTopics] }
   }
@@ -268,7 +304,10 @@ export class Topology {
     switch (node.kind) {
       case 'source':
         return {
-          kind: 'source', name: node.name, topics: node.topics.map(resolve), children,
+          kind: 'source',
+          name: node.name,
+          topics: node.topics.map(resolve),
+          children,
           keySerde: this.serdeFor(node.keySerde, this.options.defaultKeySerde, node.name, 'key'),
           valueSerde: this.serdeFor(node.valueSerde, this.options.defaultValueSerde, node.name, 'value'),
           timestampExtractor: node.timestampExtractor
@@ -279,7 +318,10 @@ export class Topology {
         const topic = typeof node.topic === 'string' ? resolve(node.topic) : node.topic
         if (typeof topic === 'string') sinkTopics.add(topic)
         return {
-          kind: 'sink', name: node.name, topic, partitioner: node.partitioner,
+          kind: 'sink',
+          name: node.name,
+          topic,
+          partitioner: node.partitioner,
           keySerde: this.serdeFor(node.keySerde, this.options.defaultKeySerde, node.name, 'key'),
           valueSerde: this.serdeFor(node.valueSerde, this.options.defaultValueSerde, node.name, 'value')
         }
@@ -319,9 +361,11 @@ export function checkDeclaredCopartitioning(groups: readonly CopartitionGroup[],
     const known = group.topics.filter((t) => counts.has(t)).map((t) => `${t} (${counts.get(t)})`)
     const distinct = new Set(group.topics.filter((t) => counts.has(t)).map((t) => counts.get(t)))
     if (distinct.size > 1) {
-      throw new TopologyError('NOT_COPARTITIONED',
+      throw new TopologyError(
+        'NOT_COPARTITIONED',
         `${group.nodeName} joins topics that are not co-partitioned: ${known.join(', ')} have different partition counts`,
-        { nodeName: group.nodeName })
+        { nodeName: group.nodeName }
+      )
     }
   }
 }

@@ -16,9 +16,14 @@ afterEach(async () => {
 
 async function windowedCount(windows: TimeWindows, partitions = 1): Promise<TopologyTestDriver> {
   const builder = new StreamsBuilder()
-  builder.stream('in', str).groupByKey().windowedBy(windows)
+  builder
+    .stream('in', str)
+    .groupByKey()
+    .windowedBy(windows)
     .count({ storeName: 'counts', cachingEnabled: false })
-    .toStream().map((w, count) => ({ key: label(w), value: count })).to('out', { keySerde: stringSerde, valueSerde: longSerde })
+    .toStream()
+    .map((w, count) => ({ key: label(w), value: count }))
+    .to('out', { keySerde: stringSerde, valueSerde: longSerde })
   return TopologyTestDriver.create(builder.build(), { defaultPartitions: partitions })
 }
 
@@ -41,7 +46,8 @@ describe('time windows', () => {
     driver = await windowedCount(TimeWindows.ofSizeWithNoGrace(10).advanceBy(5))
     driver.createInputTopic('in', stringSerde, stringSerde).pipeInput('k', 'x', 7)
     expect(driver.createOutputTopic('out', stringSerde, longSerde).readKeyValuesToList()).toEqual([
-      { key: 'k@0-10', value: 1 }, { key: 'k@5-15', value: 1 }
+      { key: 'k@0-10', value: 1 },
+      { key: 'k@5-15', value: 1 }
     ])
   })
 
@@ -61,7 +67,11 @@ describe('time windows', () => {
     input.pipeInput('k', 'x', 0)
     input.pipeInput('k', 'x', 14) // stream time 14 < 10 + 5: window [0,10) still open
     input.pipeInput('k', 'x', 2)
-    expect(output.readKeyValuesToList()).toEqual([{ key: 'k@0-10', value: 1 }, { key: 'k@10-20', value: 1 }, { key: 'k@0-10', value: 2 }])
+    expect(output.readKeyValuesToList()).toEqual([
+      { key: 'k@0-10', value: 1 },
+      { key: 'k@10-20', value: 1 },
+      { key: 'k@0-10', value: 2 }
+    ])
     input.pipeInput('other', 'x', 15) // stream time 15 = 10 + 5: window [0,10) is now closed
     input.pipeInput('k', 'x', 3)
     expect(output.readKeyValuesToList()).toEqual([{ key: 'other@10-20', value: 1 }])
@@ -95,9 +105,14 @@ describe('time windows', () => {
 describe('session windows', () => {
   async function sessionCount(windows: SessionWindows, cachingEnabled = false): Promise<TopologyTestDriver> {
     const builder = new StreamsBuilder()
-    builder.stream('in', str).groupByKey().windowedBy(windows)
+    builder
+      .stream('in', str)
+      .groupByKey()
+      .windowedBy(windows)
       .count({ storeName: 'sessions', cachingEnabled })
-      .toStream().map((w, count) => ({ key: label(w), value: count })).to('out', { keySerde: stringSerde, valueSerde: longSerde })
+      .toStream()
+      .map((w, count) => ({ key: label(w), value: count }))
+      .to('out', { keySerde: stringSerde, valueSerde: longSerde })
     return TopologyTestDriver.create(builder.build())
   }
 
@@ -123,7 +138,10 @@ describe('session windows', () => {
     const output = driver.createOutputTopic('out', stringSerde, longSerde)
     input.pipeInput('k', 'x', 0)
     input.pipeInput('k', 'x', 20)
-    expect(output.readKeyValuesToList()).toEqual([{ key: 'k@0-0', value: 1 }, { key: 'k@20-20', value: 1 }])
+    expect(output.readKeyValuesToList()).toEqual([
+      { key: 'k@0-0', value: 1 },
+      { key: 'k@20-20', value: 1 }
+    ])
     input.pipeInput('k', 'x', 10)
     expect(output.readKeyValuesToList()).toEqual([
       { key: 'k@0-0', value: null },
@@ -155,14 +173,25 @@ describe('session windows', () => {
     input.pipeInput('a', 'x', 100) // stream time 100; close time 95
     input.pipeInput('b', 'x', 95) // session end 95 is not < 95: accepted
     input.pipeInput('c', 'x', 94) // session end 94 < 95: late
-    expect(output.readKeyValuesToList()).toEqual([{ key: 'a@100-100', value: 1 }, { key: 'b@95-95', value: 1 }])
+    expect(output.readKeyValuesToList()).toEqual([
+      { key: 'a@100-100', value: 1 },
+      { key: 'b@95-95', value: 1 }
+    ])
     expect(driver.droppedRecords('late')).toBe(1)
   })
 
   it('aggregates sessions with a merger', async () => {
     const builder = new StreamsBuilder()
-    builder.stream('in', str).groupByKey().windowedBy(SessionWindows.ofInactivityGapWithNoGrace(5))
-      .aggregate(() => '', (_k, v, agg) => agg + v, (_k, a, b) => a + b, { storeName: 'concat', valueSerde: stringSerde, cachingEnabled: false })
+    builder
+      .stream('in', str)
+      .groupByKey()
+      .windowedBy(SessionWindows.ofInactivityGapWithNoGrace(5))
+      .aggregate(
+        () => '',
+        (_k, v, agg) => agg + v,
+        (_k, a, b) => a + b,
+        { storeName: 'concat', valueSerde: stringSerde, cachingEnabled: false }
+      )
     driver = await TopologyTestDriver.create(builder.build())
     const input = driver.createInputTopic('in', stringSerde, stringSerde)
     input.pipeInput('k', 'a', 0)

@@ -4,7 +4,13 @@
  * topic), the DSL's initializer/adder/subtractor functions and the conversion to the contract's values.
  */
 import {
-  SerdeError, type CategoryRating, type ProductRated, type ProductRating, type ProductSalesWindow, type ProductSold, type Serde
+  SerdeError,
+  type CategoryRating,
+  type ProductRated,
+  type ProductRating,
+  type ProductSalesWindow,
+  type ProductSold,
+  type Serde
 } from '../../schemas/index.ts'
 import { RATING_STARS } from './config.ts'
 
@@ -83,8 +89,13 @@ export function toProductSalesWindow(productId: number, windowStartMs: number, w
 /** The contract's `ProductRating`. */
 export function toProductRating(productId: number, agg: ProductRatingAggregate): ProductRating {
   return {
-    product_id: productId, product_name: agg.productName, category: agg.category,
-    count: agg.count, sum: agg.sum, average: agg.sum / agg.count, histogram: [...agg.histogram]
+    product_id: productId,
+    product_name: agg.productName,
+    category: agg.category,
+    count: agg.count,
+    sum: agg.sum,
+    average: agg.sum / agg.count,
+    histogram: [...agg.histogram]
   }
 }
 

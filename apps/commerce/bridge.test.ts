@@ -28,33 +28,88 @@ const INVALID: ReadonlyArray<{ name: string; value: unknown; code: BridgeErrorCo
   { name: 'a record without a value', value: null, code: BridgeErrorCodes.NOT_JSON, message: /no value/ },
   { name: 'a JSON array', value: '[1,2]', code: BridgeErrorCodes.NOT_OBJECT, message: /an array/ },
   { name: 'a JSON string', value: '"productSold"', code: BridgeErrorCodes.NOT_OBJECT, message: /JSON object/ },
-  { name: 'an unknown event', value: { ...sold, event_name: 'productReturned' },
-    code: BridgeErrorCodes.UNKNOWN_EVENT, field: 'event_name', message: /productReturned/ },
-  { name: 'an event name in the wrong case', value: { ...sold, event_name: 'ProductSold' },
-    code: BridgeErrorCodes.UNKNOWN_EVENT, field: 'event_name', message: /ProductSold/ },
-  { name: 'no discriminator', value: { product_id: 3, name_of_product: 'A', no_of_units: 1, amount: 1 },
-    code: BridgeErrorCodes.MISSING_FIELD, field: 'event_name', message: /event_name/ },
-  { name: 'a discriminator that is not a string', value: { ...sold, event_name: 7 },
-    code: BridgeErrorCodes.INVALID_FIELD, field: 'event_name', message: /event_name/ },
-  { name: 'event and event_name that disagree', value: { ...sold, event: 'productRated' },
-    code: BridgeErrorCodes.INVALID_FIELD, field: 'event', message: /event/ },
-  { name: 'a sale without product_id', value: { ...sold, product_id: undefined },
-    code: BridgeErrorCodes.MISSING_FIELD, field: 'product_id', message: /product_id/ },
+  {
+    name: 'an unknown event',
+    value: { ...sold, event_name: 'productReturned' },
+    code: BridgeErrorCodes.UNKNOWN_EVENT,
+    field: 'event_name',
+    message: /productReturned/
+  },
+  {
+    name: 'an event name in the wrong case',
+    value: { ...sold, event_name: 'ProductSold' },
+    code: BridgeErrorCodes.UNKNOWN_EVENT,
+    field: 'event_name',
+    message: /ProductSold/
+  },
+  {
+    name: 'no discriminator',
+    value: { product_id: 3, name_of_product: 'A', no_of_units: 1, amount: 1 },
+    code: BridgeErrorCodes.MISSING_FIELD,
+    field: 'event_name',
+    message: /event_name/
+  },
+  {
+    name: 'a discriminator that is not a string',
+    value: { ...sold, event_name: 7 },
+    code: BridgeErrorCodes.INVALID_FIELD,
+    field: 'event_name',
+    message: /event_name/
+  },
+  {
+    name: 'event and event_name that disagree',
+    value: { ...sold, event: 'productRated' },
+    code: BridgeErrorCodes.INVALID_FIELD,
+    field: 'event',
+    message: /event/
+  },
+  {
+    name: 'a sale without product_id',
+    value: { ...sold, product_id: undefined },
+    code: BridgeErrorCodes.MISSING_FIELD,
+    field: 'product_id',
+    message: /product_id/
+  },
   { name: 'a null product_id', value: { ...sold, product_id: null }, code: BridgeErrorCodes.MISSING_FIELD, field: 'product_id', message: /product_id/ },
-  { name: 'a product_id given as a string', value: { ...rated, product_id: '1' },
-    code: BridgeErrorCodes.INVALID_FIELD, field: 'product_id', message: /product_id/ },
+  {
+    name: 'a product_id given as a string',
+    value: { ...rated, product_id: '1' },
+    code: BridgeErrorCodes.INVALID_FIELD,
+    field: 'product_id',
+    message: /product_id/
+  },
   { name: 'a negative product_id', value: { ...rated, product_id: -1 }, code: BridgeErrorCodes.INVALID_FIELD, field: 'product_id', message: /product_id/ },
   { name: 'a fractional product_id', value: { ...sold, product_id: 3.5 }, code: BridgeErrorCodes.INVALID_FIELD, field: 'product_id', message: /product_id/ },
-  { name: 'a sale without name_of_product', value: { ...sold, name_of_product: undefined },
-    code: BridgeErrorCodes.MISSING_FIELD, field: 'name_of_product', message: /name_of_product/ },
-  { name: 'a numeric name_of_product', value: { ...rated, name_of_product: 5 },
-    code: BridgeErrorCodes.INVALID_FIELD, field: 'name_of_product', message: /name_of_product/ },
-  { name: 'a sale without no_of_units', value: { ...sold, no_of_units: undefined },
-    code: BridgeErrorCodes.MISSING_FIELD, field: 'no_of_units', message: /no_of_units/ },
+  {
+    name: 'a sale without name_of_product',
+    value: { ...sold, name_of_product: undefined },
+    code: BridgeErrorCodes.MISSING_FIELD,
+    field: 'name_of_product',
+    message: /name_of_product/
+  },
+  {
+    name: 'a numeric name_of_product',
+    value: { ...rated, name_of_product: 5 },
+    code: BridgeErrorCodes.INVALID_FIELD,
+    field: 'name_of_product',
+    message: /name_of_product/
+  },
+  {
+    name: 'a sale without no_of_units',
+    value: { ...sold, no_of_units: undefined },
+    code: BridgeErrorCodes.MISSING_FIELD,
+    field: 'no_of_units',
+    message: /no_of_units/
+  },
   { name: 'zero units', value: { ...sold, no_of_units: 0 }, code: BridgeErrorCodes.INVALID_FIELD, field: 'no_of_units', message: /no_of_units/ },
   { name: 'units as a string', value: { ...sold, no_of_units: '10' }, code: BridgeErrorCodes.INVALID_FIELD, field: 'no_of_units', message: /no_of_units/ },
-  { name: 'units beyond an Avro int', value: { ...sold, no_of_units: 2 ** 31 },
-    code: BridgeErrorCodes.INVALID_FIELD, field: 'no_of_units', message: /no_of_units/ },
+  {
+    name: 'units beyond an Avro int',
+    value: { ...sold, no_of_units: 2 ** 31 },
+    code: BridgeErrorCodes.INVALID_FIELD,
+    field: 'no_of_units',
+    message: /no_of_units/
+  },
   { name: 'a sale without amount', value: { ...sold, amount: undefined }, code: BridgeErrorCodes.MISSING_FIELD, field: 'amount', message: /amount/ },
   { name: 'an amount that is a boolean', value: { ...sold, amount: true }, code: BridgeErrorCodes.INVALID_FIELD, field: 'amount', message: /amount/ },
   { name: 'a negative amount', value: { ...sold, amount: -0.01 }, code: BridgeErrorCodes.NEGATIVE_AMOUNT, field: 'amount', message: /negative/ },
@@ -66,8 +121,7 @@ const INVALID: ReadonlyArray<{ name: string; value: unknown; code: BridgeErrorCo
   { name: 'a rating of 6', value: { ...rated, rating: 6 }, code: BridgeErrorCodes.RATING_OUT_OF_RANGE, field: 'rating', message: /1 to 5, got 6/ },
   { name: 'a fractional rating', value: { ...rated, rating: 4.5 }, code: BridgeErrorCodes.INVALID_FIELD, field: 'rating', message: /rating/ },
   { name: 'a rating given as a string', value: { ...rated, rating: '4' }, code: BridgeErrorCodes.INVALID_FIELD, field: 'rating', message: /rating/ },
-  { name: 'a rating without category', value: { ...rated, category: undefined },
-    code: BridgeErrorCodes.MISSING_FIELD, field: 'category', message: /category/ },
+  { name: 'a rating without category', value: { ...rated, category: undefined }, code: BridgeErrorCodes.MISSING_FIELD, field: 'category', message: /category/ },
   { name: 'a blank category', value: { ...rated, category: '  ' }, code: BridgeErrorCodes.INVALID_FIELD, field: 'category', message: /category/ }
 ]
 
@@ -80,16 +134,20 @@ function bytesOf(value: unknown): Buffer | null {
 describe('commerce bridge: validation', () => {
   it('accepts the seed README events exactly as published, with event or event_name and a numeric or string amount', () => {
     expect(bridgeEvent(Buffer.from(JSON.stringify(sold)), T)).toEqual({
-      kind: 'sold', event: { product_id: 3, product_name: 'Product A', units: 20, amount_cents: 200_000, timestamp: T }
+      kind: 'sold',
+      event: { product_id: 3, product_name: 'Product A', units: 20, amount_cents: 200_000, timestamp: T }
     })
     expect(bridgeEvent(Buffer.from(JSON.stringify(rated)), T)).toEqual({
-      kind: 'rated', event: { product_id: 1, product_name: 'Product X', rating: 4, category: 'Software', timestamp: T }
+      kind: 'rated',
+      event: { product_id: 1, product_name: 'Product X', rating: 4, category: 'Software', timestamp: T }
     })
     // The seed's design document spells the discriminator `event` and the amount as a string.
     const design = { event: 'productSold', name_of_product: 'product A', product_id: 233, no_of_units: 10, amount: '2500' }
     expect(bridgeEvent(Buffer.from(JSON.stringify(design)), T)).toMatchObject({ kind: 'sold', event: { product_id: 233, amount_cents: 250_000 } })
-    expect(bridgeEvent(Buffer.from(JSON.stringify({ ...rated, event_name: undefined, event: 'productRated', category: 'F' })), T))
-      .toMatchObject({ kind: 'rated', event: { category: 'F' } })
+    expect(bridgeEvent(Buffer.from(JSON.stringify({ ...rated, event_name: undefined, event: 'productRated', category: 'F' })), T)).toMatchObject({
+      kind: 'rated',
+      event: { category: 'F' }
+    })
   })
 
   it('converts amounts to cents with Math.round(amount * 100), accepting exponent notation, spaces and zero', () => {
@@ -181,10 +239,21 @@ describe('commerce bridge: topology', () => {
     h.sendAnalytics({ ...rated, event_name: undefined, event: 'productRated', rating: 5 }, T + 8_000)
     h.sendAnalytics({ ...rated, rating: 9 }, T + 9_000)
     expect(h.latest('sales1h').get(`3|${T}`)).toEqual({
-      product_id: 3, window_start: T, window_end: T + 3_600_000, orders: 2, units: 30, amount_cents: 300_000
+      product_id: 3,
+      window_start: T,
+      window_end: T + 3_600_000,
+      orders: 2,
+      units: 30,
+      amount_cents: 300_000
     })
     expect(h.latest('productRatings').get('1')).toEqual({
-      product_id: 1, product_name: 'Product X', category: 'Software', count: 2, sum: 9, average: 4.5, histogram: [0, 0, 0, 1, 1]
+      product_id: 1,
+      product_name: 'Product X',
+      category: 'Software',
+      count: 2,
+      sum: 9,
+      average: 4.5,
+      histogram: [0, 0, 0, 1, 1]
     })
     expect(h.latest('categoryRatings').get('Software')).toMatchObject({ count: 2, average: 4.5 })
     expect(h.rawRecords('analytics.dlq').map((r) => r.headers[DeadLetterHeaders.ERROR_CODE])).toEqual([BridgeErrorCodes.RATING_OUT_OF_RANGE])

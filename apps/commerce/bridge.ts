@@ -153,8 +153,10 @@ export function bridgeEvent(value: Buffer | null, timestampMs: number): BridgedE
     return mistyped('event', `absent or equal to event_name (${preview(fields.event_name)})`, fields.event)
   }
   switch (eventName) {
-    case SEED_EVENT_NAMES.sold: return soldEvent(fields, timestampMs)
-    case SEED_EVENT_NAMES.rated: return ratedEvent(fields, timestampMs)
+    case SEED_EVENT_NAMES.sold:
+      return soldEvent(fields, timestampMs)
+    case SEED_EVENT_NAMES.rated:
+      return ratedEvent(fields, timestampMs)
     default:
       return reject(BridgeErrorCodes.UNKNOWN_EVENT, `unknown event ${preview(eventName)}; known: ${Object.values(SEED_EVENT_NAMES).join(', ')}`, field)
   }
@@ -167,12 +169,15 @@ function validateProcessor(): ProcessorSupplier<Buffer | null, Buffer | null, Bu
   return () => {
     let context: ProcessorContext<Buffer | null, Routed>
     return {
-      init(ctx) { context = ctx },
+      init(ctx) {
+        context = ctx
+      },
       process(record: StreamRecord<Buffer | null, Buffer | null>) {
         const result = bridgeEvent(record.value, record.timestampMs)
-        const headers = result.kind === 'invalid'
-          ? deadLetterHeaders(context as ProcessorContext<unknown, unknown>, record.headers, result.rejection, record.timestampMs)
-          : record.headers
+        const headers =
+          result.kind === 'invalid'
+            ? deadLetterHeaders(context as ProcessorContext<unknown, unknown>, record.headers, result.rejection, record.timestampMs)
+            : record.headers
         context.forward({ key: record.key, value: { ...result, raw: record.value }, timestampMs: record.timestampMs, headers })
       }
     }
@@ -198,20 +203,24 @@ const rawSerde = bytesSerde as Serde<Buffer | null>
 
 /** Adds the bridge to `builder`: `topics.analytics` -> typed topics and `topics.analyticsDlq`. */
 export function addCommerceBridge(
-  builder: StreamsBuilder, topics: Pick<CommerceTopics, 'analytics' | 'analyticsDlq' | 'productSold' | 'productRated'>, serdes: BridgeSerdes
+  builder: StreamsBuilder,
+  topics: Pick<CommerceTopics, 'analytics' | 'analyticsDlq' | 'productSold' | 'productRated'>,
+  serdes: BridgeSerdes
 ): void {
   const routed: KStream<Buffer | null, Routed> = builder
     .stream<Buffer | null, Buffer | null>(topics.analytics, { name: BRIDGE_PROCESSORS.source, keySerde: bytesSerde, valueSerde: bytesSerde })
     .process(validateProcessor(), { name: BRIDGE_PROCESSORS.validate })
   routed
-    .flatMap((_key, value) => value.kind === 'sold' ? [{ key: productKey(value.event.product_id), value: value.event }] : [],
-      { name: BRIDGE_PROCESSORS.sold })
+    .flatMap((_key, value) => (value.kind === 'sold' ? [{ key: productKey(value.event.product_id), value: value.event }] : []), {
+      name: BRIDGE_PROCESSORS.sold
+    })
     .to(topics.productSold, { name: 'commerce-bridge-sold-sink', keySerde: stringSerde, valueSerde: serdes.productSold })
   routed
-    .flatMap((_key, value) => value.kind === 'rated' ? [{ key: productKey(value.event.product_id), value: value.event }] : [],
-      { name: BRIDGE_PROCESSORS.rated })
+    .flatMap((_key, value) => (value.kind === 'rated' ? [{ key: productKey(value.event.product_id), value: value.event }] : []), {
+      name: BRIDGE_PROCESSORS.rated
+    })
     .to(topics.productRated, { name: 'commerce-bridge-rated-sink', keySerde: stringSerde, valueSerde: serdes.productRated })
   routed
-    .flatMap((key, value) => value.kind === 'invalid' ? [{ key, value: value.raw }] : [], { name: BRIDGE_PROCESSORS.invalid })
+    .flatMap((key, value) => (value.kind === 'invalid' ? [{ key, value: value.raw }] : []), { name: BRIDGE_PROCESSORS.invalid })
     .to(topics.analyticsDlq, { name: 'commerce-bridge-dlq-sink', keySerde: rawSerde, valueSerde: rawSerde })
 }

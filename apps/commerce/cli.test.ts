@@ -12,25 +12,84 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 describe('commerce simulator command line', () => {
   it('applies defaults and reads every flag', () => {
     expect(parseCommerceSimulatorArgs([], {})).toMatchObject({
-      brokers: ['127.0.0.1:9092'], registryUrl: 'http://127.0.0.1:8081', format: 'typed', partitions: 6, ratePerSecond: 0, batchSize: 2000,
-      realtime: false, topics: { analytics: 'analytics', productSold: 'commerce.product-sold', productRated: 'commerce.product-rated' },
+      brokers: ['127.0.0.1:9092'],
+      registryUrl: 'http://127.0.0.1:8081',
+      format: 'typed',
+      partitions: 6,
+      ratePerSecond: 0,
+      batchSize: 2000,
+      realtime: false,
+      topics: { analytics: 'analytics', productSold: 'commerce.product-sold', productRated: 'commerce.product-rated' },
       generator: { seed: 1, events: 100_000, products: 50, categories: 8, meanGapMs: 250 }
     })
-    const parsed = parseCommerceSimulatorArgs([
-      '--brokers', 'a:1,b:2', '--registry', 'http://r:1', '--format', 'seed-json', '--analytics-topic', 'an', '--count', '10', '--products', '3',
-      '--categories', '2', '--seed', '9', '--start', '2025-11-21T12:00:00Z', '--mean-gap', '1000', '--rate', '100', '--batch', '50',
-      '--late', '0.5', '--out-of-order', '0', '--recategorize', '0.1', '--sale-fraction', '0.4', '--invalid-fraction', '0.25', '--realtime', '--quiet'
-    ], {})
+    const parsed = parseCommerceSimulatorArgs(
+      [
+        '--brokers',
+        'a:1,b:2',
+        '--registry',
+        'http://r:1',
+        '--format',
+        'seed-json',
+        '--analytics-topic',
+        'an',
+        '--count',
+        '10',
+        '--products',
+        '3',
+        '--categories',
+        '2',
+        '--seed',
+        '9',
+        '--start',
+        '2025-11-21T12:00:00Z',
+        '--mean-gap',
+        '1000',
+        '--rate',
+        '100',
+        '--batch',
+        '50',
+        '--late',
+        '0.5',
+        '--out-of-order',
+        '0',
+        '--recategorize',
+        '0.1',
+        '--sale-fraction',
+        '0.4',
+        '--invalid-fraction',
+        '0.25',
+        '--realtime',
+        '--quiet'
+      ],
+      {}
+    )
     expect(parsed).toMatchObject({
-      brokers: ['a:1', 'b:2'], registryUrl: 'http://r:1', format: 'seed-json', topics: { analytics: 'an' }, ratePerSecond: 100, batchSize: 50,
-      realtime: true, progress: null,
+      brokers: ['a:1', 'b:2'],
+      registryUrl: 'http://r:1',
+      format: 'seed-json',
+      topics: { analytics: 'an' },
+      ratePerSecond: 100,
+      batchSize: 50,
+      realtime: true,
+      progress: null,
       generator: {
-        seed: 9, events: 10, products: 3, categories: 2, meanGapMs: 1000, startMs: 1_763_726_400_000, lateFraction: 0.5, outOfOrderFraction: 0,
-        recategorizeFraction: 0.1, saleFraction: 0.4, invalidFraction: 0.25
+        seed: 9,
+        events: 10,
+        products: 3,
+        categories: 2,
+        meanGapMs: 1000,
+        startMs: 1_763_726_400_000,
+        lateFraction: 0.5,
+        outOfOrderFraction: 0,
+        recategorizeFraction: 0.1,
+        saleFraction: 0.4,
+        invalidFraction: 0.25
       }
     })
-    expect(parseCommerceSimulatorArgs([], { KAFKA_BROKERS: 'k:9', SCHEMA_REGISTRY_URL: 'http://s:2' }))
-      .toMatchObject({ brokers: ['k:9'], registryUrl: 'http://s:2' })
+    expect(parseCommerceSimulatorArgs([], { KAFKA_BROKERS: 'k:9', SCHEMA_REGISTRY_URL: 'http://s:2' })).toMatchObject({
+      brokers: ['k:9'],
+      registryUrl: 'http://s:2'
+    })
     expect(parseCommerceSimulatorArgs(['--help'])).toBe('help')
     expect(commerceSimulatorUsage()).toContain('--invalid-fraction')
   })
@@ -49,9 +108,10 @@ describe('commerce simulator command line', () => {
 
   it('writes a dataset, invalid records included, that --replay reads back identically', async () => {
     const file = join(dir, 'dataset.jsonl')
-    const options = parseCommerceSimulatorArgs([
-      '--format', 'seed-json', '--count', '400', '--seed', '4', '--start', '1763726400000', '--invalid-fraction', '0.1', '--out', file
-    ], {})
+    const options = parseCommerceSimulatorArgs(
+      ['--format', 'seed-json', '--count', '400', '--seed', '4', '--start', '1763726400000', '--invalid-fraction', '0.1', '--out', file],
+      {}
+    )
     if (options === 'help') throw new Error('unexpected help')
     const result = await runCommerceSimulator(options)
     expect(result.sold + result.rated).toBe(400)
@@ -63,12 +123,19 @@ describe('commerce simulator command line', () => {
 
   it('names the line and field of a bad dataset record', async () => {
     const file = join(dir, 'bad.jsonl')
-    writeFileSync(file, [
-      '{"kind":"rated","value":{"product_id":1,"product_name":"A","rating":4,"category":"F","timestamp":5}}',
-      '',
-      '{"kind":"sold","value":{"product_id":1,"product_name":"A","units":0,"amount_cents":5,"timestamp":5}}'
-    ].join('\n'))
-    const read = async (): Promise<void> => { for await (const _ of readCommerceDataset(file)) { /* drain */ } }
+    writeFileSync(
+      file,
+      [
+        '{"kind":"rated","value":{"product_id":1,"product_name":"A","rating":4,"category":"F","timestamp":5}}',
+        '',
+        '{"kind":"sold","value":{"product_id":1,"product_name":"A","units":0,"amount_cents":5,"timestamp":5}}'
+      ].join('\n')
+    )
+    const read = async (): Promise<void> => {
+      for await (const _ of readCommerceDataset(file)) {
+        /* drain */
+      }
+    }
     await expect(read()).rejects.toThrow(`${file}:3: value.units must be an integer from 1 to 2^31 - 1`)
     writeFileSync(file, '{"kind":"returned"}\n')
     await expect(read()).rejects.toThrow(`${file}:1: kind must be sold, rated or invalid`)
@@ -78,12 +145,30 @@ describe('commerce simulator command line', () => {
 describe('commerce worker environment', () => {
   it('reads the environment with the defaults of the contract', () => {
     expect(commerceWorkerOptionsFromEnv({})).toEqual({ brokers: ['127.0.0.1:9092'], registryUrl: 'http://127.0.0.1:8081', topics: {} })
-    expect(commerceWorkerOptionsFromEnv({
-      KAFKA_BROKERS: 'a:1, b:2', INSTANCE_ID: 'w1', STATE_DIR: '/tmp/s', METRICS_PORT: '9400', COMMERCE_GRACE_MS: '10000', CACHE_MAX_BYTES: '0',
-      COMMERCE_SALES_TOPIC: 'sales-x', COMMERCE_RETENTION_MS: '3600000', COMMERCE_BRIDGE: 'false', PROCESSING_GUARANTEE: 'exactly_once_v2'
-    })).toMatchObject({
-      brokers: ['a:1', 'b:2'], instanceId: 'w1', stateDir: '/tmp/s', metricsPort: 9400, graceMs: 10_000, cacheMaxBytes: 0,
-      topics: { sales1h: 'sales-x' }, outputRetentionMs: 3_600_000, bridge: false, processingGuarantee: 'exactly_once_v2'
+    expect(
+      commerceWorkerOptionsFromEnv({
+        KAFKA_BROKERS: 'a:1, b:2',
+        INSTANCE_ID: 'w1',
+        STATE_DIR: '/tmp/s',
+        METRICS_PORT: '9400',
+        COMMERCE_GRACE_MS: '10000',
+        CACHE_MAX_BYTES: '0',
+        COMMERCE_SALES_TOPIC: 'sales-x',
+        COMMERCE_RETENTION_MS: '3600000',
+        COMMERCE_BRIDGE: 'false',
+        PROCESSING_GUARANTEE: 'exactly_once_v2'
+      })
+    ).toMatchObject({
+      brokers: ['a:1', 'b:2'],
+      instanceId: 'w1',
+      stateDir: '/tmp/s',
+      metricsPort: 9400,
+      graceMs: 10_000,
+      cacheMaxBytes: 0,
+      topics: { sales1h: 'sales-x' },
+      outputRetentionMs: 3_600_000,
+      bridge: false,
+      processingGuarantee: 'exactly_once_v2'
     })
     expect(commerceWorkerUsage()).toContain('COMMERCE_TYPED_DLQ_TOPIC')
   })

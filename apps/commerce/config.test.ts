@@ -7,11 +7,20 @@ describe('commerce settings and keys', () => {
   it('fills in the contract defaults', () => {
     expect(resolveCommerceSettings()).toEqual({
       topics: {
-        analytics: 'analytics', analyticsDlq: 'analytics.dlq', productSold: 'commerce.product-sold', productRated: 'commerce.product-rated',
-        sales1h: 'commerce.sales.1h', productRatings: 'commerce.product-ratings', categoryRatings: 'commerce.category-ratings'
+        analytics: 'analytics',
+        analyticsDlq: 'analytics.dlq',
+        productSold: 'commerce.product-sold',
+        productRated: 'commerce.product-rated',
+        sales1h: 'commerce.sales.1h',
+        productRatings: 'commerce.product-ratings',
+        categoryRatings: 'commerce.category-ratings'
       },
-      typedDeadLetterTopic: 'runnel-commerce-dlq', graceMs: 60_000, outputRetentionMs: 172_800_000, storeRetentionMs: 86_400_000,
-      inputPartitions: 6, outputPartitions: 6
+      typedDeadLetterTopic: 'runnel-commerce-dlq',
+      graceMs: 60_000,
+      outputRetentionMs: 172_800_000,
+      storeRetentionMs: 86_400_000,
+      inputPartitions: 6,
+      outputPartitions: 6
     })
   })
 

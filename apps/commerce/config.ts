@@ -5,9 +5,7 @@
  * worker variables and `--help` rows are read off it) and validated once.
  */
 import { z } from 'zod'
-import {
-  AppConfigError, checkDistinctTopics, parseSettings, settingVariable, topicNameSchema, topicsSchema, windowedAppSettings
-} from '../shared/index.ts'
+import { AppConfigError, checkDistinctTopics, parseSettings, settingVariable, topicNameSchema, topicsSchema, windowedAppSettings } from '../shared/index.ts'
 
 /** Topic names of the commerce contract. */
 export const COMMERCE_TOPICS = {
@@ -58,25 +56,48 @@ export const DEFAULT_TYPED_DEAD_LETTER_TOPIC = 'runnel-commerce-dlq'
  * the worker's variable. The store retention's default depends on the grace (`resolveCommerceSettings`).
  */
 export const commerceSettingsSchema = z.object({
-  topics: topicsSchema(COMMERCE_TOPICS, {
-    analytics: 'COMMERCE_ANALYTICS_TOPIC', analyticsDlq: 'COMMERCE_ANALYTICS_DLQ_TOPIC', productSold: 'COMMERCE_PRODUCT_SOLD_TOPIC',
-    productRated: 'COMMERCE_PRODUCT_RATED_TOPIC', sales1h: 'COMMERCE_SALES_TOPIC', productRatings: 'COMMERCE_PRODUCT_RATINGS_TOPIC',
-    categoryRatings: 'COMMERCE_CATEGORY_RATINGS_TOPIC'
-  }, {
-    analytics: 'seed JSON input', analyticsDlq: 'rejected seed events', productSold: 'typed input', productRated: 'typed input',
-    sales1h: 'output topic', productRatings: 'output topic', categoryRatings: 'output topic'
-  }).prefault({}),
+  topics: topicsSchema(
+    COMMERCE_TOPICS,
+    {
+      analytics: 'COMMERCE_ANALYTICS_TOPIC',
+      analyticsDlq: 'COMMERCE_ANALYTICS_DLQ_TOPIC',
+      productSold: 'COMMERCE_PRODUCT_SOLD_TOPIC',
+      productRated: 'COMMERCE_PRODUCT_RATED_TOPIC',
+      sales1h: 'COMMERCE_SALES_TOPIC',
+      productRatings: 'COMMERCE_PRODUCT_RATINGS_TOPIC',
+      categoryRatings: 'COMMERCE_CATEGORY_RATINGS_TOPIC'
+    },
+    {
+      analytics: 'seed JSON input',
+      analyticsDlq: 'rejected seed events',
+      productSold: 'typed input',
+      productRated: 'typed input',
+      sales1h: 'output topic',
+      productRatings: 'output topic',
+      categoryRatings: 'output topic'
+    }
+  ).prefault({}),
   // The worker passes `<application id>-dlq`, where the runtime also puts records it cannot deserialize.
-  typedDeadLetterTopic: topicNameSchema().default(DEFAULT_TYPED_DEAD_LETTER_TOPIC)
+  typedDeadLetterTopic: topicNameSchema()
+    .default(DEFAULT_TYPED_DEAD_LETTER_TOPIC)
     .meta(settingVariable('COMMERCE_TYPED_DLQ_TOPIC', 'text', '<APPLICATION_ID>-dlq'))
     .describe('rejected typed events: records that break the contract (a key that is not the product id, a rating outside 1-5...)'),
-  ...windowedAppSettings('COMMERCE', {
-    graceMs: DEFAULT_GRACE_MS, outputRetentionMs: DEFAULT_OUTPUT_RETENTION_MS, storeRetentionMs: DEFAULT_STORE_RETENTION_MS,
-    inputPartitions: DEFAULT_INPUT_PARTITIONS, outputPartitions: DEFAULT_OUTPUT_PARTITIONS
-  }, {
-    graceMs: 'grace of the 1-hour sales windows, ms', storeRetentionMs: 'retention of the sales window store, ms; at least 1 h + grace',
-    inputPartitions: 'partitions of the input topics when created', outputPartitions: 'partitions of the output and dead-letter topics when created'
-  })
+  ...windowedAppSettings(
+    'COMMERCE',
+    {
+      graceMs: DEFAULT_GRACE_MS,
+      outputRetentionMs: DEFAULT_OUTPUT_RETENTION_MS,
+      storeRetentionMs: DEFAULT_STORE_RETENTION_MS,
+      inputPartitions: DEFAULT_INPUT_PARTITIONS,
+      outputPartitions: DEFAULT_OUTPUT_PARTITIONS
+    },
+    {
+      graceMs: 'grace of the 1-hour sales windows, ms',
+      storeRetentionMs: 'retention of the sales window store, ms; at least 1 h + grace',
+      inputPartitions: 'partitions of the input topics when created',
+      outputPartitions: 'partitions of the output and dead-letter topics when created'
+    }
+  )
 })
 
 /** Settings of the commerce application; every field is optional and has the contract's default. */

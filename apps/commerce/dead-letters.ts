@@ -34,7 +34,10 @@ export class RejectedEventError extends Error {
  * `.partition`, `.offset`) and `runnel.dlq.error.field`.
  */
 export function deadLetterHeaders(
-  context: ProcessorContext<unknown, unknown>, headers: RecordHeaders, rejection: Rejection, timestampMs: number
+  context: ProcessorContext<unknown, unknown>,
+  headers: RecordHeaders,
+  rejection: Rejection,
+  timestampMs: number
 ): RecordHeaders {
   const source = context.recordMetadata() ?? { topic: 'unknown', partition: -1, offset: -1 }
   const letter = buildDeadLetterRecord({

@@ -84,9 +84,7 @@ describe('commerce generator', () => {
       spellings.add(`${'event' in json ? 'event' : 'event_name'}:${typeof json.amount}`)
       expect(bridgeEvent(Buffer.from(text, 'utf8'), r.value.timestamp)).toEqual({ kind: r.kind, event: r.value })
     }
-    expect([...spellings].sort()).toEqual([
-      'event:number', 'event:string', 'event:undefined', 'event_name:number', 'event_name:string', 'event_name:undefined'
-    ])
+    expect([...spellings].sort()).toEqual(['event:number', 'event:string', 'event:undefined', 'event_name:number', 'event_name:string', 'event_name:undefined'])
   })
 
   it('rejects bad options naming them', () => {

@@ -42,7 +42,14 @@ export interface CommerceGeneratorOptions {
 
 /** The kinds of invalid seed-JSON records (one per rejection reason of the bridge). */
 export const INVALID_VARIANTS = [
-  'not-json', 'not-object', 'unknown-event', 'missing-field', 'mistyped-field', 'rating-out-of-range', 'negative-amount', 'non-numeric-amount'
+  'not-json',
+  'not-object',
+  'unknown-event',
+  'missing-field',
+  'mistyped-field',
+  'rating-out-of-range',
+  'negative-amount',
+  'non-numeric-amount'
 ] as const
 
 /** One of `INVALID_VARIANTS`. */
@@ -75,8 +82,11 @@ export function estimatedDurationMs(events: number, meanGapMs = 250): number {
 export function commerceCatalogue(
   options: Pick<CommerceGeneratorOptions, 'seed' | 'products' | 'categories'>
 ): Array<{ id: number; name: string; category: string; priceCents: number }> {
-  return catalogue(new Prng(options.seed), checkCount('products', options.products, 50, 1, 1_000_000), checkCount('categories', options.categories, 8, 1, 1000))
-    .map(({ id, name, category, priceCents }) => ({ id, name, category, priceCents }))
+  return catalogue(
+    new Prng(options.seed),
+    checkCount('products', options.products, 50, 1, 1_000_000),
+    checkCount('categories', options.categories, 8, 1, 1000)
+  ).map(({ id, name, category, priceCents }) => ({ id, name, category, priceCents }))
 }
 
 function catalogue(prng: Prng, products: number, categories: number): Product[] {
@@ -95,9 +105,12 @@ function invalidText(variant: InvalidVariant, product: Product, prng: Prng): str
   const sold = { event_name: 'productSold', name_of_product: product.name, product_id: product.id, no_of_units: 1, amount: product.priceCents / 100 }
   const rated = { event_name: 'productRated', name_of_product: product.name, product_id: product.id, rating: 3, category: product.category }
   switch (variant) {
-    case 'not-json': return JSON.stringify(sold).slice(0, 20 + Math.floor(prng.next() * 20))
-    case 'not-object': return prng.next() < 0.5 ? JSON.stringify([sold]) : JSON.stringify('productSold')
-    case 'unknown-event': return JSON.stringify({ ...sold, event_name: prng.pick(['productReturned', 'productViewed', 'ProductSold']) })
+    case 'not-json':
+      return JSON.stringify(sold).slice(0, 20 + Math.floor(prng.next() * 20))
+    case 'not-object':
+      return prng.next() < 0.5 ? JSON.stringify([sold]) : JSON.stringify('productSold')
+    case 'unknown-event':
+      return JSON.stringify({ ...sold, event_name: prng.pick(['productReturned', 'productViewed', 'ProductSold']) })
     case 'missing-field': {
       const base: Record<string, unknown> = prng.next() < 0.5 ? { ...sold } : { ...rated }
       delete base[prng.pick(Object.keys(base).filter((k) => k !== 'event_name'))]
@@ -105,9 +118,12 @@ function invalidText(variant: InvalidVariant, product: Product, prng: Prng): str
     }
     case 'mistyped-field':
       return prng.next() < 0.5 ? JSON.stringify({ ...sold, no_of_units: '1' }) : JSON.stringify({ ...rated, product_id: String(product.id) })
-    case 'rating-out-of-range': return JSON.stringify({ ...rated, rating: prng.pick([0, 6, 10, -1]) })
-    case 'negative-amount': return JSON.stringify({ ...sold, amount: prng.next() < 0.5 ? -sold.amount : String(-sold.amount) })
-    case 'non-numeric-amount': return JSON.stringify({ ...sold, amount: prng.pick(['N/A', '12,50', '$12.50', 'twelve']) })
+    case 'rating-out-of-range':
+      return JSON.stringify({ ...rated, rating: prng.pick([0, 6, 10, -1]) })
+    case 'negative-amount':
+      return JSON.stringify({ ...sold, amount: prng.next() < 0.5 ? -sold.amount : String(-sold.amount) })
+    case 'non-numeric-amount':
+      return JSON.stringify({ ...sold, amount: prng.pick(['N/A', '12,50', '$12.50', 'twelve']) })
   }
 }
 
@@ -172,12 +188,19 @@ export function toSeedJson(record: { kind: 'sold'; value: ProductSold } | { kind
     const { value } = record
     const amount = (value.amount_cents / 100).toFixed(2)
     return JSON.stringify({
-      [discriminator]: 'productSold', name_of_product: value.product_name, product_id: value.product_id, no_of_units: value.units,
+      [discriminator]: 'productSold',
+      name_of_product: value.product_name,
+      product_id: value.product_id,
+      no_of_units: value.units,
       amount: variant % 3 === 0 ? amount : Number(amount)
     })
   }
   const { value } = record
   return JSON.stringify({
-    [discriminator]: 'productRated', name_of_product: value.product_name, product_id: value.product_id, rating: value.rating, category: value.category
+    [discriminator]: 'productRated',
+    name_of_product: value.product_name,
+    product_id: value.product_id,
+    rating: value.rating,
+    category: value.category
   })
 }

@@ -20,7 +20,9 @@ export type CommerceOutputs = LatestOutputs<CommerceOutputValues>
 
 /** Reads `commerce.sales.1h`, `commerce.product-ratings` and `commerce.category-ratings` (or their configured names) to their end. */
 export async function readCommerceOutputs(
-  brokers: readonly string[], topics: Pick<CommerceTopics, keyof CommerceOutputValues>, registry: SchemaRegistryClient
+  brokers: readonly string[],
+  topics: Pick<CommerceTopics, keyof CommerceOutputValues>,
+  registry: SchemaRegistryClient
 ): Promise<CommerceOutputs> {
   const serdes = commerceSerdes(registry)
   return readLatestOutputs<CommerceOutputValues>(brokers, {

@@ -16,7 +16,8 @@ afterEach(async () => {
 
 /** Pipes records in send order (typed, or as seed JSON through the bridge), committing every `commitEvery`. */
 async function runDriver(
-  records: readonly CommerceRecord[], options: { partitions: number; commitEvery: number; cacheMaxBytes?: number; seedJson?: boolean }
+  records: readonly CommerceRecord[],
+  options: { partitions: number; commitEvery: number; cacheMaxBytes?: number; seedJson?: boolean }
 ): Promise<CommerceHarness> {
   harness = await commerceHarness({
     partitions: options.partitions,
@@ -48,21 +49,37 @@ function expectSameOutputs(expected: CommerceReferenceResult, h: CommerceHarness
 }
 
 const disorderly = {
-  startMs: T, products: 40, categories: 6, meanGapMs: 2000, outOfOrderFraction: 0.1, lateFraction: 0.01, recategorizeFraction: 0.02
+  startMs: T,
+  products: 40,
+  categories: 6,
+  meanGapMs: 2000,
+  outOfOrderFraction: 0.1,
+  lateFraction: 0.01,
+  recategorizeFraction: 0.02
 } as const
 
 describe('commerce reference implementation', () => {
   it('computes a hand-checked case: a late sale at the grace boundary, the latest category, an emptied category', () => {
-    const s = (t: number, cents: number): CommerceRecord =>
-      ({ kind: 'sold', value: { product_id: 1, product_name: 'A', units: 1, amount_cents: cents, timestamp: t } as ProductSold })
-    const r = (t: number, stars: number, category: string): CommerceRecord =>
-      ({ kind: 'rated', value: { product_id: 1, product_name: 'A', rating: stars, category, timestamp: t } as ProductRated })
+    const s = (t: number, cents: number): CommerceRecord => ({
+      kind: 'sold',
+      value: { product_id: 1, product_name: 'A', units: 1, amount_cents: cents, timestamp: t } as ProductSold
+    })
+    const r = (t: number, stars: number, category: string): CommerceRecord => ({
+      kind: 'rated',
+      value: { product_id: 1, product_name: 'A', rating: stars, category, timestamp: t } as ProductRated
+    })
     const result = referenceCommerceOutputs([s(T + 61 * 60_000 - 1, 5), s(T + 1000, 7), r(T + 2000, 2, 'Books'), r(T + 1000, 5, 'Toys')], { partitions: 1 })
     expect(result.lateDrops).toBe(59)
     expect(result.sales1h.get(`1|${T}`)).toEqual({ product_id: 1, window_start: T, window_end: T + 3_600_000, orders: 1, units: 1, amount_cents: 7 })
     expect(result.sales1h.size).toBe(60 + 1)
     expect(result.productRatings.get('1')).toEqual({
-      product_id: 1, product_name: 'A', category: 'Books', count: 2, sum: 7, average: 3.5, histogram: [0, 1, 0, 0, 1]
+      product_id: 1,
+      product_name: 'A',
+      category: 'Books',
+      count: 2,
+      sum: 7,
+      average: 3.5,
+      histogram: [0, 1, 0, 0, 1]
     })
     expect([...result.categoryRatings.keys()]).toEqual(['Books'])
   })

@@ -41,10 +41,7 @@ const MINUTE = 60_000
 const HOUR = 60 * MINUTE
 
 /** The expected outputs for `events` in delivery order (other record kinds are ignored). */
-export function referenceCommerceOutputs(
-  events: Iterable<{ kind: string; value?: unknown }>,
-  options: CommerceReferenceOptions = {}
-): CommerceReferenceResult {
+export function referenceCommerceOutputs(events: Iterable<{ kind: string; value?: unknown }>, options: CommerceReferenceOptions = {}): CommerceReferenceResult {
   const partitions = options.partitions ?? 6
   const grace = options.graceMs ?? MINUTE
   const streamTime = new Array<number>(partitions).fill(-1)
@@ -92,8 +89,13 @@ export function referenceCommerceOutputs(
     const histogram = [1, 2, 3, 4, 5].map((stars) => product.ratings.filter((r) => r === stars).length)
     const sum = product.ratings.reduce((a, b) => a + b, 0)
     productRatings.set(String(id), {
-      product_id: id, product_name: product.name, category: product.category,
-      count: product.ratings.length, sum, average: sum / product.ratings.length, histogram
+      product_id: id,
+      product_name: product.name,
+      category: product.category,
+      count: product.ratings.length,
+      sum,
+      average: sum / product.ratings.length,
+      histogram
     })
     categories.set(product.category, [...(categories.get(product.category) ?? []), ...product.ratings])
   }
@@ -101,7 +103,10 @@ export function referenceCommerceOutputs(
   for (const [category, ratings] of categories) {
     const sum = ratings.reduce((a, b) => a + b, 0)
     categoryRatings.set(category, {
-      category, count: ratings.length, sum, average: sum / ratings.length,
+      category,
+      count: ratings.length,
+      sum,
+      average: sum / ratings.length,
       histogram: [1, 2, 3, 4, 5].map((stars) => ratings.filter((r) => r === stars).length)
     })
   }

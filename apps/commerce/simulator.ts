@@ -12,12 +12,33 @@
  * generator's order (the reference implementation relies on it).
  */
 import {
-  confluentRegistry, CONNECTION_FLAGS, continuingStartMs, defaultStartMs, flagsUsage, MODEL_FLAGS, parseFlags, progressReporter, readJsonLines, registerAvroSchema, sendingFlags,
-  sendingOptionsOf, sendRecords, withoutUndefined, writeJsonLines, type Environment, type OutgoingRecord, type SendingOptions
+  confluentRegistry,
+  CONNECTION_FLAGS,
+  continuingStartMs,
+  defaultStartMs,
+  flagsUsage,
+  MODEL_FLAGS,
+  parseFlags,
+  progressReporter,
+  readJsonLines,
+  registerAvroSchema,
+  sendingFlags,
+  sendingOptionsOf,
+  sendRecords,
+  withoutUndefined,
+  writeJsonLines,
+  type Environment,
+  type OutgoingRecord,
+  type SendingOptions
 } from '../shared/index.ts'
 import { COMMERCE_TOPICS, DEFAULT_INPUT_PARTITIONS } from './config.ts'
 import {
-  commerceRecords, estimatedDurationMs, INVALID_VARIANTS, toSeedJson, type CommerceGeneratorOptions, type CommerceRecord,
+  commerceRecords,
+  estimatedDurationMs,
+  INVALID_VARIANTS,
+  toSeedJson,
+  type CommerceGeneratorOptions,
+  type CommerceRecord,
   type InvalidVariant
 } from './generator.ts'
 
@@ -47,7 +68,7 @@ export interface CommerceSimulatorResult {
 
 const FLAGS = {
   ...CONNECTION_FLAGS,
-  format: { type: 'string', help: 'typed (Avro to the typed topics, default) or seed-json (the seed\'s JSON on analytics)' },
+  format: { type: 'string', help: "typed (Avro to the typed topics, default) or seed-json (the seed's JSON on analytics)" },
   'analytics-topic': { type: 'string', help: `seed-json topic (default $COMMERCE_ANALYTICS_TOPIC or ${COMMERCE_TOPICS.analytics})` },
   'sold-topic': { type: 'string', help: `typed sales topic (default $COMMERCE_PRODUCT_SOLD_TOPIC or ${COMMERCE_TOPICS.productSold})` },
   'rated-topic': { type: 'string', help: `typed ratings topic (default $COMMERCE_PRODUCT_RATED_TOPIC or ${COMMERCE_TOPICS.productRated})` },
@@ -103,8 +124,11 @@ export function parseCommerceSimulatorArgs(args: readonly string[], env: Environ
       meanGapMs: read.integer('mean-gap', 250, 1, 3_600_000),
       ...(startMs !== undefined ? { startMs } : {}),
       ...withoutUndefined({
-        outOfOrderFraction: read.fraction('out-of-order'), lateFraction: read.fraction('late'), recategorizeFraction: read.fraction('recategorize'),
-        saleFraction: read.fraction('sale-fraction'), invalidFraction
+        outOfOrderFraction: read.fraction('out-of-order'),
+        lateFraction: read.fraction('late'),
+        recategorizeFraction: read.fraction('recategorize'),
+        saleFraction: read.fraction('sale-fraction'),
+        invalidFraction
       })
     }
   }
@@ -119,7 +143,9 @@ function checkRecord(value: unknown, where: string): CommerceRecord {
   const r = value as Record<string, unknown> | null
   if (r === null || typeof r !== 'object') throw new Error(`${where}: expected a JSON object`)
   const v = r.value as Record<string, unknown> | null | undefined
-  const field = (ok: boolean, name: string, what: string): void => { if (!ok) throw new Error(`${where}: ${name} must be ${what}`) }
+  const field = (ok: boolean, name: string, what: string): void => {
+    if (!ok) throw new Error(`${where}: ${name} must be ${what}`)
+  }
   switch (r.kind) {
     case 'sold':
     case 'rated': {
@@ -134,8 +160,11 @@ function checkRecord(value: unknown, where: string): CommerceRecord {
         return {
           kind: 'sold',
           value: {
-            product_id: e.product_id as number, product_name: e.product_name as string, units: e.units as number,
-            amount_cents: e.amount_cents as number, timestamp: e.timestamp as number
+            product_id: e.product_id as number,
+            product_name: e.product_name as string,
+            units: e.units as number,
+            amount_cents: e.amount_cents as number,
+            timestamp: e.timestamp as number
           }
         }
       }
@@ -144,8 +173,11 @@ function checkRecord(value: unknown, where: string): CommerceRecord {
       return {
         kind: 'rated',
         value: {
-          product_id: e.product_id as number, product_name: e.product_name as string, rating: e.rating as number,
-          category: e.category as string, timestamp: e.timestamp as number
+          product_id: e.product_id as number,
+          product_name: e.product_name as string,
+          rating: e.rating as number,
+          category: e.category as string,
+          timestamp: e.timestamp as number
         }
       }
     }
@@ -155,7 +187,11 @@ function checkRecord(value: unknown, where: string): CommerceRecord {
       field(typeof r.text === 'string', 'text', 'a string')
       field(isCount(r.timestampMs, 0), 'timestampMs', 'epoch ms (a non-negative integer)')
       return {
-        kind: 'invalid', variant: r.variant as InvalidVariant, productId: r.productId as number, text: r.text as string, timestampMs: r.timestampMs as number
+        kind: 'invalid',
+        variant: r.variant as InvalidVariant,
+        productId: r.productId as number,
+        text: r.text as string,
+        timestampMs: r.timestampMs as number
       }
     default:
       throw new Error(`${where}: kind must be sold, rated or invalid, got ${JSON.stringify(r.kind)}`)
@@ -175,12 +211,15 @@ function tally(): { sold: number; rated: number; invalid: number; skipped: numbe
 async function writeDataset(path: string, records: Iterable<CommerceRecord>): Promise<CommerceSimulatorResult> {
   const started = Date.now()
   const counts = tally()
-  await writeJsonLines(path, (function* (): Generator<CommerceRecord> {
-    for (const record of records) {
-      counts[record.kind]++
-      yield record
-    }
-  })())
+  await writeJsonLines(
+    path,
+    (function* (): Generator<CommerceRecord> {
+      for (const record of records) {
+        counts[record.kind]++
+        yield record
+      }
+    })()
+  )
   return { ...counts, durationMs: Date.now() - started }
 }
 
@@ -192,10 +231,15 @@ function eventTimeOf(record: CommerceRecord): number {
 export async function runCommerceSimulator(options: CommerceSimulatorOptions): Promise<CommerceSimulatorResult> {
   const { generator, topics } = options
   const typedTopics = [topics.productSold, topics.productRated]
-  const startMs = options.continueBackfillMs !== undefined
-    ? await continuingStartMs(
-      { ...options, continueBackfillMs: options.continueBackfillMs }, options.format === 'typed' ? typedTopics : [topics.analytics], 1, 'commerce simulator')
-    : generator.startMs ?? defaultStartMs(options.realtime, estimatedDurationMs(generator.events, generator.meanGapMs))
+  const startMs =
+    options.continueBackfillMs !== undefined
+      ? await continuingStartMs(
+          { ...options, continueBackfillMs: options.continueBackfillMs },
+          options.format === 'typed' ? typedTopics : [topics.analytics],
+          1,
+          'commerce simulator'
+        )
+      : (generator.startMs ?? defaultStartMs(options.realtime, estimatedDurationMs(generator.events, generator.meanGapMs)))
   const generated = (): Iterable<CommerceRecord> => commerceRecords({ ...generator, startMs })
   if (options.outFile !== undefined) return writeDataset(options.outFile, generated())
 
@@ -212,9 +256,11 @@ export async function runCommerceSimulator(options: CommerceSimulatorOptions): P
   const progress = progressReporter(options.progress, (seconds) => {
     const sent = counts.sold + counts.rated
     const share = total !== undefined && total > 0 ? ` (${((100 * sent) / total).toFixed(1)}%)` : ''
-    return `commerce simulator: ${sent.toLocaleString('en-US')}${total !== undefined ? ` / ${total.toLocaleString('en-US')}` : ''} events${share} ` +
+    return (
+      `commerce simulator: ${sent.toLocaleString('en-US')}${total !== undefined ? ` / ${total.toLocaleString('en-US')}` : ''} events${share} ` +
       `(${counts.sold.toLocaleString('en-US')} sales, ${counts.rated.toLocaleString('en-US')} ratings), ${Math.round(sent / seconds).toLocaleString('en-US')}/s, ` +
       `${counts.invalid} invalid${counts.skipped > 0 ? `, ${counts.skipped} skipped` : ''}`
+    )
   })
   const encode = async (record: CommerceRecord): Promise<OutgoingRecord | undefined> => {
     const timestampMs = eventTimeOf(record)

@@ -63,7 +63,7 @@ export async function commerceHarness(
       const topic = topics[role as keyof CommerceTopics]
       return driver.readTopic(topic).map((r) => ({
         key: (r.key as Buffer).toString('utf8'),
-        value: r.value === null ? null : outputSerde[role].deserialize(topic, r.value) as CommerceOutputValues[TRole]
+        value: r.value === null ? null : (outputSerde[role].deserialize(topic, r.value) as CommerceOutputValues[TRole])
       }))
     }
     const typed = (role: 'productSold' | 'productRated'): unknown[] => {
@@ -78,7 +78,10 @@ export async function commerceHarness(
         const bytes = value === null ? null : Buffer.isBuffer(value) ? value : Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8')
         const key = opts.key ?? null
         driver.pipeRaw({
-          topic: topics.analytics, key: key === null ? null : Buffer.from(key, 'utf8'), value: bytes, timestampMs,
+          topic: topics.analytics,
+          key: key === null ? null : Buffer.from(key, 'utf8'),
+          value: bytes,
+          timestampMs,
           ...(opts.headers ? { headers: opts.headers } : {})
         })
       },
@@ -93,13 +96,14 @@ export async function commerceHarness(
         }
         return out
       },
-      rawRecords: (topic) => driver.readTopic(topic).map((r) => ({
-        partition: r.partition,
-        key: r.key === null ? null : r.key.toString('utf8'),
-        value: r.value === null ? null : r.value.toString('utf8'),
-        timestampMs: r.timestampMs,
-        headers: Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, v.toString('utf8')]))
-      })),
+      rawRecords: (topic) =>
+        driver.readTopic(topic).map((r) => ({
+          partition: r.partition,
+          key: r.key === null ? null : r.key.toString('utf8'),
+          value: r.value === null ? null : r.value.toString('utf8'),
+          timestampMs: r.timestampMs,
+          headers: Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, v.toString('utf8')]))
+        })),
       typed: typed as CommerceHarness['typed'],
       close: async () => {
         try {

@@ -48,7 +48,12 @@ describe('commerce topology: sales in hopping 1-hour windows', () => {
     const { windowStartMs, windowEndMs } = lastHourWindow(T + 94 * MIN + 56_000)
     expect([windowStartMs, windowEndMs]).toEqual([T + 34 * MIN, T + 94 * MIN])
     expect(h.latest('sales1h').get(salesKey(3, windowStartMs))).toEqual({
-      product_id: 3, window_start: T + 34 * MIN, window_end: T + 94 * MIN, orders: 3, units: 9, amount_cents: 900
+      product_id: 3,
+      window_start: T + 34 * MIN,
+      window_end: T + 94 * MIN,
+      orders: 3,
+      units: 9,
+      amount_cents: 900
     })
   })
 
@@ -100,7 +105,13 @@ describe('commerce topology: ratings', () => {
     h.rated(rating(7, 1, T + 2000, 'Toys', 'Out of order')) // older: counted, but not the latest
     h.rated(rating(7, 4, T + 3000, 'Books', 'Same time, later')) // a tie: the last to arrive wins
     expect(h.latest('productRatings').get('7')).toEqual({
-      product_id: 7, product_name: 'Same time, later', category: 'Books', count: 4, sum: 14, average: 3.5, histogram: [1, 0, 0, 2, 1]
+      product_id: 7,
+      product_name: 'Same time, later',
+      category: 'Books',
+      count: 4,
+      sum: 14,
+      average: 3.5,
+      histogram: [1, 0, 0, 2, 1]
     })
     expect(h.latest('categoryRatings')).toEqual(new Map([['Books', { category: 'Books', count: 4, sum: 14, average: 3.5, histogram: [1, 0, 0, 2, 1] }]]))
   })
@@ -128,7 +139,9 @@ describe('commerce topology: ratings', () => {
     for (const category of ['Books', 'Toys']) {
       const mine = products.filter((p) => p.category === category)
       expect(h.latest('categoryRatings').get(category)).toEqual({
-        category, count: mine.reduce((a, p) => a + p.count, 0), sum: mine.reduce((a, p) => a + p.sum, 0),
+        category,
+        count: mine.reduce((a, p) => a + p.count, 0),
+        sum: mine.reduce((a, p) => a + p.sum, 0),
         average: mine.reduce((a, p) => a + p.sum, 0) / mine.reduce((a, p) => a + p.count, 0),
         histogram: [0, 1, 2, 3, 4].map((i) => mine.reduce((a, p) => a + (p.histogram[i] ?? 0), 0))
       })
@@ -141,7 +154,12 @@ describe('commerce topology: ratings', () => {
     h.rated(rating(1, 3, T + 1000, 'Garden'))
     h.rated(rating(1, 4, T + 2000, 'Tools'))
     expect([...h.latest('categoryRatings').keys()]).toEqual(['Tools'])
-    expect(h.records('categoryRatings').filter((r) => r.key === 'Garden').map((r) => r.value?.count ?? null)).toEqual([1, null])
+    expect(
+      h
+        .records('categoryRatings')
+        .filter((r) => r.key === 'Garden')
+        .map((r) => r.value?.count ?? null)
+    ).toEqual([1, null])
     expect(h.latest('categoryRatings').get('Tools')).toMatchObject({ count: 2, sum: 7, average: 3.5 })
   })
 })
@@ -188,12 +206,27 @@ describe('commerce topology: structure and settings', () => {
   it('stores the three aggregates under stable names with changelogs, and writes the contract topics', async () => {
     harness = await commerceHarness()
     const plan = harness.driver.plan
-    const changelogs = plan.internalTopics.filter((t) => t.kind !== 'repartition').map((t) => t.name).sort()
-    expect(changelogs).toEqual(Object.values(COMMERCE_STORES).map((s) => `test-app-${s}-changelog`).sort())
-    expect([...plan.sinkTopics].sort()).toEqual([
-      'analytics.dlq', 'commerce.category-ratings', 'commerce.product-rated', 'commerce.product-ratings', 'commerce.product-sold',
-      'commerce.sales.1h', 'runnel-commerce-dlq', `test-app-${CATEGORY_REPARTITION}-repartition`
-    ].sort())
+    const changelogs = plan.internalTopics
+      .filter((t) => t.kind !== 'repartition')
+      .map((t) => t.name)
+      .sort()
+    expect(changelogs).toEqual(
+      Object.values(COMMERCE_STORES)
+        .map((s) => `test-app-${s}-changelog`)
+        .sort()
+    )
+    expect([...plan.sinkTopics].sort()).toEqual(
+      [
+        'analytics.dlq',
+        'commerce.category-ratings',
+        'commerce.product-rated',
+        'commerce.product-ratings',
+        'commerce.product-sold',
+        'commerce.sales.1h',
+        'runnel-commerce-dlq',
+        `test-app-${CATEGORY_REPARTITION}-repartition`
+      ].sort()
+    )
   })
 
   it('rejects bad settings naming the option', () => {

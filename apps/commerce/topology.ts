@@ -25,17 +25,44 @@
  */
 import type { ConsumedRecord, ProcessorContext, ProcessorSupplier, TimestampExtractor } from '../../processors/index.ts'
 import {
-  avroSerde, bytesSerde, stringSerde, type CategoryRating, type ProductRated, type ProductRating, type ProductSalesWindow, type ProductSold,
-  type SchemaRegistryClient, type Serde
+  avroSerde,
+  bytesSerde,
+  stringSerde,
+  type CategoryRating,
+  type ProductRated,
+  type ProductRating,
+  type ProductSalesWindow,
+  type ProductSold,
+  type SchemaRegistryClient,
+  type Serde
 } from '../../schemas/index.ts'
 import { StreamsBuilder, TimeWindows, type KStream, type StoreType, type Topology } from '../../topology/index.ts'
 import {
-  addRating, addSale, addStats, EMPTY_PRODUCT_RATING, EMPTY_RATING_STATS, EMPTY_SALES, productRatingAggregateSerde, ratingStatsOf,
-  ratingStatsSerde, salesAggregateSerde, subtractStats, toCategoryRating, toProductRating, toProductSalesWindow
+  addRating,
+  addSale,
+  addStats,
+  EMPTY_PRODUCT_RATING,
+  EMPTY_RATING_STATS,
+  EMPTY_SALES,
+  productRatingAggregateSerde,
+  ratingStatsOf,
+  ratingStatsSerde,
+  salesAggregateSerde,
+  subtractStats,
+  toCategoryRating,
+  toProductRating,
+  toProductSalesWindow
 } from './aggregates.ts'
 import { addCommerceBridge, BridgeErrorCodes } from './bridge.ts'
 import {
-  categoryKey, HOUR_MS, MINUTE_MS, parseProductKey, productKey, resolveCommerceSettings, salesKey, type CommerceSettings,
+  categoryKey,
+  HOUR_MS,
+  MINUTE_MS,
+  parseProductKey,
+  productKey,
+  resolveCommerceSettings,
+  salesKey,
+  type CommerceSettings,
   type ResolvedCommerceSettings
 } from './config.ts'
 import { deadLetterHeaders, type Rejection } from './dead-letters.ts'
@@ -132,7 +159,9 @@ function typedDeadLetterProcessor<V>(
   return () => {
     let context: ProcessorContext<string | null, Buffer>
     return {
-      init(ctx) { context = ctx },
+      init(ctx) {
+        context = ctx
+      },
       process(record) {
         const rejection = check(record.key, record.value) ?? { code: 'UNKNOWN', message: 'rejected' }
         context.forward({
@@ -151,14 +180,19 @@ function typedDeadLetterProcessor<V>(
  * to `deadLetterTopic`. Null values pass (the aggregations skip and count them).
  */
 function guarded<V>(
-  stream: KStream<string | null, V | null>, name: string, check: (key: string | null, value: V) => Rejection | undefined, deadLetterTopic: string
+  stream: KStream<string | null, V | null>,
+  name: string,
+  check: (key: string | null, value: V) => Rejection | undefined,
+  deadLetterTopic: string
 ): KStream<string, V> {
-  const branches = stream.split({ name: `${name}-` })
+  const branches = stream
+    .split({ name: `${name}-` })
     .branch((key, value) => value !== null && check(key, value) !== undefined, {
       name: 'rejected',
-      chain: (rejected) => rejected
-        .process(typedDeadLetterProcessor(check as (key: string | null, value: V | null) => Rejection | undefined), { name: `${name}-dead-letter` })
-        .to(deadLetterTopic, { name: `${name}-dlq-sink`, keySerde: stringSerde as Serde<string | null>, valueSerde: bytesSerde })
+      chain: (rejected) =>
+        rejected
+          .process(typedDeadLetterProcessor(check as (key: string | null, value: V | null) => Rejection | undefined), { name: `${name}-dead-letter` })
+          .to(deadLetterTopic, { name: `${name}-dlq-sink`, keySerde: stringSerde as Serde<string | null>, valueSerde: bytesSerde })
     })
     .defaultBranch({ name: 'accepted' })
   return branches.get(`${name}-accepted`) as unknown as KStream<string, V>
@@ -168,47 +202,86 @@ function guarded<V>(
 function addCommerceAnalytics(builder: StreamsBuilder, settings: ResolvedCommerceSettings, serdes: CommerceSerdes, storeType: StoreType): void {
   const { topics } = settings
   const sold = builder.stream<string | null, ProductSold | null>(topics.productSold, {
-    name: 'commerce-product-sold-source', keySerde: stringSerde, valueSerde: serdes.productSold, timestampExtractor: commerceEventTimestamp<ProductSold>()
+    name: 'commerce-product-sold-source',
+    keySerde: stringSerde,
+    valueSerde: serdes.productSold,
+    timestampExtractor: commerceEventTimestamp<ProductSold>()
   })
   guarded(sold, 'commerce-sales-guard', checkProductSold, settings.typedDeadLetterTopic)
     .groupByKey({ keySerde: storeKeySerde, valueSerde: serdes.productSold })
     .windowedBy(TimeWindows.ofSizeAndGrace(HOUR_MS, settings.graceMs).advanceBy(MINUTE_MS))
-    .aggregate(() => EMPTY_SALES, (_key, sale, agg) => addSale(agg, sale), {
-      storeName: COMMERCE_STORES.sales1h, keySerde: storeKeySerde, valueSerde: salesAggregateSerde, storeType, retentionMs: settings.storeRetentionMs
-    })
+    .aggregate(
+      () => EMPTY_SALES,
+      (_key, sale, agg) => addSale(agg, sale),
+      {
+        storeName: COMMERCE_STORES.sales1h,
+        keySerde: storeKeySerde,
+        valueSerde: salesAggregateSerde,
+        storeType,
+        retentionMs: settings.storeRetentionMs
+      }
+    )
     .toStream({ name: 'commerce-sales-1h-changes' })
-    .map((windowed, agg) => {
-      const productId = parseProductKey(windowed.key) ?? -1
-      const { startMs, endMs } = windowed.window
-      return { key: salesKey(productId, startMs), value: agg === null ? null : toProductSalesWindow(productId, startMs, endMs, agg) }
-    }, { name: 'commerce-sales-1h-output' })
+    .map(
+      (windowed, agg) => {
+        const productId = parseProductKey(windowed.key) ?? -1
+        const { startMs, endMs } = windowed.window
+        return { key: salesKey(productId, startMs), value: agg === null ? null : toProductSalesWindow(productId, startMs, endMs, agg) }
+      },
+      { name: 'commerce-sales-1h-output' }
+    )
     .to(topics.sales1h, { name: 'commerce-sales-1h-sink', keySerde: stringSerde, valueSerde: serdes.salesWindow as Serde<ProductSalesWindow | null> })
 
   const rated = builder.stream<string | null, ProductRated | null>(topics.productRated, {
-    name: 'commerce-product-rated-source', keySerde: stringSerde, valueSerde: serdes.productRated, timestampExtractor: commerceEventTimestamp<ProductRated>()
+    name: 'commerce-product-rated-source',
+    keySerde: stringSerde,
+    valueSerde: serdes.productRated,
+    timestampExtractor: commerceEventTimestamp<ProductRated>()
   })
   const products = guarded(rated, 'commerce-ratings-guard', checkProductRated, settings.typedDeadLetterTopic)
     .groupByKey({ keySerde: storeKeySerde, valueSerde: serdes.productRated })
-    .aggregate(() => EMPTY_PRODUCT_RATING, (_key, rating, agg) => addRating(agg, rating), {
-      storeName: COMMERCE_STORES.productRatings, keySerde: storeKeySerde, valueSerde: productRatingAggregateSerde, storeType
-    })
-  products.toStream({ name: 'commerce-product-ratings-changes' })
-    .mapValues((agg, key) => agg === null ? null : toProductRating(parseProductKey(key) ?? -1, agg), { name: 'commerce-product-ratings-output' })
+    .aggregate(
+      () => EMPTY_PRODUCT_RATING,
+      (_key, rating, agg) => addRating(agg, rating),
+      {
+        storeName: COMMERCE_STORES.productRatings,
+        keySerde: storeKeySerde,
+        valueSerde: productRatingAggregateSerde,
+        storeType
+      }
+    )
+  products
+    .toStream({ name: 'commerce-product-ratings-changes' })
+    .mapValues((agg, key) => (agg === null ? null : toProductRating(parseProductKey(key) ?? -1, agg)), { name: 'commerce-product-ratings-output' })
     .to(topics.productRatings, {
-      name: 'commerce-product-ratings-sink', keySerde: stringSerde, valueSerde: serdes.productRating as Serde<ProductRating | null>
+      name: 'commerce-product-ratings-sink',
+      keySerde: stringSerde,
+      valueSerde: serdes.productRating as Serde<ProductRating | null>
     })
 
   products
     .groupBy((_productKey, agg) => ({ key: categoryKey(agg.category), value: ratingStatsOf(agg) }), {
-      name: CATEGORY_REPARTITION, keySerde: storeKeySerde, valueSerde: ratingStatsSerde
+      name: CATEGORY_REPARTITION,
+      keySerde: storeKeySerde,
+      valueSerde: ratingStatsSerde
     })
-    .aggregate(() => EMPTY_RATING_STATS, (_key, stats, agg) => addStats(agg, stats), (_key, stats, agg) => subtractStats(agg, stats), {
-      storeName: COMMERCE_STORES.categoryRatings, keySerde: storeKeySerde, valueSerde: ratingStatsSerde, storeType
-    })
+    .aggregate(
+      () => EMPTY_RATING_STATS,
+      (_key, stats, agg) => addStats(agg, stats),
+      (_key, stats, agg) => subtractStats(agg, stats),
+      {
+        storeName: COMMERCE_STORES.categoryRatings,
+        keySerde: storeKeySerde,
+        valueSerde: ratingStatsSerde,
+        storeType
+      }
+    )
     .toStream({ name: 'commerce-category-ratings-changes' })
-    .mapValues((agg, key) => agg === null || agg.count === 0 ? null : toCategoryRating(key, agg), { name: 'commerce-category-ratings-output' })
+    .mapValues((agg, key) => (agg === null || agg.count === 0 ? null : toCategoryRating(key, agg)), { name: 'commerce-category-ratings-output' })
     .to(topics.categoryRatings, {
-      name: 'commerce-category-ratings-sink', keySerde: stringSerde, valueSerde: serdes.categoryRating as Serde<CategoryRating | null>
+      name: 'commerce-category-ratings-sink',
+      keySerde: stringSerde,
+      valueSerde: serdes.categoryRating as Serde<CategoryRating | null>
     })
 }
 

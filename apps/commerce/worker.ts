@@ -17,9 +17,18 @@
  */
 import { SchemaRegistryClient } from '../../schemas/index.ts'
 import {
-  appWorkerOptionsFromEnv, ensureTopics, settingsHelp, settingVariables, startStreams, streamsWorkerEnv, workerMain, workerUsage, type AppVariables,
+  appWorkerOptionsFromEnv,
+  ensureTopics,
+  settingsHelp,
+  settingVariables,
+  startStreams,
+  streamsWorkerEnv,
+  workerMain,
+  workerUsage,
+  type AppVariables,
   type Environment,
-  type RunningWorker, type StreamsWorkerOptions
+  type RunningWorker,
+  type StreamsWorkerOptions
 } from '../shared/index.ts'
 import { commerceSettingsSchema, resolveCommerceSettings, type CommerceSettings, type ResolvedCommerceSettings } from './config.ts'
 import { buildCommerceTopology } from './topology.ts'
@@ -54,12 +63,20 @@ function workerSettings(options: CommerceWorkerOptions): ResolvedCommerceSetting
  */
 export async function ensureCommerceTopics(brokers: readonly string[], settings: ResolvedCommerceSettings, replicationFactor = 1): Promise<void> {
   const { topics } = settings
-  const compacted = [{ name: 'cleanup.policy', value: 'compact,delete' }, { name: 'retention.ms', value: String(settings.outputRetentionMs) }]
-  await ensureTopics(brokers, [
-    ...[topics.analytics, topics.productSold, topics.productRated].map((name) => ({ name, partitions: settings.inputPartitions, configs: [] })),
-    ...[topics.analyticsDlq, settings.typedDeadLetterTopic].map((name) => ({ name, partitions: settings.outputPartitions, configs: [] })),
-    ...[topics.sales1h, topics.productRatings, topics.categoryRatings].map((name) => ({ name, partitions: settings.outputPartitions, configs: compacted }))
-  ], replicationFactor, 'runnel-commerce-admin')
+  const compacted = [
+    { name: 'cleanup.policy', value: 'compact,delete' },
+    { name: 'retention.ms', value: String(settings.outputRetentionMs) }
+  ]
+  await ensureTopics(
+    brokers,
+    [
+      ...[topics.analytics, topics.productSold, topics.productRated].map((name) => ({ name, partitions: settings.inputPartitions, configs: [] })),
+      ...[topics.analyticsDlq, settings.typedDeadLetterTopic].map((name) => ({ name, partitions: settings.outputPartitions, configs: [] })),
+      ...[topics.sales1h, topics.productRatings, topics.categoryRatings].map((name) => ({ name, partitions: settings.outputPartitions, configs: compacted }))
+    ],
+    replicationFactor,
+    'runnel-commerce-admin'
+  )
 }
 
 /** Creates the topics, builds the topology and starts a `KafkaStreams` instance. */
@@ -68,7 +85,7 @@ export async function startCommerceWorker(options: CommerceWorkerOptions): Promi
   await ensureCommerceTopics(options.brokers, settings, options.replicationFactor ?? 1)
   const registry = new SchemaRegistryClient({ url: options.registryUrl, ...(options.registryAuth === undefined ? {} : { auth: options.registryAuth }) })
   const topology = buildCommerceTopology({ ...options, typedDeadLetterTopic: settings.typedDeadLetterTopic, registry, bridge: options.bridge ?? true })
-  return { ...await startStreams(topology, options, DEFAULTS), settings }
+  return { ...(await startStreams(topology, options, DEFAULTS)), settings }
 }
 
 /** Environment variables of the worker, with what they set (the settings' rows come from their schema). */
@@ -89,7 +106,9 @@ export function commerceWorkerOptionsFromEnv(env: Environment = process.env): Co
 /** The `--help` text. */
 export function commerceWorkerUsage(): string {
   return workerUsage(
-    'npm run worker -- commerce: runs the commerce topology, seed bridge and analytics (several instances may run at once).', COMMERCE_WORKER_ENV)
+    'npm run worker -- commerce: runs the commerce topology, seed bridge and analytics (several instances may run at once).',
+    COMMERCE_WORKER_ENV
+  )
 }
 
 /** Entry point of `npm run worker -- commerce`: runs until SIGINT/SIGTERM, then closes cleanly. */

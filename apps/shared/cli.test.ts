@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { envReader, flagsUsage, parseFlags, withoutUndefined, type FlagSpec } from './cli.ts'
 import {
-  AppConfigError, checkDistinctTopics, durationMsSchema, parseSettings, settingsHelp, settingVariable, settingVariables, topicsSchema
+  AppConfigError,
+  checkDistinctTopics,
+  durationMsSchema,
+  parseSettings,
+  settingsHelp,
+  settingVariable,
+  settingVariables,
+  topicsSchema
 } from './settings.ts'
 import { checkSettingsFromEnv, streamsConfigOf, streamsOptionsFromEnv, topicsFromEnv } from './streams-worker.ts'
 
@@ -50,8 +57,12 @@ describe('flags', () => {
 describe('worker environment', () => {
   it('reads the common variables and leaves unset ones out', () => {
     expect(streamsOptionsFromEnv({})).toEqual({ brokers: ['127.0.0.1:9092'], registryUrl: 'http://127.0.0.1:8081' })
-    expect(streamsOptionsFromEnv({ KAFKA_BROKERS: 'a:1,b:2', COMMIT_INTERVAL_MS: '200', PROCESSING_GUARANTEE: 'exactly_once_v2', STATE_DIR: ' ' }))
-      .toEqual({ brokers: ['a:1', 'b:2'], registryUrl: 'http://127.0.0.1:8081', commitIntervalMs: 200, processingGuarantee: 'exactly_once_v2' })
+    expect(streamsOptionsFromEnv({ KAFKA_BROKERS: 'a:1,b:2', COMMIT_INTERVAL_MS: '200', PROCESSING_GUARANTEE: 'exactly_once_v2', STATE_DIR: ' ' })).toEqual({
+      brokers: ['a:1', 'b:2'],
+      registryUrl: 'http://127.0.0.1:8081',
+      commitIntervalMs: 200,
+      processingGuarantee: 'exactly_once_v2'
+    })
     expect(() => streamsOptionsFromEnv({ REPLICATION_FACTOR: '-1' })).toThrow(/REPLICATION_FACTOR/)
     expect(() => streamsOptionsFromEnv({ PROCESSING_GUARANTEE: 'exactly_once' })).toThrow(/PROCESSING_GUARANTEE/)
     expect(streamsOptionsFromEnv({ LOG_LEVEL: 'warn', STATE_DIR: '/s' })).toMatchObject({ logLevel: 'warn', stateDir: '/s' })
@@ -66,24 +77,40 @@ describe('worker environment', () => {
       topics: topicsSchema({ input: 'in' }, { input: 'IN_TOPIC' }, { input: 'input topic' }).prefault({}),
       graceMs: durationMsSchema(0).default(0).meta(settingVariable('GRACE_MS')).describe('grace, ms')
     })
-    expect(() => checkSettingsFromEnv(() => parseSettings(schema, { graceMs: -1 }, fail), { graceMs: 'GRACE_MS' }))
-      .toThrow(/^GRACE_MS: graceMs: must be an integer number of ms >= 0, got -1/)
-    expect(() => checkSettingsFromEnv(() => parseSettings(schema, { topics: { output: 'x' } }, fail), {})).toThrow(/topics\.output: unknown topic role; known: input/)
+    expect(() => checkSettingsFromEnv(() => parseSettings(schema, { graceMs: -1 }, fail), { graceMs: 'GRACE_MS' })).toThrow(
+      /^GRACE_MS: graceMs: must be an integer number of ms >= 0, got -1/
+    )
+    expect(() => checkSettingsFromEnv(() => parseSettings(schema, { topics: { output: 'x' } }, fail), {})).toThrow(
+      /topics\.output: unknown topic role; known: input/
+    )
     expect(() => parseSettings(schema, { topics: { input: 'a b' } }, fail)).toThrow(/^topics\.input: must be 1-249 characters/)
     expect(() => checkDistinctTopics(['a', 'b', 'a'], {}, fail)).toThrow(/distinct/)
     expect(parseSettings(schema, { brokers: ['a:1'] }, fail)).toEqual({ topics: { input: 'in' }, graceMs: 0 })
     expect(settingVariables(schema)).toEqual({ topics: { IN_TOPIC: 'input' }, integers: { graceMs: 'GRACE_MS' }, texts: {}, booleans: {} })
     expect(settingsHelp(schema)).toEqual({ IN_TOPIC: 'input topic (default in)', GRACE_MS: 'grace, ms (default 0)' })
-    expect(() => checkSettingsFromEnv(() => { throw new RangeError('other') }, {})).toThrow(RangeError)
+    expect(() =>
+      checkSettingsFromEnv(() => {
+        throw new RangeError('other')
+      }, {})
+    ).toThrow(RangeError)
   })
 
   it('makes the runtime configuration, the options winning over further runtime settings', () => {
     const config = streamsConfigOf(
       { brokers: ['a:1'], registryUrl: 'http://r', instanceId: 'w1', streams: { sessionTimeoutMs: 3000, commitIntervalMs: 5 } },
-      { applicationId: 'app', commitIntervalMs: 1000 })
-    expect(config).toEqual({ sessionTimeoutMs: 3000, applicationId: 'app', bootstrapServers: ['a:1'], commitIntervalMs: 1000, replicationFactor: 1, instanceId: 'w1' })
-    expect(streamsConfigOf({ brokers: ['a:1'], registryUrl: 'http://r', stateDir: '/s', logLevel: 'debug' }, { applicationId: 'app', commitIntervalMs: 1000 }))
-      .toMatchObject({ stateDir: '/s', logLevel: 'debug' })
+      { applicationId: 'app', commitIntervalMs: 1000 }
+    )
+    expect(config).toEqual({
+      sessionTimeoutMs: 3000,
+      applicationId: 'app',
+      bootstrapServers: ['a:1'],
+      commitIntervalMs: 1000,
+      replicationFactor: 1,
+      instanceId: 'w1'
+    })
+    expect(
+      streamsConfigOf({ brokers: ['a:1'], registryUrl: 'http://r', stateDir: '/s', logLevel: 'debug' }, { applicationId: 'app', commitIntervalMs: 1000 })
+    ).toMatchObject({ stateDir: '/s', logLevel: 'debug' })
     expect(withoutUndefined({ a: 1, b: undefined })).toEqual({ a: 1 })
   })
 })

@@ -10,7 +10,10 @@ export const DEFAULT_BROKERS = '127.0.0.1:9092'
 
 /** Comma-separated `host:port` list; `name` (a variable or flag) is named when it is malformed. */
 export function parseBrokers(value: string | undefined, name: string): string[] {
-  const brokers = (value ?? DEFAULT_BROKERS).split(',').map((b) => b.trim()).filter((b) => b !== '')
+  const brokers = (value ?? DEFAULT_BROKERS)
+    .split(',')
+    .map((b) => b.trim())
+    .filter((b) => b !== '')
   if (brokers.length === 0 || !brokers.every((b) => /^[^\s:]+:\d{1,5}$/.test(b))) {
     throw new Error(`${name} must be comma-separated host:port, got ${JSON.stringify(value)}`)
   }
@@ -159,9 +162,9 @@ export function flagsUsage(title: string, flags: Readonly<Record<string, FlagSpe
 }
 
 /** `T` with its properties that may be undefined made optional instead (`exactOptionalPropertyTypes`). */
-export type Defined<T> =
-  & { [K in keyof T as undefined extends T[K] ? never : K]: T[K] }
-  & { [K in keyof T as undefined extends T[K] ? K : never]?: Exclude<T[K], undefined> }
+export type Defined<T> = { [K in keyof T as undefined extends T[K] ? never : K]: T[K] } & {
+  [K in keyof T as undefined extends T[K] ? K : never]?: Exclude<T[K], undefined>
+}
 
 /** `value` without its undefined properties (options objects under `exactOptionalPropertyTypes`). */
 export function withoutUndefined<T extends object>(value: T): Defined<T> {

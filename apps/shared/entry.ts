@@ -10,7 +10,8 @@ const APPS_DIR = join(import.meta.dirname, '..')
 /** The apps that have `file` (e.g. `worker.ts`). */
 export function appsWith(file: string): string[] {
   return readdirSync(APPS_DIR, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(join(APPS_DIR, d.name, file))).map((d) => d.name)
+    .filter((d) => d.isDirectory() && existsSync(join(APPS_DIR, d.name, file)))
+    .map((d) => d.name)
 }
 
 /**

@@ -26,7 +26,11 @@ export type ConfigErrorFactory = (option: string, message: string) => AppConfigE
 export type SettingKind = 'integer' | 'text' | 'boolean'
 
 /** `env` metadata of a setting: the worker's variable that sets it, and how it is read. */
-export function settingVariable(variable: string, kind: SettingKind = 'integer', defaultText?: string): { env: string; envKind: SettingKind; defaultText?: string } {
+export function settingVariable(
+  variable: string,
+  kind: SettingKind = 'integer',
+  defaultText?: string
+): { env: string; envKind: SettingKind; defaultText?: string } {
   return { env: variable, envKind: kind, ...(defaultText === undefined ? {} : { defaultText }) }
 }
 
@@ -60,12 +64,14 @@ export function partitionsSchema(): z.ZodInt {
  * set by its variable in `variables`, `doc` says what the topic is. Unknown roles are refused.
  */
 export function topicsSchema<TRole extends string>(
-  defaults: Readonly<Record<TRole, string>>, variables: Readonly<Record<TRole, string>>, docs: Readonly<Record<TRole, string>>
+  defaults: Readonly<Record<TRole, string>>,
+  variables: Readonly<Record<TRole, string>>,
+  docs: Readonly<Record<TRole, string>>
 ): z.ZodObject<Record<TRole, z.ZodDefault<z.ZodString>>, z.core.$strict> {
   const roles = Object.keys(defaults) as TRole[]
-  const shape = Object.fromEntries(roles.map((role) => [
-    role, topicNameSchema().default(defaults[role]).meta(settingVariable(variables[role], 'text')).describe(docs[role])
-  ])) as Record<TRole, z.ZodDefault<z.ZodString>>
+  const shape = Object.fromEntries(
+    roles.map((role) => [role, topicNameSchema().default(defaults[role]).meta(settingVariable(variables[role], 'text')).describe(docs[role])])
+  ) as Record<TRole, z.ZodDefault<z.ZodString>>
   return z.strictObject(shape)
 }
 
@@ -92,18 +98,38 @@ export interface WindowedAppDocs {
  * set by the variables `<prefix>_GRACE_MS`, `<prefix>_RETENTION_MS`, `<prefix>_STORE_RETENTION_MS`,
  * `<prefix>_INPUT_PARTITIONS` and `<prefix>_OUTPUT_PARTITIONS`: part of the app's schema.
  */
-export function windowedAppSettings(prefix: string, defaults: WindowedAppDefaults, docs: WindowedAppDocs): {
-  graceMs: z.ZodDefault<z.ZodInt>; outputRetentionMs: z.ZodDefault<z.ZodInt>; storeRetentionMs: z.ZodOptional<z.ZodInt>
-  inputPartitions: z.ZodDefault<z.ZodInt>; outputPartitions: z.ZodDefault<z.ZodInt>
+export function windowedAppSettings(
+  prefix: string,
+  defaults: WindowedAppDefaults,
+  docs: WindowedAppDocs
+): {
+  graceMs: z.ZodDefault<z.ZodInt>
+  outputRetentionMs: z.ZodDefault<z.ZodInt>
+  storeRetentionMs: z.ZodOptional<z.ZodInt>
+  inputPartitions: z.ZodDefault<z.ZodInt>
+  outputPartitions: z.ZodDefault<z.ZodInt>
 } {
   return {
-    graceMs: durationMsSchema(0).default(defaults.graceMs).meta(settingVariable(`${prefix}_GRACE_MS`)).describe(docs.graceMs),
-    outputRetentionMs: durationMsSchema(1).default(defaults.outputRetentionMs).meta(settingVariable(`${prefix}_RETENTION_MS`))
+    graceMs: durationMsSchema(0)
+      .default(defaults.graceMs)
+      .meta(settingVariable(`${prefix}_GRACE_MS`))
+      .describe(docs.graceMs),
+    outputRetentionMs: durationMsSchema(1)
+      .default(defaults.outputRetentionMs)
+      .meta(settingVariable(`${prefix}_RETENTION_MS`))
       .describe('retention.ms of the output topics'),
-    storeRetentionMs: durationMsSchema(1).optional().meta(settingVariable(`${prefix}_STORE_RETENTION_MS`, 'integer', String(defaults.storeRetentionMs)))
+    storeRetentionMs: durationMsSchema(1)
+      .optional()
+      .meta(settingVariable(`${prefix}_STORE_RETENTION_MS`, 'integer', String(defaults.storeRetentionMs)))
       .describe(docs.storeRetentionMs),
-    inputPartitions: partitionsSchema().default(defaults.inputPartitions).meta(settingVariable(`${prefix}_INPUT_PARTITIONS`)).describe(docs.inputPartitions),
-    outputPartitions: partitionsSchema().default(defaults.outputPartitions).meta(settingVariable(`${prefix}_OUTPUT_PARTITIONS`)).describe(docs.outputPartitions)
+    inputPartitions: partitionsSchema()
+      .default(defaults.inputPartitions)
+      .meta(settingVariable(`${prefix}_INPUT_PARTITIONS`))
+      .describe(docs.inputPartitions),
+    outputPartitions: partitionsSchema()
+      .default(defaults.outputPartitions)
+      .meta(settingVariable(`${prefix}_OUTPUT_PARTITIONS`))
+      .describe(docs.outputPartitions)
   }
 }
 
@@ -147,9 +173,17 @@ function settingLeaves(schema: z.ZodObject): Array<[string, z.ZodType]> {
 
 /** The variables of an app's settings, by kind, as `appWorkerOptionsFromEnv` reads them. */
 export function settingVariables(schema: z.ZodObject): {
-  topics: Record<string, string>; integers: Record<string, string>; texts: Record<string, string>; booleans: Record<string, string>
+  topics: Record<string, string>
+  integers: Record<string, string>
+  texts: Record<string, string>
+  booleans: Record<string, string>
 } {
-  const variables = { topics: {} as Record<string, string>, integers: {} as Record<string, string>, texts: {} as Record<string, string>, booleans: {} as Record<string, string> }
+  const variables = {
+    topics: {} as Record<string, string>,
+    integers: {} as Record<string, string>,
+    texts: {} as Record<string, string>,
+    booleans: {} as Record<string, string>
+  }
   for (const [path, field] of settingLeaves(schema)) {
     const meta = field.meta()
     if (typeof meta?.env !== 'string') continue

@@ -34,7 +34,8 @@ export function sendingFlags(dataset: { readonly replay: string; readonly out: s
     realtime: { type: 'boolean', help: 'send each record when the wall clock reaches its event time' },
     continue: {
       type: 'string',
-      help: 'real time, continuing the topic (ms): an empty topic first gets the last <ms> of data at once (up to now), one with data ' +
+      help:
+        'real time, continuing the topic (ms): an empty topic first gets the last <ms> of data at once (up to now), one with data ' +
         'continues after its newest record when that is within <ms>, else from now (overrides --start)'
     },
     replay: { type: 'string', help: dataset.replay },
@@ -82,7 +83,8 @@ export function sendingOptionsOf(read: FlagReader<SendingFlag>, env: Environment
   let continueBackfillMs: number | undefined
   if (continueText !== undefined) {
     continueBackfillMs = Number(continueText)
-    if (!/^\d+$/.test(continueText) || !Number.isSafeInteger(continueBackfillMs)) throw new Error(`--continue must be a number of ms, got ${JSON.stringify(continueText)}`)
+    if (!/^\d+$/.test(continueText) || !Number.isSafeInteger(continueBackfillMs))
+      throw new Error(`--continue must be a number of ms, got ${JSON.stringify(continueText)}`)
     if (replay !== undefined || out !== undefined) throw new Error('--continue generates and sends: it excludes --replay and --out')
     if (read.epochMs('start') !== undefined) throw new Error('--continue chooses the start: it excludes --start')
   }
@@ -110,15 +112,21 @@ export function defaultStartMs(realtime: boolean, durationMs: number): number {
  * The start of a `--continue` run over `topics` (see `continuationStart`), logged on stderr as one line
  * naming the topics, the start and why (backfill of an empty topic, continuation, or now).
  */
-export async function continuingStartMs(options: SendingOptions & { readonly continueBackfillMs: number }, topics: readonly string[], gapMs: number, label: string): Promise<number> {
+export async function continuingStartMs(
+  options: SendingOptions & { readonly continueBackfillMs: number },
+  topics: readonly string[],
+  gapMs: number,
+  label: string
+): Promise<number> {
   const newest = await newestTimestampMs(options.brokers, topics)
   const { startMs, reason } = continuationStart(newest, Date.now(), { backfillMs: options.continueBackfillMs, gapMs })
   const at = new Date(startMs).toISOString()
-  const why = reason === 'backfill'
-    ? `${topics.join(', ')} empty: backfilling from ${at} up to now, then real time`
-    : reason === 'continue'
-      ? `${topics.join(', ')} has data up to ${new Date(newest ?? 0).toISOString()}: continuing from ${at} (no backfill)`
-      : `${topics.join(', ')} has only older data (up to ${new Date(newest ?? 0).toISOString()}): real time from now (no backfill)`
+  const why =
+    reason === 'backfill'
+      ? `${topics.join(', ')} empty: backfilling from ${at} up to now, then real time`
+      : reason === 'continue'
+        ? `${topics.join(', ')} has data up to ${new Date(newest ?? 0).toISOString()}: continuing from ${at} (no backfill)`
+        : `${topics.join(', ')} has only older data (up to ${new Date(newest ?? 0).toISOString()}): real time from now (no backfill)`
   process.stderr.write(`${label}: ${why}\n`)
   return startMs
 }
@@ -233,7 +241,10 @@ export async function sendRecords<TRecord>(options: SendingOptions, run: Sending
   const kafka = new Kafka({ clientId: run.clientId, brokers: [...options.brokers], logLevel: logLevel.ERROR })
   await ensureTopicsExist(kafka, run.topics, options.partitions)
   const producer = kafka.producer({
-    createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1
   })
   await producer.connect()
   const started = Date.now()

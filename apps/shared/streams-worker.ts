@@ -91,8 +91,18 @@ export async function startStreams(topology: Topology, options: StreamsWorkerOpt
 
 /** The variables every worker reads (`streamsOptionsFromEnv`). */
 export type StreamsWorkerVariable =
-  | 'KAFKA_BROKERS' | 'SCHEMA_REGISTRY_URL' | 'STATE_DIR' | 'INSTANCE_ID' | 'METRICS_PORT' | 'APPLICATION_ID' | 'COMMIT_INTERVAL_MS'
-  | 'PROCESSING_GUARANTEE' | 'CACHE_MAX_BYTES' | 'REPLICATION_FACTOR' | 'SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO' | 'SCHEMA_REGISTRY_BEARER_AUTH_TOKEN'
+  | 'KAFKA_BROKERS'
+  | 'SCHEMA_REGISTRY_URL'
+  | 'STATE_DIR'
+  | 'INSTANCE_ID'
+  | 'METRICS_PORT'
+  | 'APPLICATION_ID'
+  | 'COMMIT_INTERVAL_MS'
+  | 'PROCESSING_GUARANTEE'
+  | 'CACHE_MAX_BYTES'
+  | 'REPLICATION_FACTOR'
+  | 'SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO'
+  | 'SCHEMA_REGISTRY_BEARER_AUTH_TOKEN'
   | 'LOG_LEVEL'
 
 /** The common variables with what they set (the first rows of a worker's `--help`). */
@@ -147,7 +157,8 @@ export function streamsOptionsFromEnv(env: Environment): StreamsWorkerOptions {
 
 /** The topic names set by variables: `variables` maps each variable to the topic role it sets. */
 export function topicsFromEnv<TVariable extends string, TRole extends string>(
-  read: EnvReader<TVariable>, variables: Readonly<Partial<Record<TVariable, TRole>>>
+  read: EnvReader<TVariable>,
+  variables: Readonly<Partial<Record<TVariable, TRole>>>
 ): Partial<Record<TRole, string>> {
   const topics: Partial<Record<TRole, string>> = {}
   for (const [variable, role] of Object.entries(variables) as Array<[TVariable, TRole]>) {
@@ -188,11 +199,17 @@ export interface AppVariables {
  * fails before any connection, with an error naming the variable behind the bad setting.
  */
 export function appWorkerOptionsFromEnv<TOptions extends StreamsWorkerOptions>(
-  env: Environment, variables: AppVariables, resolve: (options: TOptions) => unknown
+  env: Environment,
+  variables: AppVariables,
+  resolve: (options: TOptions) => unknown
 ): TOptions {
   const read = envReader<string>(env)
   const settings: Record<string, unknown> = { topics: topicsFromEnv(read, variables.topics) }
-  const kinds = [[variables.booleans, read.boolean], [variables.texts, read.text], [variables.integers, read.integer]] as const
+  const kinds = [
+    [variables.booleans, read.boolean],
+    [variables.texts, read.text],
+    [variables.integers, read.integer]
+  ] as const
   for (const [settingVariables, readValue] of kinds) {
     for (const [setting, variable] of Object.entries(settingVariables ?? {})) {
       const value = readValue(variable)
@@ -202,7 +219,9 @@ export function appWorkerOptionsFromEnv<TOptions extends StreamsWorkerOptions>(
   // The settings' types are checked by `resolve` below.
   const options = { ...streamsOptionsFromEnv(env), ...settings } as unknown as TOptions
   checkSettingsFromEnv(() => resolve(options), {
-    ...variables.integers, ...variables.texts, ...variables.booleans,
+    ...variables.integers,
+    ...variables.texts,
+    ...variables.booleans,
     ...Object.fromEntries(Object.entries(variables.topics).map(([variable, role]) => [`topics.${role}`, variable]))
   })
   return options
@@ -230,7 +249,11 @@ export async function workerMain(args: readonly string[], command: WorkerCommand
     throw new Error(`unknown argument ${JSON.stringify(args[0])}: the ${command.app} worker is configured by environment variables (see --help)`)
   }
   const worker = await command.start()
-  await untilSignal((stop) => worker.streams.setStateListener((state) => { if (state === 'ERROR') stop() }))
+  await untilSignal((stop) =>
+    worker.streams.setStateListener((state) => {
+      if (state === 'ERROR') stop()
+    })
+  )
   const clean = await worker.close()
   if (worker.streams.error !== undefined) throw worker.streams.error
   if (!clean) {

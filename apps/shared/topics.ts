@@ -31,7 +31,10 @@ export async function ensureTopics(brokers: readonly string[], wanted: readonly 
         if (!mentions(err, 'TOPIC_ALREADY_EXISTS')) throw new Error(`cannot create topic ${topic.name}: ${(err as Error).message}`, { cause: err })
       }
     }
-    await awaitTopicsReady(admin, wanted.map((t) => ({ name: t.name })))
+    await awaitTopicsReady(
+      admin,
+      wanted.map((t) => ({ name: t.name }))
+    )
   } finally {
     await admin.close()
   }
@@ -72,7 +75,12 @@ export interface ReadTopicOptions {
  * if that takes longer than `stableWithinMs`, the read fails naming the partitions.
  */
 export async function readTopicToEnd(brokers: readonly string[], topic: string, options: ReadTopicOptions = {}): Promise<TopicRecord[]> {
-  const consumer = new Consumer({ clientId: 'runnel-topic-reader', bootstrapBrokers: [...brokers], groupId: 'runnel-topic-reader-unused', isolationLevel: FetchIsolationLevels.READ_COMMITTED })
+  const consumer = new Consumer({
+    clientId: 'runnel-topic-reader',
+    bootstrapBrokers: [...brokers],
+    groupId: 'runnel-topic-reader-unused',
+    isolationLevel: FetchIsolationLevels.READ_COMMITTED
+  })
   try {
     const metadata = await consumer.metadata({ topics: [topic], forceUpdate: true })
     const info = metadata.topics.get(topic)
@@ -86,9 +94,17 @@ export async function readTopicToEnd(brokers: readonly string[], topic: string, 
       const abortedProducers = new Set<bigint>()
       while (position < stop) {
         const response = await consumer.fetch({
-          node: info.partitions[p]?.leader ?? 0, maxWaitTime: 100, minBytes: 1, maxBytes: 32 << 20,
+          node: info.partitions[p]?.leader ?? 0,
+          maxWaitTime: 100,
+          minBytes: 1,
+          maxBytes: 32 << 20,
           isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-          topics: [{ topicId: info.id, partitions: [{ partition: p, fetchOffset: BigInt(position), partitionMaxBytes: 16 << 20, currentLeaderEpoch: -1, lastFetchedEpoch: -1 }] }]
+          topics: [
+            {
+              topicId: info.id,
+              partitions: [{ partition: p, fetchOffset: BigInt(position), partitionMaxBytes: 16 << 20, currentLeaderEpoch: -1, lastFetchedEpoch: -1 }]
+            }
+          ]
         })
         const part = response.responses[0]?.partitions[0]
         const batches = part?.records ?? []
@@ -119,8 +135,11 @@ export async function readTopicToEnd(brokers: readonly string[], topic: string, 
 async function stableEnd(consumer: Consumer, topic: string, withinMs: number): Promise<Map<string, bigint[]>> {
   const deadline = Date.now() + withinMs
   for (;;) {
-    const [stable, logEnd] = await Promise.all([FetchIsolationLevels.READ_COMMITTED, FetchIsolationLevels.READ_UNCOMMITTED].map((isolationLevel) =>
-      consumer.listOffsets({ topics: [topic], timestamp: ListOffsetTimestamps.LATEST, isolationLevel })))
+    const [stable, logEnd] = await Promise.all(
+      [FetchIsolationLevels.READ_COMMITTED, FetchIsolationLevels.READ_UNCOMMITTED].map((isolationLevel) =>
+        consumer.listOffsets({ topics: [topic], timestamp: ListOffsetTimestamps.LATEST, isolationLevel })
+      )
+    )
     const open = (logEnd?.get(topic) ?? []).flatMap((end, p) => {
       const lso = stable?.get(topic)?.[p] ?? 0n
       return lso < end ? [`${topic}-${p} (last stable offset ${lso}, log end ${end})`] : []
@@ -145,7 +164,11 @@ async function decode<T>(serde: Serde<T>, topic: string, data: Buffer): Promise<
 }
 
 /** The latest value per key of a topic with string keys and Avro values; also how many records it holds. */
-export async function readLatestValues<T>(brokers: readonly string[], topic: string, serde: Serde<T>): Promise<{ latest: Map<string, T>; records: number; tombstones: number }> {
+export async function readLatestValues<T>(
+  brokers: readonly string[],
+  topic: string,
+  serde: Serde<T>
+): Promise<{ latest: Map<string, T>; records: number; tombstones: number }> {
   const latest = new Map<string, T>()
   let tombstones = 0
   const records = await readTopicToEnd(brokers, topic)

@@ -4,9 +4,7 @@
  * `trafficSettingsSchema` (its worker variables and `--help` rows are read off it) and validated once.
  */
 import { z } from 'zod'
-import {
-  AppConfigError, checkDistinctTopics, durationMsSchema, parseSettings, settingVariable, topicsSchema, windowedAppSettings
-} from '../shared/index.ts'
+import { AppConfigError, checkDistinctTopics, durationMsSchema, parseSettings, settingVariable, topicsSchema, windowedAppSettings } from '../shared/index.ts'
 import { TRAFFIC_TOPICS } from './contract.ts'
 
 /** The four topics of one deployment (tests use unique names). */
@@ -41,16 +39,32 @@ export const DEFAULT_OUTPUT_PARTITIONS = 6
  * the worker's variable. The store retention's default depends on the grace (`resolveTrafficSettings`).
  */
 export const trafficSettingsSchema = z.object({
-  topics: topicsSchema(TRAFFIC_TOPICS, {
-    observations: 'TRAFFIC_OBSERVATIONS_TOPIC', stats1m: 'TRAFFIC_STATS_1M_TOPIC', stats5m: 'TRAFFIC_STATS_5M_TOPIC', sessions: 'TRAFFIC_SESSIONS_TOPIC'
-  }, { observations: 'input topic', stats1m: 'output topic', stats5m: 'output topic', sessions: 'output topic' }).prefault({}),
-  ...windowedAppSettings('TRAFFIC', {
-    graceMs: DEFAULT_GRACE_MS, outputRetentionMs: DEFAULT_OUTPUT_RETENTION_MS, storeRetentionMs: DEFAULT_STORE_RETENTION_MS,
-    inputPartitions: DEFAULT_INPUT_PARTITIONS, outputPartitions: DEFAULT_OUTPUT_PARTITIONS
-  }, {
-    graceMs: 'grace of the 1-minute and 5-minute windows, ms', storeRetentionMs: 'retention of window and session stores, ms; at least window size + grace',
-    inputPartitions: 'partitions of the input topic when created', outputPartitions: 'partitions of each output topic when created'
-  }),
+  topics: topicsSchema(
+    TRAFFIC_TOPICS,
+    {
+      observations: 'TRAFFIC_OBSERVATIONS_TOPIC',
+      stats1m: 'TRAFFIC_STATS_1M_TOPIC',
+      stats5m: 'TRAFFIC_STATS_5M_TOPIC',
+      sessions: 'TRAFFIC_SESSIONS_TOPIC'
+    },
+    { observations: 'input topic', stats1m: 'output topic', stats5m: 'output topic', sessions: 'output topic' }
+  ).prefault({}),
+  ...windowedAppSettings(
+    'TRAFFIC',
+    {
+      graceMs: DEFAULT_GRACE_MS,
+      outputRetentionMs: DEFAULT_OUTPUT_RETENTION_MS,
+      storeRetentionMs: DEFAULT_STORE_RETENTION_MS,
+      inputPartitions: DEFAULT_INPUT_PARTITIONS,
+      outputPartitions: DEFAULT_OUTPUT_PARTITIONS
+    },
+    {
+      graceMs: 'grace of the 1-minute and 5-minute windows, ms',
+      storeRetentionMs: 'retention of window and session stores, ms; at least window size + grace',
+      inputPartitions: 'partitions of the input topic when created',
+      outputPartitions: 'partitions of each output topic when created'
+    }
+  ),
   sessionGraceMs: durationMsSchema(0).default(DEFAULT_GRACE_MS).meta(settingVariable('TRAFFIC_SESSION_GRACE_MS')).describe('grace of sessions, ms')
 })
 
@@ -76,10 +90,16 @@ export function resolveTrafficSettings(settings: TrafficSettings = {}): Resolved
   checkDistinctTopics(Object.values(topics), topics, fail)
   const storeRetentionMs = parsed.storeRetentionMs ?? Math.max(DEFAULT_STORE_RETENTION_MS, FIVE_MINUTES_MS + graceMs)
   if (storeRetentionMs < FIVE_MINUTES_MS + graceMs) {
-    throw new TrafficConfigError('storeRetentionMs', `must be at least the 5-minute window size + graceMs (${FIVE_MINUTES_MS + graceMs}), got ${storeRetentionMs}`)
+    throw new TrafficConfigError(
+      'storeRetentionMs',
+      `must be at least the 5-minute window size + graceMs (${FIVE_MINUTES_MS + graceMs}), got ${storeRetentionMs}`
+    )
   }
   if (storeRetentionMs < VISIT_GAP_MS + sessionGraceMs) {
-    throw new TrafficConfigError('storeRetentionMs', `must be at least the session gap + sessionGraceMs (${VISIT_GAP_MS + sessionGraceMs}), got ${storeRetentionMs}`)
+    throw new TrafficConfigError(
+      'storeRetentionMs',
+      `must be at least the session gap + sessionGraceMs (${VISIT_GAP_MS + sessionGraceMs}), got ${storeRetentionMs}`
+    )
   }
   return { ...parsed, storeRetentionMs }
 }

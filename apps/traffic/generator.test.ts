@@ -2,7 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MemoryLog, serveRegistry, type RunningRegistry } from '../../registry/index.ts'
 import { avroSerde, SchemaRegistryClient, SerdeError, SerdeNeedsResolution, type SensorObservation, type TravelerType } from '../../schemas/index.ts'
 import {
-  estimatedObservationsPerSecond, generateObservations, generateTrafficRecords, malformedBytes, TYPICAL_SPEED_MPS,
+  estimatedObservationsPerSecond,
+  generateObservations,
+  generateTrafficRecords,
+  malformedBytes,
+  TYPICAL_SPEED_MPS,
   type MalformedVariant
 } from './generator.ts'
 
@@ -46,7 +50,16 @@ describe('traffic generator', () => {
   })
 
   it('moves travelers at plausible speeds for their type, observed about once a second', () => {
-    const observations = generateObservations({ seed: 2, observations: 60_000, startMs: M, outOfOrderFraction: 0, lateFraction: 0, duplicateFraction: 0, unknownFraction: 0, occlusionFraction: 0 })
+    const observations = generateObservations({
+      seed: 2,
+      observations: 60_000,
+      startMs: M,
+      outOfOrderFraction: 0,
+      lateFraction: 0,
+      duplicateFraction: 0,
+      unknownFraction: 0,
+      occlusionFraction: 0
+    })
     const speeds = new Map<TravelerType, number[]>()
     const intervals: number[] = []
     for (const list of byTraveler(observations).values()) {
@@ -55,7 +68,10 @@ describe('traffic generator', () => {
         intervals.push(b.timestamp - a.timestamp)
         // Over 5 observations the position noise (0.25 m) matters little even for pedestrians.
         const c = list[i + 4]
-        if (c !== undefined) (speeds.get(a.traveler_type) ?? speeds.set(a.traveler_type, []).get(a.traveler_type) as number[]).push(Math.hypot(c.x - a.x, c.y - a.y) / ((c.timestamp - a.timestamp) / 1000))
+        if (c !== undefined)
+          (speeds.get(a.traveler_type) ?? (speeds.set(a.traveler_type, []).get(a.traveler_type) as number[])).push(
+            Math.hypot(c.x - a.x, c.y - a.y) / ((c.timestamp - a.timestamp) / 1000)
+          )
       }
     }
     expect(median(intervals)).toBeGreaterThanOrEqual(950)
@@ -71,7 +87,16 @@ describe('traffic generator', () => {
   })
 
   it('delivers the requested fractions out of order, late, duplicated and misclassified', () => {
-    const observations = generateObservations({ seed: 3, sensors: 5, observations: 100_000, startMs: M, outOfOrderFraction: 0.02, lateFraction: 0.005, duplicateFraction: 0.01, unknownFraction: 0.02 })
+    const observations = generateObservations({
+      seed: 3,
+      sensors: 5,
+      observations: 100_000,
+      startMs: M,
+      outOfOrderFraction: 0.02,
+      lateFraction: 0.005,
+      duplicateFraction: 0.01,
+      unknownFraction: 0.02
+    })
     let maxSeen = -1
     let behind = 0
     let late = 0
@@ -103,8 +128,12 @@ describe('traffic generator', () => {
 
 describe('malformed records', () => {
   let registry: RunningRegistry
-  beforeAll(async () => { registry = await serveRegistry(new MemoryLog().open(), { port: 0 }) })
-  afterAll(async () => { await registry.close() })
+  beforeAll(async () => {
+    registry = await serveRegistry(new MemoryLog().open(), { port: 0 })
+  })
+  afterAll(async () => {
+    await registry.close()
+  })
 
   it('are bytes the Avro serde rejects, for every variant', async () => {
     const serde = avroSerde('runnel.traffic.SensorObservation', { registry: new SchemaRegistryClient({ url: registry.url }) })

@@ -49,18 +49,20 @@ export type GeneratedRecord =
 const MALFORMED_VARIANTS: readonly MalformedVariant[] = ['json-text', 'truncated', 'trailing-bytes', 'short-header']
 
 /** Typical speed (m/s), its spread (log-normal sigma), and arrivals per second per sensor. */
-const TRAVELER_MODEL: Readonly<Record<Exclude<TravelerType, 'UNKNOWN'>, { speedMps: number; sigma: number; arrivalsPerS: number; lanes: readonly number[] }>> = {
-  PEDESTRIAN: { speedMps: 1.4, sigma: 0.15, arrivalsPerS: 0.05, lanes: [-9.5, 9.5] },
-  BICYCLE: { speedMps: 5, sigma: 0.2, arrivalsPerS: 0.03, lanes: [-7, 7] },
-  CAR: { speedMps: 12, sigma: 0.2, arrivalsPerS: 0.2, lanes: [-5.25, -1.75, 1.75, 5.25] },
-  BUS: { speedMps: 9, sigma: 0.15, arrivalsPerS: 0.01, lanes: [-5.25, 5.25] },
-  TRUCK: { speedMps: 10, sigma: 0.15, arrivalsPerS: 0.03, lanes: [-5.25, 5.25] }
-}
+const TRAVELER_MODEL: Readonly<Record<Exclude<TravelerType, 'UNKNOWN'>, { speedMps: number; sigma: number; arrivalsPerS: number; lanes: readonly number[] }>> =
+  {
+    PEDESTRIAN: { speedMps: 1.4, sigma: 0.15, arrivalsPerS: 0.05, lanes: [-9.5, 9.5] },
+    BICYCLE: { speedMps: 5, sigma: 0.2, arrivalsPerS: 0.03, lanes: [-7, 7] },
+    CAR: { speedMps: 12, sigma: 0.2, arrivalsPerS: 0.2, lanes: [-5.25, -1.75, 1.75, 5.25] },
+    BUS: { speedMps: 9, sigma: 0.15, arrivalsPerS: 0.01, lanes: [-5.25, 5.25] },
+    TRUCK: { speedMps: 10, sigma: 0.15, arrivalsPerS: 0.03, lanes: [-5.25, 5.25] }
+  }
 const MODEL_TYPES = Object.keys(TRAVELER_MODEL) as Array<keyof typeof TRAVELER_MODEL>
 
 /** Typical speed of each traveler type, m/s (what the simulator draws around). */
 export const TYPICAL_SPEED_MPS: Readonly<Record<Exclude<TravelerType, 'UNKNOWN'>, number>> = Object.fromEntries(
-  MODEL_TYPES.map((t) => [t, TRAVELER_MODEL[t].speedMps])) as Record<Exclude<TravelerType, 'UNKNOWN'>, number>
+  MODEL_TYPES.map((t) => [t, TRAVELER_MODEL[t].speedMps])
+) as Record<Exclude<TravelerType, 'UNKNOWN'>, number>
 
 interface Sensor {
   readonly id: string
@@ -78,7 +80,9 @@ function checkOptions(options: TrafficGeneratorOptions): Required<TrafficGenerat
   const { observations } = options
   if (!Number.isSafeInteger(observations) || observations < 0) throw new RangeError(`observations must be a non-negative integer, got ${String(observations)}`)
   return {
-    seed: checkSeed(options.seed), observations, startMs: checkStartMs(options.startMs),
+    seed: checkSeed(options.seed),
+    observations,
+    startMs: checkStartMs(options.startMs),
     sensors: checkCount('sensors', options.sensors, 20, 1, 100_000),
     outOfOrderFraction: checkFraction('outOfOrderFraction', options.outOfOrderFraction, 0.01),
     lateFraction: checkFraction('lateFraction', options.lateFraction, 0.001),
@@ -157,7 +161,11 @@ export function generateObservations(options: TrafficGeneratorOptions): SensorOb
 
 /** One traveler crossing a sensor's segment: its observations with their delivery delays. */
 function crossing(
-  rng: Prng, o: Required<TrafficGeneratorOptions>, sensor: Sensor, type: keyof typeof TRAVELER_MODEL, arrivalMs: number
+  rng: Prng,
+  o: Required<TrafficGeneratorOptions>,
+  sensor: Sensor,
+  type: keyof typeof TRAVELER_MODEL,
+  arrivalMs: number
 ): Array<{ value: SensorObservation; delayMs: number }> {
   const model = TRAVELER_MODEL[type]
   sensor.travelers++
@@ -189,7 +197,7 @@ function crossing(
 
   const out: Array<{ value: SensorObservation; delayMs: number }> = []
   const observe = (t: number, delayMs: number): void => {
-    const travelled = speed * (t - arrivalMs) / 1000
+    const travelled = (speed * (t - arrivalMs)) / 1000
     out.push({
       value: {
         sensor_id: sensor.id,

@@ -27,7 +27,9 @@ export async function readTrafficOutputs(brokers: readonly string[], topics: Tra
     readLatestValues(brokers, topics.sessions, session)
   ])
   return {
-    stats1m: one.latest, stats5m: five.latest, sessions: sessions.latest,
+    stats1m: one.latest,
+    stats5m: five.latest,
+    sessions: sessions.latest,
     records: { stats1m: one.records, stats5m: five.records, sessions: sessions.records },
     sessionTombstones: sessions.tombstones
   }

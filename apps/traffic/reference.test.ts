@@ -16,7 +16,10 @@ afterEach(async () => {
 })
 
 /** Pipes records in send order, committing every `commitEvery` records; returns the driver's view. */
-async function runDriver(records: readonly GeneratedRecord[], options: { partitions: number; commitEvery: number; cacheMaxBytes?: number }): Promise<TrafficHarness> {
+async function runDriver(
+  records: readonly GeneratedRecord[],
+  options: { partitions: number; commitEvery: number; cacheMaxBytes?: number }
+): Promise<TrafficHarness> {
   harness = await trafficHarness({
     partitions: options.partitions,
     driver: { autoCommit: false, ...(options.cacheMaxBytes !== undefined ? { cacheMaxBytes: options.cacheMaxBytes } : {}) }
@@ -44,20 +47,41 @@ function expectSameOutputs(expected: TrafficReferenceResult, h: TrafficHarness):
 }
 
 const disorderly = {
-  sensors: 3, startMs: M, outOfOrderFraction: 0.05, lateFraction: 0.02, duplicateFraction: 0.01,
-  occlusionFraction: 0.3, unknownFraction: 0.03, malformedFraction: 0
+  sensors: 3,
+  startMs: M,
+  outOfOrderFraction: 0.05,
+  lateFraction: 0.02,
+  duplicateFraction: 0.01,
+  occlusionFraction: 0.3,
+  unknownFraction: 0.03,
+  malformedFraction: 0
 } as const
 
 describe('traffic reference implementation', () => {
   it('computes a hand-checked case: late drops at the grace boundary and a merged session', () => {
-    const o = (traveler: string, t: number, x: number): SensorObservation => ({ sensor_id: 's-1', traveler_id: traveler, traveler_type: 'CAR', x, y: 0, timestamp: t })
-    const result = referenceTrafficOutputs([
-      o('a', M, 0), o('a', M + 1000, 2), o('a', M + 40_000, 3), o('a', M + 20_000, 9),
-      o('b', M + 90_000, 0), o('c', M + 1000, 0)
-    ], { partitions: 1 })
+    const o = (traveler: string, t: number, x: number): SensorObservation => ({
+      sensor_id: 's-1',
+      traveler_id: traveler,
+      traveler_type: 'CAR',
+      x,
+      y: 0,
+      timestamp: t
+    })
+    const result = referenceTrafficOutputs(
+      [o('a', M, 0), o('a', M + 1000, 2), o('a', M + 40_000, 3), o('a', M + 20_000, 9), o('b', M + 90_000, 0), o('c', M + 1000, 0)],
+      { partitions: 1 }
+    )
     expect(result.stats1m.get(`s-1|CAR|${M}`)).toEqual({
-      sensor_id: 's-1', traveler_type: 'CAR', window_start: M, window_end: M + 60_000,
-      observations: 4, travelers: 1, speed_samples: 1, speed_min: 2, speed_max: 2, speed_mean: 2
+      sensor_id: 's-1',
+      traveler_type: 'CAR',
+      window_start: M,
+      window_end: M + 60_000,
+      observations: 4,
+      travelers: 1,
+      speed_samples: 1,
+      speed_min: 2,
+      speed_max: 2,
+      speed_mean: 2
     })
     expect(result.lateDrops).toEqual({ stats1m: 1, stats5m: 1, sessions: 1 })
     expect([...result.sessions.keys()].sort()).toEqual([`s-1|a|${M}`, `s-1|b|${M + 90_000}`])
@@ -83,8 +107,14 @@ describe('traffic reference implementation', () => {
   })
 
   it('reports differences between expected and actual values', () => {
-    const a = new Map([['k', { n: 1, x: 0.1 + 0.2 }], ['gone', { n: 1, x: 0 }]])
-    const b = new Map([['k', { n: 1, x: 0.3 }], ['new', { n: 2, x: 0 }]])
+    const a = new Map([
+      ['k', { n: 1, x: 0.1 + 0.2 }],
+      ['gone', { n: 1, x: 0 }]
+    ])
+    const b = new Map([
+      ['k', { n: 1, x: 0.3 }],
+      ['new', { n: 2, x: 0 }]
+    ])
     expect(diffLatestValues(a, b)).toEqual(['missing gone: expected {"n":1,"x":0}', 'unexpected new: {"n":2,"x":0}'])
     expect(diffLatestValues(new Map([['k', { n: 1 }]]), new Map([['k', { n: 2 }]]))).toEqual(['differs k: expected {"n":1}, got {"n":2}'])
   })

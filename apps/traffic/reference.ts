@@ -68,7 +68,10 @@ interface Session {
 }
 
 /** Runs the contract's definitions over `records` (in send order; malformed records are skipped). */
-export function referenceTrafficOutputs(records: ReadonlyArray<GeneratedRecord | SensorObservation>, options: TrafficReferenceOptions = {}): TrafficReferenceResult {
+export function referenceTrafficOutputs(
+  records: ReadonlyArray<GeneratedRecord | SensorObservation>,
+  options: TrafficReferenceOptions = {}
+): TrafficReferenceResult {
   const partitions = options.partitions ?? 6
   const grace = options.graceMs ?? 30 * SECOND
   const sessionGrace = options.sessionGraceMs ?? 30 * SECOND
@@ -123,7 +126,10 @@ export function referenceTrafficOutputs(records: ReadonlyArray<GeneratedRecord |
 
       // Windows: 1-minute tumbling, 5-minute hopping by 1 minute, all aligned to the epoch.
       const minute = Math.floor(t / MINUTE) * MINUTE
-      for (const [cells, size, kind] of [[cells1m, MINUTE, 'stats1m'], [cells5m, 5 * MINUTE, 'stats5m']] as const) {
+      for (const [cells, size, kind] of [
+        [cells1m, MINUTE, 'stats1m'],
+        [cells5m, 5 * MINUTE, 'stats5m']
+      ] as const) {
         for (let start = minute - size + MINUTE; start <= minute; start += MINUTE) {
           if (start < 0) continue
           const end = start + size
@@ -159,7 +165,7 @@ export function referenceTrafficOutputs(records: ReadonlyArray<GeneratedRecord |
   const statsOf = (cells: Map<string, WindowCell>): Map<string, TrafficWindowStats> => {
     const out = new Map<string, TrafficWindowStats>()
     for (const [key, cell] of cells) {
-      const speeds = cell.members.flatMap((m) => m.speed === null ? [] : [m.speed])
+      const speeds = cell.members.flatMap((m) => (m.speed === null ? [] : [m.speed]))
       out.set(key, {
         sensor_id: cell.sensor,
         traveler_type: cell.type,
@@ -179,7 +185,7 @@ export function referenceTrafficOutputs(records: ReadonlyArray<GeneratedRecord |
   const sessionsOut = new Map<string, TravelerSession>()
   for (const sessions of liveSessions.values()) {
     for (const session of sessions) {
-      const speeds = session.members.flatMap((m) => m.speed === null ? [] : [m.speed])
+      const speeds = session.members.flatMap((m) => (m.speed === null ? [] : [m.speed]))
       let latest = session.members[0] as Member
       for (const m of session.members) {
         if (m.obs.timestamp > latest.obs.timestamp || (m.obs.timestamp === latest.obs.timestamp && m.arrival > latest.arrival)) latest = m

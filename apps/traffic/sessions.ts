@@ -3,12 +3,8 @@
  * inside the sensor's task. When a late observation joins sessions, the merged session is emitted
  * and the keys of the sessions it replaced receive tombstones.
  */
-import {
-  DropReason, TableForwarder, type Change, type ProcessorContext, type ProcessorSupplier, type SessionWindows
-} from '../../processors/index.ts'
-import {
-  SerdeError, TravelerTypeSymbols, type Serde, type TravelerSession, type TravelerType
-} from '../../schemas/index.ts'
+import { DropReason, TableForwarder, type Change, type ProcessorContext, type ProcessorSupplier, type SessionWindows } from '../../processors/index.ts'
+import { SerdeError, TravelerTypeSymbols, type Serde, type TravelerSession, type TravelerType } from '../../schemas/index.ts'
 import { Stores, type StateStore, type StoreBuilder, type Windowed, type WindowStore } from '../../state/index.ts'
 import { sessionKey } from './contract.ts'
 import { storeKeySerde } from '../shared/index.ts'
@@ -89,8 +85,18 @@ export const sessionAggregateSerde: Serde<SessionAggregate> = {
 /** The aggregate of a session before its first observation (also the start of a merge). */
 export function emptySession(): SessionAggregate {
   return {
-    sensorId: '', travelerId: '', startMs: Infinity, endMs: -Infinity, observations: 0, speedSamples: 0, distanceM: 0, speedMax: 0, speedSum: 0,
-    travelerType: 'UNKNOWN', typeTimestampMs: -Infinity, typeArrival: -Infinity
+    sensorId: '',
+    travelerId: '',
+    startMs: Infinity,
+    endMs: -Infinity,
+    observations: 0,
+    speedSamples: 0,
+    distanceM: 0,
+    speedMax: 0,
+    speedSum: 0,
+    travelerType: 'UNKNOWN',
+    typeTimestampMs: -Infinity,
+    typeArrival: -Infinity
   }
 }
 
@@ -173,9 +179,10 @@ export interface SessionOptions {
  */
 export function sessionStoreBuilder(options: SessionOptions): StoreBuilder<StateStore> {
   const supplierOptions = { retentionMs: options.retentionMs, windowSizeMs: options.windows.gapMs }
-  const supplier = options.inMemory === true
-    ? Stores.inMemoryWindowStore(options.storeName, supplierOptions)
-    : Stores.persistentWindowStore(options.storeName, supplierOptions)
+  const supplier =
+    options.inMemory === true
+      ? Stores.inMemoryWindowStore(options.storeName, supplierOptions)
+      : Stores.persistentWindowStore(options.storeName, supplierOptions)
   return Stores.windowStoreBuilder(supplier, storeKeySerde, sessionAggregateSerde).withCachingEnabled() as StoreBuilder<StateStore>
 }
 
@@ -250,7 +257,9 @@ export function sessionOutputProcessor(): ProcessorSupplier<Windowed<string>, Ch
   return () => {
     let context: ProcessorContext<string, TravelerSession | null>
     return {
-      init(ctx) { context = ctx },
+      init(ctx) {
+        context = ctx
+      },
       process(record) {
         const { newValue, oldValue } = record.value
         const named = newValue ?? oldValue

@@ -9,8 +9,23 @@
  */
 import { TravelerTypeSymbols, type SensorObservation } from '../../schemas/index.ts'
 import {
-  confluentRegistry, CONNECTION_FLAGS, continuingStartMs, defaultStartMs, flagsUsage, MODEL_FLAGS, parseFlags, progressReporter, readJsonLines, registerAvroSchema, sendingFlags,
-  sendingOptionsOf, sendRecords, withoutUndefined, writeJsonLines, type Environment, type SendingOptions
+  confluentRegistry,
+  CONNECTION_FLAGS,
+  continuingStartMs,
+  defaultStartMs,
+  flagsUsage,
+  MODEL_FLAGS,
+  parseFlags,
+  progressReporter,
+  readJsonLines,
+  registerAvroSchema,
+  sendingFlags,
+  sendingOptionsOf,
+  sendRecords,
+  withoutUndefined,
+  writeJsonLines,
+  type Environment,
+  type SendingOptions
 } from '../shared/index.ts'
 import { DEFAULT_INPUT_PARTITIONS, VISIT_GAP_MS } from './config.ts'
 import { TRAFFIC_TOPICS } from './contract.ts'
@@ -63,8 +78,12 @@ export function parseSimulatorArgs(args: readonly string[], env: Environment = p
   if (read === 'help') return 'help'
   const startMs = read.epochMs('start')
   const fractions = withoutUndefined({
-    outOfOrderFraction: read.fraction('out-of-order'), lateFraction: read.fraction('late'), duplicateFraction: read.fraction('duplicates'),
-    malformedFraction: read.fraction('malformed'), unknownFraction: read.fraction('unknown'), occlusionFraction: read.fraction('occlusions')
+    outOfOrderFraction: read.fraction('out-of-order'),
+    lateFraction: read.fraction('late'),
+    duplicateFraction: read.fraction('duplicates'),
+    malformedFraction: read.fraction('malformed'),
+    unknownFraction: read.fraction('unknown'),
+    occlusionFraction: read.fraction('occlusions')
   })
   return {
     ...sendingOptionsOf(read, env, DEFAULT_INPUT_PARTITIONS),
@@ -92,7 +111,14 @@ function checkObservation(value: unknown, where: string): SensorObservation {
   if (!Number.isSafeInteger(o.timestamp) || (o.timestamp as number) < 0) throw new Error(`${where}: timestamp must be epoch ms (a non-negative integer)`)
   const type = o.traveler_type ?? 'UNKNOWN'
   if (!(TravelerTypeSymbols as readonly unknown[]).includes(type)) throw new Error(`${where}: traveler_type must be one of ${TravelerTypeSymbols.join(', ')}`)
-  return { sensor_id: o.sensor_id as string, traveler_id: o.traveler_id as string, traveler_type: type as SensorObservation['traveler_type'], x: o.x as number, y: o.y as number, timestamp: o.timestamp as number }
+  return {
+    sensor_id: o.sensor_id as string,
+    traveler_id: o.traveler_id as string,
+    traveler_type: type as SensorObservation['traveler_type'],
+    x: o.x as number,
+    y: o.y as number,
+    timestamp: o.timestamp as number
+  }
 }
 
 /** The observations of a JSON-lines dataset file, in file order (blank lines are skipped). */
@@ -106,15 +132,18 @@ async function writeDataset(path: string, records: Iterable<GeneratedRecord>): P
   let observations = 0
   let first = -1
   let last = -1
-  await writeJsonLines(path, (function* (): Generator<SensorObservation> {
-    for (const record of records) {
-      if (record.kind !== 'observation') continue
-      observations++
-      if (first < 0) first = record.value.timestamp
-      last = record.value.timestamp
-      yield record.value
-    }
-  })())
+  await writeJsonLines(
+    path,
+    (function* (): Generator<SensorObservation> {
+      for (const record of records) {
+        if (record.kind !== 'observation') continue
+        observations++
+        if (first < 0) first = record.value.timestamp
+        last = record.value.timestamp
+        yield record.value
+      }
+    })()
+  )
   return { observations, malformed: 0, durationMs: Date.now() - started, firstTimestampMs: first, lastTimestampMs: last }
 }
 
@@ -123,9 +152,10 @@ export async function runSimulator(options: SimulatorOptions): Promise<Simulator
   const { generator } = options
   // Continuing: one second more than the visit gap after the newest record, so that a traveler id the
   // model reuses never joins a visit (speed sample or session) of the previous run.
-  const startMs = options.continueBackfillMs !== undefined
-    ? await continuingStartMs({ ...options, continueBackfillMs: options.continueBackfillMs }, [options.topic], VISIT_GAP_MS + 1000, 'traffic simulator')
-    : generator.startMs ?? defaultStartMs(options.realtime, (1000 * generator.observations) / estimatedObservationsPerSecond(generator.sensors ?? 20))
+  const startMs =
+    options.continueBackfillMs !== undefined
+      ? await continuingStartMs({ ...options, continueBackfillMs: options.continueBackfillMs }, [options.topic], VISIT_GAP_MS + 1000, 'traffic simulator')
+      : (generator.startMs ?? defaultStartMs(options.realtime, (1000 * generator.observations) / estimatedObservationsPerSecond(generator.sensors ?? 20)))
   const generated = (): Iterable<GeneratedRecord> => trafficRecords({ ...generator, startMs })
   if (options.outFile !== undefined) return writeDataset(options.outFile, generated())
 
@@ -138,8 +168,10 @@ export async function runSimulator(options: SimulatorOptions): Promise<Simulator
   let last = -1
   const progress = progressReporter(options.progress, (seconds) => {
     const share = total !== undefined && total > 0 ? ` (${((100 * observations) / total).toFixed(1)}%)` : ''
-    return `traffic simulator: ${observations.toLocaleString('en-US')}${total !== undefined ? ` / ${total.toLocaleString('en-US')}` : ''} observations${share}, ` +
+    return (
+      `traffic simulator: ${observations.toLocaleString('en-US')}${total !== undefined ? ` / ${total.toLocaleString('en-US')}` : ''} observations${share}, ` +
       `${Math.round(observations / seconds).toLocaleString('en-US')}/s, ${malformed} malformed`
+    )
   })
   const { durationMs } = await sendRecords(options, {
     clientId: 'runnel-traffic-simulator',

@@ -25,7 +25,9 @@ export interface TrafficHarness {
 }
 
 /** Starts a registry on a free port and a driver of the traffic topology (3 partitions by default). */
-export async function trafficHarness(options: { settings?: TrafficSettings; driver?: TopologyTestDriverOptions; partitions?: number } = {}): Promise<TrafficHarness> {
+export async function trafficHarness(
+  options: { settings?: TrafficSettings; driver?: TopologyTestDriverOptions; partitions?: number } = {}
+): Promise<TrafficHarness> {
   const registry: RunningRegistry = await serveRegistry(new MemoryLog().open(), { port: 0 })
   const serdes = trafficSerdes(new SchemaRegistryClient({ url: registry.url }))
   const settings = resolveTrafficSettings(options.settings)

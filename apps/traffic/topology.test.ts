@@ -33,16 +33,31 @@ describe('traffic topology: speed samples', () => {
 
     const stats = h.latest('stats1m')
     expect(stats.get(`s-1|CAR|${M}`)).toEqual({
-      sensor_id: 's-1', traveler_type: 'CAR', window_start: M, window_end: M + MIN,
-      observations: 6, travelers: 1, speed_samples: 2, speed_min: 2.5, speed_max: 5, speed_mean: 3.75
+      sensor_id: 's-1',
+      traveler_type: 'CAR',
+      window_start: M,
+      window_end: M + MIN,
+      observations: 6,
+      travelers: 1,
+      speed_samples: 2,
+      speed_min: 2.5,
+      speed_max: 5,
+      speed_mean: 3.75
     })
     expect(stats.get(`s-1|CAR|${M + MIN}`)).toMatchObject({ observations: 1, speed_samples: 1, speed_min: 10 / 30, speed_max: 10 / 30 })
 
     const sessions = h.latest('sessions')
     expect([...sessions.keys()].sort()).toEqual([`s-1|t1|${M}`, `s-1|t1|${M + 33_001}`])
     expect(sessions.get(`s-1|t1|${M}`)).toEqual({
-      sensor_id: 's-1', traveler_id: 't1', traveler_type: 'CAR', first_seen: M, last_seen: M + 3000,
-      observations: 5, distance_m: 10, speed_max: 5, speed_mean: 3.75
+      sensor_id: 's-1',
+      traveler_id: 't1',
+      traveler_type: 'CAR',
+      first_seen: M,
+      last_seen: M + 3000,
+      observations: 5,
+      distance_m: 10,
+      speed_max: 5,
+      speed_mean: 3.75
     })
     expect(sessions.get(`s-1|t1|${M + 33_001}`)).toMatchObject({ last_seen: M + 63_001, observations: 2, distance_m: 10, speed_max: 10 / 30 })
   })
@@ -76,8 +91,16 @@ describe('traffic topology: window statistics', () => {
     const oneMinute = h.latest('stats1m')
     expect([...oneMinute.keys()].sort()).toEqual([0, 1, 2].map((i) => `s-1|PEDESTRIAN|${M + i * MIN}`).sort())
     expect(oneMinute.get(`s-1|PEDESTRIAN|${M}`)).toEqual({
-      sensor_id: 's-1', traveler_type: 'PEDESTRIAN', window_start: M, window_end: M + MIN,
-      observations: 1, travelers: 1, speed_samples: 0, speed_min: null, speed_max: null, speed_mean: null
+      sensor_id: 's-1',
+      traveler_type: 'PEDESTRIAN',
+      window_start: M,
+      window_end: M + MIN,
+      observations: 1,
+      travelers: 1,
+      speed_samples: 0,
+      speed_min: null,
+      speed_max: null,
+      speed_mean: null
     })
 
     const fiveMinutes = h.latest('stats5m')
@@ -89,7 +112,13 @@ describe('traffic topology: window statistics', () => {
       return { observations: times.length, travelers: travelers.size }
     }
     for (const start of starts) {
-      expect(fiveMinutes.get(`s-1|PEDESTRIAN|${start}`)).toMatchObject({ window_start: start, window_end: start + 5 * MIN, speed_samples: 0, speed_mean: null, ...expected(start) })
+      expect(fiveMinutes.get(`s-1|PEDESTRIAN|${start}`)).toMatchObject({
+        window_start: start,
+        window_end: start + 5 * MIN,
+        speed_samples: 0,
+        speed_mean: null,
+        ...expected(start)
+      })
     }
     // The window [M, M+5min) holds p1 twice and p2 once: 3 observations, 2 travelers.
     expect(fiveMinutes.get(`s-1|PEDESTRIAN|${M}`)).toMatchObject({ observations: 3, travelers: 2 })
@@ -150,8 +179,18 @@ describe('traffic topology: window statistics', () => {
     h.driver.commit()
     expect(h.records('stats1m').map((r) => r.key)).toEqual([`s-1|CAR|${M}`])
     expect(h.records('stats1m')[0]?.value).toMatchObject({ observations: 20, travelers: 2, speed_samples: 18, speed_min: 1, speed_max: 1 })
-    expect(h.records('stats5m').map((r) => r.key).sort()).toEqual([-4, -3, -2, -1, 0].map((i) => `s-1|CAR|${M + i * MIN}`).sort())
-    expect(h.records('sessions').map((r) => r.key).sort()).toEqual([`s-1|u|${M}`, `s-1|v|${M + 500}`])
+    expect(
+      h
+        .records('stats5m')
+        .map((r) => r.key)
+        .sort()
+    ).toEqual([-4, -3, -2, -1, 0].map((i) => `s-1|CAR|${M + i * MIN}`).sort())
+    expect(
+      h
+        .records('sessions')
+        .map((r) => r.key)
+        .sort()
+    ).toEqual([`s-1|u|${M}`, `s-1|v|${M + 500}`])
   })
 })
 
@@ -177,7 +216,12 @@ describe('traffic topology: sessions', () => {
     h.observe(obs('w', M + 10_000, 0, 0))
     h.observe(obs('w', M + 11_000, 1, 0))
     h.observe(obs('w', M + 5_000, 2, 0))
-    expect(h.records('sessions').filter((r) => r.value === null).map((r) => r.key)).toEqual([`s-1|w|${M + 10_000}`])
+    expect(
+      h
+        .records('sessions')
+        .filter((r) => r.value === null)
+        .map((r) => r.key)
+    ).toEqual([`s-1|w|${M + 10_000}`])
     expect(h.latest('sessions').get(`s-1|w|${M + 5_000}`)).toMatchObject({ first_seen: M + 5_000, last_seen: M + 11_000, observations: 3, distance_m: 1 })
   })
 
@@ -232,13 +276,18 @@ describe('traffic topology: structure and input', () => {
     const plan = harness.driver.plan
     expect(plan.subtopologies).toHaveLength(1)
     expect(plan.internalTopics.filter((t) => t.kind === 'repartition')).toEqual([])
-    expect(plan.internalTopics.map((t) => t.name).sort()).toEqual(Object.values(TRAFFIC_STORES).map((s) => `test-app-${s}-changelog`).sort())
+    expect(plan.internalTopics.map((t) => t.name).sort()).toEqual(
+      Object.values(TRAFFIC_STORES)
+        .map((s) => `test-app-${s}-changelog`)
+        .sort()
+    )
     expect([...plan.sinkTopics].sort()).toEqual(['traffic.stats.1m', 'traffic.stats.5m', 'traffic.traveler-sessions'])
     // Bytes that are not Confluent Avro fail at the source: the runtime's handler sends them to the DLQ.
     const h = harness
     harness = undefined
-    expect(() => h.driver.pipeRaw({ topic: 'traffic.observations', key: Buffer.from('s-1'), value: Buffer.from('{"x":1}'), timestampMs: M }))
-      .toThrow(DeserializationFailure)
+    expect(() => h.driver.pipeRaw({ topic: 'traffic.observations', key: Buffer.from('s-1'), value: Buffer.from('{"x":1}'), timestampMs: M })).toThrow(
+      DeserializationFailure
+    )
     // The record stays at the head of its partition: closing (which commits) fails on it again.
     await expect(h.close()).rejects.toThrow(DeserializationFailure)
   })

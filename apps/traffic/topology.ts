@@ -18,7 +18,12 @@
 import { SessionWindows, StreamsBuilder, TimeWindows, type Topology } from '../../topology/index.ts'
 import type { ConsumedRecord, TimestampExtractor } from '../../processors/index.ts'
 import {
-  avroSerde, stringSerde, type SchemaRegistryClient, type SensorObservation, type Serde, type TrafficWindowStats,
+  avroSerde,
+  stringSerde,
+  type SchemaRegistryClient,
+  type SensorObservation,
+  type Serde,
+  type TrafficWindowStats,
   type TravelerSession
 } from '../../schemas/index.ts'
 import { FIVE_MINUTES_MS, MINUTE_MS, resolveTrafficSettings, VISIT_GAP_MS, type ResolvedTrafficSettings, type TrafficSettings } from './config.ts'
@@ -74,11 +79,16 @@ export function trafficSerdes(registry: SchemaRegistryClient): TrafficSerdes {
  * Event time of an observation: its `timestamp` field (the contract's event time; producers also set
  * the Kafka timestamp to it). A record without a value falls back to the Kafka timestamp.
  */
-export const observationTimestamp: TimestampExtractor<string | null, SensorObservation | null> =
-  (record: ConsumedRecord<string | null, SensorObservation | null>) => record.value?.timestamp ?? record.timestampMs
+export const observationTimestamp: TimestampExtractor<string | null, SensorObservation | null> = (
+  record: ConsumedRecord<string | null, SensorObservation | null>
+) => record.value?.timestamp ?? record.timestampMs
 
 /** The three window definitions of the contract, with the configured grace. */
-export function trafficWindows(settings: Pick<ResolvedTrafficSettings, 'graceMs' | 'sessionGraceMs'>): { stats1m: TimeWindows; stats5m: TimeWindows; sessions: SessionWindows } {
+export function trafficWindows(settings: Pick<ResolvedTrafficSettings, 'graceMs' | 'sessionGraceMs'>): {
+  stats1m: TimeWindows
+  stats5m: TimeWindows
+  sessions: SessionWindows
+} {
   return {
     stats1m: TimeWindows.ofSizeAndGrace(MINUTE_MS, settings.graceMs),
     stats5m: TimeWindows.ofSizeAndGrace(FIVE_MINUTES_MS, settings.graceMs).advanceBy(MINUTE_MS),
@@ -114,7 +124,8 @@ export function buildTrafficTopology(options: TrafficTopologyOptions): Topology 
       timestampExtractor: observationTimestamp
     })
     .process(travelerStateProcessor({ windowGraceMs: settings.graceMs }), {
-      name: TRAFFIC_PROCESSORS.travelers, stores: [TRAFFIC_STORES.travelers, TRAFFIC_STORES.travelerExpiry]
+      name: TRAFFIC_PROCESSORS.travelers,
+      stores: [TRAFFIC_STORES.travelers, TRAFFIC_STORES.travelerExpiry]
     })
 
   events

@@ -14,12 +14,8 @@
  * deletion runs on a stream-time punctuator over a time index (store `traffic-traveler-expiry`, keys
  * `<expiry minute, 10 digits>|<state key>`) so that it scans only entries due, never the whole store.
  */
-import {
-  DropReason, PunctuationType, type Processor, type ProcessorContext, type ProcessorSupplier, type StreamRecord
-} from '../../processors/index.ts'
-import {
-  SerdeError, TravelerTypeSymbols, type SensorObservation, type Serde, type TravelerType
-} from '../../schemas/index.ts'
+import { DropReason, PunctuationType, type Processor, type ProcessorContext, type ProcessorSupplier, type StreamRecord } from '../../processors/index.ts'
+import { SerdeError, TravelerTypeSymbols, type SensorObservation, type Serde, type TravelerType } from '../../schemas/index.ts'
 import { Stores, type KeyValueStore, type StateStore, type StoreBuilder } from '../../state/index.ts'
 import { FIVE_MINUTES_MS, MINUTE_MS, TRAVELER_STATE_TTL_MS, VISIT_GAP_MS } from './config.ts'
 import { storeKeySerde } from '../shared/index.ts'
@@ -147,7 +143,7 @@ export function travelerDeletableAtMs(state: TravelerState, windowGraceMs: numbe
 
 /** The two stores of the traveler processor (logged and cached, as DSL stores are by default). */
 export function travelerStoreBuilders(options: TravelerStateOptions): Array<StoreBuilder<StateStore>> {
-  const supplier = (name: string) => options.inMemory === true ? Stores.inMemoryKeyValueStore(name) : Stores.persistentKeyValueStore(name)
+  const supplier = (name: string) => (options.inMemory === true ? Stores.inMemoryKeyValueStore(name) : Stores.persistentKeyValueStore(name))
   return [
     Stores.keyValueStoreBuilder(supplier(TRAVELERS_STORE), storeKeySerde, travelerStateSerde).withCachingEnabled() as StoreBuilder<StateStore>,
     Stores.keyValueStoreBuilder(supplier(TRAVELER_EXPIRY_STORE), storeKeySerde, indexValueSerde).withCachingEnabled() as StoreBuilder<StateStore>
@@ -215,7 +211,10 @@ class TravelerStateProcessor implements Processor<string | null, SensorObservati
     const seenBefore = seen.get(type) ?? []
     const minute = t - (t % MINUTE_MS)
     if (minute > horizon && !seenBefore.includes(minute)) {
-      seen.set(type, [...seenBefore, minute].sort((a, b) => a - b))
+      seen.set(
+        type,
+        [...seenBefore, minute].sort((a, b) => a - b)
+      )
       changed = true
     }
 

@@ -8,12 +8,16 @@
  * window). The store is cached, so each window emits at most once per commit.
  */
 import {
-  DropReason, TableForwarder, type Change, type Processor, type ProcessorContext, type ProcessorSupplier,
-  type StreamRecord, type TimeWindows
+  DropReason,
+  TableForwarder,
+  type Change,
+  type Processor,
+  type ProcessorContext,
+  type ProcessorSupplier,
+  type StreamRecord,
+  type TimeWindows
 } from '../../processors/index.ts'
-import {
-  SerdeError, TravelerTypeSymbols, type Serde, type TrafficWindowStats, type TravelerType
-} from '../../schemas/index.ts'
+import { SerdeError, TravelerTypeSymbols, type Serde, type TrafficWindowStats, type TravelerType } from '../../schemas/index.ts'
 import { Stores, type StateStore, type StoreBuilder, type Windowed, type WindowStore } from '../../state/index.ts'
 import { statsKey } from './contract.ts'
 import { storeKeySerde } from '../shared/index.ts'
@@ -72,8 +76,14 @@ export const windowStatsSerde: Serde<WindowStatsAggregate> = {
 export function addToWindow(agg: WindowStatsAggregate | undefined, event: TravelerEvent, newTraveler: boolean): WindowStatsAggregate {
   const sample = event.sample
   const base: WindowStatsAggregate = agg ?? {
-    sensorId: event.sensorId, travelerType: event.travelerType, observations: 0, travelers: 0,
-    speedSamples: 0, speedMin: 0, speedMax: 0, speedSum: 0
+    sensorId: event.sensorId,
+    travelerType: event.travelerType,
+    observations: 0,
+    travelers: 0,
+    speedSamples: 0,
+    speedMin: 0,
+    speedMax: 0,
+    speedSum: 0
   }
   const first = base.speedSamples === 0
   return {
@@ -116,9 +126,10 @@ export interface WindowStatsOptions {
 /** The window store of an aggregation: key `sensor_id|traveler_type`, cached and logged. */
 export function windowStatsStoreBuilder(options: WindowStatsOptions): StoreBuilder<StateStore> {
   const supplierOptions = { retentionMs: options.retentionMs, windowSizeMs: options.windows.sizeMs }
-  const supplier = options.inMemory === true
-    ? Stores.inMemoryWindowStore(options.storeName, supplierOptions)
-    : Stores.persistentWindowStore(options.storeName, supplierOptions)
+  const supplier =
+    options.inMemory === true
+      ? Stores.inMemoryWindowStore(options.storeName, supplierOptions)
+      : Stores.persistentWindowStore(options.storeName, supplierOptions)
   return Stores.windowStoreBuilder(supplier, storeKeySerde, windowStatsSerde).withCachingEnabled() as StoreBuilder<StateStore>
 }
 
@@ -161,7 +172,9 @@ export function windowStatsOutputProcessor(): ProcessorSupplier<Windowed<string>
   return () => {
     let context: ProcessorContext<string, TrafficWindowStats | null>
     return {
-      init(ctx) { context = ctx },
+      init(ctx) {
+        context = ctx
+      },
       process(record) {
         const { window } = record.key
         const agg = record.value.newValue

@@ -9,9 +9,18 @@
  */
 import { SchemaRegistryClient } from '../../schemas/index.ts'
 import {
-  appWorkerOptionsFromEnv, ensureTopics, settingsHelp, settingVariables, startStreams, streamsWorkerEnv, workerMain, workerUsage, type AppVariables,
+  appWorkerOptionsFromEnv,
+  ensureTopics,
+  settingsHelp,
+  settingVariables,
+  startStreams,
+  streamsWorkerEnv,
+  workerMain,
+  workerUsage,
+  type AppVariables,
   type Environment,
-  type RunningWorker, type StreamsWorkerOptions
+  type RunningWorker,
+  type StreamsWorkerOptions
 } from '../shared/index.ts'
 import { resolveTrafficSettings, trafficSettingsSchema, type ResolvedTrafficSettings, type TrafficSettings } from './config.ts'
 import { buildTrafficTopology } from './topology.ts'
@@ -38,19 +47,30 @@ export interface RunningTrafficWorker extends RunningWorker {
  */
 export async function ensureTrafficTopics(brokers: readonly string[], settings: ResolvedTrafficSettings, replicationFactor = 1): Promise<void> {
   const { topics } = settings
-  const compacted = [{ name: 'cleanup.policy', value: 'compact,delete' }, { name: 'retention.ms', value: String(settings.outputRetentionMs) }]
-  await ensureTopics(brokers, [
-    { name: topics.observations, partitions: settings.inputPartitions, configs: [] },
-    ...[topics.stats1m, topics.stats5m, topics.sessions].map((name) => ({ name, partitions: settings.outputPartitions, configs: compacted }))
-  ], replicationFactor, 'runnel-traffic-admin')
+  const compacted = [
+    { name: 'cleanup.policy', value: 'compact,delete' },
+    { name: 'retention.ms', value: String(settings.outputRetentionMs) }
+  ]
+  await ensureTopics(
+    brokers,
+    [
+      { name: topics.observations, partitions: settings.inputPartitions, configs: [] },
+      ...[topics.stats1m, topics.stats5m, topics.sessions].map((name) => ({ name, partitions: settings.outputPartitions, configs: compacted }))
+    ],
+    replicationFactor,
+    'runnel-traffic-admin'
+  )
 }
 
 /** Creates the topics, builds the topology and starts a `KafkaStreams` instance. */
 export async function startTrafficWorker(options: TrafficWorkerOptions): Promise<RunningTrafficWorker> {
   const settings = resolveTrafficSettings(options)
   await ensureTrafficTopics(options.brokers, settings, options.replicationFactor ?? 1)
-  const topology = buildTrafficTopology({ ...options, registry: new SchemaRegistryClient({ url: options.registryUrl, ...(options.registryAuth === undefined ? {} : { auth: options.registryAuth }) }) })
-  return { ...await startStreams(topology, options, DEFAULTS), settings }
+  const topology = buildTrafficTopology({
+    ...options,
+    registry: new SchemaRegistryClient({ url: options.registryUrl, ...(options.registryAuth === undefined ? {} : { auth: options.registryAuth }) })
+  })
+  return { ...(await startStreams(topology, options, DEFAULTS)), settings }
 }
 
 /** Environment variables of the worker, with what they set (the settings' rows come from their schema). */

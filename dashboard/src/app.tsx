@@ -18,9 +18,15 @@ export function App(): JSX.Element {
           <Header route={route()} />
           <main class="content">
             <Switch>
-              <Match when={route() === Routes.system}><SystemPage /></Match>
-              <Match when={route() === Routes.traffic}><TrafficPage /></Match>
-              <Match when={route() === Routes.commerce}><CommercePage /></Match>
+              <Match when={route() === Routes.system}>
+                <SystemPage />
+              </Match>
+              <Match when={route() === Routes.traffic}>
+                <TrafficPage />
+              </Match>
+              <Match when={route() === Routes.commerce}>
+                <CommercePage />
+              </Match>
             </Switch>
           </main>
         </div>

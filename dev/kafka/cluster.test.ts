@@ -5,7 +5,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
-  clusterIdOf, DEFAULT_KAFKA_PORT, describeKafka, ForeignKafkaError, inspectKafka, KafkaExitedError, nodesOf, startKafka, waitUntilReady, watchExits
+  clusterIdOf,
+  DEFAULT_KAFKA_PORT,
+  describeKafka,
+  ForeignKafkaError,
+  inspectKafka,
+  KafkaExitedError,
+  nodesOf,
+  startKafka,
+  waitUntilReady,
+  watchExits
 } from './cluster.ts'
 import { answers, listenerOn } from './listeners.ts'
 
@@ -21,7 +30,7 @@ function tempDir(): string {
 }
 
 // A TCP listener on 127.0.0.1 standing in for a broker this script did not start.
-async function listen(port = 0): Promise<{ server: Server, port: number }> {
+async function listen(port = 0): Promise<{ server: Server; port: number }> {
   const server = createServer((socket) => socket.destroy())
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -114,7 +123,10 @@ describe('a broker this script did not start', () => {
     const { port } = await listen()
     const runtimeDir = tempDir()
     const started = Date.now()
-    const error = await startKafka('single', { runtimeDir, port, timeoutMs: 5000 }).then(() => undefined, (err: unknown) => err)
+    const error = await startKafka('single', { runtimeDir, port, timeoutMs: 5000 }).then(
+      () => undefined,
+      (err: unknown) => err
+    )
     expect(error).toBeInstanceOf(ForeignKafkaError)
     expect((error as ForeignKafkaError).message).toContain(`a broker that this script did not start answers on 127.0.0.1:${port}`)
     expect((error as ForeignKafkaError).listeners.map((l) => l.port)).toContain(port)
@@ -139,7 +151,10 @@ describe('waiting for our own broker', () => {
     const child = spawn(process.execPath, ['-e', 'process.exit(3)'], { stdio: 'ignore' })
     const exits = watchExits([{ name: 'our Kafka node 1', child }])
     const started = Date.now()
-    const error = await waitUntilReady([`127.0.0.1:${await freePort()}`], 30_000, 1, { stopIf: exits.exited }).then(() => undefined, (err: unknown) => err)
+    const error = await waitUntilReady([`127.0.0.1:${await freePort()}`], 30_000, 1, { stopIf: exits.exited }).then(
+      () => undefined,
+      (err: unknown) => err
+    )
     expect(error).toBeInstanceOf(KafkaExitedError)
     expect((error as Error).message).toBe(`our Kafka node 1 (pid ${String(child.pid)}) exited with code 3 before it was ready`)
     expect(Date.now() - started).toBeLessThan(10_000)
@@ -148,7 +163,8 @@ describe('waiting for our own broker', () => {
   it('names a process that could not run at all', async () => {
     const child = spawn(join(tempDir(), 'no-such-java'), [], { stdio: 'ignore' })
     const exits = watchExits([{ name: 'our Kafka node 1', child }])
-    await expect(waitUntilReady([`127.0.0.1:${await freePort()}`], 30_000, 1, { stopIf: exits.exited }))
-      .rejects.toThrow(/our Kafka node 1 could not run: .*ENOENT/)
+    await expect(waitUntilReady([`127.0.0.1:${await freePort()}`], 30_000, 1, { stopIf: exits.exited })).rejects.toThrow(
+      /our Kafka node 1 could not run: .*ENOENT/
+    )
   })
 })

@@ -72,8 +72,11 @@ export function ensureJars(): string {
   if (existsSync(marker)) return libDir
   log(`resolving Apache Kafka ${KAFKA_VERSION} jars from Maven Central (once) into .cache/kafka`)
   rmSync(libDir, { recursive: true, force: true })
-  const result = spawnSync('mvn', ['-B', '-q', '-f', join(import.meta.dirname, 'pom.xml'), 'dependency:copy-dependencies',
-    '-DincludeScope=runtime', `-DoutputDirectory=${libDir}`], { stdio: ['ignore', 'inherit', 'inherit'] })
+  const result = spawnSync(
+    'mvn',
+    ['-B', '-q', '-f', join(import.meta.dirname, 'pom.xml'), 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${libDir}`],
+    { stdio: ['ignore', 'inherit', 'inherit'] }
+  )
   if (result.error) throw new Error(`cannot run mvn (is Maven installed?): ${result.error.message}`)
   if (result.status !== 0) throw new Error(`mvn dependency:copy-dependencies failed with exit code ${String(result.status)}`)
   if (!readdirSync(libDir).some((f) => f.startsWith('kafka_2.13-'))) throw new Error(`no kafka_2.13 jar in ${libDir}`)
@@ -84,9 +87,12 @@ export function ensureJars(): string {
 function serverProperties(mode: ClusterMode, node: KafkaNode, layout: KafkaLayout): string {
   const replication = mode === 'single' ? 1 : 3
   const minIsr = mode === 'single' ? 1 : 2
-  const quorum = mode === 'single'
-    ? `controller.quorum.bootstrap.servers=127.0.0.1:${node.controllerPort}`
-    : `controller.quorum.voters=${nodesOf('cluster', layout).map((n) => `${n.id}@127.0.0.1:${n.controllerPort}`).join(',')}`
+  const quorum =
+    mode === 'single'
+      ? `controller.quorum.bootstrap.servers=127.0.0.1:${node.controllerPort}`
+      : `controller.quorum.voters=${nodesOf('cluster', layout)
+          .map((n) => `${n.id}@127.0.0.1:${n.controllerPort}`)
+          .join(',')}`
   return [
     'process.roles=broker,controller',
     `node.id=${node.id}`,
@@ -176,13 +182,15 @@ export interface KafkaInspection {
 
 /** Looks at each node's pid file and at who answers on its ports. Starts and stops nothing. */
 export async function inspectKafka(mode: ClusterMode, layout: KafkaLayout = {}): Promise<KafkaInspection> {
-  const nodes = await Promise.all(nodesOf(mode, layout).map(async (node): Promise<NodeInspection> => {
-    const ownPid = pidOf(node)
-    const listeners = await Promise.all([node.brokerPort, node.controllerPort].map((port) => listenerOn(port)))
-    // Ours answers as our pid; with our java alive and the listener unknown (no /proc), trust the pid file.
-    const foreign = listeners.filter((l): l is PortListener => l !== undefined && (ownPid === undefined || (l.pid !== undefined && l.pid !== ownPid)))
-    return { node, ownPid, foreign }
-  }))
+  const nodes = await Promise.all(
+    nodesOf(mode, layout).map(async (node): Promise<NodeInspection> => {
+      const ownPid = pidOf(node)
+      const listeners = await Promise.all([node.brokerPort, node.controllerPort].map((port) => listenerOn(port)))
+      // Ours answers as our pid; with our java alive and the listener unknown (no /proc), trust the pid file.
+      const foreign = listeners.filter((l): l is PortListener => l !== undefined && (ownPid === undefined || (l.pid !== undefined && l.pid !== ownPid)))
+      return { node, ownPid, foreign }
+    })
+  )
   return { nodes, ours: nodes.every((n) => n.ownPid !== undefined && n.foreign.length === 0), foreign: nodes.some((n) => n.foreign.length > 0) }
 }
 
@@ -215,12 +223,14 @@ export function describeForeign(inspection: KafkaInspection): string {
   for (const { node, foreign } of inspection.nodes) {
     const broker = foreign.find((l) => l.port === node.brokerPort)
     const controller = foreign.find((l) => l.port === node.controllerPort)
-    const who = (l: PortListener) => l.pid === undefined ? 'pid unknown' : `pid ${l.pid}${l.command === undefined ? '' : `: ${l.command}`}`
+    const who = (l: PortListener) => (l.pid === undefined ? 'pid unknown' : `pid ${l.pid}${l.command === undefined ? '' : `: ${l.command}`}`)
     if (broker !== undefined) lines.push(`a broker that this script did not start answers on 127.0.0.1:${broker.port} (${who(broker)})`)
     if (controller !== undefined) {
-      lines.push(broker !== undefined && broker.pid !== undefined && controller.pid === broker.pid
-        ? `  and holds our controller port 127.0.0.1:${controller.port}`
-        : `a process that this script did not start listens on controller port 127.0.0.1:${controller.port} (${who(controller)})`)
+      lines.push(
+        broker !== undefined && broker.pid !== undefined && controller.pid === broker.pid
+          ? `  and holds our controller port 127.0.0.1:${controller.port}`
+          : `a process that this script did not start listens on controller port 127.0.0.1:${controller.port} (${who(controller)})`
+      )
     }
   }
   const broker = inspection.nodes.find((n) => n.foreign.some((l) => l.port === n.node.brokerPort))?.node.brokerPort
@@ -233,12 +243,13 @@ export function describeForeign(inspection: KafkaInspection): string {
 }
 
 /** The status line of `npm run kafka -- status`, and whether our cluster runs. */
-export async function describeKafka(mode: ClusterMode, layout: KafkaLayout = {}): Promise<{ running: boolean, foreign: boolean, text: string }> {
+export async function describeKafka(mode: ClusterMode, layout: KafkaLayout = {}): Promise<{ running: boolean; foreign: boolean; text: string }> {
   const inspection = await inspectKafka(mode, layout)
   const at = bootstrapOf(mode, layout).join(',')
   if (inspection.foreign) {
     const ours = inspection.nodes.filter((n) => n.ownPid !== undefined)
-    const own = ours.length === 0 ? 'not running (no broker of ours)' : `our node(s) ${ours.map((n) => `${n.node.id} (pid ${String(n.ownPid)})`).join(', ')} run, but`
+    const own =
+      ours.length === 0 ? 'not running (no broker of ours)' : `our node(s) ${ours.map((n) => `${n.node.id} (pid ${String(n.ownPid)})`).join(', ')} run, but`
     return { running: false, foreign: true, text: `${own}: ${describeForeign(inspection)}` }
   }
   if (inspection.ours) {
@@ -249,18 +260,40 @@ export async function describeKafka(mode: ClusterMode, layout: KafkaLayout = {})
   return { running: false, foreign: false, text: 'not running' }
 }
 
-function java(args: string[], options: { heap: string, logFile?: string }): ReturnType<typeof spawn> {
+function java(args: string[], options: { heap: string; logFile?: string }): ReturnType<typeof spawn> {
   const out = options.logFile === undefined ? 'ignore' : openSync(options.logFile, 'a')
-  const child = spawn('java', [`-Xms${options.heap}`, `-Xmx${options.heap}`, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20',
-    '-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${join(import.meta.dirname, 'log4j2.properties')}`,
-    '-cp', `${libDir}/*`, ...args], { detached: true, stdio: ['ignore', out, out] })
+  const child = spawn(
+    'java',
+    [
+      `-Xms${options.heap}`,
+      `-Xmx${options.heap}`,
+      '-XX:+UseG1GC',
+      '-XX:MaxGCPauseMillis=20',
+      '-Djava.awt.headless=true',
+      `-Dlog4j2.configurationFile=${join(import.meta.dirname, 'log4j2.properties')}`,
+      '-cp',
+      `${libDir}/*`,
+      ...args
+    ],
+    { detached: true, stdio: ['ignore', out, out] }
+  )
   if (typeof out === 'number') closeSync(out)
   return child
 }
 
 function format(mode: ClusterMode, node: KafkaNode, clusterId: string): void {
-  const args = ['-Xmx256m', `-Dlog4j2.configurationFile=${join(import.meta.dirname, 'log4j2.properties')}`, '-cp', `${libDir}/*`,
-    'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', join(node.dir, 'server.properties')]
+  const args = [
+    '-Xmx256m',
+    `-Dlog4j2.configurationFile=${join(import.meta.dirname, 'log4j2.properties')}`,
+    '-cp',
+    `${libDir}/*`,
+    'kafka.tools.StorageTool',
+    'format',
+    '-t',
+    clusterId,
+    '-c',
+    join(node.dir, 'server.properties')
+  ]
   if (mode === 'single') args.push('--standalone')
   const result = spawnSync('java', args, { encoding: 'utf8' })
   if (result.status !== 0) throw new Error(`formatting KRaft storage of node ${node.id} failed:\n${result.stdout}\n${result.stderr}`)
@@ -313,7 +346,7 @@ export async function waitUntilReady(brokers: string[], timeoutMs: number, expec
  * Watches children that must stay alive: `exited()` names the first that exited (or failed to
  * spawn), with its exit code or signal.
  */
-export function watchExits(children: readonly { name: string, child: ChildProcess }[]): { exited(): string | undefined } {
+export function watchExits(children: readonly { name: string; child: ChildProcess }[]): { exited(): string | undefined } {
   let first: string | undefined
   for (const { name, child } of children) {
     child.once('exit', (code, signal) => {
@@ -334,8 +367,11 @@ export function watchExits(children: readonly { name: string, child: ChildProces
  * a port of the mode; with `KafkaExitedError` when a java it started exits before the cluster is
  * ready (e.g. a port taken meanwhile): never "ready" because some other broker answers.
  */
-export async function startKafka(mode: ClusterMode, options: { timeoutMs?: number } & KafkaLayout = {}): Promise<{ brokers: string[], started: boolean }> {
-  const layout: KafkaLayout = { ...(options.port === undefined ? {} : { port: options.port }), ...(options.runtimeDir === undefined ? {} : { runtimeDir: options.runtimeDir }) }
+export async function startKafka(mode: ClusterMode, options: { timeoutMs?: number } & KafkaLayout = {}): Promise<{ brokers: string[]; started: boolean }> {
+  const layout: KafkaLayout = {
+    ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.runtimeDir === undefined ? {} : { runtimeDir: options.runtimeDir })
+  }
   const brokers = bootstrapOf(mode, layout)
   const nodes = nodesOf(mode, layout)
   const inspection = await inspectKafka(mode, layout)
@@ -360,7 +396,7 @@ export async function startKafka(mode: ClusterMode, options: { timeoutMs?: numbe
     }
   }
   log(`starting ${nodes.length === 1 ? 'a single broker+controller' : `${nodes.length} nodes`} (Apache Kafka ${KAFKA_VERSION})`)
-  const children: { name: string, child: ChildProcess }[] = []
+  const children: { name: string; child: ChildProcess }[] = []
   for (const node of nodes) {
     const child = java(['kafka.Kafka', join(node.dir, 'server.properties')], { heap: mode === 'single' ? '1g' : '512m', logFile: join(node.dir, 'kafka.log') })
     children.push({ name: `our Kafka node ${node.id}`, child })
@@ -392,7 +428,9 @@ function tail(file: string, lines: number): string {
 
 /** Stops the nodes of `mode` that we started: SIGTERM all together, SIGKILL after `timeoutMs`. */
 export async function stopKafka(mode: ClusterMode, options: { timeoutMs?: number } & KafkaLayout = {}): Promise<boolean> {
-  const running = nodesOf(mode, options).map((n) => ({ node: n, pid: pidOf(n) })).filter((r) => r.pid !== undefined)
+  const running = nodesOf(mode, options)
+    .map((n) => ({ node: n, pid: pidOf(n) }))
+    .filter((r) => r.pid !== undefined)
   for (const { pid } of running) signal(pid, 'SIGTERM')
   const deadline = Date.now() + (options.timeoutMs ?? 30_000)
   while (running.some((r) => alive(r.pid)) && Date.now() < deadline) await sleep(200)
@@ -418,7 +456,7 @@ export async function stopNode(mode: ClusterMode, nodeId: number, how: 'SIGTERM'
 /** Stops the cluster and deletes its data. */
 export async function resetKafka(mode: ClusterMode, layout: KafkaLayout = {}): Promise<void> {
   await stopKafka(mode, layout)
-  rmSync(mode === 'single' ? nodesOf('single', layout)[0]?.dir ?? '' : join(layout.runtimeDir ?? runtimeRoot, 'cluster'), { recursive: true, force: true })
+  rmSync(mode === 'single' ? (nodesOf('single', layout)[0]?.dir ?? '') : join(layout.runtimeDir ?? runtimeRoot, 'cluster'), { recursive: true, force: true })
   log(`reset ${mode}: data deleted`)
 }
 

@@ -8,12 +8,23 @@
  * 1 a process we did not start holds our ports, 3 not running. `start` exits 1 when it cannot
  * start or its broker exits before it is ready.
  */
-import { describeKafka, ForeignKafkaError, inspectKafka, describeForeign, KafkaExitedError, resetKafka, startKafka, stopKafka, type ClusterMode, type KafkaLayout } from './cluster.ts'
+import {
+  describeKafka,
+  ForeignKafkaError,
+  inspectKafka,
+  describeForeign,
+  KafkaExitedError,
+  resetKafka,
+  startKafka,
+  stopKafka,
+  type ClusterMode,
+  type KafkaLayout
+} from './cluster.ts'
 
 const args = process.argv.slice(2)
 const valueOf = (flag: string): string | undefined => {
   const i = args.indexOf(flag)
-  return i >= 0 ? args[i + 1] ?? '' : undefined
+  return i >= 0 ? (args[i + 1] ?? '') : undefined
 }
 const flagValues = new Set(['--nodes', '--port'].map((f) => valueOf(f)).filter((v) => v !== undefined))
 const command = args.find((a) => !a.startsWith('--') && !flagValues.has(a)) ?? 'status'
@@ -59,7 +70,9 @@ switch (command) {
   case 'stop':
     if (!(await stopKafka(mode, layout))) {
       const inspection = await inspectKafka(mode, layout)
-      process.stderr.write(inspection.foreign ? `kafka: not running (nothing of ours to stop); left alone: ${describeForeign(inspection)}\n` : 'kafka: not running\n')
+      process.stderr.write(
+        inspection.foreign ? `kafka: not running (nothing of ours to stop); left alone: ${describeForeign(inspection)}\n` : 'kafka: not running\n'
+      )
     }
     break
   case 'status': {

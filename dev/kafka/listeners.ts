@@ -90,7 +90,9 @@ export function listeningPid(port: number): number | undefined {
 export function commandOf(pid: number, maxChars = 120): string | undefined {
   let args: string[]
   try {
-    args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '')
+    args = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter((a) => a !== '')
   } catch {
     return undefined
   }

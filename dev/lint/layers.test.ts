@@ -30,13 +30,17 @@ describe('dependency direction', () => {
   it('refuses an import against the arrows or past an index.ts, and allows one along them', async () => {
     // Only this rule, without type information (the example files do not exist).
     const eslint = new ESLint({
-      cwd: root, overrideConfigFile: true,
-      overrideConfig: [{ files: ['**/*.ts'], languageOptions: { parser: tseslint.parser }, plugins: { runnel: runnelPlugin }, rules: { 'runnel/layers': 'error' } }]
+      cwd: root,
+      overrideConfigFile: true,
+      overrideConfig: [
+        { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser }, plugins: { runnel: runnelPlugin }, rules: { 'runnel/layers': 'error' } }
+      ]
     })
     const lint = async (file: string, code: string): Promise<string[]> =>
       (await eslint.lintText(code, { filePath: join(root, file) }))[0]?.messages.filter((m) => m.ruleId === 'runnel/layers').map((m) => m.message) ?? []
-    expect(await lint('state/zz-example.ts', "export { KafkaStreams } from '../runtime/index.ts'\n"))
-      .toEqual(['state/ may not import runtime/ (it may import: kafka/, schemas/, errors/; the arrows are in dev/lint/layers.js)'])
+    expect(await lint('state/zz-example.ts', "export { KafkaStreams } from '../runtime/index.ts'\n")).toEqual([
+      'state/ may not import runtime/ (it may import: kafka/, schemas/, errors/; the arrows are in dev/lint/layers.js)'
+    ])
     expect(await lint('apps/traffic/zz-example.ts', "export { COMMERCE_TOPICS } from '../commerce/index.ts'\n")).toHaveLength(1)
     expect(await lint('runtime/zz-example.ts', "export { Stores } from '../state/index.ts'\n")).toEqual([])
     // Into another folder only through its index.ts, from anywhere; dev/kafka/ is not kafka/.

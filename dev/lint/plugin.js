@@ -27,7 +27,7 @@ const layers = {
   },
   create(context) {
     const from = layerOf(fromRoot(context.filename))
-    const allowed = from === undefined ? undefined : LAYERS[from] ?? []
+    const allowed = from === undefined ? undefined : (LAYERS[from] ?? [])
     /** @param {import('estree').Node & { source?: import('estree').Literal | null }} node */
     const check = (node) => {
       const source = node.source?.value
@@ -37,12 +37,21 @@ const layers = {
       if (to === undefined || to === from) return
       if (target !== `${to}/index.ts`) context.report({ node, messageId: 'throughIndex', data: { to } })
       else if (from !== undefined && allowed !== undefined && !allowed.includes(to)) {
-        context.report({ node, messageId: 'wrongWay', data: { from, to, allowed: allowed.length === 0 ? '(nothing)' : allowed.map((a) => `${a}/`).join(', ') } })
+        context.report({
+          node,
+          messageId: 'wrongWay',
+          data: { from, to, allowed: allowed.length === 0 ? '(nothing)' : allowed.map((a) => `${a}/`).join(', ') }
+        })
       }
     }
-    return { ImportDeclaration: check, ExportNamedDeclaration: check, ExportAllDeclaration: check, ImportExpression: (node) => {
-      if (node.source.type === 'Literal') check({ ...node, source: node.source })
-    } }
+    return {
+      ImportDeclaration: check,
+      ExportNamedDeclaration: check,
+      ExportAllDeclaration: check,
+      ImportExpression: (node) => {
+        if (node.source.type === 'Literal') check({ ...node, source: node.source })
+      }
+    }
   }
 }
 

@@ -11,15 +11,28 @@ afterEach(() => {
 })
 
 const record = (fields: object[]): string => JSON.stringify({ type: 'record', name: 'Reading', namespace: 't', fields })
-const V1 = record([{ name: 'id', type: 'string' }, { name: 'speed', type: 'double' }])
-const WITH_DEFAULT = record([{ name: 'id', type: 'string' }, { name: 'speed', type: 'double' }, { name: 'p85', type: ['null', 'double'], default: null }])
-const WITHOUT_DEFAULT = record([{ name: 'id', type: 'string' }, { name: 'speed', type: 'double' }, { name: 'flow', type: 'double' }])
+const V1 = record([
+  { name: 'id', type: 'string' },
+  { name: 'speed', type: 'double' }
+])
+const WITH_DEFAULT = record([
+  { name: 'id', type: 'string' },
+  { name: 'speed', type: 'double' },
+  { name: 'p85', type: ['null', 'double'], default: null }
+])
+const WITHOUT_DEFAULT = record([
+  { name: 'id', type: 'string' },
+  { name: 'speed', type: 'double' },
+  { name: 'flow', type: 'double' }
+])
 
 /** A git repository with `schemas/avro/reading.avsc` committed once per version given. */
 function repo(...versions: string[]): string {
   const root = mkdtempSync(join(tmpdir(), 'schema-evolution-'))
   dirs.push(root)
-  const git = (...args: string[]): void => { execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: root, stdio: 'ignore' }) }
+  const git = (...args: string[]): void => {
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: root, stdio: 'ignore' })
+  }
   git('init', '-q')
   mkdirSync(join(root, 'schemas', 'avro'), { recursive: true })
   for (const v of versions) {
@@ -47,6 +60,16 @@ describe('schema evolution check', () => {
     // Committed: HEAD holds the new text, so the check compares with the version before it.
     expect(check(repo(V1, WITHOUT_DEFAULT), WITHOUT_DEFAULT)).toHaveLength(1)
     // A later compatible change is checked against the version just before it only.
-    expect(check(repo(V1, WITHOUT_DEFAULT), record([{ name: 'id', type: 'string' }, { name: 'speed', type: 'double' }, { name: 'flow', type: 'double' }, { name: 'x', type: 'int', default: 0 }]))).toEqual([])
+    expect(
+      check(
+        repo(V1, WITHOUT_DEFAULT),
+        record([
+          { name: 'id', type: 'string' },
+          { name: 'speed', type: 'double' },
+          { name: 'flow', type: 'double' },
+          { name: 'x', type: 'int', default: 0 }
+        ])
+      )
+    ).toEqual([])
   })
 })

@@ -36,7 +36,10 @@ function parse(text: string): avro.Type {
  * from `current`, with its commit; undefined when there is none (a new file, or not a git checkout).
  */
 export function previousVersion(root: string, repoPath: string, current: avro.Type): { commit: string; type: avro.Type } | undefined {
-  const commits = git(root, ['log', '--format=%H', '--', repoPath])?.split('\n').filter((c) => c !== '') ?? []
+  const commits =
+    git(root, ['log', '--format=%H', '--', repoPath])
+      ?.split('\n')
+      .filter((c) => c !== '') ?? []
   for (const commit of commits) {
     const text = git(root, ['show', `${commit}:${repoPath}`])
     if (text === undefined) continue

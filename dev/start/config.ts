@@ -15,7 +15,7 @@ export const START_VARIABLES = {
   REGISTRY_TOPIC: ['<prefix>_schemas', 'topic of the embedded registry'],
   PORT: ['4000', 'port of the query API and dashboard'],
   RUNNEL_METRICS_PORT: ['9401', 'metrics ports: worker-1 this one, worker-2 the next, the commerce worker the one after'],
-  RUNNEL_STATE_DIR: ['.state', 'root of the workers\' and query API\'s state folders'],
+  RUNNEL_STATE_DIR: ['.state', "root of the workers' and query API's state folders"],
   RUNNEL_TOKEN: ['(random)', 'the API token printed in the dashboard URL'],
   RUNNEL_DASHBOARD_BUILD: ['true', 'false: serve the existing dashboard/dist without building it'],
   RUNNEL_TRAFFIC_BACKFILL_MS: ['1800000', 'traffic history written when its input topic is empty (30 min)'],
@@ -26,7 +26,7 @@ export const START_VARIABLES = {
   TRAFFIC_STATS_1M_TOPIC: ['<prefix>traffic.stats.1m', 'traffic output (workers, query API)'],
   TRAFFIC_STATS_5M_TOPIC: ['<prefix>traffic.stats.5m', 'traffic output'],
   TRAFFIC_SESSIONS_TOPIC: ['<prefix>traffic.traveler-sessions', 'traffic output'],
-  COMMERCE_ANALYTICS_TOPIC: ['<prefix>analytics', 'the seed\'s JSON events (shop simulator, bridge)'],
+  COMMERCE_ANALYTICS_TOPIC: ['<prefix>analytics', "the seed's JSON events (shop simulator, bridge)"],
   COMMERCE_ANALYTICS_DLQ_TOPIC: ['<prefix>analytics.dlq', 'rejected seed events'],
   COMMERCE_PRODUCT_SOLD_TOPIC: ['<prefix>commerce.product-sold', 'typed sales (bridge output, analytics input)'],
   COMMERCE_PRODUCT_RATED_TOPIC: ['<prefix>commerce.product-rated', 'typed ratings'],
@@ -59,8 +59,13 @@ export interface StartConfig {
   readonly applicationIds: { readonly traffic: string; readonly commerce: string }
   readonly trafficTopics: { readonly observations: string; readonly stats1m: string; readonly stats5m: string; readonly sessions: string }
   readonly commerceTopics: {
-    readonly analytics: string; readonly analyticsDlq: string; readonly productSold: string; readonly productRated: string
-    readonly sales1h: string; readonly productRatings: string; readonly categoryRatings: string
+    readonly analytics: string
+    readonly analyticsDlq: string
+    readonly productSold: string
+    readonly productRated: string
+    readonly sales1h: string
+    readonly productRatings: string
+    readonly categoryRatings: string
   }
 }
 
@@ -87,7 +92,8 @@ export function startConfigFromEnv(env: Readonly<Record<string, string | undefin
     const raw = text(name)
     if (raw === undefined) return fallback
     const value = Number(raw)
-    if (!/^\d+$/.test(raw) || value < min || value > max) throw new StartConfigError(name, `must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`)
+    if (!/^\d+$/.test(raw) || value < min || value > max)
+      throw new StartConfigError(name, `must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`)
     return value
   }
   const port = (name: StartVariable, fallback: number): number => integer(name, fallback, 1, 65535)
@@ -98,7 +104,10 @@ export function startConfigFromEnv(env: Readonly<Record<string, string | undefin
     if (!NAME.test(value)) throw new StartConfigError(name, `must be characters of [A-Za-z0-9._-], got ${JSON.stringify(value)}`)
     return value
   }
-  const brokers = text('KAFKA_BROKERS')?.split(',').map((b) => b.trim()).filter((b) => b !== '')
+  const brokers = text('KAFKA_BROKERS')
+    ?.split(',')
+    .map((b) => b.trim())
+    .filter((b) => b !== '')
   const metricsPort = integer('RUNNEL_METRICS_PORT', 9401, 1, 65533)
   const build = text('RUNNEL_DASHBOARD_BUILD') ?? 'true'
   if (build !== 'true' && build !== 'false') throw new StartConfigError('RUNNEL_DASHBOARD_BUILD', `must be true or false, got ${JSON.stringify(build)}`)

@@ -94,7 +94,10 @@ export class Supervisor {
   #run(service: Service): void {
     const { spec } = service
     const child = spawn(process.execPath, ['--import', PARENT_WATCH, ...spec.args], {
-      cwd: this.#options.cwd, env: { ...this.#options.env, ...spec.env }, stdio: ['pipe', 'pipe', 'pipe'], detached: true
+      cwd: this.#options.cwd,
+      env: { ...this.#options.env, ...spec.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true
     })
     service.child = child
     const startedAt = Date.now()
@@ -113,8 +116,10 @@ export class Supervisor {
       const delayMs = service.backoffMs
       service.backoffMs = Math.min(this.#options.maxBackoffMs, service.backoffMs * 2)
       service.restarts++
-      this.#options.log(`${spec.name} (pid ${String(child.pid)}) exited with ${signal ?? `code ${String(code)}`} after ${(upMs / 1000).toFixed(1)} s; ` +
-        `restart ${service.restarts} in ${(delayMs / 1000).toFixed(0)} s`)
+      this.#options.log(
+        `${spec.name} (pid ${String(child.pid)}) exited with ${signal ?? `code ${String(code)}`} after ${(upMs / 1000).toFixed(1)} s; ` +
+          `restart ${service.restarts} in ${(delayMs / 1000).toFixed(0)} s`
+      )
       service.timer = setTimeout(() => {
         service.timer = undefined
         if (!this.#stopping) this.#run(service)

@@ -51,6 +51,6 @@ export function streamReduceProcessor<K, V>(options: {
   return streamAggregateProcessor<K, V, V | undefined>({
     storeName: options.storeName,
     initializer: () => undefined,
-    aggregator: (key, value, aggregate) => aggregate === undefined ? value : options.reducer(aggregate, value, key)
+    aggregator: (key, value, aggregate) => (aggregate === undefined ? value : options.reducer(aggregate, value, key))
   }) as unknown as ProcessorSupplier<K, V, K, Change<V>>
 }

@@ -125,9 +125,8 @@ export function slidingWindowAggregateProcessor<K, V, VA>(options: {
         if (!starts.has(previousRightStartMs) && previousRightStartMs + differenceMs >= ts) update(previousRightStartMs, undefined, true)
       }
       if (!leftCreated) {
-        const seeded = leftWinAgg !== undefined && previousTs !== undefined && ts - differenceMs <= previousTs
-          ? { value: leftWinAgg.value, timestampMs: ts }
-          : undefined
+        const seeded =
+          leftWinAgg !== undefined && previousTs !== undefined && ts - differenceMs <= previousTs ? { value: leftWinAgg.value, timestampMs: ts } : undefined
         update(ts - differenceMs, seeded, true)
       }
       if (!rightCreated && rightWinAgg !== undefined && rightWinAgg.timestampMs > ts) createOwnRightWindow(rightWinAgg)
@@ -170,7 +169,10 @@ export function slidingWindowAggregateProcessor<K, V, VA>(options: {
         context = ctx
         store = ctx.getStateStore(options.storeName)
         if (typeof (store as Partial<TimestampedWindowStore<K, VA>>).fetchTimestamped !== 'function') {
-          throw new ProcessingError(ctx.processorName, `sliding window aggregate ${ctx.processorName}: store ${options.storeName} must be a timestamped window store`)
+          throw new ProcessingError(
+            ctx.processorName,
+            `sliding window aggregate ${ctx.processorName}: store ${options.storeName} must be a timestamped window store`
+          )
         }
         forwarder = new TableForwarder(store, ctx)
       },

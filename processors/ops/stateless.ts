@@ -10,7 +10,9 @@ export function filterProcessor<K, V>(predicate: (key: K, value: V) => boolean, 
   return () => {
     let context: ProcessorContext<K, V>
     return {
-      init(ctx) { context = ctx },
+      init(ctx) {
+        context = ctx
+      },
       process(record) {
         if (predicate(record.key, record.value) !== negate) context.forward(record)
       }
@@ -23,7 +25,9 @@ export function mapProcessor<K, V, KR, VR>(mapper: (key: K, value: V) => KeyValu
   return () => {
     let context: ProcessorContext<KR, VR>
     return {
-      init(ctx) { context = ctx },
+      init(ctx) {
+        context = ctx
+      },
       process(record) {
         const out = mapper(record.key, record.value)
         context.forward({ key: out.key, value: out.value, timestampMs: record.timestampMs, headers: record.headers })
@@ -37,7 +41,9 @@ export function mapValuesProcessor<K, V, VR>(mapper: (value: V, key: K) => VR): 
   return () => {
     let context: ProcessorContext<K, VR>
     return {
-      init(ctx) { context = ctx },
+      init(ctx) {
+        context = ctx
+      },
       process(record) {
         context.forward({ key: record.key, value: mapper(record.value, record.key), timestampMs: record.timestampMs, headers: record.headers })
       }
@@ -50,7 +56,9 @@ export function flatMapProcessor<K, V, KR, VR>(mapper: (key: K, value: V) => Ite
   return () => {
     let context: ProcessorContext<KR, VR>
     return {
-      init(ctx) { context = ctx },
+      init(ctx) {
+        context = ctx
+      },
       process(record) {
         for (const out of mapper(record.key, record.value)) {
           context.forward({ key: out.key, value: out.value, timestampMs: record.timestampMs, headers: record.headers })
@@ -65,7 +73,9 @@ export function flatMapValuesProcessor<K, V, VR>(mapper: (value: V, key: K) => I
   return () => {
     let context: ProcessorContext<K, VR>
     return {
-      init(ctx) { context = ctx },
+      init(ctx) {
+        context = ctx
+      },
       process(record) {
         for (const value of mapper(record.value, record.key)) {
           context.forward({ key: record.key, value, timestampMs: record.timestampMs, headers: record.headers })
@@ -80,7 +90,9 @@ export function peekProcessor<K, V>(action: (key: K, value: V) => void): Process
   return () => {
     let context: ProcessorContext<K, V>
     return {
-      init(ctx) { context = ctx },
+      init(ctx) {
+        context = ctx
+      },
       process(record) {
         action(record.key, record.value)
         context.forward(record)
@@ -94,8 +106,12 @@ export function passThroughProcessor<K, V>(): ProcessorSupplier<K, V, K, V> {
   return () => {
     let context: ProcessorContext<K, V>
     return {
-      init(ctx) { context = ctx },
-      process(record) { context.forward(record) }
+      init(ctx) {
+        context = ctx
+      },
+      process(record) {
+        context.forward(record)
+      }
     }
   }
 }
@@ -105,7 +121,9 @@ export function dropNullKeyProcessor<K, V>(): ProcessorSupplier<K, V, K, V> {
   return () => {
     let context: ProcessorContext<K, V>
     return {
-      init(ctx) { context = ctx },
+      init(ctx) {
+        context = ctx
+      },
       process(record: StreamRecord<K, V>) {
         if (record.key !== null && record.key !== undefined) context.forward(record)
       }
@@ -124,7 +142,9 @@ export function branchProcessor<K, V>(
   return () => {
     let context: ProcessorContext<K, V>
     const processor: Processor<K, V, K, V> = {
-      init(ctx) { context = ctx },
+      init(ctx) {
+        context = ctx
+      },
       process(record) {
         for (const branch of branches) {
           if (branch.predicate(record.key, record.value)) {

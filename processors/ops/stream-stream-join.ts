@@ -69,111 +69,112 @@ export function streamStreamJoinProcessors<K, VL, VR, VO>(options: {
   }
   const closeOffsetMs = (s: 'left' | 'right'): number => (s === 'left' ? windows.afterMs : windows.beforeMs) + windows.graceMs
   const minCloseOffsetMs = Math.min(closeOffsetMs('left'), closeOffsetMs('right'))
-  const side = <VThis>(which: 'left' | 'right'): ProcessorSupplier<K, VThis, K, VO> => () => {
-    let context: ProcessorContext<K, VO>
-    let ownStore: WindowStore<K, VThis>
-    let otherStore: WindowStore<K, unknown>
-    let outerStore: OuterJoinStore | undefined
-    const other: 'left' | 'right' = which === 'left' ? 'right' : 'left'
-    // How far before/after this side's record the other side's records may be.
-    const lookBackMs = which === 'left' ? windows.beforeMs : windows.afterMs
-    const lookAheadMs = which === 'left' ? windows.afterMs : windows.beforeMs
-    const emitsUnmatched = options.kind === 'outer' || (options.kind === 'left' && which === 'left')
-    const otherEmitsUnmatched = options.kind === 'outer' || (options.kind === 'left' && other === 'left')
-    const join = (mine: unknown, theirs: unknown, key: K): VO => which === 'left'
-      ? options.joiner(mine as VL | null, theirs as VR | null, key)
-      : options.joiner(theirs as VL | null, mine as VR | null, key)
+  const side =
+    <VThis>(which: 'left' | 'right'): ProcessorSupplier<K, VThis, K, VO> =>
+    () => {
+      let context: ProcessorContext<K, VO>
+      let ownStore: WindowStore<K, VThis>
+      let otherStore: WindowStore<K, unknown>
+      let outerStore: OuterJoinStore | undefined
+      const other: 'left' | 'right' = which === 'left' ? 'right' : 'left'
+      // How far before/after this side's record the other side's records may be.
+      const lookBackMs = which === 'left' ? windows.beforeMs : windows.afterMs
+      const lookAheadMs = which === 'left' ? windows.afterMs : windows.beforeMs
+      const emitsUnmatched = options.kind === 'outer' || (options.kind === 'left' && which === 'left')
+      const otherEmitsUnmatched = options.kind === 'outer' || (options.kind === 'left' && other === 'left')
+      const join = (mine: unknown, theirs: unknown, key: K): VO =>
+        which === 'left' ? options.joiner(mine as VL | null, theirs as VR | null, key) : options.joiner(theirs as VL | null, mine as VR | null, key)
 
-    /** Emits and deletes the waiting records whose window closed, oldest first. */
-    const emitClosed = (store: OuterJoinStore, streamTimeMs: number): void => {
-      const earliest = earliestWaiting(store)
-      // Nothing can have closed yet: skip the scan (deleted keys at the head make scans costly).
-      if (earliest.timestampMs + minCloseOffsetMs > streamTimeMs) return
-      const closed: Buffer[] = []
-      const iterator = store.all()
-      earliest.timestampMs = Number.POSITIVE_INFINITY
-      try {
-        for (const entry of iterator) {
-          const { timestampMs, side: entrySide, keyBytes } = parseOuterJoinKey(entry.key)
-          // Keys are in timestamp order: nothing later can have closed.
-          if (timestampMs + minCloseOffsetMs > streamTimeMs) {
-            earliest.timestampMs = Math.min(earliest.timestampMs, timestampMs)
-            break
-          }
-          if (timestampMs + closeOffsetMs(entrySide) > streamTimeMs) {
-            earliest.timestampMs = Math.min(earliest.timestampMs, timestampMs)
-            continue
-          }
-          if (timestampMs + closeOffsetMs(entrySide) > streamTimeMs) continue
-          closed.push(entry.key)
-          const key = options.keySerde.deserialize(options.leftStoreName, keyBytes)
-          for (const record of entry.value.records) {
-            const value = entrySide === 'left'
-              ? options.joiner(record.value as VL, null, key)
-              : options.joiner(null, record.value as VR, key)
-            context.forward({ key, value, timestampMs, headers: record.headers })
-          }
-        }
-      } finally {
-        iterator.close()
-      }
-      for (const key of closed) store.put(key, null)
-    }
-
-    return {
-      init(ctx) {
-        context = ctx
-        ownStore = ctx.getStateStore(which === 'left' ? options.leftStoreName : options.rightStoreName)
-        otherStore = ctx.getStateStore(which === 'left' ? options.rightStoreName : options.leftStoreName)
-        if (options.outerStoreName !== undefined) outerStore = ctx.getStateStore<OuterJoinStore>(options.outerStoreName)
-      },
-      process(record) {
-        if (record.key === null || record.key === undefined || record.value === null || record.value === undefined) {
-          context.recordDropped(DropReason.NULL_KEY_OR_VALUE)
-          return
-        }
-        const ts = record.timestampMs
-        const streamTimeMs = context.currentStreamTimeMs()
-        if (ts + lookAheadMs + windows.graceMs < streamTimeMs) {
-          context.recordDropped(DropReason.LATE)
-          return
-        }
-        ownStore.put(record.key, record.value, ts)
-        let matched = false
-        const partnerTimestamps: number[] = []
-        const iterator = otherStore.fetch(record.key, Math.max(0, ts - lookBackMs), ts + lookAheadMs)
+      /** Emits and deletes the waiting records whose window closed, oldest first. */
+      const emitClosed = (store: OuterJoinStore, streamTimeMs: number): void => {
+        const earliest = earliestWaiting(store)
+        // Nothing can have closed yet: skip the scan (deleted keys at the head make scans costly).
+        if (earliest.timestampMs + minCloseOffsetMs > streamTimeMs) return
+        const closed: Buffer[] = []
+        const iterator = store.all()
+        earliest.timestampMs = Number.POSITIVE_INFINITY
         try {
           for (const entry of iterator) {
-            matched = true
-            if (otherEmitsUnmatched) partnerTimestamps.push(entry.key)
-            context.forward({
-              key: record.key, value: join(record.value, entry.value, record.key),
-              timestampMs: Math.max(ts, entry.key), headers: record.headers
-            })
+            const { timestampMs, side: entrySide, keyBytes } = parseOuterJoinKey(entry.key)
+            // Keys are in timestamp order: nothing later can have closed.
+            if (timestampMs + minCloseOffsetMs > streamTimeMs) {
+              earliest.timestampMs = Math.min(earliest.timestampMs, timestampMs)
+              break
+            }
+            if (timestampMs + closeOffsetMs(entrySide) > streamTimeMs) {
+              earliest.timestampMs = Math.min(earliest.timestampMs, timestampMs)
+              continue
+            }
+            if (timestampMs + closeOffsetMs(entrySide) > streamTimeMs) continue
+            closed.push(entry.key)
+            const key = options.keySerde.deserialize(options.leftStoreName, keyBytes)
+            for (const record of entry.value.records) {
+              const value = entrySide === 'left' ? options.joiner(record.value as VL, null, key) : options.joiner(null, record.value as VR, key)
+              context.forward({ key, value, timestampMs, headers: record.headers })
+            }
           }
         } finally {
           iterator.close()
         }
-        if (outerStore === undefined) return
-        const keyBytes = options.keySerde.serialize(options.leftStoreName, record.key)
-        // Partners that were waiting for a match have one now: they will not be emitted with null.
-        for (const partnerTs of new Set(partnerTimestamps)) {
-          const waitingKey = outerJoinKey(partnerTs, other, keyBytes)
-          if (outerStore.get(waitingKey) !== undefined) outerStore.put(waitingKey, null)
+        for (const key of closed) store.put(key, null)
+      }
+
+      return {
+        init(ctx) {
+          context = ctx
+          ownStore = ctx.getStateStore(which === 'left' ? options.leftStoreName : options.rightStoreName)
+          otherStore = ctx.getStateStore(which === 'left' ? options.rightStoreName : options.leftStoreName)
+          if (options.outerStoreName !== undefined) outerStore = ctx.getStateStore<OuterJoinStore>(options.outerStoreName)
+        },
+        process(record) {
+          if (record.key === null || record.key === undefined || record.value === null || record.value === undefined) {
+            context.recordDropped(DropReason.NULL_KEY_OR_VALUE)
+            return
+          }
+          const ts = record.timestampMs
+          const streamTimeMs = context.currentStreamTimeMs()
+          if (ts + lookAheadMs + windows.graceMs < streamTimeMs) {
+            context.recordDropped(DropReason.LATE)
+            return
+          }
+          ownStore.put(record.key, record.value, ts)
+          let matched = false
+          const partnerTimestamps: number[] = []
+          const iterator = otherStore.fetch(record.key, Math.max(0, ts - lookBackMs), ts + lookAheadMs)
+          try {
+            for (const entry of iterator) {
+              matched = true
+              if (otherEmitsUnmatched) partnerTimestamps.push(entry.key)
+              context.forward({
+                key: record.key,
+                value: join(record.value, entry.value, record.key),
+                timestampMs: Math.max(ts, entry.key),
+                headers: record.headers
+              })
+            }
+          } finally {
+            iterator.close()
+          }
+          if (outerStore === undefined) return
+          const keyBytes = options.keySerde.serialize(options.leftStoreName, record.key)
+          // Partners that were waiting for a match have one now: they will not be emitted with null.
+          for (const partnerTs of new Set(partnerTimestamps)) {
+            const waitingKey = outerJoinKey(partnerTs, other, keyBytes)
+            if (outerStore.get(waitingKey) !== undefined) outerStore.put(waitingKey, null)
+          }
+          if (!matched && emitsUnmatched) {
+            const earliest = earliestWaiting(outerStore)
+            earliest.timestampMs = Math.min(earliest.timestampMs, ts)
+            const waitingKey = outerJoinKey(ts, which, keyBytes)
+            const waiting = outerStore.get(waitingKey)
+            outerStore.put(waitingKey, {
+              side: which,
+              records: [...(waiting?.records ?? []), { value: record.value, headers: record.headers }]
+            })
+          }
+          emitClosed(outerStore, streamTimeMs)
         }
-        if (!matched && emitsUnmatched) {
-          const earliest = earliestWaiting(outerStore)
-          earliest.timestampMs = Math.min(earliest.timestampMs, ts)
-          const waitingKey = outerJoinKey(ts, which, keyBytes)
-          const waiting = outerStore.get(waitingKey)
-          outerStore.put(waitingKey, {
-            side: which,
-            records: [...(waiting?.records ?? []), { value: record.value, headers: record.headers }]
-          })
-        }
-        emitClosed(outerStore, streamTimeMs)
       }
     }
-  }
   return { left: side<VL>('left'), right: side<VR>('right') }
 }

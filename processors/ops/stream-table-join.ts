@@ -32,8 +32,10 @@ export function streamTableJoinProcessor<K, V, KT, VT, VR>(options: {
         const tableValue = lookup === null || lookup === undefined ? null : options.getter.get(store, lookup)
         if (tableValue === null && options.kind === 'inner') return
         context.forward({
-          key: record.key, value: options.joiner(record.value, tableValue, record.key),
-          timestampMs: record.timestampMs, headers: record.headers
+          key: record.key,
+          value: options.joiner(record.value, tableValue, record.key),
+          timestampMs: record.timestampMs,
+          headers: record.headers
         })
       }
     }

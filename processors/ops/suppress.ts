@@ -112,8 +112,10 @@ export function suppressProcessor<K, V>(options: {
         buffer.delete(id)
         store?.put(key, null)
         context.forward({
-          key, value: { newValue: entry.newValue, oldValue: entry.oldValue },
-          timestampMs: entry.timestampMs, headers: entry.headers
+          key,
+          value: { newValue: entry.newValue, oldValue: entry.oldValue },
+          timestampMs: entry.timestampMs,
+          headers: entry.headers
         })
       }
     }
@@ -147,8 +149,12 @@ export function suppressProcessor<K, V>(options: {
           item = {
             key: record.key,
             entry: {
-              newValue: record.value.newValue, oldValue: record.value.oldValue,
-              timestampMs: record.timestampMs, bufferTimeMs, headers: record.headers, seq: seq++
+              newValue: record.value.newValue,
+              oldValue: record.value.oldValue,
+              timestampMs: record.timestampMs,
+              bufferTimeMs,
+              headers: record.headers,
+              seq: seq++
             }
           }
           buffer.set(id, item)

@@ -17,14 +17,16 @@ export class TableForwarder<K, V> {
   /** Installs a flush listener on `store` when it has a cache. */
   constructor(store: StateStore, context: ProcessorContext<K, Change<V>>) {
     this.context = context
-    this.cached = isCachedStore(store) && store.setFlushListener((change) => {
-      context.forward({
-        key: change.key as K,
-        value: { newValue: (change.newValue ?? null) as V | null, oldValue: (change.oldValue ?? null) as V | null },
-        timestampMs: change.timestampMs,
-        headers: {}
-      })
-    }, true)
+    this.cached =
+      isCachedStore(store) &&
+      store.setFlushListener((change) => {
+        context.forward({
+          key: change.key as K,
+          value: { newValue: (change.newValue ?? null) as V | null, oldValue: (change.oldValue ?? null) as V | null },
+          timestampMs: change.timestampMs,
+          headers: {}
+        })
+      }, true)
   }
 
   /** True when updates are emitted on cache flush rather than on write. */

@@ -12,9 +12,12 @@ export type TableJoinKind = 'inner' | 'left' | 'outer'
 
 function included(kind: TableJoinKind, left: unknown, right: unknown): boolean {
   switch (kind) {
-    case 'inner': return left !== null && right !== null
-    case 'left': return left !== null
-    case 'outer': return left !== null || right !== null
+    case 'inner':
+      return left !== null && right !== null
+    case 'left':
+      return left !== null
+    case 'outer':
+      return left !== null || right !== null
   }
 }
 

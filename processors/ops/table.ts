@@ -106,10 +106,12 @@ export function tableToStreamProcessor<K, V, KR = K>(mapKey?: (key: K, value: V 
   return () => {
     let context: ProcessorContext<KR, V | null>
     return {
-      init(ctx) { context = ctx },
+      init(ctx) {
+        context = ctx
+      },
       process(record) {
         const value = record.value.newValue
-        const key = mapKey ? mapKey(record.key, value) : record.key as unknown as KR
+        const key = mapKey ? mapKey(record.key, value) : (record.key as unknown as KR)
         context.forward({ key, value, timestampMs: record.timestampMs, headers: record.headers })
       }
     }
@@ -124,7 +126,9 @@ export function tableGroupByProcessor<K, V, KR, VR>(selector: (key: K, value: V)
   return () => {
     let context: ProcessorContext<KR, Change<VR>>
     return {
-      init(ctx) { context = ctx },
+      init(ctx) {
+        context = ctx
+      },
       process(record) {
         const { newValue, oldValue } = record.value
         if (oldValue !== null) {

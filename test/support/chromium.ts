@@ -15,7 +15,10 @@ export function ensureChromium(): string {
     throw new Error(`browser tests need Debian's chromium at ${CHROMIUM_PATH}: run \`sudo apt-get install chromium\``)
   }
   process.stderr.write('test setup: installing Debian chromium (apt-get install chromium)...\n')
-  for (const args of [['update', '-qq'], ['install', '-y', '-qq', 'chromium']]) {
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', 'chromium']
+  ]) {
     const result = spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
     if (result.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed (exit ${String(result.status)}): cannot install chromium`)
   }

@@ -11,8 +11,15 @@ import { join } from 'node:path'
 import { Admin } from '@platformatic/kafka'
 import { expect } from 'vitest'
 import {
-  BridgeErrorCodes, CATEGORY_REPARTITION, estimatedDurationMs, runCommerceSimulator, type CommerceGeneratorOptions, type CommerceOutputs, type CommerceReferenceResult,
-  type CommerceSimulatorResult, type CommerceTopics
+  BridgeErrorCodes,
+  CATEGORY_REPARTITION,
+  estimatedDurationMs,
+  runCommerceSimulator,
+  type CommerceGeneratorOptions,
+  type CommerceOutputs,
+  type CommerceReferenceResult,
+  type CommerceSimulatorResult,
+  type CommerceTopics
 } from '../../apps/commerce/index.ts'
 import { diffLatestValues, readTopicToEnd } from '../../apps/shared/index.ts'
 import type { InstanceStatus } from '../../runtime/index.ts'
@@ -63,8 +70,13 @@ export class CommerceTestEnv {
     const applicationId = `${tag}-app`
     return {
       topics: {
-        analytics: `${tag}.analytics`, analyticsDlq: `${tag}.analytics.dlq`, productSold: `${tag}.product-sold`, productRated: `${tag}.product-rated`,
-        sales1h: `${tag}.sales.1h`, productRatings: `${tag}.product-ratings`, categoryRatings: `${tag}.category-ratings`
+        analytics: `${tag}.analytics`,
+        analyticsDlq: `${tag}.analytics.dlq`,
+        productSold: `${tag}.product-sold`,
+        productRated: `${tag}.product-rated`,
+        sales1h: `${tag}.sales.1h`,
+        productRatings: `${tag}.product-ratings`,
+        categoryRatings: `${tag}.category-ratings`
       },
       applicationId,
       typedDeadLetterTopic: `${applicationId}-dlq`
@@ -95,22 +107,44 @@ export class CommerceTestEnv {
  * more than an hour ahead), recent enough for the 2-day retention of the outputs and the 1-day
  * retention of the sales store up to a few hundred thousand events.
  */
-export function commerceGenerator(seed: number, events: number, invalidFraction: number, hoursAgo = Math.ceil(estimatedDurationMs(events) / 3_600_000) + 1): CommerceGeneratorOptions {
+export function commerceGenerator(
+  seed: number,
+  events: number,
+  invalidFraction: number,
+  hoursAgo = Math.ceil(estimatedDurationMs(events) / 3_600_000) + 1
+): CommerceGeneratorOptions {
   return {
-    seed, events, invalidFraction, products: 60, categories: 8, recategorizeFraction: 0.005, outOfOrderFraction: 0.02, lateFraction: 0.002,
+    seed,
+    events,
+    invalidFraction,
+    products: 60,
+    categories: 8,
+    recategorizeFraction: 0.005,
+    outOfOrderFraction: 0.02,
+    lateFraction: 0.002,
     startMs: Math.floor((Date.now() - hoursAgo * 3_600_000) / 60_000) * 60_000
   }
 }
 
 /** Produces the model's events to the deployment's `analytics` as the seed's JSON, with the real simulator (keyed by product id). */
 export async function produceSeedJson(
-  env: CommerceTestEnv, deployment: CommerceDeployment, generator: CommerceGeneratorOptions, ratePerSecond = 0
+  env: CommerceTestEnv,
+  deployment: CommerceDeployment,
+  generator: CommerceGeneratorOptions,
+  ratePerSecond = 0
 ): Promise<CommerceSimulatorResult> {
   const { topics } = deployment
   return runCommerceSimulator({
-    brokers: env.brokers, registryUrl: env.registryUrl, format: 'seed-json', partitions: COMMERCE_PARTITIONS, generator,
+    brokers: env.brokers,
+    registryUrl: env.registryUrl,
+    format: 'seed-json',
+    partitions: COMMERCE_PARTITIONS,
+    generator,
     topics: { analytics: topics.analytics, productSold: topics.productSold, productRated: topics.productRated },
-    ratePerSecond, batchSize: 5000, realtime: false, progress: null
+    ratePerSecond,
+    batchSize: 5000,
+    realtime: false,
+    progress: null
   })
 }
 
@@ -126,7 +160,7 @@ export function groupInputTopics(deployment: CommerceDeployment): string[] {
  * events are consumed the typed topics are complete, and so on.
  */
 export async function groupConsumedEverything(brokers: readonly string[], deployment: CommerceDeployment): Promise<boolean> {
-  for (const topic of groupInputTopics(deployment)) if (!await groupConsumedAll(brokers, deployment.applicationId, topic)) return false
+  for (const topic of groupInputTopics(deployment)) if (!(await groupConsumedAll(brokers, deployment.applicationId, topic))) return false
   return true
 }
 
@@ -150,7 +184,12 @@ export class CommerceWorkerProcess {
     const root = join(import.meta.dirname, '..', '..')
     const args = program === WorkerPrograms.APP ? [join(root, 'apps', 'worker.ts'), 'commerce'] : [join(root, 'test', 'fixtures', 'commerce-worker.ts')]
     this.child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => { this.exitedWith = signal ?? String(code); resolve() }))
+    this.exited = new Promise((resolve) =>
+      this.child.once('exit', (code, signal) => {
+        this.exitedWith = signal ?? String(code)
+        resolve()
+      })
+    )
     let partial = ''
     this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       const lines = (partial + chunk).split('\n')
@@ -215,11 +254,18 @@ export class CommerceWorkerProcess {
 export function commerceWorkerEnv(env: CommerceTestEnv, deployment: CommerceDeployment, extra: Record<string, string>): Record<string, string> {
   const { topics } = deployment
   return {
-    KAFKA_BROKERS: env.brokers.join(','), SCHEMA_REGISTRY_URL: env.registryUrl, APPLICATION_ID: deployment.applicationId,
+    KAFKA_BROKERS: env.brokers.join(','),
+    SCHEMA_REGISTRY_URL: env.registryUrl,
+    APPLICATION_ID: deployment.applicationId,
     LOG_LEVEL: process.env.WORKER_LOG_LEVEL ?? 'error',
-    COMMERCE_ANALYTICS_TOPIC: topics.analytics, COMMERCE_ANALYTICS_DLQ_TOPIC: topics.analyticsDlq, COMMERCE_PRODUCT_SOLD_TOPIC: topics.productSold,
-    COMMERCE_PRODUCT_RATED_TOPIC: topics.productRated, COMMERCE_SALES_TOPIC: topics.sales1h, COMMERCE_PRODUCT_RATINGS_TOPIC: topics.productRatings,
-    COMMERCE_CATEGORY_RATINGS_TOPIC: topics.categoryRatings, ...extra
+    COMMERCE_ANALYTICS_TOPIC: topics.analytics,
+    COMMERCE_ANALYTICS_DLQ_TOPIC: topics.analyticsDlq,
+    COMMERCE_PRODUCT_SOLD_TOPIC: topics.productSold,
+    COMMERCE_PRODUCT_RATED_TOPIC: topics.productRated,
+    COMMERCE_SALES_TOPIC: topics.sales1h,
+    COMMERCE_PRODUCT_RATINGS_TOPIC: topics.productRatings,
+    COMMERCE_CATEGORY_RATINGS_TOPIC: topics.categoryRatings,
+    ...extra
   }
 }
 
@@ -227,7 +273,9 @@ export function commerceWorkerEnv(env: CommerceTestEnv, deployment: CommerceDepl
 export function expectCommerceOutputsEqual(expected: CommerceReferenceResult, outputs: CommerceOutputs): void {
   const roles = ['sales1h', 'productRatings', 'categoryRatings'] as const
   const diffs = roles.map((role) => diffLatestValues(expected[role] as Map<string, object>, outputs.latest[role] as Map<string, object>, 5))
-  const summary = roles.map((role, i) => `${role}: ${(diffs[i] ?? []).length} differences shown of ${expected[role].size} keys (${outputs.records[role]} records read)`)
+  const summary = roles.map(
+    (role, i) => `${role}: ${(diffs[i] ?? []).length} differences shown of ${expected[role].size} keys (${outputs.records[role]} records read)`
+  )
   for (const [i, role] of roles.entries()) {
     expect(diffs[i], summary.join('; ')).toEqual([])
     expect(outputs.latest[role].size, role).toBe(expected[role].size)

@@ -15,7 +15,10 @@ export function uniqueName(prefix: string): string {
 }
 
 /** Creates topics and waits until their metadata lists every partition with a leader. */
-export async function createTopics(brokers: string[], topics: Array<{ name: string, partitions: number, replicas?: number, configs?: Record<string, string> }>): Promise<void> {
+export async function createTopics(
+  brokers: string[],
+  topics: Array<{ name: string; partitions: number; replicas?: number; configs?: Record<string, string> }>
+): Promise<void> {
   const admin = new Admin({ clientId: 'runnel-test-admin', bootstrapBrokers: brokers })
   try {
     for (const t of topics) {
@@ -26,7 +29,10 @@ export async function createTopics(brokers: string[], topics: Array<{ name: stri
         configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value }))
       })
     }
-    await awaitTopicsReady(admin, topics.map((t) => ({ name: t.name, partitions: t.partitions })))
+    await awaitTopicsReady(
+      admin,
+      topics.map((t) => ({ name: t.name, partitions: t.partitions }))
+    )
   } finally {
     await admin.close()
   }

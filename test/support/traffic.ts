@@ -12,8 +12,18 @@ import { join } from 'node:path'
 import { Admin, ConfigResourceTypes, Producer } from '@platformatic/kafka'
 import { expect } from 'vitest'
 import {
-  diffLatestValues, ensureTrafficTopics, groupHasConsumed, malformedBytes, readTopicToEnd, resolveTrafficSettings, trafficSerdes,
-  type GeneratedRecord, type TrafficGeneratorOptions, type TrafficOutputs, type TrafficReferenceResult, type TrafficTopics
+  diffLatestValues,
+  ensureTrafficTopics,
+  groupHasConsumed,
+  malformedBytes,
+  readTopicToEnd,
+  resolveTrafficSettings,
+  trafficSerdes,
+  type GeneratedRecord,
+  type TrafficGeneratorOptions,
+  type TrafficOutputs,
+  type TrafficReferenceResult,
+  type TrafficTopics
 } from '../../apps/traffic/index.ts'
 import { partitionForKey } from '../../processors/index.ts'
 import { startRegistry, type RunningRegistry } from '../../registry/index.ts'
@@ -99,8 +109,15 @@ export class TrafficTestEnv {
  */
 export function trafficGenerator(seed: number, observations: number, hoursAgo = 3): TrafficGeneratorOptions {
   return {
-    seed, sensors: 20, observations, startMs: Math.floor((Date.now() - hoursAgo * 3_600_000) / 60_000) * 60_000,
-    lateFraction: 0.002, malformedFraction: 0.0005, occlusionFraction: 0.05, outOfOrderFraction: 0.01, duplicateFraction: 0.002
+    seed,
+    sensors: 20,
+    observations,
+    startMs: Math.floor((Date.now() - hoursAgo * 3_600_000) / 60_000) * 60_000,
+    lateFraction: 0.002,
+    malformedFraction: 0.0005,
+    occlusionFraction: 0.05,
+    outOfOrderFraction: 0.01,
+    duplicateFraction: 0.002
   }
 }
 
@@ -137,7 +154,10 @@ export class TrafficInputProducer {
         const valid = this.serde.serialize(this.topic, record.value)
         const key = Buffer.from(record.key)
         return {
-          topic: this.topic, key, partition: partitionForKey(key, TRAFFIC_PARTITIONS), timestamp: BigInt(record.value.timestamp),
+          topic: this.topic,
+          key,
+          partition: partitionForKey(key, TRAFFIC_PARTITIONS),
+          timestamp: BigInt(record.value.timestamp),
           value: record.kind === 'malformed' ? malformedBytes(record.variant, valid, record.value) : valid
         }
       })
@@ -198,12 +218,15 @@ export function expectOutputsEqual(expected: TrafficReferenceResult, outputs: Tr
   const roles = ['stats1m', 'stats5m', 'sessions'] as const
   const diffs = roles.map((role) => diffLatestValues(expected[role] as Map<string, object>, outputs[role] as Map<string, object>, Number.MAX_SAFE_INTEGER))
   const logDir = process.env.WORKER_LOG_DIR
-  if (logDir !== undefined) writeFileSync(join(logDir, 'output-diff.txt'), roles.map((role, i) => (diffs[i] ?? []).map((d) => `${role} ${d}\n`).join('')).join(''))
-  const summary = roles.map((role, i) => {
-    const diff = diffs[i] ?? []
-    const kinds = ['missing', 'differs', 'unexpected'].map((kind) => `${diff.filter((d) => d.startsWith(kind)).length} ${kind}`).join(', ')
-    return `${role}: ${kinds} of ${expected[role].size} keys`
-  }).join('; ')
+  if (logDir !== undefined)
+    writeFileSync(join(logDir, 'output-diff.txt'), roles.map((role, i) => (diffs[i] ?? []).map((d) => `${role} ${d}\n`).join('')).join(''))
+  const summary = roles
+    .map((role, i) => {
+      const diff = diffs[i] ?? []
+      const kinds = ['missing', 'differs', 'unexpected'].map((kind) => `${diff.filter((d) => d.startsWith(kind)).length} ${kind}`).join(', ')
+      return `${role}: ${kinds} of ${expected[role].size} keys`
+    })
+    .join('; ')
   for (const [i, role] of roles.entries()) {
     expect((diffs[i] ?? []).slice(0, 5), `${summary} (${outputSummary(outputs)})`).toEqual([])
     expect(outputs[role].size, role).toBe(expected[role].size)
@@ -231,7 +254,9 @@ export async function expectOutputTopicConfigs(brokers: readonly string[], topic
     const outputs = [topics.stats1m, topics.stats5m, topics.sessions]
     const described = await admin.describeConfigs({
       resources: outputs.map((name) => ({
-        resourceType: ConfigResourceTypes.TOPIC, resourceName: name, configurationKeys: ['cleanup.policy', 'retention.ms']
+        resourceType: ConfigResourceTypes.TOPIC,
+        resourceName: name,
+        configurationKeys: ['cleanup.policy', 'retention.ms']
       }))
     })
     for (const name of outputs) {
@@ -271,7 +296,10 @@ export async function scrape(port: number): Promise<Map<string, number>> {
   for (const line of text.split('\n')) {
     const m = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line)
     if (m === null) continue
-    const labels = (m[2] ?? '').split(',').filter((l) => l !== '' && !l.startsWith('application_id=') && !l.startsWith('instance_id=')).join(',')
+    const labels = (m[2] ?? '')
+      .split(',')
+      .filter((l) => l !== '' && !l.startsWith('application_id=') && !l.startsWith('instance_id='))
+      .join(',')
     out.set(labels === '' ? (m[1] as string) : `${m[1]}{${labels}}`, Number(m[3]))
   }
   return out
@@ -330,9 +358,10 @@ export class TrafficWorkerProcess {
   start(): void {
     if (this.running) throw new Error(`worker ${this.name} is already running`)
     this.status = undefined
-    const args = this.program === WorkerPrograms.APP
-      ? [join(import.meta.dirname, '..', '..', 'apps', 'worker.ts'), 'traffic']
-      : [join(import.meta.dirname, '..', 'fixtures', 'traffic-worker.ts')]
+    const args =
+      this.program === WorkerPrograms.APP
+        ? [join(import.meta.dirname, '..', '..', 'apps', 'worker.ts'), 'traffic']
+        : [join(import.meta.dirname, '..', 'fixtures', 'traffic-worker.ts')]
     const child = spawn(process.execPath, args, { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     // Debugging aid: WORKER_LOG_DIR keeps each worker's full log (with WORKER_LOG_LEVEL) in <dir>/<name>.log.
     const logDir = process.env.WORKER_LOG_DIR
@@ -357,7 +386,12 @@ export class TrafficWorkerProcess {
       this.tail = (this.tail + chunk).slice(-4000)
       if (logDir !== undefined) appendFileSync(join(logDir, `${this.name}.log`), chunk)
     })
-    this.exit = new Promise((resolve) => child.once('exit', (code, signal) => { this.exits.push(signal ?? String(code)); resolve() }))
+    this.exit = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        this.exits.push(signal ?? String(code))
+        resolve()
+      })
+    )
     this.child = child
   }
 
@@ -410,8 +444,14 @@ export class TrafficWorkerProcess {
 export function workerEnv(env: TrafficTestEnv, deployment: TrafficDeployment, extra: Record<string, string>): Record<string, string> {
   const { topics } = deployment
   return {
-    KAFKA_BROKERS: env.brokers.join(','), SCHEMA_REGISTRY_URL: env.registryUrl, APPLICATION_ID: deployment.applicationId,
-    LOG_LEVEL: process.env.WORKER_LOG_LEVEL ?? 'error', TRAFFIC_OBSERVATIONS_TOPIC: topics.observations, TRAFFIC_STATS_1M_TOPIC: topics.stats1m,
-    TRAFFIC_STATS_5M_TOPIC: topics.stats5m, TRAFFIC_SESSIONS_TOPIC: topics.sessions, ...extra
+    KAFKA_BROKERS: env.brokers.join(','),
+    SCHEMA_REGISTRY_URL: env.registryUrl,
+    APPLICATION_ID: deployment.applicationId,
+    LOG_LEVEL: process.env.WORKER_LOG_LEVEL ?? 'error',
+    TRAFFIC_OBSERVATIONS_TOPIC: topics.observations,
+    TRAFFIC_STATS_1M_TOPIC: topics.stats1m,
+    TRAFFIC_STATS_5M_TOPIC: topics.stats5m,
+    TRAFFIC_SESSIONS_TOPIC: topics.sessions,
+    ...extra
   }
 }

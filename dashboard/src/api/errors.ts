@@ -66,7 +66,11 @@ export function describeProblem(error: unknown): ApiProblem {
       const response = (error.meta as { response?: { status?: unknown } } | undefined)?.response
       const httpStatus = typeof response?.status === 'number' ? response.status : null
       if (httpStatus !== null) {
-        return { kind: ProblemKinds.network, message: `the query API did not answer (HTTP ${httpStatus} from the server or a proxy in front of it)`, status: httpStatus }
+        return {
+          kind: ProblemKinds.network,
+          message: `the query API did not answer (HTTP ${httpStatus} from the server or a proxy in front of it)`,
+          status: httpStatus
+        }
       }
       return { kind: ProblemKinds.network, message: networkMessage(error), status: null }
     }
@@ -89,12 +93,19 @@ function networkMessage(error: Error): string {
 /** A headline for each kind, for error panels. */
 export function problemTitle(kind: ProblemKind): string {
   switch (kind) {
-    case 'unauthorized': return 'Not signed in'
-    case 'forbidden': return 'Not allowed'
-    case 'bad-request': return 'The query was refused'
-    case 'not-available': return 'Not available'
-    case 'unavailable': return 'The query API is busy or cannot reach Kafka'
-    case 'network': return 'Cannot reach the query API'
-    case 'server': return 'Something went wrong'
+    case 'unauthorized':
+      return 'Not signed in'
+    case 'forbidden':
+      return 'Not allowed'
+    case 'bad-request':
+      return 'The query was refused'
+    case 'not-available':
+      return 'Not available'
+    case 'unavailable':
+      return 'The query API is busy or cannot reach Kafka'
+    case 'network':
+      return 'Cannot reach the query API'
+    case 'server':
+      return 'Something went wrong'
   }
 }

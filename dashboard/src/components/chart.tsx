@@ -40,7 +40,10 @@ export interface ChartAxis {
 }
 
 /** Tick steps of count axes: whole numbers only. */
-const INTEGER_INCRS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1_000, 2_000, 2_500, 5_000, 10_000, 20_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1e6, 2.5e6, 5e6, 1e7, 2.5e7, 5e7, 1e8]
+const INTEGER_INCRS = [
+  1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1_000, 2_000, 2_500, 5_000, 10_000, 20_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1e6, 2.5e6, 5e6, 1e7,
+  2.5e7, 5e7, 1e8
+]
 
 /** Points to draw on a line: only values with no neighbour, which a line alone would not show. */
 function isolatedPoints(u: uPlot, seriesIdx: number): number[] {
@@ -125,7 +128,13 @@ function buildOptions(props: ChartProps, width: number): uPlot.Options {
   })
   const axes: uPlot.Axis[] = [
     {
-      font: FONT, stroke: AXIS_COLOR, grid: { stroke: GRID_COLOR, width: 1 }, ticks: { show: false }, size: 44, gap: 6, space: 64,
+      font: FONT,
+      stroke: AXIS_COLOR,
+      grid: { stroke: GRID_COLOR, width: 1 },
+      ticks: { show: false },
+      size: 44,
+      gap: 6,
+      space: 64,
       values: (_u, splits, _axis, _space, incr) => formatTimeTicks(splits, incr)
     },
     axis(props.left, 3, 'left', true)
@@ -170,7 +179,13 @@ function buildOptions(props: ChartProps, width: number): uPlot.Options {
         value: (_u, v) => s.format(v)
       }))
     ],
-    ...(props.band === undefined ? {} : { bands: [{ series: [props.band[0] + 1, props.band[1] + 1] as [number, number], fill: withAlpha(props.series[props.band[0]]?.color ?? '#2563eb', 0.08) }] })
+    ...(props.band === undefined
+      ? {}
+      : {
+          bands: [
+            { series: [props.band[0] + 1, props.band[1] + 1] as [number, number], fill: withAlpha(props.series[props.band[0]]?.color ?? '#2563eb', 0.08) }
+          ]
+        })
   }
 }
 
@@ -204,12 +219,29 @@ export function TimeChart(props: ChartProps): JSX.Element {
     })
   })
 
-  createEffect(on(() => props.columns, (columns) => {
-    if (chart === undefined || host === undefined) return
-    chart.setData(columns as unknown as uPlot.AlignedData)
-    version++
-    host.dataset.version = String(version)
-  }, { defer: true }))
+  createEffect(
+    on(
+      () => props.columns,
+      (columns) => {
+        if (chart === undefined || host === undefined) return
+        chart.setData(columns as unknown as uPlot.AlignedData)
+        version++
+        host.dataset.version = String(version)
+      },
+      { defer: true }
+    )
+  )
 
-  return <div ref={(el) => { host = el }} class="chart" data-chart={props.id} data-version="0" role="img" aria-label={props.title} />
+  return (
+    <div
+      ref={(el) => {
+        host = el
+      }}
+      class="chart"
+      data-chart={props.id}
+      data-version="0"
+      role="img"
+      aria-label={props.title}
+    />
+  )
 }

@@ -15,7 +15,13 @@ function Logo(): JSX.Element {
 
 export function Header(props: { route: Route }): JSX.Element {
   const link = (r: Route, label: string): JSX.Element => (
-    <a href={hashOf(r)} class="nav-link" classList={{ active: props.route === r }} aria-current={props.route === r ? 'page' : undefined} data-testid={`nav-${r}`}>
+    <a
+      href={hashOf(r)}
+      class="nav-link"
+      classList={{ active: props.route === r }}
+      aria-current={props.route === r ? 'page' : undefined}
+      data-testid={`nav-${r}`}
+    >
       {label}
     </a>
   )
@@ -33,8 +39,12 @@ export function Header(props: { route: Route }): JSX.Element {
           {link(Routes.system, 'System')}
         </nav>
         <div class="topbar-end">
-          <span class="token-chip" title="Signed in with this API token">{tokenLabel(token() ?? '')}</span>
-          <button type="button" class="button button-ghost" onClick={() => signOut('You signed out.')} data-testid="sign-out">Sign out</button>
+          <span class="token-chip" title="Signed in with this API token">
+            {tokenLabel(token() ?? '')}
+          </span>
+          <button type="button" class="button button-ghost" onClick={() => signOut('You signed out.')} data-testid="sign-out">
+            Sign out
+          </button>
         </div>
       </div>
     </header>

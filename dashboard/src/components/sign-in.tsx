@@ -69,7 +69,9 @@ export function SignIn(): JSX.Element {
           </div>
         </div>
         <Show when={signOutNotice() !== null}>
-          <p class="notice" role="status" data-testid="sign-in-notice">{signOutNotice()}</p>
+          <p class="notice" role="status" data-testid="sign-in-notice">
+            {signOutNotice()}
+          </p>
         </Show>
         <label class="field">
           <span class="field-label">API token</span>
@@ -89,7 +91,9 @@ export function SignIn(): JSX.Element {
           Tokens are configured on the query API (<code>QUERY_API_TOKENS</code>). The token stays in this tab only.
         </p>
         <Show when={error() !== null}>
-          <p class="form-error" role="alert" data-testid="sign-in-error">{error()}</p>
+          <p class="form-error" role="alert" data-testid="sign-in-error">
+            {error()}
+          </p>
         </Show>
         <button type="submit" class="button button-primary button-block" disabled={busy()}>
           {busy() ? 'Checking…' : 'Sign in'}

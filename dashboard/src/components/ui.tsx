@@ -3,16 +3,29 @@ import { For, Show, type JSX } from 'solid-js'
 import { problemTitle, type ApiProblem } from '../api/errors.ts'
 
 /** A titled panel. */
-export function Card(props: { title?: string; subtitle?: JSX.Element; actions?: JSX.Element; class?: string; children: JSX.Element; testId?: string }): JSX.Element {
+export function Card(props: {
+  title?: string
+  subtitle?: JSX.Element
+  actions?: JSX.Element
+  class?: string
+  children: JSX.Element
+  testId?: string
+}): JSX.Element {
   return (
     <section class={`card ${props.class ?? ''}`} data-testid={props.testId}>
       <Show when={props.title !== undefined || props.actions !== undefined}>
         <header class="card-head">
           <div>
-            <Show when={props.title !== undefined}><h2 class="card-title">{props.title}</h2></Show>
-            <Show when={props.subtitle !== undefined}><p class="card-subtitle">{props.subtitle}</p></Show>
+            <Show when={props.title !== undefined}>
+              <h2 class="card-title">{props.title}</h2>
+            </Show>
+            <Show when={props.subtitle !== undefined}>
+              <p class="card-subtitle">{props.subtitle}</p>
+            </Show>
           </div>
-          <Show when={props.actions !== undefined}><div class="card-actions">{props.actions}</div></Show>
+          <Show when={props.actions !== undefined}>
+            <div class="card-actions">{props.actions}</div>
+          </Show>
         </header>
       </Show>
       {props.children}
@@ -27,7 +40,13 @@ export interface SegmentOption<T extends string> {
 }
 
 /** A row of mutually exclusive buttons (radio semantics). */
-export function Segmented<T extends string>(props: { label: string; options: readonly SegmentOption<T>[]; value: T; onChange: (value: T) => void; name: string }): JSX.Element {
+export function Segmented<T extends string>(props: {
+  label: string
+  options: readonly SegmentOption<T>[]
+  value: T
+  onChange: (value: T) => void
+  name: string
+}): JSX.Element {
   return (
     <div class="segmented" role="radiogroup" aria-label={props.label} data-testid={`segmented-${props.name}`}>
       <For each={props.options}>
@@ -54,7 +73,9 @@ export function Stat(props: { label: string; value: JSX.Element; hint?: JSX.Elem
     <div class="stat" data-testid={props.testId}>
       <div class="stat-label">{props.label}</div>
       <div class="stat-value">{props.value}</div>
-      <Show when={props.hint !== undefined}><div class="stat-hint">{props.hint}</div></Show>
+      <Show when={props.hint !== undefined}>
+        <div class="stat-hint">{props.hint}</div>
+      </Show>
     </div>
   )
 }
@@ -74,7 +95,9 @@ export function Empty(props: { title: string; detail?: JSX.Element; height?: num
   return (
     <div class="state state-empty" style={{ 'min-height': `${props.height ?? 120}px` }} data-testid={props.testId}>
       <div class="state-title">{props.title}</div>
-      <Show when={props.detail !== undefined}><div class="state-detail">{props.detail}</div></Show>
+      <Show when={props.detail !== undefined}>
+        <div class="state-detail">{props.detail}</div>
+      </Show>
     </div>
   )
 }
@@ -85,9 +108,13 @@ export function Problem(props: { problem: ApiProblem; onRetry?: () => void; heig
     <div class="state state-error" role="alert" style={{ 'min-height': `${props.height ?? 120}px` }} data-testid="problem">
       <div class="state-title">{problemTitle(props.problem.kind)}</div>
       <div class="state-detail">{props.problem.message}</div>
-      <Show when={props.hint !== undefined}><div class="state-detail">{props.hint}</div></Show>
+      <Show when={props.hint !== undefined}>
+        <div class="state-detail">{props.hint}</div>
+      </Show>
       <Show when={props.onRetry !== undefined}>
-        <button type="button" class="button button-secondary" onClick={() => props.onRetry?.()}>Try again</button>
+        <button type="button" class="button button-secondary" onClick={() => props.onRetry?.()}>
+          Try again
+        </button>
       </Show>
     </div>
   )

@@ -1,17 +1,37 @@
 import { describe, expect, it } from 'vitest'
 import type { CategoryRating, ProductRating, SalesPoint } from '../api/types.ts'
 import {
-  applyCategoryRating, applyProductRating, applySalesPoints, emptySalesPoint, fromSalesResult, hasSales, histogramShares, productLabel, salesColumns
+  applyCategoryRating,
+  applyProductRating,
+  applySalesPoints,
+  emptySalesPoint,
+  fromSalesResult,
+  hasSales,
+  histogramShares,
+  productLabel,
+  salesColumns
 } from './commerce-data.ts'
 
 const MIN = 60_000
 const HOUR = 60 * MIN
 const T0 = Date.UTC(2025, 10, 21, 12, 0)
 
-const sold = (windowEnd: number, orders: number, amountCents: number): SalesPoint => ({ windowStart: windowEnd - HOUR, windowEnd, orders, units: orders, amountCents })
+const sold = (windowEnd: number, orders: number, amountCents: number): SalesPoint => ({
+  windowStart: windowEnd - HOUR,
+  windowEnd,
+  orders,
+  units: orders,
+  amountCents
+})
 
 const product = (productId: number, count: number, category = 'Software'): ProductRating => ({
-  productId, productName: `P${productId}`, category, count, sum: count * 4, average: 4, histogram: [0, 0, 0, count, 0]
+  productId,
+  productName: `P${productId}`,
+  category,
+  count,
+  sum: count * 4,
+  average: 4,
+  histogram: [0, 0, 0, count, 0]
 })
 
 const category = (name: string, count: number): CategoryRating => ({ category: name, count, sum: count * 3, average: 3, histogram: [0, 0, count, 0, 0] })
@@ -38,7 +58,11 @@ describe('sales series', () => {
 
   it('plots window ends, the amount in currency units and the orders', () => {
     const state = fromSalesResult({ productId: 1, from: T0, to: T0 + 2 * MIN, stepMs: MIN, points: [sold(T0 + MIN, 3, 123_456)] })
-    expect(salesColumns(state)).toEqual([[T0, T0 + MIN], [0, 1234.56], [0, 3]])
+    expect(salesColumns(state)).toEqual([
+      [T0, T0 + MIN],
+      [0, 1234.56],
+      [0, 3]
+    ])
     expect(hasSales(state)).toBe(true)
     expect(hasSales(fromSalesResult({ productId: 1, from: T0, to: T0 + MIN, stepMs: MIN, points: [] }))).toBe(false)
   })

@@ -59,11 +59,7 @@ export function applySalesPoints(state: SalesSeriesState, updates: Iterable<{ pr
 
 /** Sales chart columns: window end (ms), amount (currency units), orders. */
 export function salesColumns(state: SalesSeriesState): ChartColumns {
-  return [
-    state.points.map((p) => p.windowEnd),
-    state.points.map((p) => p.amountCents / 100),
-    state.points.map((p) => p.orders)
-  ]
+  return [state.points.map((p) => p.windowEnd), state.points.map((p) => p.amountCents / 100), state.points.map((p) => p.orders)]
 }
 
 /** Whether any window of the series had a sale. */
@@ -86,7 +82,11 @@ function byCategoryCount(a: CategoryRating, b: CategoryRating): number {
  * no longer in `category`) removed, in the API's order, at most `limit` long.
  */
 export function applyProductRating(
-  items: readonly ProductRating[], productId: number, rating: ProductRating | null, category: string | null, limit: number
+  items: readonly ProductRating[],
+  productId: number,
+  rating: ProductRating | null,
+  category: string | null,
+  limit: number
 ): ProductRating[] {
   const rest = items.filter((p) => p.productId !== productId)
   if (rating !== null && (category === null || rating.category === category)) rest.push(rating)

@@ -1,5 +1,20 @@
 import { describe, expect, it } from 'vitest'
-import { formatAgo, formatAmount, formatClock, formatCompact, formatTimeTicks, formatCount, formatDistance, formatDuration, formatKmh, formatRate, formatRating, formatSpeed, formatTravelerType, naturalCompare } from './format.ts'
+import {
+  formatAgo,
+  formatAmount,
+  formatClock,
+  formatCompact,
+  formatTimeTicks,
+  formatCount,
+  formatDistance,
+  formatDuration,
+  formatKmh,
+  formatRate,
+  formatRating,
+  formatSpeed,
+  formatTravelerType,
+  naturalCompare
+} from './format.ts'
 import { hashOf, routeFromHash, Routes, takeTokenFromHash } from './route.ts'
 
 describe('number formatting', () => {

@@ -61,7 +61,12 @@ describe('shiftRange', () => {
   it('keeps overlapping windows, zero-fills new ones and applies remembered updates', () => {
     const state = fromSeriesResult(result([point(0, 1), point(1, 2), point(2, 3)], 0, 3))
     const next = shiftRange(state, { from: BASE + M, to: BASE + 5 * M }, [point(4, 40), point(9, 90)])
-    expect(next.points.map((p) => [p.windowStart - BASE, p.observations])).toEqual([[M, 2], [2 * M, 3], [3 * M, 0], [4 * M, 40]])
+    expect(next.points.map((p) => [p.windowStart - BASE, p.observations])).toEqual([
+      [M, 2],
+      [2 * M, 3],
+      [3 * M, 0],
+      [4 * M, 40]
+    ])
   })
 
   it('slot lookup agrees with the shifted grid', () => {

@@ -92,11 +92,7 @@ export function speedColumns(state: SeriesState): ChartColumns {
 
 /** Count chart columns: window start (ms), observations, travelers. */
 export function countColumns(state: SeriesState): ChartColumns {
-  return [
-    state.points.map((p) => p.windowStart),
-    state.points.map((p) => p.observations),
-    state.points.map((p) => p.travelers)
-  ]
+  return [state.points.map((p) => p.windowStart), state.points.map((p) => p.observations), state.points.map((p) => p.travelers)]
 }
 
 /** The headline figures of a series. */

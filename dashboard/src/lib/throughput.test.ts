@@ -4,23 +4,31 @@ import { appendReport, instanceLoad, lagTotals, partitionRates, throughputSeries
 
 function report(at: number, partitions: Array<[topic: string, partition: number, committed: number | null, end: number]>): LagReport {
   const ps = partitions.map(([topic, partition, committedOffset, endOffset]) => ({
-    topic, partition, committedOffset, endOffset, lag: Math.max(0, endOffset - (committedOffset ?? 0))
+    topic,
+    partition,
+    committedOffset,
+    endOffset,
+    lag: Math.max(0, endOffset - (committedOffset ?? 0))
   }))
   return { groupId: 'g', partitions: ps, totalLag: ps.reduce((s, p) => s + p.lag, 0), measuredAt: at }
 }
 
 describe('lagTotals', () => {
   it('sums committed and end offsets, counting a partition without a commit as zero', () => {
-    expect(lagTotals(report(5, [['t', 0, 10, 15], ['t', 1, null, 7]]))).toEqual({ at: 5, committed: 10, end: 22, lag: 12 })
+    expect(
+      lagTotals(
+        report(5, [
+          ['t', 0, 10, 15],
+          ['t', 1, null, 7]
+        ])
+      )
+    ).toEqual({ at: 5, committed: 10, end: 22, lag: 12 })
   })
 })
 
 describe('throughputSeries', () => {
   it('has no rate for the first reading and records/s after it', () => {
-    const points = throughputSeries([
-      report(0, [['t', 0, 0, 100]]),
-      report(5_000, [['t', 0, 500, 700]])
-    ], 20_000)
+    const points = throughputSeries([report(0, [['t', 0, 0, 100]]), report(5_000, [['t', 0, 500, 700]])], 20_000)
     expect(points[0]).toEqual({ at: 0, lag: 100, processedPerS: null, producedPerS: null })
     expect(points[1]).toEqual({ at: 5_000, lag: 200, processedPerS: 100, producedPerS: 120 })
   })
@@ -49,15 +57,38 @@ describe('appendReport', () => {
 })
 
 describe('partitionRates and instanceLoad', () => {
-  const older = report(0, [['t', 0, 100, 200], ['t', 1, 0, 50], ['t', 2, 10, 10]])
-  const newer = report(10_000, [['t', 0, 300, 400], ['t', 1, 50, 80], ['t', 2, 10, 10], ['t', 3, 5, 5]])
+  const older = report(0, [
+    ['t', 0, 100, 200],
+    ['t', 1, 0, 50],
+    ['t', 2, 10, 10]
+  ])
+  const newer = report(10_000, [
+    ['t', 0, 300, 400],
+    ['t', 1, 50, 80],
+    ['t', 2, 10, 10],
+    ['t', 3, 5, 5]
+  ])
   const instances: InstancesReport = {
     groupId: 'g',
     state: 'STABLE',
     measuredAt: 10_000,
     instances: [
-      { memberId: 'm1', clientId: 'w1', clientHost: '/127.0.0.1', groupInstanceId: null, assignments: [{ topic: 't', partitions: [0, 1] }], tasks: ['0_0', '0_1'] },
-      { memberId: 'm2', clientId: 'w2', clientHost: '/127.0.0.1', groupInstanceId: 'worker-2', assignments: [{ topic: 't', partitions: [2, 3] }], tasks: ['0_2', '0_3'] }
+      {
+        memberId: 'm1',
+        clientId: 'w1',
+        clientHost: '/127.0.0.1',
+        groupInstanceId: null,
+        assignments: [{ topic: 't', partitions: [0, 1] }],
+        tasks: ['0_0', '0_1']
+      },
+      {
+        memberId: 'm2',
+        clientId: 'w2',
+        clientHost: '/127.0.0.1',
+        groupInstanceId: 'worker-2',
+        assignments: [{ topic: 't', partitions: [2, 3] }],
+        tasks: ['0_2', '0_3']
+      }
     ]
   }
 

@@ -88,7 +88,11 @@ export function partitionRates(older: LagReport, newer: LagReport): Map<string, 
 }
 
 /** Per worker (member id): its partitions' lag and processed records/s (null when unknown). */
-export function instanceLoad(instances: InstancesReport, latest: LagReport | undefined, rates: Map<string, number> | undefined): Map<string, { lag: number; processedPerS: number | null; partitions: number }> {
+export function instanceLoad(
+  instances: InstancesReport,
+  latest: LagReport | undefined,
+  rates: Map<string, number> | undefined
+): Map<string, { lag: number; processedPerS: number | null; partitions: number }> {
   const lagOf = new Map((latest?.partitions ?? []).map((p) => [partitionKey(p.topic, p.partition), p.lag]))
   const out = new Map<string, { lag: number; processedPerS: number | null; partitions: number }>()
   for (const inst of instances.instances) {

@@ -17,9 +17,7 @@ export type RangePreset = keyof typeof RangePresets
 export const RANGE_PRESETS = Object.keys(RangePresets) as RangePreset[]
 
 /** What the user picked. Custom bounds are epoch ms as entered (not yet on the grid). */
-export type RangeSelection =
-  | { readonly kind: 'preset'; readonly preset: RangePreset }
-  | { readonly kind: 'custom'; readonly from: number; readonly to: number }
+export type RangeSelection = { readonly kind: 'preset'; readonly preset: RangePreset } | { readonly kind: 'custom'; readonly from: number; readonly to: number }
 
 /** A query range: windows whose start is in `[from, to)`, both multiples of a minute. */
 export interface TimeRange {

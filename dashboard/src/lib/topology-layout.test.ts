@@ -34,8 +34,18 @@ describe('layoutSubtopology', () => {
 
   it('draws every node, the topic a source reads and each topic a sink writes', () => {
     expect(layout.boxes.map((b) => b.id).sort()).toEqual([
-      'node:a', 'node:a-out', 'node:b', 'node:b-out', 'node:c', 'node:c-out', 'node:src', 'node:travelers',
-      'topic:obs:in', 'topic:out-a:out', 'topic:out-b:out', 'topic:out-c:out'
+      'node:a',
+      'node:a-out',
+      'node:b',
+      'node:b-out',
+      'node:c',
+      'node:c-out',
+      'node:src',
+      'node:travelers',
+      'topic:obs:in',
+      'topic:out-a:out',
+      'topic:out-b:out',
+      'topic:out-c:out'
     ])
   })
 
@@ -85,9 +95,17 @@ describe('layoutSubtopology', () => {
   it('connects topic to source, each predecessor to its node and each sink to its topic', () => {
     const edges = layout.edges.map((e) => `${e.from}>${e.to}`).sort()
     expect(edges).toEqual([
-      'node:a-out>topic:out-a:out', 'node:a>node:a-out', 'node:b-out>topic:out-b:out', 'node:b>node:b-out',
-      'node:c-out>topic:out-c:out', 'node:c>node:c-out', 'node:src>node:travelers',
-      'node:travelers>node:a', 'node:travelers>node:b', 'node:travelers>node:c', 'topic:obs:in>node:src'
+      'node:a-out>topic:out-a:out',
+      'node:a>node:a-out',
+      'node:b-out>topic:out-b:out',
+      'node:b>node:b-out',
+      'node:c-out>topic:out-c:out',
+      'node:c>node:c-out',
+      'node:src>node:travelers',
+      'node:travelers>node:a',
+      'node:travelers>node:b',
+      'node:travelers>node:c',
+      'topic:obs:in>node:src'
     ])
     const e = layout.edges.find((x) => x.from === 'node:src') as { path: string }
     const src = box(layout, 'node:src')
@@ -116,7 +134,12 @@ describe('layoutSubtopology', () => {
     }
     const l = layoutSubtopology(join, { direction: 'horizontal' })
     expect(box(l, 'node:j').layer).toBe(4)
-    expect(l.boxes.filter((b) => b.kind === 'topic').map((b) => b.label).sort()).toEqual(['t1', 't2'])
+    expect(
+      l.boxes
+        .filter((b) => b.kind === 'topic')
+        .map((b) => b.label)
+        .sort()
+    ).toEqual(['t1', 't2'])
   })
 
   it('terminates on a cycle (not a valid topology) instead of looping', () => {
@@ -170,7 +193,11 @@ describe('fitLayout', () => {
 
 describe('topologyCounts', () => {
   it('counts nodes, distinct stores and distinct topics', () => {
-    expect(topologyCounts({ subtopologies: [traffic], globalStores: [{ id: 1, source: { name: 'g', topic: 'global' }, processor: { name: 'gp', stores: ['g-store', 'a-store'] } }] }))
-      .toEqual({ subtopologies: 1, nodes: 8, stores: 6, topics: 5 })
+    expect(
+      topologyCounts({
+        subtopologies: [traffic],
+        globalStores: [{ id: 1, source: { name: 'g', topic: 'global' }, processor: { name: 'gp', stores: ['g-store', 'a-store'] } }]
+      })
+    ).toEqual({ subtopologies: 1, nodes: 8, stores: 6, topics: 5 })
   })
 })

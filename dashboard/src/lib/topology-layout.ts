@@ -139,7 +139,8 @@ export function layoutSubtopology(sub: TopologyView['subtopologies'][number], op
     } else if (d.kind === 'sink') {
       for (const t of d.topics) {
         const id = `${topicId(t)}:out`
-        if (!topicBoxes.has(id)) topicBoxes.set(id, { id, kind: 'topic', label: t, stores: [], topics: [t], layer: lastNodeLayer + 1, order: d.order, preds: [] })
+        if (!topicBoxes.has(id))
+          topicBoxes.set(id, { id, kind: 'topic', label: t, stores: [], topics: [t], layer: lastNodeLayer + 1, order: d.order, preds: [] })
         ;(topicBoxes.get(id) as Draft).preds.push(d.id)
         edges.push({ from: d.id, to: id })
       }
@@ -230,7 +231,12 @@ function curveV(a: LayoutBox, b: LayoutBox): string {
 }
 
 /** Counts of what a topology holds, for its heading. */
-export function topologyCounts(view: Pick<TopologyView, 'subtopologies' | 'globalStores'>): { subtopologies: number; nodes: number; stores: number; topics: number } {
+export function topologyCounts(view: Pick<TopologyView, 'subtopologies' | 'globalStores'>): {
+  subtopologies: number
+  nodes: number
+  stores: number
+  topics: number
+} {
   const stores = new Set<string>()
   const topics = new Set<string>()
   let nodes = 0

@@ -14,7 +14,15 @@ import { batch, createEffect, createSignal, onCleanup, untrack, type Accessor } 
 import { api, call, problemOf } from '../api/client.ts'
 import type { ApiProblem } from '../api/errors.ts'
 import { createLiveSubscription, type LiveStatus } from '../api/live.ts'
-import type { CategoryRatingsResult, CommerceLiveEvent, CommerceProducts, ProductRating, ProductRatingsResult, SalesPoint, TopProductsResult } from '../api/types.ts'
+import type {
+  CategoryRatingsResult,
+  CommerceLiveEvent,
+  CommerceProducts,
+  ProductRating,
+  ProductRatingsResult,
+  SalesPoint,
+  TopProductsResult
+} from '../api/types.ts'
 import { applyCategoryRating, applyProductRating, applySalesPoints, fromSalesResult, type SalesSeriesState } from '../lib/commerce-data.ts'
 import { msUntilNextMinute } from '../lib/time-range.ts'
 
@@ -44,7 +52,11 @@ interface LiveCell<T, TEvent> extends LiveValue<T> {
  * A query answer patched by events: events wait while a read is in flight and are applied on top of
  * its answer; otherwise they are applied every `FLUSH_MS`. `onApplied` counts what was applied.
  */
-function createLiveCell<T, TEvent>(read: () => Promise<T> | undefined, apply: (value: T, events: readonly TEvent[]) => T, onApplied: (n: number) => void): LiveCell<T, TEvent> {
+function createLiveCell<T, TEvent>(
+  read: () => Promise<T> | undefined,
+  apply: (value: T, events: readonly TEvent[]) => T,
+  onApplied: (n: number) => void
+): LiveCell<T, TEvent> {
   const [value, setValue] = createSignal<T | undefined>(undefined)
   const [problem, setProblem] = createSignal<ApiProblem | undefined>(undefined)
   const [loading, setLoading] = createSignal(false)
@@ -159,7 +171,11 @@ export function createCommerceLive(args: CommerceLiveArgs): CommerceLive {
     (current, events) => events.reduce((best, e) => (e.windowEnd >= best.windowEnd ? e : best), current),
     applied
   )
-  const products = createLiveCell<CommerceProducts, never>(() => call((c) => c.commerce.products.query({})), (current) => current, applied)
+  const products = createLiveCell<CommerceProducts, never>(
+    () => call((c) => c.commerce.products.query({})),
+    (current) => current,
+    applied
+  )
   const series = createLiveCell<SalesSeriesState, { productId: number; point: SalesPoint }>(
     () => {
       const productId = untrack(args.productId)

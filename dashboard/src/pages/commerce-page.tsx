@@ -27,7 +27,9 @@ function Histogram(props: { histogram: StarHistogram; compact?: boolean }): JSX.
         {(stars) => (
           <div class="histogram-row" title={`${stars} star${stars === 1 ? '' : 's'}: ${formatCount(props.histogram[stars - 1])}`}>
             <span class="histogram-label">{stars}★</span>
-            <span class="histogram-track"><span class="histogram-bar" style={{ width: `${((shares()[stars - 1] ?? 0) * 100).toFixed(1)}%` }} /></span>
+            <span class="histogram-track">
+              <span class="histogram-bar" style={{ width: `${((shares()[stars - 1] ?? 0) * 100).toFixed(1)}%` }} />
+            </span>
             <span class="histogram-count">{formatCompact(props.histogram[stars - 1])}</span>
           </div>
         )}
@@ -43,14 +45,23 @@ function Histogram(props: { histogram: StarHistogram; compact?: boolean }): JSX.
  */
 function Loaded<T>(props: { cell: LiveValue<T>; loadingLabel: string; height: number; children: (value: Accessor<T>) => JSX.Element }): JSX.Element {
   return (
-    <Show when={props.cell.value()} fallback={
-      <Show when={props.cell.problem()} keyed fallback={<Loading label={props.loadingLabel} height={props.height} />}>
-        {(p: ApiProblem) => <Problem problem={p} onRetry={() => props.cell.load(false)} height={props.height} />}
-      </Show>
-    }>
+    <Show
+      when={props.cell.value()}
+      fallback={
+        <Show when={props.cell.problem()} keyed fallback={<Loading label={props.loadingLabel} height={props.height} />}>
+          {(p: ApiProblem) => <Problem problem={p} onRetry={() => props.cell.load(false)} height={props.height} />}
+        </Show>
+      }
+    >
       {(value) => (
         <>
-          <Show when={props.cell.problem()}>{(p) => <p class="form-error" role="alert">{p().message}</p>}</Show>
+          <Show when={props.cell.problem()}>
+            {(p) => (
+              <p class="form-error" role="alert">
+                {p().message}
+              </p>
+            )}
+          </Show>
           {props.children(value as Accessor<T>)}
         </>
       )}
@@ -81,7 +92,9 @@ export function CommercePage(): JSX.Element {
     const t = top()
     return t === undefined ? 'the last hour' : `${formatClock(t.windowStart)} – ${formatClock(t.windowEnd)}`
   }
-  const sortedProducts = createMemo(() => [...(data.products.value()?.products ?? [])].sort((a, b) => naturalCompare(productLabel(a), productLabel(b)) || a.productId - b.productId))
+  const sortedProducts = createMemo(() =>
+    [...(data.products.value()?.products ?? [])].sort((a, b) => naturalCompare(productLabel(a), productLabel(b)) || a.productId - b.productId)
+  )
   const chosenLabel = (): string => {
     const id = productId()
     if (id === null) return ''
@@ -104,22 +117,44 @@ export function CommercePage(): JSX.Element {
         </div>
         <div class="page-meta">
           <Show when={data.lastLiveAt()} fallback={<span class="muted">{live() ? 'Waiting for updates' : 'Live updates paused'}</span>}>
-            {(at) => <span class="muted" data-testid="last-update">Updated {formatAgo(at(), clock())}</span>}
+            {(at) => (
+              <span class="muted" data-testid="last-update">
+                Updated {formatAgo(at(), clock())}
+              </span>
+            )}
           </Show>
           <label class="switch" data-testid="live-toggle">
             <input type="checkbox" role="switch" checked={live()} onChange={(e) => setLive(e.currentTarget.checked)} />
-            <span class="switch-track" aria-hidden="true"><span class="switch-thumb" /></span>
-            <StatusDot tone={LIVE_LABEL[data.liveStatus()].tone} label={LIVE_LABEL[data.liveStatus()].label} pulse={data.liveStatus() === 'live'} testId="live-status" />
+            <span class="switch-track" aria-hidden="true">
+              <span class="switch-thumb" />
+            </span>
+            <StatusDot
+              tone={LIVE_LABEL[data.liveStatus()].tone}
+              label={LIVE_LABEL[data.liveStatus()].label}
+              pulse={data.liveStatus() === 'live'}
+              testId="live-status"
+            />
           </label>
         </div>
       </div>
-      <Show when={data.liveProblem()}>{(p) => <p class="form-error" role="alert">Live updates: {p().message}</p>}</Show>
+      <Show when={data.liveProblem()}>
+        {(p) => (
+          <p class="form-error" role="alert">
+            Live updates: {p().message}
+          </p>
+        )}
+      </Show>
 
       <Show when={empty()}>
         <Card testId="commerce-empty">
           <Empty
             title="No commerce data yet"
-            detail={<>No sale or rating has reached the output topics. Start the commerce worker (<code>npm run worker -- commerce</code>) and the simulator (<code>npm run simulate -- commerce --realtime</code>).</>}
+            detail={
+              <>
+                No sale or rating has reached the output topics. Start the commerce worker (<code>npm run worker -- commerce</code>) and the simulator (
+                <code>npm run simulate -- commerce --realtime</code>).
+              </>
+            }
           />
         </Card>
       </Show>
@@ -135,29 +170,54 @@ export function CommercePage(): JSX.Element {
         <Card title="Top products" subtitle={`By amount sold in the last hour (${windowText()}); pick one to chart it`} testId="card-top">
           <Loaded cell={data.top} loadingLabel="Loading top products…" height={260}>
             {(t) => (
-              <Show when={t().items.length > 0} fallback={<Empty title="No sales in the last hour" detail="Products appear here as soon as a sale of the last hour is counted." height={240} testId="top-empty" />}>
+              <Show
+                when={t().items.length > 0}
+                fallback={
+                  <Empty
+                    title="No sales in the last hour"
+                    detail="Products appear here as soon as a sale of the last hour is counted."
+                    height={240}
+                    testId="top-empty"
+                  />
+                }
+              >
                 <div class="table-scroll">
                   <table class="table" data-testid="top-products">
                     <thead>
                       <tr>
-                        <th scope="col" class="num">#</th>
+                        <th scope="col" class="num">
+                          #
+                        </th>
                         <th scope="col">Product</th>
                         <th scope="col">Category</th>
-                        <th scope="col" class="num">Orders</th>
-                        <th scope="col" class="num">Units</th>
-                        <th scope="col" class="num">Amount</th>
+                        <th scope="col" class="num">
+                          Orders
+                        </th>
+                        <th scope="col" class="num">
+                          Units
+                        </th>
+                        <th scope="col" class="num">
+                          Amount
+                        </th>
                       </tr>
                     </thead>
                     <tbody>
                       <For each={t().items}>
                         {(p: TopProduct) => (
-                          <tr class="row-pick" classList={{ 'row-active': p.productId === productId() }} data-product-id={p.productId} onClick={() => setChosen(p.productId)}>
+                          <tr
+                            class="row-pick"
+                            classList={{ 'row-active': p.productId === productId() }}
+                            data-product-id={p.productId}
+                            onClick={() => setChosen(p.productId)}
+                          >
                             <td class="num muted">{p.rank}</td>
                             <td class="cell-main">{productLabel(p)}</td>
                             <td class="muted">{p.category ?? '—'}</td>
                             <td class="num">{formatCount(p.orders)}</td>
                             <td class="num">{formatCount(p.units)}</td>
-                            <td class="num" data-testid="top-amount">{formatAmount(p.amountCents)}</td>
+                            <td class="num" data-testid="top-amount">
+                              {formatAmount(p.amountCents)}
+                            </td>
                           </tr>
                         )}
                       </For>
@@ -165,7 +225,9 @@ export function CommercePage(): JSX.Element {
                   </table>
                 </div>
                 <Show when={t().productsWithSales > TOP_LIMIT}>
-                  <div class="table-foot"><span class="muted">{formatCount(t().productsWithSales - TOP_LIMIT)} more product(s) sold in the last hour</span></div>
+                  <div class="table-foot">
+                    <span class="muted">{formatCount(t().productsWithSales - TOP_LIMIT)} more product(s) sold in the last hour</span>
+                  </div>
                 </Show>
               </Show>
             )}
@@ -177,12 +239,27 @@ export function CommercePage(): JSX.Element {
           subtitle="Amount and orders of the 1-hour window ending at each minute, last 6 hours"
           testId="card-sales"
           actions={
-            <select data-testid="product-select" aria-label="Product" value={productId() ?? ''} onChange={(e) => setChosen(Number(e.currentTarget.value))} disabled={sortedProducts().length === 0}>
-              <For each={sortedProducts()}>{(p) => <option value={p.productId} selected={p.productId === productId()}>{productLabel(p)} (#{p.productId})</option>}</For>
+            <select
+              data-testid="product-select"
+              aria-label="Product"
+              value={productId() ?? ''}
+              onChange={(e) => setChosen(Number(e.currentTarget.value))}
+              disabled={sortedProducts().length === 0}
+            >
+              <For each={sortedProducts()}>
+                {(p) => (
+                  <option value={p.productId} selected={p.productId === productId()}>
+                    {productLabel(p)} (#{p.productId})
+                  </option>
+                )}
+              </For>
             </select>
           }
         >
-          <Show when={productId() !== null} fallback={<Empty title="No product to show" detail="Products appear once a sale or rating of them is counted." height={290} />}>
+          <Show
+            when={productId() !== null}
+            fallback={<Empty title="No product to show" detail="Products appear once a sale or rating of them is counted." height={290} />}
+          >
             <Loaded cell={data.series} loadingLabel="Loading sales…" height={290}>
               {(s) => (
                 <div class="chart-wrap" classList={{ 'is-loading': data.series.loading() }}>
@@ -204,7 +281,12 @@ export function CommercePage(): JSX.Element {
               )}
             </Loaded>
             <Show when={lastPoint()}>
-              {(p) => <p class="muted chart-note" data-testid="sales-last-hour">Last hour ({formatClock(p().windowStart)} – {formatClock(p().windowEnd)}): <strong>{formatAmount(p().amountCents)}</strong> in {formatCount(p().orders)} order(s), {formatCount(p().units)} unit(s)</p>}
+              {(p) => (
+                <p class="muted chart-note" data-testid="sales-last-hour">
+                  Last hour ({formatClock(p().windowStart)} – {formatClock(p().windowEnd)}): <strong>{formatAmount(p().amountCents)}</strong> in{' '}
+                  {formatCount(p().orders)} order(s), {formatCount(p().units)} unit(s)
+                </p>
+              )}
             </Show>
           </Show>
         </Card>
@@ -218,16 +300,34 @@ export function CommercePage(): JSX.Element {
                 <div class="table-scroll">
                   <table class="table" data-testid="category-ratings">
                     <thead>
-                      <tr><th scope="col">Category</th><th scope="col" class="num">Ratings</th><th scope="col" class="num">Average</th><th scope="col">Stars</th></tr>
+                      <tr>
+                        <th scope="col">Category</th>
+                        <th scope="col" class="num">
+                          Ratings
+                        </th>
+                        <th scope="col" class="num">
+                          Average
+                        </th>
+                        <th scope="col">Stars</th>
+                      </tr>
                     </thead>
                     <tbody>
                       <For each={r().items}>
                         {(c: CategoryRating) => (
-                          <tr class="row-pick" classList={{ 'row-active': c.category === category() }} data-category={c.category} onClick={() => setCategory(category() === c.category ? null : c.category)}>
+                          <tr
+                            class="row-pick"
+                            classList={{ 'row-active': c.category === category() }}
+                            data-category={c.category}
+                            onClick={() => setCategory(category() === c.category ? null : c.category)}
+                          >
                             <td class="cell-main">{c.category}</td>
                             <td class="num">{formatCount(c.count)}</td>
-                            <td class="num" data-testid="average">{formatRating(c.average)}</td>
-                            <td class="cell-histogram"><Histogram histogram={c.histogram} compact /></td>
+                            <td class="num" data-testid="average">
+                              {formatRating(c.average)}
+                            </td>
+                            <td class="cell-histogram">
+                              <Histogram histogram={c.histogram} compact />
+                            </td>
                           </tr>
                         )}
                       </For>
@@ -243,25 +343,60 @@ export function CommercePage(): JSX.Element {
           title="Ratings by product"
           subtitle={category() === null ? 'All-time ratings, most rated first' : `All-time ratings in ${category() ?? ''}, most rated first`}
           testId="card-product-ratings"
-          actions={<Show when={category() !== null}><button type="button" class="button button-ghost" onClick={() => setCategory(null)} data-testid="clear-category">All categories</button></Show>}
+          actions={
+            <Show when={category() !== null}>
+              <button type="button" class="button button-ghost" onClick={() => setCategory(null)} data-testid="clear-category">
+                All categories
+              </button>
+            </Show>
+          }
         >
           <Loaded cell={data.productRatings} loadingLabel="Loading ratings…" height={200}>
             {(r) => (
-              <Show when={r().items.length > 0} fallback={<Empty title="No rated products" detail={category() === null ? undefined : 'No product of this category has ratings.'} height={180} testId="product-ratings-empty" />}>
+              <Show
+                when={r().items.length > 0}
+                fallback={
+                  <Empty
+                    title="No rated products"
+                    detail={category() === null ? undefined : 'No product of this category has ratings.'}
+                    height={180}
+                    testId="product-ratings-empty"
+                  />
+                }
+              >
                 <div class="table-scroll table-tall">
                   <table class="table" data-testid="product-ratings">
                     <thead>
-                      <tr><th scope="col">Product</th><th scope="col">Category</th><th scope="col" class="num">Ratings</th><th scope="col" class="num">Average</th><th scope="col">Stars</th></tr>
+                      <tr>
+                        <th scope="col">Product</th>
+                        <th scope="col">Category</th>
+                        <th scope="col" class="num">
+                          Ratings
+                        </th>
+                        <th scope="col" class="num">
+                          Average
+                        </th>
+                        <th scope="col">Stars</th>
+                      </tr>
                     </thead>
                     <tbody>
                       <For each={r().items}>
                         {(p: ProductRating) => (
-                          <tr class="row-pick" classList={{ 'row-active': p.productId === productId() }} data-product-id={p.productId} onClick={() => setChosen(p.productId)}>
+                          <tr
+                            class="row-pick"
+                            classList={{ 'row-active': p.productId === productId() }}
+                            data-product-id={p.productId}
+                            onClick={() => setChosen(p.productId)}
+                          >
                             <td class="cell-main">{productLabel(p)}</td>
                             <td class="muted">{p.category}</td>
                             <td class="num">{formatCount(p.count)}</td>
-                            <td class="num" data-testid="average">{formatRating(p.average)}</td>
-                            <td class="cell-histogram"><Histogram histogram={p.histogram} compact /></td>
+                            <td class="num" data-testid="average">
+                              {formatRating(p.average)}
+                            </td>
+                            <td class="cell-histogram">
+                              <Histogram histogram={p.histogram} compact />
+                            </td>
                           </tr>
                         )}
                       </For>
@@ -269,7 +404,9 @@ export function CommercePage(): JSX.Element {
                   </table>
                 </div>
                 <div class="table-foot">
-                  <span class="muted">{formatCount(r().items.length)} of {formatCount(r().total)} rated product(s) shown</span>
+                  <span class="muted">
+                    {formatCount(r().items.length)} of {formatCount(r().total)} rated product(s) shown
+                  </span>
                   <Show when={data.top.value()}>{(t) => <span class="muted">as of {formatDateTime(t().at)}</span>}</Show>
                 </div>
               </Show>

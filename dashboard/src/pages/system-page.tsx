@@ -26,7 +26,11 @@ const THROUGHPUT_SERIES: ChartSeries[] = [
 ]
 
 /** A polled query: latest value, problem, and whether the first answer is still pending. */
-function poll<T>(read: () => Promise<T>, everyMs: number | null, onValue?: (value: T) => void): { value: () => T | undefined; problem: () => ApiProblem | undefined; refresh: () => void } {
+function poll<T>(
+  read: () => Promise<T>,
+  everyMs: number | null,
+  onValue?: (value: T) => void
+): { value: () => T | undefined; problem: () => ApiProblem | undefined; refresh: () => void } {
   const [value, setValue] = createSignal<T | undefined>(undefined)
   const [problem, setProblem] = createSignal<ApiProblem | undefined>(undefined)
   let stopped = false
@@ -72,13 +76,21 @@ export function SystemPage(): JSX.Element {
 
   const topology = poll<TopologyView>(() => call((c) => c.system.topology.query()), null)
   const instances = poll<InstancesReport>(() => call((c) => c.system.instances.query()), POLL_MS)
-  const lag = poll<LagReport>(() => call((c) => c.system.lag.query()), POLL_MS, (r) => setHistory((h) => appendReport(h, r, HISTORY_MS)))
-  const health = poll<HealthReport>(() => call(async (c) => {
-    const report = await c.system.health.query()
-    // The client always sends the token; only a token the API did not accept gets the public answer.
-    if (!('progress' in report)) throw new Error('the query API answered only its readiness: the token was not accepted')
-    return report
-  }), POLL_MS * 2)
+  const lag = poll<LagReport>(
+    () => call((c) => c.system.lag.query()),
+    POLL_MS,
+    (r) => setHistory((h) => appendReport(h, r, HISTORY_MS))
+  )
+  const health = poll<HealthReport>(
+    () =>
+      call(async (c) => {
+        const report = await c.system.health.query()
+        // The client always sends the token; only a token the API did not accept gets the public answer.
+        if (!('progress' in report)) throw new Error('the query API answered only its readiness: the token was not accepted')
+        return report
+      }),
+    POLL_MS * 2
+  )
 
   const points = createMemo(() => throughputSeries(history(), RATE_WINDOW_MS))
   const latestRate = createMemo(() => points().at(-1)?.processedPerS ?? null)
@@ -117,7 +129,14 @@ export function SystemPage(): JSX.Element {
         <div>
           <h1 class="page-title">System</h1>
           <p class="page-subtitle">
-            Traffic workers <Show when={instances.value()} fallback="">{(i) => <>of <span class="mono">{i().groupId}</span></>}</Show>
+            Traffic workers{' '}
+            <Show when={instances.value()} fallback="">
+              {(i) => (
+                <>
+                  of <span class="mono">{i().groupId}</span>
+                </>
+              )}
+            </Show>
           </p>
         </div>
         <div class="page-meta">
@@ -127,11 +146,30 @@ export function SystemPage(): JSX.Element {
         </div>
       </div>
 
-      <Show when={!forbidden()} fallback={
-        <Card><Empty title="This token cannot see the system view" detail={<>The system page needs a token with the <code>admin</code> scope. Sign in with one to see the workers.</>} height={200} testId="system-forbidden" /></Card>
-      }>
+      <Show
+        when={!forbidden()}
+        fallback={
+          <Card>
+            <Empty
+              title="This token cannot see the system view"
+              detail={
+                <>
+                  The system page needs a token with the <code>admin</code> scope. Sign in with one to see the workers.
+                </>
+              }
+              height={200}
+              testId="system-forbidden"
+            />
+          </Card>
+        }
+      >
         <div class="stats">
-          <Stat label="Worker instances" value={formatCount(instances.value()?.instances.length)} hint={taskCount() === undefined ? '' : `${taskCount()} tasks assigned`} testId="stat-instances" />
+          <Stat
+            label="Worker instances"
+            value={formatCount(instances.value()?.instances.length)}
+            hint={taskCount() === undefined ? '' : `${taskCount()} tasks assigned`}
+            testId="stat-instances"
+          />
           <Stat
             label="Processed"
             value={formatRate(reportedRate() ?? latestRate())}
@@ -141,21 +179,44 @@ export function SystemPage(): JSX.Element {
           <Stat label="Consumer lag" value={formatCompact(lag.value()?.totalLag)} hint="records not yet committed" testId="stat-lag" />
           <Stat
             label="Query API"
-            value={<Show when={health.value()} fallback="—">{(h) => <StatusDot tone={h().ready ? 'ok' : 'warn'} label={h().ready ? 'Ready' : `Catching up ${Math.round(h().progress.fraction * 100)}%`} />}</Show>}
-            hint={<Show when={health.value()}>{(h) => <>{formatCompact(h().materialized.windows)} windows · {formatCompact(h().materialized.sessions)} sessions · up {formatDuration(h().uptimeMs)}</>}</Show>}
+            value={
+              <Show when={health.value()} fallback="—">
+                {(h) => <StatusDot tone={h().ready ? 'ok' : 'warn'} label={h().ready ? 'Ready' : `Catching up ${Math.round(h().progress.fraction * 100)}%`} />}
+              </Show>
+            }
+            hint={
+              <Show when={health.value()}>
+                {(h) => (
+                  <>
+                    {formatCompact(h().materialized.windows)} windows · {formatCompact(h().materialized.sessions)} sessions · up {formatDuration(h().uptimeMs)}
+                  </>
+                )}
+              </Show>
+            }
           />
         </div>
 
         <Card
           title="Topology"
-          subtitle={<Show when={counts()} fallback="The workers' processing graph (describe())">{(c) => <>{c().subtopologies} sub-topolog{c().subtopologies === 1 ? 'y' : 'ies'} · {c().nodes} nodes · {c().stores} state stores · {c().topics} topics</>}</Show>}
+          subtitle={
+            <Show when={counts()} fallback="The workers' processing graph (describe())">
+              {(c) => (
+                <>
+                  {c().subtopologies} sub-topolog{c().subtopologies === 1 ? 'y' : 'ies'} · {c().nodes} nodes · {c().stores} state stores · {c().topics} topics
+                </>
+              )}
+            </Show>
+          }
           testId="card-topology"
         >
-          <Show when={topology.value()} fallback={
-            <Show when={topology.problem()} fallback={<Loading label="Loading topology…" height={220} />}>
-              {(p) => <Problem problem={p()} onRetry={topology.refresh} height={200} />}
-            </Show>
-          }>
+          <Show
+            when={topology.value()}
+            fallback={
+              <Show when={topology.problem()} fallback={<Loading label="Loading topology…" height={220} />}>
+                {(p) => <Problem problem={p()} onRetry={topology.refresh} height={200} />}
+              </Show>
+            }
+          >
             {(t) => (
               <>
                 <TopologyGraph topology={t()} />
@@ -170,13 +231,21 @@ export function SystemPage(): JSX.Element {
 
         <div class="system-grid">
           <Card title="Worker instances" subtitle="Members of the workers' consumer group and the tasks they run" testId="card-instances">
-            <Show when={instances.value()} fallback={
-              <Show when={instances.problem()} fallback={<Loading label="Loading instances…" />}>
-                {(p) => <Problem problem={p()} onRetry={instances.refresh} />}
-              </Show>
-            }>
+            <Show
+              when={instances.value()}
+              fallback={
+                <Show when={instances.problem()} fallback={<Loading label="Loading instances…" />}>
+                  {(p) => <Problem problem={p()} onRetry={instances.refresh} />}
+                </Show>
+              }
+            >
               {(i) => (
-                <Show when={i().instances.length > 0 || (i().unattachedReports?.length ?? 0) > 0} fallback={<Empty title="No worker is running" detail="Start a traffic worker; it appears here once it joins the group." testId="instances-empty" />}>
+                <Show
+                  when={i().instances.length > 0 || (i().unattachedReports?.length ?? 0) > 0}
+                  fallback={
+                    <Empty title="No worker is running" detail="Start a traffic worker; it appears here once it joins the group." testId="instances-empty" />
+                  }
+                >
                   <WorkerInstances report={i()} load={load()} now={clock()} />
                 </Show>
               )}
@@ -185,14 +254,22 @@ export function SystemPage(): JSX.Element {
 
           <Card
             title="Throughput and lag"
-            subtitle={<>Records/s processed and produced, and lag, since this page opened · updated {lag.value() === undefined ? '—' : formatAgo(lag.value()?.measuredAt ?? 0, clock())}</>}
+            subtitle={
+              <>
+                Records/s processed and produced, and lag, since this page opened · updated{' '}
+                {lag.value() === undefined ? '—' : formatAgo(lag.value()?.measuredAt ?? 0, clock())}
+              </>
+            }
             testId="card-lag"
           >
-            <Show when={lag.value()} fallback={
-              <Show when={lag.problem()} fallback={<Loading label="Reading consumer lag…" />}>
-                {(p) => <Problem problem={p()} onRetry={lag.refresh} />}
-              </Show>
-            }>
+            <Show
+              when={lag.value()}
+              fallback={
+                <Show when={lag.problem()} fallback={<Loading label="Reading consumer lag…" />}>
+                  {(p) => <Problem problem={p()} onRetry={lag.refresh} />}
+                </Show>
+              }
+            >
               {(l) => (
                 <>
                   <Show when={points().length >= 2} fallback={<Empty title="Measuring…" detail="Rates need two readings, 5 seconds apart." height={200} />}>
@@ -213,7 +290,21 @@ export function SystemPage(): JSX.Element {
                     <div class="table-scroll table-compact">
                       <table class="table" data-testid="lag-table">
                         <thead>
-                          <tr><th scope="col">Topic</th><th scope="col" class="num">Partition</th><th scope="col" class="num">Committed</th><th scope="col" class="num">End</th><th scope="col" class="num">Lag</th></tr>
+                          <tr>
+                            <th scope="col">Topic</th>
+                            <th scope="col" class="num">
+                              Partition
+                            </th>
+                            <th scope="col" class="num">
+                              Committed
+                            </th>
+                            <th scope="col" class="num">
+                              End
+                            </th>
+                            <th scope="col" class="num">
+                              Lag
+                            </th>
+                          </tr>
                         </thead>
                         <tbody>
                           <For each={l().partitions}>
@@ -223,7 +314,9 @@ export function SystemPage(): JSX.Element {
                                 <td class="num">{p.partition}</td>
                                 <td class="num">{formatCount(p.committedOffset)}</td>
                                 <td class="num">{formatCount(p.endOffset)}</td>
-                                <td class="num" classList={{ 'lag-high': p.lag > 1000 }}>{formatCount(p.lag)}</td>
+                                <td class="num" classList={{ 'lag-high': p.lag > 1000 }}>
+                                  {formatCount(p.lag)}
+                                </td>
                               </tr>
                             )}
                           </For>

@@ -37,7 +37,13 @@ function Graph(props: { layout: SubtopologyLayout; available: number }): JSX.Ele
               >
                 <div class="topo-kind">{KIND_LABEL[b.kind]}</div>
                 <div class="topo-name">{b.label}</div>
-                <For each={b.stores}>{(s) => <div class="topo-store" data-testid="topology-store" title={`state store ${s}`}>{s}</div>}</For>
+                <For each={b.stores}>
+                  {(s) => (
+                    <div class="topo-store" data-testid="topology-store" title={`state store ${s}`}>
+                      {s}
+                    </div>
+                  )}
+                </For>
               </div>
             )}
           </For>
@@ -60,7 +66,13 @@ export function TopologyGraph(props: { topology: TopologyView }): JSX.Element {
   })
   const layouts = createMemo(() => props.topology.subtopologies.map((sub) => fitLayout(sub, width() - 2)))
   return (
-    <div ref={(el) => { host = el }} class="topology" data-testid="topology">
+    <div
+      ref={(el) => {
+        host = el
+      }}
+      class="topology"
+      data-testid="topology"
+    >
       <For each={layouts()}>
         {(layout) => (
           <figure class="subtopology" data-testid="subtopology">
@@ -74,7 +86,11 @@ export function TopologyGraph(props: { topology: TopologyView }): JSX.Element {
           <figcaption>Global stores</figcaption>
           <ul class="plain-list">
             <For each={props.topology.globalStores}>
-              {(g) => <li><span class="mono">{g.source.topic}</span> → <span class="mono">{g.processor.name}</span> ({g.processor.stores.join(', ')})</li>}
+              {(g) => (
+                <li>
+                  <span class="mono">{g.source.topic}</span> → <span class="mono">{g.processor.name}</span> ({g.processor.stores.join(', ')})
+                </li>
+              )}
             </For>
           </ul>
         </figure>

@@ -63,9 +63,22 @@ export function TrafficFilters(props: TrafficFiltersProps): JSX.Element {
     <div class="filters" data-testid="filters">
       <label class="field field-inline">
         <span class="field-label">Sensor</span>
-        <select data-testid="filter-sensor" value={props.sensorId} onChange={(e) => props.onSensor(e.currentTarget.value)} disabled={props.sensors === undefined}>
-          <option value="all" selected={props.sensorId === 'all'}>All sensors{props.sensors === undefined ? '' : ` (${props.sensors.length})`}</option>
-          <For each={sortedIds()}>{(id) => <option value={id} selected={id === props.sensorId}>{id}</option>}</For>
+        <select
+          data-testid="filter-sensor"
+          value={props.sensorId}
+          onChange={(e) => props.onSensor(e.currentTarget.value)}
+          disabled={props.sensors === undefined}
+        >
+          <option value="all" selected={props.sensorId === 'all'}>
+            All sensors{props.sensors === undefined ? '' : ` (${props.sensors.length})`}
+          </option>
+          <For each={sortedIds()}>
+            {(id) => (
+              <option value={id} selected={id === props.sensorId}>
+                {id}
+              </option>
+            )}
+          </For>
           <Show when={props.sensorId !== 'all' && props.sensors !== undefined && !props.sensors.some((s) => s.sensorId === props.sensorId)}>
             <option value={props.sensorId}>{props.sensorId}</option>
           </Show>
@@ -74,9 +87,16 @@ export function TrafficFilters(props: TrafficFiltersProps): JSX.Element {
       <label class="field field-inline">
         <span class="field-label">Traveler type</span>
         <select data-testid="filter-type" value={props.travelerType} onChange={(e) => props.onTravelerType(e.currentTarget.value as TravelerType | 'all')}>
-          <option value="all" selected={props.travelerType === 'all'}>All types</option>
+          <option value="all" selected={props.travelerType === 'all'}>
+            All types
+          </option>
           <For each={props.travelerTypes}>
-            {(t) => <option value={t} selected={t === props.travelerType}>{formatTravelerType(t)}{props.sensors !== undefined && !seenTypes().has(t) ? ' · no data' : ''}</option>}
+            {(t) => (
+              <option value={t} selected={t === props.travelerType}>
+                {formatTravelerType(t)}
+                {props.sensors !== undefined && !seenTypes().has(t) ? ' · no data' : ''}
+              </option>
+            )}
           </For>
         </select>
       </label>
@@ -96,7 +116,10 @@ export function TrafficFilters(props: TrafficFiltersProps): JSX.Element {
           name="resolution"
           label="Window resolution"
           value={props.resolution}
-          options={[{ value: '1m', label: '1 min' }, { value: '5m', label: '5 min' }]}
+          options={[
+            { value: '1m', label: '1 min' },
+            { value: '5m', label: '5 min' }
+          ]}
           onChange={(v) => props.onResolution(v)}
         />
       </div>
@@ -104,8 +127,15 @@ export function TrafficFilters(props: TrafficFiltersProps): JSX.Element {
         <span class="field-label">Updates</span>
         <label class="switch" data-testid="live-toggle">
           <input type="checkbox" role="switch" checked={props.live} onChange={(e) => props.onLive(e.currentTarget.checked)} />
-          <span class="switch-track" aria-hidden="true"><span class="switch-thumb" /></span>
-          <StatusDot tone={LIVE_LABEL[props.liveStatus].tone} label={LIVE_LABEL[props.liveStatus].label} pulse={props.liveStatus === 'live'} testId="live-status" />
+          <span class="switch-track" aria-hidden="true">
+            <span class="switch-thumb" />
+          </span>
+          <StatusDot
+            tone={LIVE_LABEL[props.liveStatus].tone}
+            label={LIVE_LABEL[props.liveStatus].label}
+            pulse={props.liveStatus === 'live'}
+            testId="live-status"
+          />
         </label>
       </div>
       <Show when={props.selection.kind === 'custom'}>
@@ -118,11 +148,15 @@ export function TrafficFilters(props: TrafficFiltersProps): JSX.Element {
             <span class="field-label">To</span>
             <input type="datetime-local" value={customTo()} onInput={(e) => setCustomTo(e.currentTarget.value)} data-testid="custom-to" required />
           </label>
-          <button type="submit" class="button button-primary" data-testid="custom-apply">Apply</button>
+          <button type="submit" class="button button-primary" data-testid="custom-apply">
+            Apply
+          </button>
         </form>
       </Show>
       <Show when={props.rangeError !== undefined}>
-        <p class="form-error filters-error" role="alert" data-testid="range-error">{props.rangeError}</p>
+        <p class="form-error filters-error" role="alert" data-testid="range-error">
+          {props.rangeError}
+        </p>
       </Show>
     </div>
   )

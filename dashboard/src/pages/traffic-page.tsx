@@ -61,11 +61,9 @@ export function TrafficPage(): JSX.Element {
     if (minuteTimer !== undefined) clearTimeout(minuteTimer)
   })
 
-  const filters = createMemo(
-    (): Filters => ({ sensorId: sensorId(), travelerType: travelerType(), resolution: resolution() }),
-    undefined,
-    { equals: (a: Filters, b: Filters) => a.sensorId === b.sensorId && a.travelerType === b.travelerType && a.resolution === b.resolution }
-  )
+  const filters = createMemo((): Filters => ({ sensorId: sensorId(), travelerType: travelerType(), resolution: resolution() }), undefined, {
+    equals: (a: Filters, b: Filters) => a.sensorId === b.sensorId && a.travelerType === b.travelerType && a.resolution === b.resolution
+  })
   const resolved = createMemo((): { range?: TimeRange; error?: string } => {
     try {
       return { range: resolveRange(selection(), now()) }
@@ -94,12 +92,17 @@ export function TrafficPage(): JSX.Element {
   const windowText = (): string => (resolution() === '5m' ? '5-minute windows advancing every minute' : '1-minute windows')
 
   const chartBody = (columns: () => ReturnType<typeof speedColumns> | undefined, chart: (state: SeriesState) => JSX.Element): JSX.Element => (
-    <Show when={series.problem() === undefined || series.state() !== undefined} fallback={<Problem problem={series.problem() as ApiProblem} onRetry={series.reload} height={260} />}>
+    <Show
+      when={series.problem() === undefined || series.state() !== undefined}
+      fallback={<Problem problem={series.problem() as ApiProblem} onRetry={series.reload} height={260} />}
+    >
       <Show when={series.state() !== undefined && columns() !== undefined} fallback={<Loading label="Loading series…" height={290} />}>
         <div class="chart-wrap" classList={{ 'is-loading': series.loading() }}>
           {chart(series.state() as SeriesState)}
           <Show when={series.loading()}>
-            <div class="chart-busy" aria-hidden="true"><span class="spinner" /></div>
+            <div class="chart-busy" aria-hidden="true">
+              <span class="spinner" />
+            </div>
           </Show>
           <Show when={summary()?.activeWindows === 0}>
             <div class="chart-overlay" data-testid="chart-empty">
@@ -118,12 +121,23 @@ export function TrafficPage(): JSX.Element {
           <h1 class="page-title">Traffic</h1>
           <p class="page-subtitle">
             Speeds and volumes per window for {scope()}
-            <Show when={range()}>{(r) => <> · {formatDateTime(r().from)} – {formatClock(r().to)}</>}</Show>
+            <Show when={range()}>
+              {(r) => (
+                <>
+                  {' '}
+                  · {formatDateTime(r().from)} – {formatClock(r().to)}
+                </>
+              )}
+            </Show>
           </p>
         </div>
         <div class="page-meta">
           <Show when={series.lastLiveAt()} fallback={<span class="muted">{live() ? 'Waiting for updates' : 'Live updates paused'}</span>}>
-            {(at) => <span class="muted" data-testid="last-update">Updated {formatAgo(at(), clock())}</span>}
+            {(at) => (
+              <span class="muted" data-testid="last-update">
+                Updated {formatAgo(at(), clock())}
+              </span>
+            )}
           </Show>
         </div>
       </div>
@@ -153,7 +167,9 @@ export function TrafficPage(): JSX.Element {
         <Show when={sensorsProblem()}>{(p) => <p class="form-error">Could not load the sensor list: {p().message}</p>}</Show>
         <Show when={series.liveProblem()}>{(p) => <p class="form-error">Live updates: {p().message}</p>}</Show>
         <Show when={series.problem() !== undefined && series.state() !== undefined}>
-          <p class="form-error" role="alert">{series.problem()?.message}</p>
+          <p class="form-error" role="alert">
+            {series.problem()?.message}
+          </p>
         </Show>
       </Card>
 
@@ -172,7 +188,14 @@ export function TrafficPage(): JSX.Element {
       <div class="chart-grid">
         <Card title="Speed" subtitle={`Min, mean and max speed of the ${windowText()} (m/s)`} testId="card-speed">
           {chartBody(speed, () => (
-            <TimeChart id="traffic-speed" title="Speed per window" series={SPEED_SERIES} band={[2, 0]} left={{ label: 'm/s', format: (v) => String(v) }} columns={speed() ?? [[]]} />
+            <TimeChart
+              id="traffic-speed"
+              title="Speed per window"
+              series={SPEED_SERIES}
+              band={[2, 0]}
+              left={{ label: 'm/s', format: (v) => String(v) }}
+              columns={speed() ?? [[]]}
+            />
           ))}
         </Card>
         <Card title="Volume" subtitle={`Observations and distinct travelers of the ${windowText()}`} testId="card-volume">

@@ -18,10 +18,16 @@ export interface InstanceLoad {
 function stateTone(status: WorkerStatus): 'ok' | 'warn' | 'bad' | 'idle' {
   if (status.stale) return 'idle'
   switch (status.state.toUpperCase()) {
-    case 'RUNNING': return 'ok'
-    case 'ERROR': return 'bad'
-    case 'REBALANCING': case 'CREATED': case 'PENDING_SHUTDOWN': return 'warn'
-    default: return 'idle'
+    case 'RUNNING':
+      return 'ok'
+    case 'ERROR':
+      return 'bad'
+    case 'REBALANCING':
+    case 'CREATED':
+    case 'PENDING_SHUTDOWN':
+      return 'warn'
+    default:
+      return 'idle'
   }
 }
 
@@ -58,19 +64,45 @@ function Instance(props: { instance: WorkerInstance; load: InstanceLoad | undefi
         </Show>
       </div>
       <div class="instance-figures">
-        <Show when={status()} fallback={<span><strong>{formatRate(props.load?.processedPerS)}</strong> processed</span>}>
-          {(s) => <span title="as the worker reports it"><strong>{formatRate(s().recordsPerSecond)}</strong> processed</span>}
+        <Show
+          when={status()}
+          fallback={
+            <span>
+              <strong>{formatRate(props.load?.processedPerS)}</strong> processed
+            </span>
+          }
+        >
+          {(s) => (
+            <span title="as the worker reports it">
+              <strong>{formatRate(s().recordsPerSecond)}</strong> processed
+            </span>
+          )}
         </Show>
-        <Show when={status()}>{(s) => <span><strong>{formatCount(s().recordsProcessedTotal)}</strong> records in all</span>}</Show>
-        <span><strong>{formatCount(props.load?.lag)}</strong> lag</span>
-        <span><strong>{props.load?.partitions ?? 0}</strong> partitions</span>
+        <Show when={status()}>
+          {(s) => (
+            <span>
+              <strong>{formatCount(s().recordsProcessedTotal)}</strong> records in all
+            </span>
+          )}
+        </Show>
+        <span>
+          <strong>{formatCount(props.load?.lag)}</strong> lag
+        </span>
+        <span>
+          <strong>{props.load?.partitions ?? 0}</strong> partitions
+        </span>
         <Show when={status()?.lastCommitAtMs}>{(at) => <span>committed {formatAgo(at(), props.now)}</span>}</Show>
         <Show when={status()?.startedAtMs}>{(at) => <span>up {formatDuration(props.now - at())}</span>}</Show>
       </div>
       <div class="chips">
         <For each={props.instance.tasks} fallback={<span class="muted">no tasks</span>}>
           {(task) => (
-            <span class="chip mono" classList={{ 'chip-warn': taskStatus(task) !== undefined && taskStatus(task)?.phase.toLowerCase() !== 'running' }} title={taskTitle(taskStatus(task), task)} data-testid="task">
+            <span
+              class="chip mono"
+              classList={{ 'chip-warn': taskStatus(task) !== undefined && taskStatus(task)?.phase.toLowerCase() !== 'running' }}
+              title={taskTitle(taskStatus(task), task)}
+              data-testid="task"
+            >
               {task}
             </span>
           )}
@@ -78,7 +110,15 @@ function Instance(props: { instance: WorkerInstance; load: InstanceLoad | undefi
       </div>
       <Show when={dropped(status()?.tasks ?? []).length > 0}>
         <div class="instance-dropped" data-testid="instance-dropped">
-          Dropped: <For each={dropped(status()?.tasks ?? [])}>{([reason, n], i) => <>{i() > 0 ? ' · ' : ''}{formatCount(n)} {reason}</>}</For>
+          Dropped:{' '}
+          <For each={dropped(status()?.tasks ?? [])}>
+            {([reason, n], i) => (
+              <>
+                {i() > 0 ? ' · ' : ''}
+                {formatCount(n)} {reason}
+              </>
+            )}
+          </For>
         </div>
       </Show>
       <Show when={status()?.error}>{(e) => <div class="form-error">Error: {e()}</div>}</Show>
@@ -98,7 +138,11 @@ export function WorkerInstances(props: { report: InstancesReport; load: Map<stri
           <div class="field-label">Not in the group now</div>
           <ul class="plain-list">
             <For each={others()}>
-              {(s) => <li><span class="mono">{s.instanceId}</span> · {stateLabel(s)} · reported {formatAgo(s.updatedAtMs, props.now)}</li>}
+              {(s) => (
+                <li>
+                  <span class="mono">{s.instanceId}</span> · {stateLabel(s)} · reported {formatAgo(s.updatedAtMs, props.now)}
+                </li>
+              )}
             </For>
           </ul>
         </div>
