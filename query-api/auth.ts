@@ -80,18 +80,18 @@ function digest(token: string): string {
  * token matches a real one.
  */
 export class TokenAuthenticator {
-  readonly #byDigest = new Map<string, Principal>()
+  private readonly byDigest = new Map<string, Principal>()
 
   constructor(tokens: readonly ApiToken[]) {
     for (const t of checkApiTokens(tokens)) {
       const d = digest(t.token)
-      this.#byDigest.set(d, { label: `${t.token.slice(0, 4)}…${d.slice(0, 8)}`, scopes: new Set(t.scopes) })
+      this.byDigest.set(d, { label: `${t.token.slice(0, 4)}…${d.slice(0, 8)}`, scopes: new Set(t.scopes) })
     }
   }
 
   /** The principal of a raw token, or undefined when the token is unknown. */
   lookup(token: string): Principal | undefined {
-    return this.#byDigest.get(digest(token))
+    return this.byDigest.get(digest(token))
   }
 
   /**

@@ -7,11 +7,11 @@ import { avroSerde, SerdeNeedsResolution, type AvroRecordName, type AvroRecordTy
 import { RecordRefused } from './refusals.ts'
 
 export class AvroValueReader<T> {
-  readonly #serde: AvroSerde<T>
-  readonly #readable = new Set<number>()
+  private readonly serde: AvroSerde<T>
+  private readonly readable = new Set<number>()
 
   constructor(serde: AvroSerde<T>) {
-    this.#serde = serde
+    this.serde = serde
   }
 
   /** A reader of record `name`, fetching unknown writer schemas from `registry` (retrying for 10 s). */
@@ -27,22 +27,22 @@ export class AvroValueReader<T> {
   resolution(topic: string, value: Buffer | null, key: string, pending: Map<string, Promise<void>>): void {
     if (value === null || value.length < 5 || value[0] !== 0) return
     const id = value.readInt32BE(1)
-    if (this.#readable.has(id)) return
+    if (this.readable.has(id)) return
     try {
-      this.#serde.deserialize(topic, value)
-      this.#readable.add(id)
+      this.serde.deserialize(topic, value)
+      this.readable.add(id)
     } catch (err) {
       if (!(err instanceof SerdeNeedsResolution)) return
       const pendingKey = `${key}:${id}`
-      if (!pending.has(pendingKey)) pending.set(pendingKey, this.#serde.resolve(topic, value))
+      if (!pending.has(pendingKey)) pending.set(pendingKey, this.serde.resolve(topic, value))
     }
   }
 
   /** The decoded value; a value that cannot be decoded is refused (`RecordRefused`) with the reason. */
   decode(topic: string, value: Buffer): T {
     try {
-      const decoded = this.#serde.deserialize(topic, value)
-      this.#readable.add(value.readInt32BE(1))
+      const decoded = this.serde.deserialize(topic, value)
+      this.readable.add(value.readInt32BE(1))
       return decoded
     } catch (err) {
       throw new RecordRefused(`value is not a readable Avro record: ${(err as Error).message}`)

@@ -26,26 +26,26 @@ const RECOMPUTE_SHARE = 0.125
 
 /** Cached combined series over a `SeriesIndex`; stays correct through every index change. */
 export class CombinedSeriesCache {
-  readonly #index: SeriesIndex
-  readonly #entries = new Map<string, Entry>()
-  readonly #detach: () => void
-  readonly #maxPointsPerFilter: number
+  private readonly index: SeriesIndex
+  private readonly entries = new Map<string, Entry>()
+  private readonly detach: () => void
+  private readonly maxPointsPerFilter: number
 
   /** `maxPointsPerFilter`: most points kept per filter (default 20,160: two weeks of minutes). */
   constructor(index: SeriesIndex, maxPointsPerFilter = 20_160) {
     if (!Number.isSafeInteger(maxPointsPerFilter) || maxPointsPerFilter < 1)
       throw new TypeError(`CombinedSeriesCache: maxPointsPerFilter must be a positive integer, got ${maxPointsPerFilter}`)
-    this.#index = index
-    this.#maxPointsPerFilter = maxPointsPerFilter
-    this.#detach = index.addListener({
+    this.index = index
+    this.maxPointsPerFilter = maxPointsPerFilter
+    this.detach = index.addListener({
       changed: (resolution, sensorId, travelerType, windowStart) => {
         for (const key of [`${resolution}|all|all`, `${resolution}|all|${travelerType}`, `${resolution}|${sensorId}|all`]) {
-          const entry = this.#entries.get(key)
+          const entry = this.entries.get(key)
           if (entry !== undefined && entry.points.has(windowStart)) entry.dirty.add(windowStart)
         }
       },
       evicted: (resolution, windowStart) => {
-        for (const entry of this.#entries.values()) {
+        for (const entry of this.entries.values()) {
           if (entry.resolution !== resolution) continue
           for (const start of entry.points.keys()) {
             if (start < windowStart) {
@@ -61,30 +61,30 @@ export class CombinedSeriesCache {
   /** Combined points cached over all filters (a measure of the memory held). */
   get size(): number {
     let n = 0
-    for (const e of this.#entries.values()) n += e.points.size
+    for (const e of this.entries.values()) n += e.points.size
     return n
   }
 
   /** Stops following the index and forgets everything. */
   close(): void {
-    this.#detach()
-    this.#entries.clear()
+    this.detach()
+    this.entries.clear()
   }
 
   /** The zero-filled combined series of a filter over the window starts in `[fromMs, toMs)`; equal to `aggregateSeries`. */
   series(resolution: Resolution, sensorId: string, travelerType: TravelerType | 'all', fromMs: number, toMs: number): SeriesPoint[] {
-    if (sensorId !== 'all' && travelerType !== 'all') return aggregateSeries(this.#index.select(resolution, sensorId, travelerType), fromMs, toMs)
+    if (sensorId !== 'all' && travelerType !== 'all') return aggregateSeries(this.index.select(resolution, sensorId, travelerType), fromMs, toMs)
     const key = `${resolution}|${sensorId}|${travelerType}`
-    let entry = this.#entries.get(key)
+    let entry = this.entries.get(key)
     if (entry === undefined) {
       entry = { resolution, sensorId, travelerType, points: new Map(), dirty: new Set() }
-      this.#entries.set(key, entry)
+      this.entries.set(key, entry)
     }
     const { first, count } = windowSlots(fromMs, toMs)
     const step = WINDOW_STEP_MS
     const end = first + count * step
     // Arbitrary ranges must not grow the cache without bound: past the cap a filter starts over.
-    if (entry.points.size + count > this.#maxPointsPerFilter) {
+    if (entry.points.size + count > this.maxPointsPerFilter) {
       entry.points.clear()
       entry.dirty.clear()
     }
@@ -92,7 +92,7 @@ export class CombinedSeriesCache {
     for (const start of entry.dirty) if (start >= first && start < end) stale++
     let missing = 0
     for (let slot = 0; slot < count; slot++) if (!entry.points.has(first + slot * step)) missing++
-    const series = this.#index.select(resolution, sensorId, travelerType)
+    const series = this.index.select(resolution, sensorId, travelerType)
     if (stale + missing > count * RECOMPUTE_SHARE) {
       const points = aggregateSeries(series, fromMs, toMs)
       for (const p of points) {

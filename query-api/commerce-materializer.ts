@@ -82,19 +82,19 @@ function ratingFigures(v: { count: number; sum: number; average: number; histogr
 
 /** Applies records of the commerce output topics to the sales and ratings indexes. */
 export class CommerceMaterializer {
-  readonly #topics: CommerceOutputTopics
-  readonly #roles: ReadonlyMap<string, Role>
-  readonly #sales: SalesIndex
-  readonly #ratings: RatingsIndex
-  readonly #refusals: RefusalCounter
-  readonly #logger: FollowerLogger | undefined
-  readonly #readers: {
+  private readonly topics_: CommerceOutputTopics
+  private readonly roles: ReadonlyMap<string, Role>
+  private readonly sales_: SalesIndex
+  private readonly ratings_: RatingsIndex
+  private readonly refusals_: RefusalCounter
+  private readonly logger_: FollowerLogger | undefined
+  private readonly readers: {
     readonly sales1h: AvroValueReader<ProductSalesWindow>
     readonly productRatings: AvroValueReader<ProductRating>
     readonly categoryRatings: AvroValueReader<CategoryRating>
   }
-  readonly #listeners = new Set<(changes: readonly CommerceChange[]) => void>()
-  #counts = {
+  private readonly listeners = new Set<(changes: readonly CommerceChange[]) => void>()
+  private counts_ = {
     salesWindowsWritten: 0,
     salesWindowsDeleted: 0,
     productRatingsWritten: 0,
@@ -104,18 +104,18 @@ export class CommerceMaterializer {
   }
 
   constructor(options: CommerceMaterializerOptions) {
-    this.#topics = options.topics
-    this.#roles = new Map<string, Role>([
+    this.topics_ = options.topics
+    this.roles = new Map<string, Role>([
       [options.topics.sales1h, 'sales1h'],
       [options.topics.productRatings, 'productRatings'],
       [options.topics.categoryRatings, 'categoryRatings']
     ])
-    if (this.#roles.size !== 3) throw new TypeError('CommerceMaterializer: the three commerce topics must be different')
-    this.#sales = options.sales
-    this.#ratings = options.ratings
-    this.#refusals = options.refusals
-    this.#logger = options.logger
-    this.#readers = {
+    if (this.roles.size !== 3) throw new TypeError('CommerceMaterializer: the three commerce topics must be different')
+    this.sales_ = options.sales
+    this.ratings_ = options.ratings
+    this.refusals_ = options.refusals
+    this.logger_ = options.logger
+    this.readers = {
       sales1h: AvroValueReader.of('runnel.commerce.ProductSalesWindow', options.registry),
       productRatings: AvroValueReader.of('runnel.commerce.ProductRating', options.registry),
       categoryRatings: AvroValueReader.of('runnel.commerce.CategoryRating', options.registry)
@@ -124,25 +124,25 @@ export class CommerceMaterializer {
 
   /** The topics this materializer applies. */
   get topics(): CommerceOutputTopics {
-    return this.#topics
+    return this.topics_
   }
 
   get counts(): CommerceCounts {
-    return { ...this.#counts }
+    return { ...this.counts_ }
   }
 
   /** Calls `listener` with every batch of applied changes; returns the unsubscribe function. */
   onCommerceChanges(listener: (changes: readonly CommerceChange[]) => void): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
   }
 
   /** Looks up the writer schemas not seen yet of the batch's commerce records; rejects when the registry fails. */
   async resolveSchemas(records: readonly FollowedRecord[]): Promise<void> {
     const pending = new Map<string, Promise<void>>()
     for (const r of records) {
-      const role = this.#roles.get(r.topic)
-      if (role !== undefined) this.#readers[role].resolution(r.topic, r.value, role, pending)
+      const role = this.roles.get(r.topic)
+      if (role !== undefined) this.readers[role].resolution(r.topic, r.value, role, pending)
     }
     await Promise.all(pending.values())
   }
@@ -151,21 +151,21 @@ export class CommerceMaterializer {
   applyResolved(records: readonly FollowedRecord[]): void {
     const changes: CommerceChange[] = []
     for (const record of records) {
-      const role = this.#roles.get(record.topic)
+      const role = this.roles.get(record.topic)
       if (role === undefined) continue
       try {
-        changes.push(this.#apply(role, record))
+        changes.push(this.apply_(role, record))
       } catch (err) {
         if (!(err instanceof RecordRefused)) throw err
-        this.#refusals.refuse(record, err.message)
+        this.refusals_.refuse(record, err.message)
       }
     }
     if (changes.length === 0) return
-    for (const listener of this.#listeners) {
+    for (const listener of this.listeners) {
       try {
         listener(changes)
       } catch (err) {
-        this.#logger?.warn({ err: (err as Error).message }, 'query-api: a commerce live listener failed')
+        this.logger_?.warn({ err: (err as Error).message }, 'query-api: a commerce live listener failed')
       }
     }
   }
@@ -176,40 +176,40 @@ export class CommerceMaterializer {
     this.applyResolved(records)
   }
 
-  #apply(role: Role, record: FollowedRecord): CommerceChange {
+  private apply_(role: Role, record: FollowedRecord): CommerceChange {
     switch (role) {
       case 'sales1h': {
-        const change = this.#salesWindow(record)
-        this.#sales.put(change.productId, change.windowStart, change.sales)
-        if (change.sales === null) this.#counts.salesWindowsDeleted++
-        else this.#counts.salesWindowsWritten++
+        const change = this.salesWindow(record)
+        this.sales_.put(change.productId, change.windowStart, change.sales)
+        if (change.sales === null) this.counts_.salesWindowsDeleted++
+        else this.counts_.salesWindowsWritten++
         return change
       }
       case 'productRatings': {
-        const change = this.#productRating(record)
-        this.#ratings.putProduct(change.productId, change.rating)
-        if (change.rating === null) this.#counts.productRatingsDeleted++
-        else this.#counts.productRatingsWritten++
+        const change = this.productRating(record)
+        this.ratings_.putProduct(change.productId, change.rating)
+        if (change.rating === null) this.counts_.productRatingsDeleted++
+        else this.counts_.productRatingsWritten++
         return change
       }
       case 'categoryRatings': {
-        const change = this.#categoryRating(record)
-        this.#ratings.putCategory(change.category, change.rating)
-        if (change.rating === null) this.#counts.categoryRatingsDeleted++
-        else this.#counts.categoryRatingsWritten++
+        const change = this.categoryRating(record)
+        this.ratings_.putCategory(change.category, change.rating)
+        if (change.rating === null) this.counts_.categoryRatingsDeleted++
+        else this.counts_.categoryRatingsWritten++
         return change
       }
     }
   }
 
-  #salesWindow(record: FollowedRecord): CommerceChange & { kind: 'sales' } {
+  private salesWindow(record: FollowedRecord): CommerceChange & { kind: 'sales' } {
     const keyText = record.key?.toString('utf8')
     const key = keyText === undefined ? undefined : parseSalesKey(keyText)
     if (key === undefined) throw new RecordRefused(`key ${JSON.stringify(keyText ?? null)} is not "product_id|window_start_ms"`)
     if (key.windowStartMs % MINUTE_MS !== 0) throw new RecordRefused(`window start ${key.windowStartMs} is not on a minute boundary`)
     const base = { kind: 'sales' as const, productId: key.productId, windowStart: key.windowStartMs }
     if (record.value === null) return { ...base, sales: null }
-    const v = this.#readers.sales1h.decode(record.topic, record.value)
+    const v = this.readers.sales1h.decode(record.topic, record.value)
     if (v.product_id !== key.productId || v.window_start !== key.windowStartMs) {
       throw new RecordRefused(`value (${v.product_id}|${v.window_start}) does not match its key`)
     }
@@ -217,22 +217,22 @@ export class CommerceMaterializer {
     return { ...base, sales: { orders: count(v.orders, 'orders'), units: count(v.units, 'units'), amountCents: count(v.amount_cents, 'amount_cents') } }
   }
 
-  #productRating(record: FollowedRecord): CommerceChange & { kind: 'productRating' } {
+  private productRating(record: FollowedRecord): CommerceChange & { kind: 'productRating' } {
     const keyText = record.key?.toString('utf8')
     const productId = keyText === undefined ? undefined : parseProductKey(keyText)
     if (productId === undefined) throw new RecordRefused(`key ${JSON.stringify(keyText ?? null)} is not a product id (a decimal integer)`)
     if (record.value === null) return { kind: 'productRating', productId, rating: null }
-    const v = this.#readers.productRatings.decode(record.topic, record.value)
+    const v = this.readers.productRatings.decode(record.topic, record.value)
     if (v.product_id !== productId) throw new RecordRefused(`value (product ${v.product_id}) does not match its key`)
     if (v.category.trim() === '') throw new RecordRefused('category is blank')
     return { kind: 'productRating', productId, rating: { productId, productName: v.product_name, category: v.category, ...ratingFigures(v) } }
   }
 
-  #categoryRating(record: FollowedRecord): CommerceChange & { kind: 'categoryRating' } {
+  private categoryRating(record: FollowedRecord): CommerceChange & { kind: 'categoryRating' } {
     const category = record.key?.toString('utf8')
     if (category === undefined || category.trim() === '') throw new RecordRefused(`key ${JSON.stringify(category ?? null)} is not a category`)
     if (record.value === null) return { kind: 'categoryRating', category, rating: null }
-    const v = this.#readers.categoryRatings.decode(record.topic, record.value)
+    const v = this.readers.categoryRatings.decode(record.topic, record.value)
     if (v.category !== category) throw new RecordRefused(`value (category ${JSON.stringify(v.category)}) does not match its key`)
     return { kind: 'categoryRating', category, rating: { category, ...ratingFigures(v) } }
   }

@@ -38,11 +38,11 @@ export class NodeEventSource extends EventTarget {
   onopen: ((event: Event) => void) | null = null
   onmessage: ((event: MessageEvent) => void) | null = null
   onerror: ((event: Event) => void) | null = null
-  readonly #init: NodeEventSourceInit
-  #request: ClientRequest | undefined
-  #timer: NodeJS.Timeout | undefined
-  #retryMs: number
-  #lastEventId = ''
+  private readonly init: NodeEventSourceInit
+  private request: ClientRequest | undefined
+  private timer: NodeJS.Timeout | undefined
+  private retryMs: number
+  private lastEventId_ = ''
 
   constructor(url: string | URL, init: NodeEventSourceInit = {}) {
     super()
@@ -50,41 +50,41 @@ export class NodeEventSource extends EventTarget {
     const parsed = new URL(this.url)
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new SyntaxError(`NodeEventSource: ${this.url} is not an http(s) URL`)
     this.withCredentials = init.withCredentials ?? false
-    this.#init = init
-    this.#retryMs = init.reconnectMs ?? 1000
+    this.init = init
+    this.retryMs = init.reconnectMs ?? 1000
     // Connect after the constructor returns, so listeners added right away see 'open'.
-    queueMicrotask(() => this.#connect())
+    queueMicrotask(() => this.connect())
   }
 
   close(): void {
     this.readyState = CLOSED
-    clearTimeout(this.#timer)
-    this.#request?.destroy()
-    this.#request = undefined
+    clearTimeout(this.timer)
+    this.request?.destroy()
+    this.request = undefined
   }
 
-  #emit(event: Event): void {
+  private emit(event: Event): void {
     if (event.type === 'open') this.onopen?.(event)
     else if (event.type === 'error') this.onerror?.(event)
     else if (event.type === 'message') this.onmessage?.(event as MessageEvent)
     this.dispatchEvent(event)
   }
 
-  #connect(): void {
-    this.#timer = undefined
+  private connect(): void {
+    this.timer = undefined
     if (this.readyState === CLOSED) return
     const url = new URL(this.url)
-    const headers: Record<string, string> = { accept: 'text/event-stream', 'cache-control': 'no-cache', ...this.#init.headers }
-    if (this.#lastEventId !== '') headers['last-event-id'] = this.#lastEventId
-    const options = { method: 'GET', headers, ...(this.#init.ca === undefined ? {} : { ca: this.#init.ca }) }
+    const headers: Record<string, string> = { accept: 'text/event-stream', 'cache-control': 'no-cache', ...this.init.headers }
+    if (this.lastEventId_ !== '') headers['last-event-id'] = this.lastEventId_
+    const options = { method: 'GET', headers, ...(this.init.ca === undefined ? {} : { ca: this.init.ca }) }
     const req = url.protocol === 'https:' ? httpsRequest(url, options) : httpRequest(url, options)
-    this.#request = req
-    req.on('response', (res) => this.#onResponse(res))
-    req.on('error', () => this.#reconnect())
+    this.request = req
+    req.on('response', (res) => this.onResponse(res))
+    req.on('error', () => this.reconnect())
     req.end()
   }
 
-  #onResponse(res: IncomingMessage): void {
+  private onResponse(res: IncomingMessage): void {
     if (this.readyState === CLOSED) {
       res.destroy()
       return
@@ -108,19 +108,19 @@ export class NodeEventSource extends EventTarget {
           error = undefined
         }
         if (typeof error === 'object' && error !== null && this.readyState !== CLOSED) {
-          this.#emit(new MessageEvent('serialized-error', { data: JSON.stringify(error), origin: new URL(this.url).origin }))
+          this.emit(new MessageEvent('serialized-error', { data: JSON.stringify(error), origin: new URL(this.url).origin }))
         }
         this.readyState = CLOSED
-        this.#emit(new Event('error'))
+        this.emit(new Event('error'))
       })
       res.on('error', () => {
         this.readyState = CLOSED
-        this.#emit(new Event('error'))
+        this.emit(new Event('error'))
       })
       return
     }
     this.readyState = OPEN
-    this.#emit(new Event('open'))
+    this.emit(new Event('open'))
     res.setEncoding('utf8')
     let buffer = ''
     let data: string[] = []
@@ -132,12 +132,12 @@ export class NodeEventSource extends EventTarget {
       }
       const event = new MessageEvent(eventType === '' ? 'message' : eventType, {
         data: data.join('\n'),
-        lastEventId: this.#lastEventId,
+        lastEventId: this.lastEventId_,
         origin: new URL(this.url).origin
       })
       data = []
       eventType = ''
-      if (this.readyState !== CLOSED) this.#emit(event)
+      if (this.readyState !== CLOSED) this.emit(event)
     }
     res.on('data', (chunk: string) => {
       buffer += chunk
@@ -164,28 +164,28 @@ export class NodeEventSource extends EventTarget {
             eventType = value
             break
           case 'id':
-            if (!value.includes('\u0000')) this.#lastEventId = value
+            if (!value.includes('\u0000')) this.lastEventId_ = value
             break
           case 'retry':
-            if (/^\d+$/.test(value)) this.#retryMs = Number(value)
+            if (/^\d+$/.test(value)) this.retryMs = Number(value)
             break
           default:
             break
         }
       }
     })
-    res.on('end', () => this.#reconnect())
-    res.on('error', () => this.#reconnect())
+    res.on('end', () => this.reconnect())
+    res.on('error', () => this.reconnect())
   }
 
-  #reconnect(): void {
+  private reconnect(): void {
     // The response's end and the request's error may both report one lost connection.
-    if (this.readyState === CLOSED || this.#timer !== undefined) return
-    this.#request?.destroy()
-    this.#request = undefined
+    if (this.readyState === CLOSED || this.timer !== undefined) return
+    this.request?.destroy()
+    this.request = undefined
     this.readyState = CONNECTING
-    this.#emit(new Event('error'))
-    clearTimeout(this.#timer)
-    this.#timer = setTimeout(() => this.#connect(), this.#retryMs)
+    this.emit(new Event('error'))
+    clearTimeout(this.timer)
+    this.timer = setTimeout(() => this.connect(), this.retryMs)
   }
 }

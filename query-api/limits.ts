@@ -100,16 +100,16 @@ export function seriesPointsOf(path: string, input: unknown, nowMs: number): num
  * at most one entry per configured token.
  */
 export class TokenRates {
-  readonly #limiter: RateLimiterMemory
+  private readonly limiter: RateLimiterMemory
 
   constructor(ratePerSecond: number, burst: number) {
-    this.#limiter = new RateLimiterMemory({ keyPrefix: 'token-rate', points: burst, duration: Math.max(1, burst / ratePerSecond) })
+    this.limiter = new RateLimiterMemory({ keyPrefix: 'token-rate', points: burst, duration: Math.max(1, burst / ratePerSecond) })
   }
 
   /** Takes `cost` calls from `key`: 0 when allowed (and taken), else the ms until the window ends (at least 1). */
   async take(key: string, cost: number): Promise<number> {
     try {
-      await this.#limiter.consume(key, cost)
+      await this.limiter.consume(key, cost)
       return 0
     } catch (refused) {
       if (refused instanceof RateLimiterRes) return Math.max(1, refused.msBeforeNext)
@@ -120,29 +120,29 @@ export class TokenRates {
 
 /** Counts what is open per key and in total (requests in flight, live subscriptions). */
 export class OpenCounter {
-  readonly #byKey = new Map<string, number>()
-  #total = 0
+  private readonly byKey = new Map<string, number>()
+  private total_ = 0
 
   get total(): number {
-    return this.#total
+    return this.total_
   }
 
   count(key: string): number {
-    return this.#byKey.get(key) ?? 0
+    return this.byKey.get(key) ?? 0
   }
 
   /** Counts one more for `key`; the returned function releases it (only once). */
   acquire(key: string): () => void {
-    this.#byKey.set(key, this.count(key) + 1)
-    this.#total++
+    this.byKey.set(key, this.count(key) + 1)
+    this.total_++
     let released = false
     return () => {
       if (released) return
       released = true
-      this.#total--
+      this.total_--
       const left = this.count(key) - 1
-      if (left <= 0) this.#byKey.delete(key)
-      else this.#byKey.set(key, left)
+      if (left <= 0) this.byKey.delete(key)
+      else this.byKey.set(key, left)
     }
   }
 }
@@ -153,25 +153,25 @@ export class OpenCounter {
  * its window ends.
  */
 export class FailureCounter {
-  readonly #max: number
-  readonly #limiter: RateLimiterMemory
+  private readonly max: number
+  private readonly limiter: RateLimiterMemory
 
   constructor(maxPerMinute: number) {
-    this.#max = maxPerMinute
-    this.#limiter = new RateLimiterMemory({ keyPrefix: 'auth-failures', points: maxPerMinute, duration: 60 })
+    this.max = maxPerMinute
+    this.limiter = new RateLimiterMemory({ keyPrefix: 'auth-failures', points: maxPerMinute, duration: 60 })
   }
 
   /** Counts one failure of `address`. */
   async record(address: string): Promise<void> {
-    await this.#limiter.consume(address, 1).catch((refused: unknown) => {
+    await this.limiter.consume(address, 1).catch((refused: unknown) => {
       if (!(refused instanceof RateLimiterRes)) throw refused
     })
   }
 
   /** 0 when `address` may try, else the ms until its window ends. */
   async blockedForMs(address: string): Promise<number> {
-    const state = await this.#limiter.get(address)
-    if (state === null || state.consumedPoints < this.#max) return 0
+    const state = await this.limiter.get(address)
+    if (state === null || state.consumedPoints < this.max) return 0
     return Math.max(1, state.msBeforeNext)
   }
 }

@@ -15,56 +15,56 @@ export function windowChangeKey(change: WindowChange): string {
 }
 
 export class LiveQueue<TChange = WindowChange> {
-  readonly #maxPending: number
-  readonly #keyOf: (change: TChange) => string
-  readonly #pending = new Map<string, TChange>()
-  #overflowed = false
-  #wake: (() => void) | undefined
+  private readonly maxPending: number
+  private readonly keyOf: (change: TChange) => string
+  private readonly pending = new Map<string, TChange>()
+  private overflowed = false
+  private wake: (() => void) | undefined
 
   /** `keyOf` names what a change is about: changes with equal keys coalesce. */
   constructor(maxPending: number, keyOf: (change: TChange) => string) {
     if (!Number.isSafeInteger(maxPending) || maxPending < 1) throw new TypeError(`LiveQueue: maxPending must be a positive integer, got ${maxPending}`)
-    this.#maxPending = maxPending
-    this.#keyOf = keyOf
+    this.maxPending = maxPending
+    this.keyOf = keyOf
   }
 
   get size(): number {
-    return this.#pending.size
+    return this.pending.size
   }
 
   push(change: TChange): void {
-    const key = this.#keyOf(change)
+    const key = this.keyOf(change)
     // delete + set moves the key to the back: it is delivered after the windows that changed before its latest change.
-    this.#pending.delete(key)
-    this.#pending.set(key, change)
-    if (this.#pending.size > this.#maxPending) {
-      this.#pending.clear()
-      this.#overflowed = true
+    this.pending.delete(key)
+    this.pending.set(key, change)
+    if (this.pending.size > this.maxPending) {
+      this.pending.clear()
+      this.overflowed = true
     }
-    this.#wake?.()
+    this.wake?.()
   }
 
   /** The next item; waits for one. Resolves undefined when `signal` aborts. */
   async next(signal: AbortSignal): Promise<LiveItem<TChange> | undefined> {
     for (;;) {
       if (signal.aborted) return undefined
-      if (this.#overflowed) {
-        this.#overflowed = false
+      if (this.overflowed) {
+        this.overflowed = false
         return { kind: 'resync' }
       }
-      const first = this.#pending.entries().next()
+      const first = this.pending.entries().next()
       if (first.done !== true) {
         const [key, change] = first.value
-        this.#pending.delete(key)
+        this.pending.delete(key)
         return { kind: 'change', change }
       }
       await new Promise<void>((resolve) => {
         const done = (): void => {
-          this.#wake = undefined
+          this.wake = undefined
           signal.removeEventListener('abort', done)
           resolve()
         }
-        this.#wake = done
+        this.wake = done
         signal.addEventListener('abort', done, { once: true })
       })
     }

@@ -63,85 +63,85 @@ export interface MaterializerOptions {
 
 /** Applies followed records to the indexes. */
 export class Materializer {
-  readonly #topics: TrafficTopics
-  readonly #series: SeriesIndex
-  readonly #sessions: SessionIndex
-  readonly #statsReader: AvroValueReader<TrafficWindowStats>
-  readonly #sessionReader: AvroValueReader<TravelerSession>
-  readonly #logger: FollowerLogger | undefined
-  readonly #refusals: RefusalCounter
-  readonly #commerce: CommerceMaterializer | undefined
-  readonly #listeners = new Set<(changes: readonly WindowChange[]) => void>()
-  readonly #latestStart: Record<Resolution, number> = { '1m': Number.NEGATIVE_INFINITY, '5m': Number.NEGATIVE_INFINITY }
-  #counts = { windowsWritten: 0, windowsDeleted: 0, sessionsWritten: 0, sessionsDeleted: 0 }
+  private readonly topics_: TrafficTopics
+  private readonly series_: SeriesIndex
+  private readonly sessions_: SessionIndex
+  private readonly statsReader: AvroValueReader<TrafficWindowStats>
+  private readonly sessionReader: AvroValueReader<TravelerSession>
+  private readonly logger_: FollowerLogger | undefined
+  private readonly refusals_: RefusalCounter
+  private readonly commerce_: CommerceMaterializer | undefined
+  private readonly listeners = new Set<(changes: readonly WindowChange[]) => void>()
+  private readonly latestStart: Record<Resolution, number> = { '1m': Number.NEGATIVE_INFINITY, '5m': Number.NEGATIVE_INFINITY }
+  private counts_ = { windowsWritten: 0, windowsDeleted: 0, sessionsWritten: 0, sessionsDeleted: 0 }
 
   constructor(options: MaterializerOptions) {
-    this.#topics = options.topics
-    this.#series = options.series
-    this.#sessions = options.sessions
-    this.#logger = options.logger
-    this.#refusals = options.refusals ?? new RefusalCounter(options.logger)
-    this.#commerce = options.commerce
-    this.#statsReader = AvroValueReader.of('runnel.traffic.TrafficWindowStats', options.registry)
-    this.#sessionReader = AvroValueReader.of('runnel.traffic.TravelerSession', options.registry)
+    this.topics_ = options.topics
+    this.series_ = options.series
+    this.sessions_ = options.sessions
+    this.logger_ = options.logger
+    this.refusals_ = options.refusals ?? new RefusalCounter(options.logger)
+    this.commerce_ = options.commerce
+    this.statsReader = AvroValueReader.of('runnel.traffic.TrafficWindowStats', options.registry)
+    this.sessionReader = AvroValueReader.of('runnel.traffic.TravelerSession', options.registry)
   }
 
   /** What was applied; `refused` and `lastRefusal` cover every record of the shared refusal counter. */
   get counts(): MaterializerCounts {
-    return { ...this.#counts, refused: this.#refusals.refused, lastRefusal: this.#refusals.lastRefusal }
+    return { ...this.counts_, refused: this.refusals_.refused, lastRefusal: this.refusals_.lastRefusal }
   }
 
   /** The latest window start seen per resolution (the stream time of the outputs), epoch ms. */
   latestWindowStart(resolution: Resolution): number | null {
-    const v = this.#latestStart[resolution]
+    const v = this.latestStart[resolution]
     return Number.isFinite(v) ? v : null
   }
 
   /** Calls `listener` with every batch of applied window changes; returns the unsubscribe function. */
   onWindowChanges(listener: (changes: readonly WindowChange[]) => void): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
   }
 
   /** Applies records in order. Schema ids not seen yet are fetched from the registry first. */
   async apply(records: readonly FollowedRecord[]): Promise<void> {
-    await Promise.all([this.#resolveSchemas(records), this.#commerce?.resolveSchemas(records)])
+    await Promise.all([this.resolveSchemas(records), this.commerce_?.resolveSchemas(records)])
     const changes: WindowChange[] = []
     const sessionWrites: Array<{ key: SessionKey; value: TravelerSessionView | null }> = []
     for (const record of records) {
       try {
-        if (record.topic === this.#topics.sessions) sessionWrites.push(this.#session(record))
+        if (record.topic === this.topics_.sessions) sessionWrites.push(this.session(record))
         else {
-          const resolution: Resolution | undefined = record.topic === this.#topics.stats1m ? '1m' : record.topic === this.#topics.stats5m ? '5m' : undefined
+          const resolution: Resolution | undefined = record.topic === this.topics_.stats1m ? '1m' : record.topic === this.topics_.stats5m ? '5m' : undefined
           if (resolution === undefined) continue
-          const change = this.#window(record, resolution)
-          this.#series.put(resolution, change.sensorId, change.travelerType, change.windowStart, change.stats)
-          if (change.stats === null) this.#counts.windowsDeleted++
+          const change = this.window(record, resolution)
+          this.series_.put(resolution, change.sensorId, change.travelerType, change.windowStart, change.stats)
+          if (change.stats === null) this.counts_.windowsDeleted++
           else {
-            this.#counts.windowsWritten++
-            if (change.windowStart > this.#latestStart[resolution]) this.#latestStart[resolution] = change.windowStart
+            this.counts_.windowsWritten++
+            if (change.windowStart > this.latestStart[resolution]) this.latestStart[resolution] = change.windowStart
           }
           changes.push(change)
         }
       } catch (err) {
         if (!(err instanceof RecordRefused)) throw err
-        this.#refusals.refuse(record, err.message)
+        this.refusals_.refuse(record, err.message)
       }
     }
-    this.#commerce?.applyResolved(records)
+    this.commerce_?.applyResolved(records)
     if (sessionWrites.length > 0) {
-      this.#sessions.apply(sessionWrites)
+      this.sessions_.apply(sessionWrites)
       for (const w of sessionWrites) {
-        if (w.value === null) this.#counts.sessionsDeleted++
-        else this.#counts.sessionsWritten++
+        if (w.value === null) this.counts_.sessionsDeleted++
+        else this.counts_.sessionsWritten++
       }
     }
     if (changes.length > 0) {
-      for (const listener of this.#listeners) {
+      for (const listener of this.listeners) {
         try {
           listener(changes)
         } catch (err) {
-          this.#logger?.warn({ err: (err as Error).message }, 'query-api: a live listener failed')
+          this.logger_?.warn({ err: (err as Error).message }, 'query-api: a live listener failed')
         }
       }
     }
@@ -151,33 +151,33 @@ export class Materializer {
   evictOlderThan(retentionMs: number): { windows: number; sessions: number } {
     let windows = 0
     for (const resolution of ['1m', '5m'] as const) {
-      const latest = this.#latestStart[resolution]
-      if (Number.isFinite(latest)) windows += this.#series.deleteBefore(resolution, latest - retentionMs)
+      const latest = this.latestStart[resolution]
+      if (Number.isFinite(latest)) windows += this.series_.deleteBefore(resolution, latest - retentionMs)
     }
-    const latest = Math.max(this.#latestStart['1m'], this.#latestStart['5m'])
-    const sessions = Number.isFinite(latest) ? this.#sessions.deleteStartedBefore(latest - retentionMs) : 0
+    const latest = Math.max(this.latestStart['1m'], this.latestStart['5m'])
+    const sessions = Number.isFinite(latest) ? this.sessions_.deleteStartedBefore(latest - retentionMs) : 0
     return { windows, sessions }
   }
 
-  async #resolveSchemas(records: readonly FollowedRecord[]): Promise<void> {
+  private async resolveSchemas(records: readonly FollowedRecord[]): Promise<void> {
     const pending = new Map<string, Promise<void>>()
-    const topics = this.#topics
+    const topics = this.topics_
     for (const r of records) {
       if (r.topic !== topics.stats1m && r.topic !== topics.stats5m && r.topic !== topics.sessions) continue
-      if (r.topic === topics.sessions) this.#sessionReader.resolution(r.topic, r.value, 'session', pending)
-      else this.#statsReader.resolution(r.topic, r.value, 'stats', pending)
+      if (r.topic === topics.sessions) this.sessionReader.resolution(r.topic, r.value, 'session', pending)
+      else this.statsReader.resolution(r.topic, r.value, 'stats', pending)
     }
     // A registry failure rejects here: the follower fetches the same records again later, nothing is lost.
     await Promise.all(pending.values())
   }
 
-  #window(record: FollowedRecord, resolution: Resolution): WindowChange {
+  private window(record: FollowedRecord, resolution: Resolution): WindowChange {
     const keyText = record.key?.toString('utf8')
     const key = keyText === undefined ? undefined : parseStatsKey(keyText)
     if (key === undefined) throw new RecordRefused(`key ${JSON.stringify(keyText ?? null)} is not "sensor_id|traveler_type|window_start_ms"`)
     if (key.windowStart % WINDOW_STEP_MS !== 0) throw new RecordRefused(`window start ${key.windowStart} is not on a minute boundary`)
     if (record.value === null) return { resolution, ...key, stats: null }
-    const v = this.#statsReader.decode(record.topic, record.value)
+    const v = this.statsReader.decode(record.topic, record.value)
     if (v.sensor_id !== key.sensorId || v.traveler_type !== key.travelerType || v.window_start !== key.windowStart) {
       throw new RecordRefused(`value (${v.sensor_id}|${v.traveler_type}|${v.window_start}) does not match its key`)
     }
@@ -206,12 +206,12 @@ export class Materializer {
     }
   }
 
-  #session(record: FollowedRecord): { key: SessionKey; value: TravelerSessionView | null } {
+  private session(record: FollowedRecord): { key: SessionKey; value: TravelerSessionView | null } {
     const keyText = record.key?.toString('utf8')
     const key = keyText === undefined ? undefined : parseSessionKey(keyText)
     if (key === undefined) throw new RecordRefused(`key ${JSON.stringify(keyText ?? null)} is not "sensor_id|traveler_id|session_start_ms"`)
     if (record.value === null) return { key, value: null }
-    const v = this.#sessionReader.decode(record.topic, record.value)
+    const v = this.sessionReader.decode(record.topic, record.value)
     if (v.sensor_id !== key.sensorId || v.traveler_id !== key.travelerId || v.first_seen !== key.sessionStart) {
       throw new RecordRefused(`value (${v.sensor_id}|${v.traveler_id}|${v.first_seen}) does not match its key`)
     }

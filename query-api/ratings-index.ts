@@ -34,60 +34,60 @@ export interface CategoryRatingView extends RatingFigures {
 
 /** Latest ratings per product and per category. */
 export class RatingsIndex {
-  readonly #products = new Map<number, ProductRatingView>()
-  readonly #categories = new Map<string, CategoryRatingView>()
-  readonly #seen = new Set<number>()
+  private readonly products_ = new Map<number, ProductRatingView>()
+  private readonly categories_ = new Map<string, CategoryRatingView>()
+  private readonly seen = new Set<number>()
 
   /** Products with ratings. */
   get productCount(): number {
-    return this.#products.size
+    return this.products_.size
   }
 
   /** Categories with ratings. */
   get categoryCount(): number {
-    return this.#categories.size
+    return this.categories_.size
   }
 
   /** Sets (or, with null, deletes) the ratings of `productId`. */
   putProduct(productId: number, view: ProductRatingView | null): void {
-    this.#seen.add(productId)
-    if (view === null) this.#products.delete(productId)
-    else this.#products.set(productId, view)
+    this.seen.add(productId)
+    if (view === null) this.products_.delete(productId)
+    else this.products_.set(productId, view)
   }
 
   /** Sets (or, with null, deletes) the ratings of `category`. */
   putCategory(category: string, view: CategoryRatingView | null): void {
-    if (view === null) this.#categories.delete(category)
-    else this.#categories.set(category, view)
+    if (view === null) this.categories_.delete(category)
+    else this.categories_.set(category, view)
   }
 
   /** The ratings of `productId`, or undefined when it has none. */
   product(productId: number): ProductRatingView | undefined {
-    return this.#products.get(productId)
+    return this.products_.get(productId)
   }
 
   /** The ratings of `category`, or undefined when it has none. */
   category(category: string): CategoryRatingView | undefined {
-    return this.#categories.get(category)
+    return this.categories_.get(category)
   }
 
   /** Every product with ratings (no order). */
   products(): IterableIterator<ProductRatingView> {
-    return this.#products.values()
+    return this.products_.values()
   }
 
   /** Every category with ratings (no order). */
   categories(): IterableIterator<CategoryRatingView> {
-    return this.#categories.values()
+    return this.categories_.values()
   }
 
   /** Whether ratings of `productId` were ever put (a tombstone included). */
   hasSeen(productId: number): boolean {
-    return this.#seen.has(productId)
+    return this.seen.has(productId)
   }
 
   /** Every product ever put, in the order first seen. */
   seenProducts(): IterableIterator<number> {
-    return this.#seen.values()
+    return this.seen.values()
   }
 }

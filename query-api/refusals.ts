@@ -13,34 +13,34 @@ export class RecordRefused extends Error {
 
 /** Counts refused records and remembers the last reason. */
 export class RefusalCounter {
-  readonly #logger: FollowerLogger | undefined
-  #refused = 0
-  #lastRefusal: string | null = null
-  #logged = 0
+  private readonly logger: FollowerLogger | undefined
+  private refused_ = 0
+  private lastRefusal_: string | null = null
+  private logged = 0
 
   constructor(logger?: FollowerLogger) {
-    this.#logger = logger
+    this.logger = logger
   }
 
   /** Records refused so far. */
   get refused(): number {
-    return this.#refused
+    return this.refused_
   }
 
   /** Why the last refused record was refused (`topic-partition@offset: reason`), or null. */
   get lastRefusal(): string | null {
-    return this.#lastRefusal
+    return this.lastRefusal_
   }
 
   /** Counts `record` as refused for `reason`. */
   refuse(record: FollowedRecord, reason: string): void {
-    this.#refused++
-    this.#lastRefusal = `${record.topic}-${record.partition}@${record.offset}: ${reason}`
+    this.refused_++
+    this.lastRefusal_ = `${record.topic}-${record.partition}@${record.offset}: ${reason}`
     // The first few are logged one by one, then every 1000th, so a bad topic cannot flood the log.
-    if (this.#logged < 20 || this.#refused % 1000 === 0) {
-      this.#logged++
-      this.#logger?.warn(
-        { topic: record.topic, partition: record.partition, offset: record.offset, reason, refused: this.#refused },
+    if (this.logged < 20 || this.refused_ % 1000 === 0) {
+      this.logged++
+      this.logger?.warn(
+        { topic: record.topic, partition: record.partition, offset: record.offset, reason, refused: this.refused_ },
         'query-api: record refused'
       )
     }

@@ -118,18 +118,18 @@ export class WindowColumns {
   delete(start: number): boolean {
     const i = this.lowerBound(start)
     if (i >= this.starts.length || this.starts[i] !== start) return false
-    this.#remove(i, 1)
+    this.remove(i, 1)
     return true
   }
 
   /** Removes the windows that start before `start`; returns how many. */
   deleteBefore(start: number): number {
     const n = this.lowerBound(start)
-    if (n > 0) this.#remove(0, n)
+    if (n > 0) this.remove(0, n)
     return n
   }
 
-  #remove(index: number, count: number): void {
+  private remove(index: number, count: number): void {
     for (const column of [this.starts, this.observations, this.travelers, this.speedSamples, this.speedMin, this.speedMax, this.speedMean]) {
       column.splice(index, count)
     }
@@ -164,30 +164,30 @@ export interface SeriesIndexListener {
 
 /** Every window held, by resolution, sensor and traveler type. */
 export class SeriesIndex {
-  readonly #byResolution: Record<Resolution, Map<string, Map<TravelerType, WindowColumns>>> = { '1m': new Map(), '5m': new Map() }
-  readonly #listeners = new Set<SeriesIndexListener>()
-  #windows = 0
+  private readonly byResolution: Record<Resolution, Map<string, Map<TravelerType, WindowColumns>>> = { '1m': new Map(), '5m': new Map() }
+  private readonly listeners = new Set<SeriesIndexListener>()
+  private windows_ = 0
 
   /** Registers a listener; returns the function that removes it. */
   addListener(listener: SeriesIndexListener): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
   }
 
   /** Windows held over all series. */
   get size(): number {
-    return this.#windows
+    return this.windows_
   }
 
   /** Writes (stats) or deletes (null) one window. */
   put(resolution: Resolution, sensorId: string, travelerType: TravelerType, windowStart: number, stats: WindowStats | null): void {
-    const bySensor = this.#byResolution[resolution]
+    const bySensor = this.byResolution[resolution]
     let byType = bySensor.get(sensorId)
     if (stats === null) {
       const columns = byType?.get(travelerType)
       if (byType === undefined || columns === undefined || !columns.delete(windowStart)) return
-      this.#windows--
-      for (const l of this.#listeners) l.changed(resolution, sensorId, travelerType, windowStart)
+      this.windows_--
+      for (const l of this.listeners) l.changed(resolution, sensorId, travelerType, windowStart)
       if (columns.size === 0) {
         byType.delete(travelerType)
         if (byType.size === 0) bySensor.delete(sensorId)
@@ -203,17 +203,17 @@ export class SeriesIndex {
       columns = new WindowColumns(sensorId, travelerType)
       byType.set(travelerType, columns)
     }
-    if (columns.put(windowStart, stats)) this.#windows++
-    for (const l of this.#listeners) l.changed(resolution, sensorId, travelerType, windowStart)
+    if (columns.put(windowStart, stats)) this.windows_++
+    for (const l of this.listeners) l.changed(resolution, sensorId, travelerType, windowStart)
   }
 
   get(resolution: Resolution, sensorId: string, travelerType: TravelerType, windowStart: number): WindowStats | undefined {
-    return this.#byResolution[resolution].get(sensorId)?.get(travelerType)?.get(windowStart)
+    return this.byResolution[resolution].get(sensorId)?.get(travelerType)?.get(windowStart)
   }
 
   /** The series matching a filter; `'all'` matches every sensor or type. */
   select(resolution: Resolution, sensorId: string, travelerType: TravelerType | 'all'): WindowColumns[] {
-    const bySensor = this.#byResolution[resolution]
+    const bySensor = this.byResolution[resolution]
     const sensors = sensorId === 'all' ? [...bySensor.values()] : [bySensor.get(sensorId)].filter((m) => m !== undefined)
     const out: WindowColumns[] = []
     for (const byType of sensors) {
@@ -228,13 +228,13 @@ export class SeriesIndex {
 
   /** True when some window of either resolution names the sensor. */
   hasSensor(sensorId: string): boolean {
-    return this.#byResolution['1m'].has(sensorId) || this.#byResolution['5m'].has(sensorId)
+    return this.byResolution['1m'].has(sensorId) || this.byResolution['5m'].has(sensorId)
   }
 
   /** Drops the windows of `resolution` that start before `start` (retention); returns how many. */
   deleteBefore(resolution: Resolution, start: number): number {
     let removed = 0
-    const bySensor = this.#byResolution[resolution]
+    const bySensor = this.byResolution[resolution]
     for (const [sensorId, byType] of bySensor) {
       for (const [type, columns] of byType) {
         removed += columns.deleteBefore(start)
@@ -242,8 +242,8 @@ export class SeriesIndex {
       }
       if (byType.size === 0) bySensor.delete(sensorId)
     }
-    this.#windows -= removed
-    for (const l of this.#listeners) l.evicted(resolution, start)
+    this.windows_ -= removed
+    for (const l of this.listeners) l.evicted(resolution, start)
     return removed
   }
 
@@ -251,7 +251,7 @@ export class SeriesIndex {
   sensors(): SensorSummary[] {
     const summaries = new Map<string, { types: Set<TravelerType>; first: number; last: number; windows: Record<Resolution, number> }>()
     for (const resolution of Object.values(Resolutions)) {
-      for (const [sensorId, byType] of this.#byResolution[resolution]) {
+      for (const [sensorId, byType] of this.byResolution[resolution]) {
         let s = summaries.get(sensorId)
         if (s === undefined) {
           s = { types: new Set(), first: Number.POSITIVE_INFINITY, last: Number.NEGATIVE_INFINITY, windows: { '1m': 0, '5m': 0 } }

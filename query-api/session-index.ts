@@ -84,32 +84,32 @@ export interface SessionIndexOptions {
 
 /** The sessions of the materialized topic, queried newest first. */
 export class SessionIndex {
-  readonly #store: KeyValueStore<Buffer, Buffer>
-  readonly #maxScan: number
-  readonly #sensors = new Set<string>()
-  #count = 0
+  private readonly store: KeyValueStore<Buffer, Buffer>
+  private readonly maxScan: number
+  private readonly sensors_ = new Set<string>()
+  private count = 0
 
   constructor(store: KeyValueStore<Buffer, Buffer>, options: SessionIndexOptions = {}) {
-    this.#store = store
-    this.#maxScan = options.maxScanEntries ?? 50_000
-    if (!Number.isSafeInteger(this.#maxScan) || this.#maxScan < 1) {
+    this.store = store
+    this.maxScan = options.maxScanEntries ?? 50_000
+    if (!Number.isSafeInteger(this.maxScan) || this.maxScan < 1) {
       throw new TypeError(`SessionIndex: option "maxScanEntries" must be a positive integer, got ${String(options.maxScanEntries)}`)
     }
   }
 
   /** Sensors that some session named since start (a later tombstone does not remove the name). */
   get sensors(): ReadonlySet<string> {
-    return this.#sensors
+    return this.sensors_
   }
 
   /** Store entries (two per session). */
   approximateEntries(): number {
-    return this.#store.approximateNumEntries()
+    return this.store.approximateNumEntries()
   }
 
   /** Sessions held (exact). */
   get size(): number {
-    return this.#count
+    return this.count
   }
 
   /** Writes sessions and deletes tombstoned ones, in order, as one store batch. */
@@ -121,15 +121,15 @@ export class SessionIndex {
     for (const { key, value } of writes) {
       const [bySensor, all] = sessionStoreKeys(key)
       const id = bySensor.toString('latin1')
-      const existed = present.get(id) ?? this.#store.get(bySensor) !== undefined
-      if (value === null && existed) this.#count--
-      if (value !== null && !existed) this.#count++
+      const existed = present.get(id) ?? this.store.get(bySensor) !== undefined
+      if (value === null && existed) this.count--
+      if (value !== null && !existed) this.count++
       present.set(id, value !== null)
       const bytes = value === null ? null : Buffer.from(JSON.stringify(value), 'utf8')
       entries.push({ key: bySensor, value: bytes }, { key: all, value: bytes })
-      if (value !== null) this.#sensors.add(key.sensorId)
+      if (value !== null) this.sensors_.add(key.sensorId)
     }
-    this.#store.putAll(entries)
+    this.store.putAll(entries)
   }
 
   /**
@@ -139,7 +139,7 @@ export class SessionIndex {
   deleteStartedBefore(cutoffMs: number): number {
     if (cutoffMs <= 0) return 0
     const doomed: Buffer[] = []
-    const iterator = this.#store.range(Buffer.concat([Buffer.from([ALL_SENSORS]), inv(cutoffMs - 1)]), Buffer.concat([Buffer.from([ALL_SENSORS]), inv(0), TOP]))
+    const iterator = this.store.range(Buffer.concat([Buffer.from([ALL_SENSORS]), inv(cutoffMs - 1)]), Buffer.concat([Buffer.from([ALL_SENSORS]), inv(0), TOP]))
     try {
       for (const { key } of iterator) {
         const firstSeen = Number(MAX_U64 - key.readBigUInt64BE(1))
@@ -157,8 +157,8 @@ export class SessionIndex {
     } finally {
       iterator.close()
     }
-    if (doomed.length > 0) this.#store.putAll(doomed.map((key) => ({ key, value: null })))
-    this.#count -= doomed.length / 2
+    if (doomed.length > 0) this.store.putAll(doomed.map((key) => ({ key, value: null })))
+    this.count -= doomed.length / 2
     return doomed.length / 2
   }
 
@@ -184,11 +184,11 @@ export class SessionIndex {
     let lastKey: Buffer | undefined
     let scanned = 0
     let more = false
-    const iterator = this.#store.range(from, upper)
+    const iterator = this.store.range(from, upper)
     try {
       for (const { key, value } of iterator) {
         // An entry beyond the scan budget or beyond a full page: there is a next page.
-        if (scanned === this.#maxScan) {
+        if (scanned === this.maxScan) {
           more = true
           break
         }

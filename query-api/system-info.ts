@@ -140,31 +140,31 @@ export interface SystemInfoOptions {
 /** Reads the workers' group state from Kafka for the system.* procedures. */
 export class SystemInfo {
   readonly applicationId: string
-  readonly #admin: Admin
-  readonly #timeoutMs: number
-  readonly #topology: TopologyView | undefined
-  readonly #statuses: () => WorkerStatusView[]
+  private readonly admin: Admin
+  private readonly timeoutMs_: number
+  private readonly topology_: TopologyView | undefined
+  private readonly statuses_: () => WorkerStatusView[]
 
   constructor(options: SystemInfoOptions) {
-    this.#statuses = options.statuses ?? (() => [])
+    this.statuses_ = options.statuses ?? (() => [])
     this.applicationId = options.applicationId
-    this.#timeoutMs = options.timeoutMs ?? 10_000
-    this.#admin = new Admin({ clientId: options.clientId ?? 'runnel-query-api-admin', bootstrapBrokers: [...options.brokers] })
+    this.timeoutMs_ = options.timeoutMs ?? 10_000
+    this.admin = new Admin({ clientId: options.clientId ?? 'runnel-query-api-admin', bootstrapBrokers: [...options.brokers] })
     // describe() is pure: computed once.
-    this.#topology = options.topology === undefined ? undefined : topologyView(options.applicationId, options.topology())
+    this.topology_ = options.topology === undefined ? undefined : topologyView(options.applicationId, options.topology())
   }
 
   /** The workers' topology; NOT_AVAILABLE when none was configured. */
   topology(): TopologyView {
-    if (this.#topology === undefined) {
+    if (this.topology_ === undefined) {
       throw new QueryApiError(QueryApiErrorCodes.NOT_AVAILABLE, "the workers' topology is not known to this query API (no topology provider configured)")
     }
-    return this.#topology
+    return this.topology_
   }
 
   async lag(): Promise<LagReport> {
-    return this.#withTimeout('read the consumer-group lag', async () => {
-      const [group] = await this.#admin.listConsumerGroupOffsets({ groups: [this.applicationId] })
+    return this.withTimeout('read the consumer-group lag', async () => {
+      const [group] = await this.admin.listConsumerGroupOffsets({ groups: [this.applicationId] })
       const committed = (group?.topics ?? []).flatMap((t) =>
         t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, offset: Number(p.committedOffset) }))
       )
@@ -175,7 +175,7 @@ export class SystemInfo {
         if (list === undefined) byTopic.set(c.topic, (list = []))
         list.push(c.partition)
       }
-      const listed = await this.#admin.listOffsets({
+      const listed = await this.admin.listOffsets({
         topics: [...byTopic].map(([name, partitions]) => ({
           name,
           partitions: partitions.map((partitionIndex) => ({ partitionIndex, timestamp: ListOffsetTimestamps.LATEST }))
@@ -197,10 +197,10 @@ export class SystemInfo {
   }
 
   async instances(): Promise<InstancesReport> {
-    return this.#withTimeout("describe the workers' consumer group", async () => {
-      const groups = await this.#admin.describeGroups({ groups: [this.applicationId] })
+    return this.withTimeout("describe the workers' consumer group", async () => {
+      const groups = await this.admin.describeGroups({ groups: [this.applicationId] })
       const group = groups.get(this.applicationId)
-      const reports = this.#statuses()
+      const reports = this.statuses_()
       const byMember = new Map(reports.filter((r) => r.memberId !== '').map((r) => [r.memberId, r]))
       const attached = new Set<WorkerStatusView>()
       const instances = [...(group?.members.values() ?? [])]
@@ -216,7 +216,7 @@ export class SystemInfo {
             clientHost: m.clientHost,
             groupInstanceId: m.groupInstanceId ?? null,
             assignments,
-            tasks: tasksOf(assignments, this.#topology),
+            tasks: tasksOf(assignments, this.topology_),
             status
           }
         })
@@ -232,15 +232,15 @@ export class SystemInfo {
   }
 
   async close(): Promise<void> {
-    await this.#admin.close()
+    await this.admin.close()
   }
 
-  async #withTimeout<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  private async withTimeout<T>(what: string, fn: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new QueryApiError(QueryApiErrorCodes.KAFKA_UNAVAILABLE, `could not ${what}: Kafka did not answer within ${this.#timeoutMs} ms`)),
-        this.#timeoutMs
+        () => reject(new QueryApiError(QueryApiErrorCodes.KAFKA_UNAVAILABLE, `could not ${what}: Kafka did not answer within ${this.timeoutMs_} ms`)),
+        this.timeoutMs_
       )
     })
     try {

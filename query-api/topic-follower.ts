@@ -79,16 +79,16 @@ const OFFSET_OUT_OF_RANGE = 1
 
 /** Reads topics from the beginning and keeps following them. */
 export class TopicFollower {
-  readonly #options: Required<Omit<TopicFollowerOptions, 'logger'>> & { logger: FollowerLogger | undefined }
-  readonly #consumer: Consumer<Buffer, Buffer, Buffer, Buffer>
-  readonly #partitions = new Map<string, PartitionState>()
-  readonly #topics = new Map<string, TopicMeta>()
-  #metadataAt = 0
-  #closed = false
-  #loop: Promise<void> | undefined
-  #readyWaiters: Array<() => void> = []
-  #lastError: string | undefined
-  #records = 0
+  private readonly options: Required<Omit<TopicFollowerOptions, 'logger'>> & { logger: FollowerLogger | undefined }
+  private readonly consumer: Consumer<Buffer, Buffer, Buffer, Buffer>
+  private readonly partitions = new Map<string, PartitionState>()
+  private readonly topics_ = new Map<string, TopicMeta>()
+  private metadataAt = 0
+  private closed = false
+  private loop: Promise<void> | undefined
+  private readyWaiters: Array<() => void> = []
+  private lastError_: string | undefined
+  private records_ = 0
 
   constructor(options: TopicFollowerOptions) {
     if (!Array.isArray(options?.brokers) || options.brokers.length === 0) throw new TypeError('TopicFollower: option "brokers" must be a non-empty array')
@@ -96,7 +96,7 @@ export class TopicFollower {
       throw new TypeError('TopicFollower: option "topics" must be a non-empty array of topic names')
     }
     if (typeof options.onRecords !== 'function') throw new TypeError('TopicFollower: option "onRecords" must be a function')
-    this.#options = {
+    this.options = {
       brokers: options.brokers,
       topics: [...new Set(options.topics)],
       onRecords: options.onRecords,
@@ -106,76 +106,76 @@ export class TopicFollower {
       metadataRefreshMs: positive(options.metadataRefreshMs, 10_000, 'metadataRefreshMs'),
       logger: options.logger
     }
-    this.#consumer = new Consumer({
-      clientId: this.#options.clientId,
-      bootstrapBrokers: [...this.#options.brokers],
+    this.consumer = new Consumer({
+      clientId: this.options.clientId,
+      bootstrapBrokers: [...this.options.brokers],
       // Required by the client's options; the follower never joins it.
-      groupId: `${this.#options.clientId}-unused-group`,
+      groupId: `${this.options.clientId}-unused-group`,
       isolationLevel: FetchIsolationLevels.READ_COMMITTED
     })
   }
 
   /** Notes the end offsets to catch up with, then follows in the background. Rejects when Kafka cannot be reached. */
   async start(): Promise<void> {
-    await this.#refreshMetadata(true)
-    this.#loop = this.#run()
+    await this.refreshMetadata(true)
+    this.loop = this.run()
   }
 
   /** True once every partition reached the end offset it had at start. */
   get ready(): boolean {
-    for (const p of this.#partitions.values()) if (!p.caughtUp) return false
-    return this.#loop !== undefined
+    for (const p of this.partitions.values()) if (!p.caughtUp) return false
+    return this.loop !== undefined
   }
 
   /** Resolves when `ready` turns true. */
   whenReady(): Promise<void> {
     if (this.ready) return Promise.resolve()
-    return new Promise((resolve) => this.#readyWaiters.push(resolve))
+    return new Promise((resolve) => this.readyWaiters.push(resolve))
   }
 
   /** Every partition's position and target, sorted by topic and partition. */
   progress(): PartitionProgress[] {
-    return [...this.#partitions.values()]
+    return [...this.partitions.values()]
       .map((p) => ({ topic: p.topic, partition: p.partition, start: p.start, position: p.position, target: p.target, caughtUp: p.caughtUp }))
       .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition))
   }
 
   /** Records handed over since start. */
   get recordsRead(): number {
-    return this.#records
+    return this.records_
   }
 
   /** The last fetch or metadata failure (cleared by the next success). */
   get lastError(): string | undefined {
-    return this.#lastError
+    return this.lastError_
   }
 
   /** Topics that exist and are followed. */
   get followedTopics(): string[] {
-    return [...this.#topics.keys()]
+    return [...this.topics_.keys()]
   }
 
   async close(): Promise<void> {
-    this.#closed = true
-    await this.#loop?.catch(() => undefined)
-    await this.#consumer.close(true)
+    this.closed = true
+    await this.loop?.catch(() => undefined)
+    await this.consumer.close(true)
   }
 
-  async #run(): Promise<void> {
+  private async run(): Promise<void> {
     let backoffMs = 200
-    this.#checkReady()
-    while (!this.#closed) {
+    this.checkReady()
+    while (!this.closed) {
       try {
-        if (Date.now() - this.#metadataAt >= this.#options.metadataRefreshMs) await this.#refreshMetadata(false)
-        await this.#fetchRound()
-        this.#lastError = undefined
+        if (Date.now() - this.metadataAt >= this.options.metadataRefreshMs) await this.refreshMetadata(false)
+        await this.fetchRound()
+        this.lastError_ = undefined
         backoffMs = 200
       } catch (err) {
-        if (this.#closed) break
-        this.#lastError = (err as Error).message
-        this.#options.logger?.warn({ err: (err as Error).message, backoffMs }, 'query-api: fetch failed; retrying')
+        if (this.closed) break
+        this.lastError_ = (err as Error).message
+        this.options.logger?.warn({ err: (err as Error).message, backoffMs }, 'query-api: fetch failed; retrying')
         // Leaders may have moved: look them up again before the next round.
-        this.#metadataAt = 0
+        this.metadataAt = 0
         await sleep(backoffMs)
         backoffMs = Math.min(backoffMs * 2, 10_000)
       }
@@ -183,10 +183,10 @@ export class TopicFollower {
   }
 
   /** One fetch to every leader at once; each response is applied as it arrives, in partition order. */
-  async #fetchRound(): Promise<void> {
+  private async fetchRound(): Promise<void> {
     const byLeader = new Map<number, Array<{ state: PartitionState; topicId: string }>>()
-    for (const state of this.#partitions.values()) {
-      const meta = this.#topics.get(state.topic)
+    for (const state of this.partitions.values()) {
+      const meta = this.topics_.get(state.topic)
       const leader = meta?.leaders[state.partition]
       if (meta === undefined || leader === undefined || leader < 0) continue
       let list = byLeader.get(leader)
@@ -194,13 +194,13 @@ export class TopicFollower {
       list.push({ state, topicId: meta.id })
     }
     if (byLeader.size === 0) {
-      await sleep(this.#options.maxWaitMs)
+      await sleep(this.options.maxWaitMs)
       return
     }
-    await Promise.all([...byLeader].map(async ([node, parts]) => this.#fetchFrom(node, parts)))
+    await Promise.all([...byLeader].map(async ([node, parts]) => this.fetchFrom(node, parts)))
   }
 
-  async #fetchFrom(node: number, parts: Array<{ state: PartitionState; topicId: string }>): Promise<void> {
+  private async fetchFrom(node: number, parts: Array<{ state: PartitionState; topicId: string }>): Promise<void> {
     const topics = new Map<
       string,
       Array<{ partition: number; fetchOffset: bigint; partitionMaxBytes: number; currentLeaderEpoch: number; lastFetchedEpoch: number }>
@@ -211,19 +211,19 @@ export class TopicFollower {
       list.push({
         partition: state.partition,
         fetchOffset: BigInt(state.position),
-        partitionMaxBytes: this.#options.maxBytes,
+        partitionMaxBytes: this.options.maxBytes,
         currentLeaderEpoch: -1,
         lastFetchedEpoch: -1
       })
     }
     let response: Awaited<ReturnType<Consumer<Buffer, Buffer, Buffer, Buffer>['fetch']>>
     try {
-      response = await this.#consumer.fetch({
+      response = await this.consumer.fetch({
         node,
         topics: [...topics].map(([topicId, partitions]) => ({ topicId, partitions })),
-        maxBytes: this.#options.maxBytes,
+        maxBytes: this.options.maxBytes,
         minBytes: 1,
-        maxWaitTime: this.#options.maxWaitMs,
+        maxWaitTime: this.options.maxWaitMs,
         isolationLevel: FetchIsolationLevels.READ_COMMITTED
       })
     } catch (err) {
@@ -232,41 +232,41 @@ export class TopicFollower {
       const partial = (err as { response?: typeof response }).response
       if (partial === undefined) throw err
       response = partial
-      this.#metadataAt = 0
+      this.metadataAt = 0
     }
-    const byTopicId = new Map([...this.#topics].map(([name, meta]) => [meta.id, name]))
+    const byTopicId = new Map([...this.topics_].map(([name, meta]) => [meta.id, name]))
     const resets: PartitionState[] = []
     for (const t of response.responses) {
       const topic = byTopicId.get(t.topicId) ?? t.topicId
       for (const p of t.partitions) {
-        const state = this.#partitions.get(`${topic}\u0000${p.partitionIndex}`)
+        const state = this.partitions.get(`${topic}\u0000${p.partitionIndex}`)
         if (state === undefined) continue
         if (p.errorCode === OFFSET_OUT_OF_RANGE) {
           resets.push(state)
           continue
         }
         if (p.errorCode !== 0) continue
-        const chunk = this.#collect(state, p.records ?? [], [...(p.abortedTransactions ?? [])])
+        const chunk = this.collect(state, p.records ?? [], [...(p.abortedTransactions ?? [])])
         if (chunk.records.length > 0) {
           // Throws when the records cannot be applied (e.g. the registry is down): the position
           // then stays put and the same records are fetched again after the back-off.
-          await this.#options.onRecords(chunk.records)
-          this.#records += chunk.records.length
+          await this.options.onRecords(chunk.records)
+          this.records_ += chunk.records.length
         }
         state.position = chunk.position
         state.abortedProducers = chunk.abortedProducers
-        this.#noteEmpty(state, chunk.records.length === 0 && chunk.position === chunk.from)
+        this.noteEmpty(state, chunk.records.length === 0 && chunk.position === chunk.from)
       }
     }
-    if (resets.length > 0) await this.#resetToEarliest(resets)
-    this.#checkReady()
+    if (resets.length > 0) await this.resetToEarliest(resets)
+    this.checkReady()
   }
 
   /**
    * The committed records of `batches` at or after the partition's position, the position after
    * them and the aborted-transaction state there. Pure: the caller commits it once applied.
    */
-  #collect(
+  private collect(
     state: PartitionState,
     batches: RecordsBatch[],
     aborted: Array<{ producerId: bigint; firstOffset: bigint }>
@@ -313,13 +313,13 @@ export class TopicFollower {
   }
 
   /** Counts fetches that returned nothing below the target; after a few the rest is a compaction or transaction gap. */
-  #noteEmpty(state: PartitionState, empty: boolean): void {
+  private noteEmpty(state: PartitionState, empty: boolean): void {
     if (!empty || state.position >= state.target) {
       state.emptyFetches = 0
       return
     }
     if (++state.emptyFetches >= MAX_EMPTY_FETCHES) {
-      this.#options.logger?.warn(
+      this.options.logger?.warn(
         { topic: state.topic, partition: state.partition, position: state.position, target: state.target },
         'query-api: nothing left below the start end offset; treating the rest as gaps'
       )
@@ -327,23 +327,23 @@ export class TopicFollower {
     }
   }
 
-  #checkReady(): void {
-    for (const p of this.#partitions.values()) if (!p.caughtUp && p.position >= p.target) p.caughtUp = true
-    if (this.#readyWaiters.length > 0 && this.ready) {
-      const waiters = this.#readyWaiters
-      this.#readyWaiters = []
+  private checkReady(): void {
+    for (const p of this.partitions.values()) if (!p.caughtUp && p.position >= p.target) p.caughtUp = true
+    if (this.readyWaiters.length > 0 && this.ready) {
+      const waiters = this.readyWaiters
+      this.readyWaiters = []
       for (const resolve of waiters) resolve()
     }
   }
 
-  async #resetToEarliest(states: PartitionState[]): Promise<void> {
-    const offsets = await this.#listOffsets(
+  private async resetToEarliest(states: PartitionState[]): Promise<void> {
+    const offsets = await this.listOffsets(
       states.map((s) => ({ topic: s.topic, partition: s.partition })),
       ListOffsetTimestamps.EARLIEST
     )
     for (const s of states) {
       const earliest = offsets.get(`${s.topic}\u0000${s.partition}`) ?? 0
-      this.#options.logger?.warn(
+      this.options.logger?.warn(
         { topic: s.topic, partition: s.partition, position: s.position, earliest },
         'query-api: offset out of range (retention); continuing from the earliest offset'
       )
@@ -352,10 +352,10 @@ export class TopicFollower {
     }
   }
 
-  async #listOffsets(parts: Array<{ topic: string; partition: number }>, timestamp: bigint): Promise<Map<string, number>> {
+  private async listOffsets(parts: Array<{ topic: string; partition: number }>, timestamp: bigint): Promise<Map<string, number>> {
     const partitions: Record<string, number[]> = {}
     for (const p of parts) (partitions[p.topic] ??= []).push(p.partition)
-    const listed = await this.#consumer.listOffsets({
+    const listed = await this.consumer.listOffsets({
       topics: Object.keys(partitions),
       partitions,
       timestamp,
@@ -367,13 +367,13 @@ export class TopicFollower {
   }
 
   private consumerMetadata(topic: string, retries: number | undefined): ReturnType<Consumer<Buffer, Buffer, Buffer, Buffer>['metadata']> {
-    return this.#consumer.metadata({ topics: [topic], forceUpdate: true, autocreateTopics: false, ...(retries === undefined ? {} : { retries }) })
+    return this.consumer.metadata({ topics: [topic], forceUpdate: true, autocreateTopics: false, ...(retries === undefined ? {} : { retries }) })
   }
 
   /** Looks topics up; new partitions start at their earliest offset, with the current end as target only at start. */
-  async #refreshMetadata(atStart: boolean): Promise<void> {
+  private async refreshMetadata(atStart: boolean): Promise<void> {
     const found = new Map<string, TopicMeta>()
-    for (const topic of this.#options.topics) {
+    for (const topic of this.options.topics) {
       // First without retries: the client would retry a missing topic for seconds. A missing topic
       // is not an error (it counts as empty until it appears); other failures get the retries.
       let metadata: Awaited<ReturnType<typeof this.consumerMetadata>> | undefined
@@ -388,21 +388,21 @@ export class TopicFollower {
     }
     const fresh: Array<{ topic: string; partition: number }> = []
     for (const [topic, meta] of found) {
-      this.#topics.set(topic, meta)
+      this.topics_.set(topic, meta)
       for (let partition = 0; partition < meta.leaders.length; partition++) {
-        if (!this.#partitions.has(`${topic}\u0000${partition}`)) fresh.push({ topic, partition })
+        if (!this.partitions.has(`${topic}\u0000${partition}`)) fresh.push({ topic, partition })
       }
     }
     if (fresh.length > 0) {
       const [earliest, end] = await Promise.all([
-        this.#listOffsets(fresh, ListOffsetTimestamps.EARLIEST),
-        atStart ? this.#listOffsets(fresh, ListOffsetTimestamps.LATEST) : Promise.resolve(new Map<string, number>())
+        this.listOffsets(fresh, ListOffsetTimestamps.EARLIEST),
+        atStart ? this.listOffsets(fresh, ListOffsetTimestamps.LATEST) : Promise.resolve(new Map<string, number>())
       ])
       for (const { topic, partition } of fresh) {
         const key = `${topic}\u0000${partition}`
         const position = earliest.get(key) ?? 0
         const target = end.get(key) ?? 0
-        this.#partitions.set(key, {
+        this.partitions.set(key, {
           topic,
           partition,
           start: position,
@@ -413,9 +413,9 @@ export class TopicFollower {
           abortedProducers: new Set()
         })
       }
-      if (!atStart) this.#options.logger?.info({ partitions: fresh }, 'query-api: following new partitions')
+      if (!atStart) this.options.logger?.info({ partitions: fresh }, 'query-api: following new partitions')
     }
-    this.#metadataAt = Date.now()
+    this.metadataAt = Date.now()
   }
 }
 

@@ -103,20 +103,20 @@ export function parseWorkerStatus(value: Buffer): Omit<WorkerStatusView, 'stale'
 
 /** Latest status report per worker instance. */
 export class WorkerStatusBoard {
-  readonly #reports = new Map<string, Omit<WorkerStatusView, 'stale'>>()
-  readonly #staleAfterMs: number
-  readonly #now: () => number
-  #ignored = 0
+  private readonly reports_ = new Map<string, Omit<WorkerStatusView, 'stale'>>()
+  private readonly staleAfterMs: number
+  private readonly now: () => number
+  private ignored_ = 0
 
   /** `staleAfterMs`: a report older than this is flagged stale (default 30,000: six missed 5-second reports). */
   constructor(options: { staleAfterMs?: number; now?: () => number } = {}) {
-    this.#staleAfterMs = options.staleAfterMs ?? 30_000
-    this.#now = options.now ?? Date.now
+    this.staleAfterMs = options.staleAfterMs ?? 30_000
+    this.now = options.now ?? Date.now
   }
 
   /** Reports that could not be read. */
   get ignored(): number {
-    return this.#ignored
+    return this.ignored_
   }
 
   /** Applies records of the status topic in order (a tombstone forgets the instance). */
@@ -125,20 +125,20 @@ export class WorkerStatusBoard {
       const key = r.key?.toString('utf8')
       if (key === undefined) continue
       if (r.value === null) {
-        this.#reports.delete(key)
+        this.reports_.delete(key)
         continue
       }
       const report = parseWorkerStatus(r.value)
-      if (report === undefined) this.#ignored++
-      else this.#reports.set(key, report)
+      if (report === undefined) this.ignored_++
+      else this.reports_.set(key, report)
     }
   }
 
   /** Every report, with its staleness, by instance id. */
   reports(): WorkerStatusView[] {
-    const now = this.#now()
-    return [...this.#reports.values()]
-      .map((r) => ({ ...r, stale: now - r.updatedAtMs > this.#staleAfterMs }))
+    const now = this.now()
+    return [...this.reports_.values()]
+      .map((r) => ({ ...r, stale: now - r.updatedAtMs > this.staleAfterMs }))
       .sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0))
   }
 }

@@ -21,9 +21,9 @@ export interface RegistryLog {
  * offsets, so tests can check that a replay of a compacted log gives the same state.
  */
 export class MemoryLog {
-  readonly #records: LogRecord[] = []
-  readonly #readers = new Set<(record: LogRecord) => void>()
-  #nextOffset = 0n
+  private readonly records_: LogRecord[] = []
+  private readonly readers = new Set<(record: LogRecord) => void>()
+  private nextOffset = 0n
 
   /** A `RegistryLog` view for one registry instance. */
   open(): RegistryLog {
@@ -31,36 +31,36 @@ export class MemoryLog {
     return {
       start: async (onRecord) => {
         reader = onRecord
-        for (const r of [...this.#records]) onRecord(r)
-        this.#readers.add(onRecord)
+        for (const r of [...this.records_]) onRecord(r)
+        this.readers.add(onRecord)
       },
       append: async (entries) => this.append(entries),
       close: async () => {
-        if (reader !== undefined) this.#readers.delete(reader)
+        if (reader !== undefined) this.readers.delete(reader)
       }
     }
   }
 
   /** Appends as a writer would; readers see the records on a later tick, as with a real broker. */
   append(entries: readonly LogEntry[]): bigint {
-    const written = entries.map((e) => ({ key: e.key, value: e.value, offset: this.#nextOffset++ }))
-    this.#records.push(...written)
+    const written = entries.map((e) => ({ key: e.key, value: e.value, offset: this.nextOffset++ }))
+    this.records_.push(...written)
     setImmediate(() => {
-      for (const r of written) for (const read of this.#readers) read(r)
+      for (const r of written) for (const read of this.readers) read(r)
     })
-    return this.#nextOffset - 1n
+    return this.nextOffset - 1n
   }
 
   /** Keeps the latest record of each key, drops tombstones (and what they deleted). */
   compact(): void {
     const latest = new Map<string, bigint>()
-    for (const r of this.#records) latest.set(r.key?.toString('hex') ?? '', r.offset)
-    const kept = this.#records.filter((r) => r.value !== null && latest.get(r.key?.toString('hex') ?? '') === r.offset)
-    this.#records.splice(0, this.#records.length, ...kept)
+    for (const r of this.records_) latest.set(r.key?.toString('hex') ?? '', r.offset)
+    const kept = this.records_.filter((r) => r.value !== null && latest.get(r.key?.toString('hex') ?? '') === r.offset)
+    this.records_.splice(0, this.records_.length, ...kept)
   }
 
   /** The records currently stored, in order. */
   records(): readonly LogRecord[] {
-    return this.#records
+    return this.records_
   }
 }

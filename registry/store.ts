@@ -36,37 +36,37 @@ export type VersionRef = number | 'latest'
  */
 export class SchemaStore {
   readonly state = new RegistryState()
-  readonly #log: RegistryLog
-  readonly #timeoutMs: number
-  readonly #maxAttempts: number
-  #applied = -1n
-  #failure: Error | undefined
-  #waiters: Array<{ offset: bigint; resolve: () => void; reject: (e: Error) => void }> = []
-  #queue: Promise<unknown> = Promise.resolve()
+  private readonly log: RegistryLog
+  private readonly timeoutMs_: number
+  private readonly maxAttempts_: number
+  private applied = -1n
+  private failure: Error | undefined
+  private waiters: Array<{ offset: bigint; resolve: () => void; reject: (e: Error) => void }> = []
+  private queue: Promise<unknown> = Promise.resolve()
 
   constructor(log: RegistryLog, options: SchemaStoreOptions = {}) {
-    this.#log = log
-    this.#timeoutMs = options.timeoutMs ?? 30_000
-    this.#maxAttempts = options.maxAttempts ?? 5
+    this.log = log
+    this.timeoutMs_ = options.timeoutMs ?? 30_000
+    this.maxAttempts_ = options.maxAttempts ?? 5
   }
 
   /** Replays the whole log; resolves once everything written before the call has been applied. */
   async start(): Promise<void> {
-    await this.#log.start(
-      (r) => this.#onRecord(r),
-      (e) => this.#fail(e)
+    await this.log.start(
+      (r) => this.onRecord(r),
+      (e) => this.fail(e)
     )
     await this.catchUp()
   }
 
   async close(): Promise<void> {
-    this.#fail(new Error('schema store closed'))
-    await this.#log.close()
+    this.fail(new Error('schema store closed'))
+    await this.log.close()
   }
 
   /** Waits until every record written to the log before this call has been applied here. */
   async catchUp(): Promise<void> {
-    await this.#waitFor(await this.#append([noopEntry()]))
+    await this.waitFor(await this.append([noopEntry()]))
   }
 
   /** Compatibility level that applies to `subject`: its own, else the global one, else BACKWARD. */
@@ -95,23 +95,23 @@ export class SchemaStore {
    */
   async register(subject: string, schema: string): Promise<{ id: number; version: number }> {
     const parsed = parseSchema(schema)
-    return await this.#exclusive(async () => {
-      for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
+    return await this.exclusive(async () => {
+      for (let attempt = 1; attempt <= this.maxAttempts_; attempt++) {
         await this.catchUp()
         const live = this.state.versions(subject, false)
         const existingId = this.state.idOf(parsed.canonical)
         const same = live.find((v) => v.id === existingId)
         if (same !== undefined) return { id: same.id, version: same.version }
-        const problems = compatibilityProblems(this.effectiveLevel(subject), parsed.type, this.#typed(live))
+        const problems = compatibilityProblems(this.effectiveLevel(subject), parsed.type, this.typed(live))
         if (problems.length > 0) throw incompatibleSchema(subject, problems)
         const id = existingId ?? this.state.nextId()
         const version = this.state.nextVersion(subject)
         const { entry, key } = registerEntry(subject, version, id, parsed.canonical)
-        await this.#write([entry, ...(existingId === undefined ? [idFloorEntry(id)] : [])])
+        await this.write([entry, ...(existingId === undefined ? [idFloorEntry(id)] : [])])
         if (this.state.outcome(key) === 'accepted') return { id, version }
         // Another instance claimed this version or id first: the log says so to everyone; try again.
       }
-      throw storeError(`registration under ${subject} lost ${this.#maxAttempts} races with concurrent writers; retry`)
+      throw storeError(`registration under ${subject} lost ${this.maxAttempts_} races with concurrent writers; retry`)
     })
   }
 
@@ -122,29 +122,29 @@ export class SchemaStore {
   checkCompatibility(subject: string, ref: VersionRef | undefined, schema: string): string[] {
     const parsed = parseSchema(schema)
     const level = this.effectiveLevel(subject)
-    if (ref === undefined) return compatibilityProblems(level, parsed.type, this.#typed(this.state.versions(subject, false)))
+    if (ref === undefined) return compatibilityProblems(level, parsed.type, this.typed(this.state.versions(subject, false)))
     const live = this.state.versions(subject, false)
     // Checking against the latest of a subject without versions is trivially compatible, as in Confluent.
     if (ref === 'latest' && live.length === 0) return []
     const target = this.version(subject, ref, false)
     // Against one given version the transitive levels mean the same as their plain forms.
-    return compatibilityProblems(level, parsed.type, this.#typed([target]))
+    return compatibilityProblems(level, parsed.type, this.typed([target]))
   }
 
   /** Sets the compatibility level of `subject`, or the global one when `subject` is null. */
   setLevel(subject: string | null, level: CompatibilityLevel): Promise<void> {
-    return this.#exclusive(async () => {
-      await this.#write([configEntry(subject, level)])
+    return this.exclusive(async () => {
+      await this.write([configEntry(subject, level)])
     })
   }
 
   /** Removes the subject's own level (it then follows the global one); returns the removed level. */
   deleteLevel(subject: string): Promise<CompatibilityLevel> {
-    return this.#exclusive(async () => {
+    return this.exclusive(async () => {
       await this.catchUp()
       const level = this.state.subjectLevel(subject)
       if (level === undefined) throw subjectConfigNotFound(subject)
-      await this.#write([configEntry(subject, null)])
+      await this.write([configEntry(subject, null)])
       return level
     })
   }
@@ -155,43 +155,43 @@ export class SchemaStore {
    * Returns the deleted version numbers.
    */
   deleteSubject(subject: string, permanent: boolean): Promise<number[]> {
-    return this.#exclusive(async () => {
+    return this.exclusive(async () => {
       await this.catchUp()
       const all = this.state.versions(subject, true)
       if (all.length === 0) throw subjectNotFound(subject)
       const live = all.filter((v) => !v.deleted)
       if (!permanent) {
         if (live.length === 0) throw subjectSoftDeleted(subject)
-        await this.#write(live.map((v) => deleteVersionEntry(subject, v.version)))
+        await this.write(live.map((v) => deleteVersionEntry(subject, v.version)))
         return live.map((v) => v.version)
       }
       if (live.length > 0) throw subjectNotSoftDeleted(subject)
       const tombstones = all.flatMap((v) => this.state.keysOf(subject, v.version)).map(tombstoneEntry)
       const config = this.state.subjectLevel(subject) === undefined ? [] : [configEntry(subject, null)]
-      await this.#write([...tombstones, ...config])
+      await this.write([...tombstones, ...config])
       return all.map((v) => v.version)
     })
   }
 
   /** Deletes one version, soft or (once soft-deleted) permanently; returns its number. */
   deleteVersion(subject: string, ref: VersionRef, permanent: boolean): Promise<number> {
-    return this.#exclusive(async () => {
+    return this.exclusive(async () => {
       await this.catchUp()
       // `latest` means the latest live version for a soft delete, the latest of all for a permanent one;
       // a numbered version is found even when soft-deleted, to answer 40406 rather than 40402.
       const target = ref === 'latest' ? this.version(subject, ref, permanent) : this.version(subject, ref, true)
       if (!permanent) {
         if (target.deleted) throw versionSoftDeleted(subject, target.version)
-        await this.#write([deleteVersionEntry(subject, target.version)])
+        await this.write([deleteVersionEntry(subject, target.version)])
       } else {
         if (!target.deleted) throw versionNotSoftDeleted(subject, target.version)
-        await this.#write(this.state.keysOf(subject, target.version).map(tombstoneEntry))
+        await this.write(this.state.keysOf(subject, target.version).map(tombstoneEntry))
       }
       return target.version
     })
   }
 
-  #typed(versions: readonly VersionEntry[]): ExistingVersion[] {
+  private typed(versions: readonly VersionEntry[]): ExistingVersion[] {
     return versions.flatMap((v) => {
       const schema = this.state.schema(v.id)
       return schema === undefined ? [] : [{ version: v.version, type: schema.type }]
@@ -199,28 +199,28 @@ export class SchemaStore {
   }
 
   // Appends `entries` after tombstones for rejected claims still in the log, then waits to apply them.
-  async #write(entries: readonly LogEntry[]): Promise<void> {
+  private async write(entries: readonly LogEntry[]): Promise<void> {
     const garbage = this.state.rejectedKeys().map(tombstoneEntry)
-    await this.#waitFor(await this.#append([...garbage, ...entries]))
+    await this.waitFor(await this.append([...garbage, ...entries]))
   }
 
-  async #append(entries: readonly LogEntry[]): Promise<bigint> {
-    if (this.#failure !== undefined) throw storeError(this.#failure.message, this.#failure)
+  private async append(entries: readonly LogEntry[]): Promise<bigint> {
+    if (this.failure !== undefined) throw storeError(this.failure.message, this.failure)
     try {
-      return await this.#log.append(entries)
+      return await this.log.append(entries)
     } catch (err) {
       throw storeError(`could not write to the registry topic: ${(err as Error).message}`, err)
     }
   }
 
-  #waitFor(offset: bigint): Promise<void> {
-    if (this.#applied >= offset) return Promise.resolve()
-    if (this.#failure !== undefined) return Promise.reject(storeError(this.#failure.message, this.#failure))
+  private waitFor(offset: bigint): Promise<void> {
+    if (this.applied >= offset) return Promise.resolve()
+    if (this.failure !== undefined) return Promise.reject(storeError(this.failure.message, this.failure))
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.#waiters = this.#waiters.filter((w) => w !== waiter)
-        reject(operationTimeout(`the registry topic did not show offset ${offset} within ${this.#timeoutMs} ms (applied up to ${this.#applied})`))
-      }, this.#timeoutMs)
+        this.waiters = this.waiters.filter((w) => w !== waiter)
+        reject(operationTimeout(`the registry topic did not show offset ${offset} within ${this.timeoutMs_} ms (applied up to ${this.applied})`))
+      }, this.timeoutMs_)
       const waiter = {
         offset,
         resolve: () => {
@@ -232,30 +232,30 @@ export class SchemaStore {
           reject(e)
         }
       }
-      this.#waiters.push(waiter)
+      this.waiters.push(waiter)
     })
   }
 
-  #onRecord(record: LogRecord): void {
+  private onRecord(record: LogRecord): void {
     this.state.apply(record)
-    this.#applied = record.offset
-    if (this.#waiters.length === 0) return
-    const ready = this.#waiters.filter((w) => w.offset <= record.offset)
-    this.#waiters = this.#waiters.filter((w) => w.offset > record.offset)
+    this.applied = record.offset
+    if (this.waiters.length === 0) return
+    const ready = this.waiters.filter((w) => w.offset <= record.offset)
+    this.waiters = this.waiters.filter((w) => w.offset > record.offset)
     for (const w of ready) w.resolve()
   }
 
-  #fail(error: Error): void {
-    this.#failure ??= error
-    const waiters = this.#waiters
-    this.#waiters = []
+  private fail(error: Error): void {
+    this.failure ??= error
+    const waiters = this.waiters
+    this.waiters = []
     for (const w of waiters) w.reject(storeError(error.message, error))
   }
 
   // One write at a time per instance: decisions are made on a state no local write can change.
-  #exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(work, work)
-    this.#queue = run.catch(() => undefined)
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work)
+    this.queue = run.catch(() => undefined)
     return run
   }
 }

@@ -78,11 +78,11 @@ export interface SchemaRegistryClientOptions {
  */
 export class SchemaRegistryClient {
   readonly url: string
-  readonly #timeoutMs: number
-  readonly #fetch: typeof fetch
-  readonly #authorization: string | undefined
-  readonly #ids = new Map<string, Promise<number>>()
-  readonly #schemas = new Map<number, Promise<RegistrySchema>>()
+  private readonly timeoutMs: number
+  private readonly fetch_: typeof fetch
+  private readonly authorization: string | undefined
+  private readonly ids = new Map<string, Promise<number>>()
+  private readonly schemas = new Map<number, Promise<RegistrySchema>>()
 
   constructor(options: SchemaRegistryClientOptions) {
     if (typeof options?.url !== 'string' || !/^https?:\/\/./.test(options.url)) {
@@ -93,37 +93,37 @@ export class SchemaRegistryClient {
       throw new TypeError(`SchemaRegistryClient: option "requestTimeoutMs" must be a positive number of ms, got ${String(options.requestTimeoutMs)}`)
     }
     this.url = options.url.replace(/\/+$/, '')
-    this.#timeoutMs = timeout
-    this.#fetch = options.fetch ?? fetch
-    this.#authorization = authorizationOf(options.auth)
+    this.timeoutMs = timeout
+    this.fetch_ = options.fetch ?? fetch
+    this.authorization = authorizationOf(options.auth)
   }
 
   /** Registers `schema` (Avro text) under `subject` and returns its global id (existing or new). */
   register(subject: string, schema: string): Promise<number> {
-    return this.#cached(this.#ids, `register\0${subject}\0${schema}`, async () => {
-      const body = (await this.#request('POST', `/subjects/${encodeURIComponent(subject)}/versions`, { schema })) as { id?: unknown }
+    return this.cached(this.ids, `register\0${subject}\0${schema}`, async () => {
+      const body = (await this.request('POST', `/subjects/${encodeURIComponent(subject)}/versions`, { schema })) as { id?: unknown }
       return expectId(body.id, `register under ${subject}`)
     })
   }
 
   /** The id of `schema` if it is registered under `subject`; rejects with status 404 if not. */
   lookup(subject: string, schema: string): Promise<number> {
-    return this.#cached(this.#ids, `lookup\0${subject}\0${schema}`, async () => {
-      const body = (await this.#request('POST', `/subjects/${encodeURIComponent(subject)}`, { schema })) as { id?: unknown }
+    return this.cached(this.ids, `lookup\0${subject}\0${schema}`, async () => {
+      const body = (await this.request('POST', `/subjects/${encodeURIComponent(subject)}`, { schema })) as { id?: unknown }
       return expectId(body.id, `lookup under ${subject}`)
     })
   }
 
   /** The schema with global id `id`; rejects with status 404 (error code 40403) if there is none. */
   schemaById(id: number): Promise<RegistrySchema> {
-    return this.#cached(this.#schemas, id, async () => {
-      const body = (await this.#request('GET', `/schemas/ids/${id}`)) as { schema?: unknown; schemaType?: unknown }
+    return this.cached(this.schemas, id, async () => {
+      const body = (await this.request('GET', `/schemas/ids/${id}`)) as { schema?: unknown; schemaType?: unknown }
       if (typeof body.schema !== 'string') throw new SchemaRegistryRequestError(`registry answer for schema ${id} has no schema text`, 200, undefined)
       return { schema: body.schema, schemaType: typeof body.schemaType === 'string' ? body.schemaType : 'AVRO' }
     })
   }
 
-  #cached<K, V>(cache: Map<K, Promise<V>>, key: K, load: () => Promise<V>): Promise<V> {
+  private cached<K, V>(cache: Map<K, Promise<V>>, key: K, load: () => Promise<V>): Promise<V> {
     const hit = cache.get(key)
     if (hit !== undefined) return hit
     const pending = load()
@@ -132,19 +132,19 @@ export class SchemaRegistryClient {
     return pending
   }
 
-  async #request(method: string, path: string, body?: unknown): Promise<unknown> {
+  private async request(method: string, path: string, body?: unknown): Promise<unknown> {
     const target = `${this.url}${path}`
     let response: Response
     try {
-      response = await this.#fetch(target, {
+      response = await this.fetch_(target, {
         method,
         headers: {
           'content-type': SCHEMA_REGISTRY_CONTENT_TYPE,
           accept: `${SCHEMA_REGISTRY_CONTENT_TYPE}, application/json`,
-          ...(this.#authorization === undefined ? {} : { authorization: this.#authorization })
+          ...(this.authorization === undefined ? {} : { authorization: this.authorization })
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.#timeoutMs)
+        signal: AbortSignal.timeout(this.timeoutMs)
       })
     } catch (err) {
       throw new SchemaRegistryRequestError(`${method} ${target} failed: ${(err as Error).message}`, 0, undefined, { cause: err })

@@ -6,59 +6,59 @@ import type { Serde } from '../schemas/index.ts'
 import type { KeyValueIterator, ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore, Windowed } from './types.ts'
 
 class ReadOnlyKeyValueView<K, V> implements ReadOnlyKeyValueStore<K, V> {
-  readonly #store: ReadOnlyKeyValueStore<K, V>
+  private readonly store: ReadOnlyKeyValueStore<K, V>
   constructor(store: ReadOnlyKeyValueStore<K, V>) {
-    this.#store = store
+    this.store = store
   }
   get(key: K): V | undefined {
-    return this.#store.get(key)
+    return this.store.get(key)
   }
   range(from?: K, to?: K): KeyValueIterator<K, V> {
-    return this.#store.range(from, to)
+    return this.store.range(from, to)
   }
   prefixScan<P>(prefix: P, prefixSerde: Serde<P>): KeyValueIterator<K, V> {
-    return this.#store.prefixScan(prefix, prefixSerde)
+    return this.store.prefixScan(prefix, prefixSerde)
   }
   all(): KeyValueIterator<K, V> {
-    return this.#store.all()
+    return this.store.all()
   }
   approximateNumEntries(): number {
-    return this.#store.approximateNumEntries()
+    return this.store.approximateNumEntries()
   }
 }
 
 class ReadOnlyWindowView<K, V> implements ReadOnlyWindowStore<K, V> {
-  readonly #store: ReadOnlyWindowStore<K, V>
+  private readonly store: ReadOnlyWindowStore<K, V>
   constructor(store: ReadOnlyWindowStore<K, V>) {
-    this.#store = store
+    this.store = store
   }
   fetchWindow(key: K, windowStartMs: number): V | undefined {
-    return this.#store.fetchWindow(key, windowStartMs)
+    return this.store.fetchWindow(key, windowStartMs)
   }
   fetch(key: K, fromMs: number, toMs: number): KeyValueIterator<number, V> {
-    return this.#store.fetch(key, fromMs, toMs)
+    return this.store.fetch(key, fromMs, toMs)
   }
   fetchAll(fromMs: number, toMs: number): KeyValueIterator<Windowed<K>, V> {
-    return this.#store.fetchAll(fromMs, toMs)
+    return this.store.fetchAll(fromMs, toMs)
   }
   all(): KeyValueIterator<Windowed<K>, V> {
-    return this.#store.all()
+    return this.store.all()
   }
 }
 
 class ReadOnlySessionView<K, V> implements ReadOnlySessionStore<K, V> {
-  readonly #store: ReadOnlySessionStore<K, V>
+  private readonly store: ReadOnlySessionStore<K, V>
   constructor(store: ReadOnlySessionStore<K, V>) {
-    this.#store = store
+    this.store = store
   }
   findSessions(key: K, earliestSessionEndMs: number, latestSessionStartMs: number): KeyValueIterator<Windowed<K>, V> {
-    return this.#store.findSessions(key, earliestSessionEndMs, latestSessionStartMs)
+    return this.store.findSessions(key, earliestSessionEndMs, latestSessionStartMs)
   }
   fetchSession(key: K, sessionStartMs: number, sessionEndMs: number): V | undefined {
-    return this.#store.fetchSession(key, sessionStartMs, sessionEndMs)
+    return this.store.fetchSession(key, sessionStartMs, sessionEndMs)
   }
   fetch(key: K): KeyValueIterator<Windowed<K>, V> {
-    return this.#store.fetch(key)
+    return this.store.fetch(key)
   }
 }
 

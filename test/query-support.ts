@@ -57,9 +57,9 @@ export interface SessionRecord {
 /** Produces contract records to the output topics, in the order given (keys keep their partition). */
 export class ContractProducer {
   readonly topics: OutputTopics
-  readonly #producer: Producer<string, Buffer | null, string, string>
-  readonly #stats: AvroSerde<TrafficWindowStats>
-  readonly #session: AvroSerde<TravelerSession>
+  private readonly producer_: Producer<string, Buffer | null, string, string>
+  private readonly stats_: AvroSerde<TrafficWindowStats>
+  private readonly session_: AvroSerde<TravelerSession>
 
   private constructor(
     topics: OutputTopics,
@@ -68,9 +68,9 @@ export class ContractProducer {
     session: AvroSerde<TravelerSession>
   ) {
     this.topics = topics
-    this.#producer = producer
-    this.#stats = stats
-    this.#session = session
+    this.producer_ = producer
+    this.stats_ = stats
+    this.session_ = session
   }
 
   static async open(brokers: string[], registryUrl: string, topics: OutputTopics): Promise<ContractProducer> {
@@ -92,13 +92,13 @@ export class ContractProducer {
 
   async sendStats(records: readonly StatsRecord[]): Promise<void> {
     for (let i = 0; i < records.length; i += 2000) {
-      await this.#producer.send({
+      await this.producer_.send({
         messages: records.slice(i, i + 2000).map((r) => {
           const topic = r.resolution === '1m' ? this.topics.stats1m : this.topics.stats5m
           return {
             topic,
             key: r.key,
-            value: r.value === null ? null : this.#stats.serialize(topic, r.value),
+            value: r.value === null ? null : this.stats_.serialize(topic, r.value),
             timestamp: BigInt(r.value?.window_start ?? Date.now())
           }
         })
@@ -108,11 +108,11 @@ export class ContractProducer {
 
   async sendSessions(records: readonly SessionRecord[]): Promise<void> {
     for (let i = 0; i < records.length; i += 2000) {
-      await this.#producer.send({
+      await this.producer_.send({
         messages: records.slice(i, i + 2000).map((r) => ({
           topic: this.topics.sessions,
           key: r.key,
-          value: r.value === null ? null : this.#session.serialize(this.topics.sessions, r.value)
+          value: r.value === null ? null : this.session_.serialize(this.topics.sessions, r.value)
         }))
       })
     }
@@ -121,16 +121,16 @@ export class ContractProducer {
   /** The Confluent-wire Avro bytes of a stats value for the topic of `resolution` (for other producers). */
   encodeStats(resolution: '1m' | '5m', value: TrafficWindowStats): Buffer {
     const topic = resolution === '1m' ? this.topics.stats1m : this.topics.stats5m
-    return this.#stats.serialize(topic, value)
+    return this.stats_.serialize(topic, value)
   }
 
   /** Sends raw bytes (a record that breaks the contract). */
   async sendRaw(topic: string, key: string, value: Buffer): Promise<void> {
-    await this.#producer.send({ messages: [{ topic, key, value }] })
+    await this.producer_.send({ messages: [{ topic, key, value }] })
   }
 
   async close(): Promise<void> {
-    await this.#producer.close()
+    await this.producer_.close()
   }
 }
 

@@ -59,83 +59,83 @@ interface Service {
 
 /** Runs services as child processes, restarts them when they exit, stops them in reverse order. */
 export class Supervisor {
-  readonly #options: Required<SupervisorOptions>
-  readonly #services: Service[] = []
-  #stopping = false
+  private readonly options: Required<SupervisorOptions>
+  private readonly services: Service[] = []
+  private stopping = false
 
   constructor(options: SupervisorOptions) {
-    this.#options = { initialBackoffMs: 1_000, maxBackoffMs: 30_000, stableAfterMs: 60_000, stopTimeoutMs: 15_000, ...options }
+    this.options = { initialBackoffMs: 1_000, maxBackoffMs: 30_000, stableAfterMs: 60_000, stopTimeoutMs: 15_000, ...options }
   }
 
   /** Starts a service (and keeps it running until `stopAll`). */
   start(spec: ServiceSpec): ServiceState {
-    const service: Service = { spec, child: undefined, pids: [], restarts: 0, backoffMs: this.#options.initialBackoffMs, timer: undefined }
-    this.#services.push(service)
-    this.#run(service)
+    const service: Service = { spec, child: undefined, pids: [], restarts: 0, backoffMs: this.options.initialBackoffMs, timer: undefined }
+    this.services.push(service)
+    this.run(service)
     return this.state(spec.name) as ServiceState
   }
 
   /** The state of the service named `name`. */
   state(name: string): ServiceState | undefined {
-    const s = this.#services.find((x) => x.spec.name === name)
+    const s = this.services.find((x) => x.spec.name === name)
     return s === undefined ? undefined : { name, pid: s.child?.pid, pids: [...s.pids], restarts: s.restarts }
   }
 
   /** Stops every service, the last started first; resolves when all have exited. */
   async stopAll(onStopped: (name: string) => void = () => undefined): Promise<void> {
-    this.#stopping = true
-    for (const service of [...this.#services].reverse()) {
+    this.stopping = true
+    for (const service of [...this.services].reverse()) {
       clearTimeout(service.timer)
-      await this.#stop(service)
+      await this.stop(service)
       onStopped(service.spec.name)
     }
   }
 
-  #run(service: Service): void {
+  private run(service: Service): void {
     const { spec } = service
     const child = spawn(process.execPath, ['--import', PARENT_WATCH, ...spec.args], {
-      cwd: this.#options.cwd,
-      env: { ...this.#options.env, ...spec.env },
+      cwd: this.options.cwd,
+      env: { ...this.options.env, ...spec.env },
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true
     })
     service.child = child
     const startedAt = Date.now()
     if (child.pid !== undefined) service.pids.push(child.pid)
-    this.#options.log(`${spec.name} started (pid ${String(child.pid)})`)
+    this.options.log(`${spec.name} started (pid ${String(child.pid)})`)
     // Writes to a child that is gone must not bring the supervisor down.
     child.stdin?.on('error', () => undefined)
     forwardLines(child.stdout, process.stdout, `[${spec.name}] `)
     forwardLines(child.stderr, process.stderr, `[${spec.name}] `)
-    child.on('error', (err) => this.#options.log(`${spec.name} could not run: ${err.message}`))
+    child.on('error', (err) => this.options.log(`${spec.name} could not run: ${err.message}`))
     child.on('exit', (code, signal) => {
       if (service.child === child) service.child = undefined
-      if (this.#stopping) return
+      if (this.stopping) return
       const upMs = Date.now() - startedAt
-      if (upMs >= this.#options.stableAfterMs) service.backoffMs = this.#options.initialBackoffMs
+      if (upMs >= this.options.stableAfterMs) service.backoffMs = this.options.initialBackoffMs
       const delayMs = service.backoffMs
-      service.backoffMs = Math.min(this.#options.maxBackoffMs, service.backoffMs * 2)
+      service.backoffMs = Math.min(this.options.maxBackoffMs, service.backoffMs * 2)
       service.restarts++
-      this.#options.log(
+      this.options.log(
         `${spec.name} (pid ${String(child.pid)}) exited with ${signal ?? `code ${String(code)}`} after ${(upMs / 1000).toFixed(1)} s; ` +
           `restart ${service.restarts} in ${(delayMs / 1000).toFixed(0)} s`
       )
       service.timer = setTimeout(() => {
         service.timer = undefined
-        if (!this.#stopping) this.#run(service)
+        if (!this.stopping) this.run(service)
       }, delayMs)
     })
   }
 
-  async #stop(service: Service): Promise<void> {
+  private async stop(service: Service): Promise<void> {
     const child = service.child
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
     const exited = once(child, 'exit')
     signalGroup(child, 'SIGTERM')
     const timer = setTimeout(() => {
-      this.#options.log(`${service.spec.name} (pid ${String(child.pid)}) did not stop within ${this.#options.stopTimeoutMs / 1000} s: SIGKILL`)
+      this.options.log(`${service.spec.name} (pid ${String(child.pid)}) did not stop within ${this.options.stopTimeoutMs / 1000} s: SIGKILL`)
       signalGroup(child, 'SIGKILL')
-    }, this.#options.stopTimeoutMs)
+    }, this.options.stopTimeoutMs)
     await exited
     clearTimeout(timer)
   }
