@@ -25,7 +25,8 @@ export default tseslint.config(
       'no-restricted-syntax': [
         'error',
         { selector: 'TSEnumDeclaration', message: 'use an `as const` object and a union type instead of enum' },
-        { selector: 'ExportDefaultDeclaration', message: 'named exports only' }
+        { selector: 'ExportDefaultDeclaration', message: 'named exports only' },
+        { selector: 'PrivateIdentifier', message: 'use a TypeScript private member: one privacy style' }
       ]
     }
   },
