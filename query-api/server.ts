@@ -98,21 +98,23 @@ type WriteArgs = [chunk: unknown, encodingOrCallback?: unknown, callback?: unkno
  * body). Past the limit the chunks are dropped at once, so the copy never grows beyond it.
  */
 function capResponse(res: ServerResponse, maxBytes: number): void {
-  const chunks: Buffer[] = []
+  // Held as written (tRPC writes strings): counting bytes needs no copy, and the body is written
+  // once at the end, so a 2.5 MB answer is not copied twice more on its way out.
+  const chunks: Array<{ chunk: string | Uint8Array; encoding: BufferEncoding }> = []
   let size = 0
   let over = false
-  const write = res.write.bind(res) as (chunk: unknown) => boolean
+  const write = res.write.bind(res) as (chunk: string | Uint8Array, encoding: BufferEncoding) => boolean
   const end = res.end.bind(res) as () => ServerResponse
   const hold = (chunk: unknown, encoding: unknown): void => {
     if (chunk === undefined || chunk === null || typeof chunk === 'function') return
-    const b =
-      typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : Buffer.from(chunk as Uint8Array)
-    size += b.length
+    const enc = typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'
+    const held = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array)
+    size += typeof held === 'string' ? Buffer.byteLength(held, enc) : held.length
     if (over) return
     if (size > maxBytes) {
       over = true
       chunks.length = 0
-    } else chunks.push(b)
+    } else chunks.push({ chunk: held, encoding: enc })
   }
   const callbackOf = (args: unknown[]): (() => void) | undefined => args.find((a): a is () => void => typeof a === 'function')
   res.write = ((...args: WriteArgs): boolean => {
@@ -136,7 +138,7 @@ function capResponse(res: ServerResponse, maxBytes: number): void {
       )
     } else {
       if (!res.headersSent) res.setHeader('content-length', String(size))
-      if (chunks.length > 0) write(Buffer.concat(chunks))
+      for (const { chunk, encoding } of chunks) write(chunk, encoding)
       end()
     }
     callbackOf(args)?.()
