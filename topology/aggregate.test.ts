@@ -111,6 +111,45 @@ describe('grouped aggregations', () => {
     expect(driver.taskIds).toEqual(['0_0', '0_1', '0_2', '0_3', '1_0', '1_1', '1_2', '1_3'])
   })
 
+  it('adds no repartition topic for a stream marked as partitioned: a refined key is counted in the task of its input partition', async () => {
+    const builder = new StreamsBuilder()
+    builder
+      .stream('observations', str)
+      // Input keyed by sensor; the new key `sensor|type` refines it, so every record of a new key is
+      // already in one partition.
+      .selectKey((sensor, type) => `${sensor}|${type}`)
+      .markAsPartitioned()
+      .groupByKey({ keySerde: stringSerde, valueSerde: stringSerde })
+      .count({ storeName: 'type-counts' })
+      .toStream()
+      .to('counts', { valueSerde: longSerde })
+    const topology = builder.build()
+    expect(topology.describe().toString()).not.toMatch(/repartition/)
+    driver = await TopologyTestDriver.create(topology, { applicationId: 'marked', defaultPartitions: 4 })
+    const input = driver.createInputTopic('observations', stringSerde, stringSerde)
+    const sent = [
+      ['s1', 'CAR'],
+      ['s2', 'BUS'],
+      ['s1', 'CAR'],
+      ['s3', 'CAR'],
+      ['s1', 'BUS'],
+      ['s2', 'BUS']
+    ] as const
+    sent.forEach(([sensor, type], i) => input.pipeInput(sensor, type, i))
+    expect(Object.fromEntries(driver.createOutputTopic('counts', stringSerde, longSerde).readKeyValuesToMap())).toEqual({
+      's1|CAR': 2,
+      's2|BUS': 2,
+      's3|CAR': 1,
+      's1|BUS': 1
+    })
+    // One sub-topology, and each count lives in the task of its sensor's input partition.
+    expect(driver.taskIds).toEqual(['0_0', '0_1', '0_2', '0_3'])
+    for (const [sensor, type] of sent) {
+      const partition = partitionForKey(Buffer.from(sensor), 4)
+      expect(driver.getKeyValueStore<string, number>('type-counts', partition).get(`${sensor}|${type}`)).toBeGreaterThan(0)
+    }
+  })
+
   it('writes changelog records of aggregate stores to the task partition', async () => {
     const builder = new StreamsBuilder()
     builder.stream('in', str).groupByKey().count({ storeName: 'counts' })

@@ -104,6 +104,18 @@ export class KStream<K, V> {
     )
   }
 
+  /**
+   * This stream, declared already partitioned for its current key: grouping or joining it adds no
+   * repartition topic even after `selectKey`, `map` or `flatMap` (Kafka's KIP-759 `markAsPartitioned`,
+   * Flink's `reinterpretAsKeyedStream`). The caller promises that all records of one key are in
+   * one partition: typically the new key refines the key the input topic is partitioned by (input
+   * keyed by `sensor`, new key `sensor|type`). Broken, the promise splits one key's aggregate across
+   * tasks: the outputs are wrong, silently.
+   */
+  markAsPartitioned(): KStream<K, V> {
+    return new KStream<K, V>(this.ctx, this.nodeName, { ...this.info, repartitionRequired: false })
+  }
+
   /** Calls `action` for each record and passes it on. */
   peek(action: (key: K, value: V) => void, named?: Named): KStream<K, V> {
     return this.child('KSTREAM-PEEK-', named, peekProcessor(action), {})
