@@ -13,6 +13,7 @@ import { Kafka, logLevel, Partitioners, type Message } from 'kafkajs'
 import { avroSchemas, DEFAULT_SCHEMA_REGISTRY_URL, schemaRegistryAuthFromEnv, type SchemaRegistryAuth } from '../../schemas/index.ts'
 import { parseBrokers, parseRegistryUrl, type Environment, type FlagReader, type FlagSpec } from './cli.ts'
 import { continuationStart, newestTimestampMs } from './continuation.ts'
+import { ensureTopics } from './topics.ts'
 
 /** `--brokers` and `--registry` (defaults from `$KAFKA_BROKERS` and `$SCHEMA_REGISTRY_URL`). */
 export const CONNECTION_FLAGS = {
@@ -219,19 +220,6 @@ export interface SendingRun<TRecord> {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Creates the topics with kafkajs when they do not exist. */
-async function ensureTopicsExist(kafka: Kafka, topics: readonly string[], partitions: number): Promise<void> {
-  const admin = kafka.admin()
-  await admin.connect()
-  try {
-    const existing = new Set(await admin.listTopics())
-    const missing = topics.filter((t) => !existing.has(t))
-    if (missing.length > 0) await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: partitions })), waitForLeaders: true })
-  } finally {
-    await admin.disconnect()
-  }
-}
-
 /**
  * Sends the records of `run.source` in order; resolves how long sending took (from the producer's
  * connection). Idempotent producer: a send retried after a lost acknowledgement must not duplicate
@@ -239,7 +227,14 @@ async function ensureTopicsExist(kafka: Kafka, topics: readonly string[], partit
  */
 export async function sendRecords<TRecord>(options: SendingOptions, run: SendingRun<TRecord>): Promise<{ durationMs: number }> {
   const kafka = new Kafka({ clientId: run.clientId, brokers: [...options.brokers], logLevel: logLevel.ERROR })
-  await ensureTopicsExist(kafka, run.topics, options.partitions)
+  // Created (with the broker's default replication) and awaited through kafka/: a topic created
+  // a moment ago can still be unknown to a busy broker's metadata (a simulator exited on it once).
+  await ensureTopics(
+    options.brokers,
+    run.topics.map((name) => ({ name, partitions: options.partitions, configs: [] })),
+    -1,
+    run.clientId
+  )
   const producer = kafka.producer({
     createPartitioner: Partitioners.DefaultPartitioner,
     allowAutoTopicCreation: false,
