@@ -2,4 +2,4 @@
  * kafka/: the one layer that talks to the cluster for the others (issue 17 grows it: client
  * factory, partition reader). For now: waiting for topics to be usable.
  */
-export { awaitTopicsReady, type TopicToAwait } from './topics.ts'
+export { awaitTopicsReady, retryWithin, type TopicToAwait } from './topics.ts'

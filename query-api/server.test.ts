@@ -19,6 +19,7 @@ import { DEFAULT_SERVER_LIMITS } from './limits.ts'
 import { createQueryServer, type QueryServer } from './server.ts'
 import { SessionIndex } from './session-index.ts'
 import { openQueryStore } from './store.ts'
+import { testHealthReport } from './test-support.ts'
 import type { TravelerType } from '../schemas/index.ts'
 import type { KeyValueStore } from '../state/index.ts'
 
@@ -36,35 +37,7 @@ const listeners = new Set<(changes: readonly WindowChange[]) => void>()
 const internalErrors: Array<{ error: unknown; path: string | undefined }> = []
 let instancesBug = false
 
-function health(): HealthReport {
-  return {
-    status: 'ready',
-    ready: true,
-    instanceId: 'unit',
-    startedAt: 0,
-    uptimeMs: 1,
-    progress: { fraction: 1, offsetsRead: 0, offsetsToRead: 0, partitions: [] },
-    materialized: { windows: series.size, sessions: 0, sensors: 0, salesWindows: 0, products: 0, ratedProducts: 0, categories: 0 },
-    records: {
-      windowsWritten: 0,
-      windowsDeleted: 0,
-      sessionsWritten: 0,
-      sessionsDeleted: 0,
-      refused: 0,
-      lastRefusal: null,
-      read: 0,
-      commerce: {
-        salesWindowsWritten: 0,
-        salesWindowsDeleted: 0,
-        productRatingsWritten: 0,
-        productRatingsDeleted: 0,
-        categoryRatingsWritten: 0,
-        categoryRatingsDeleted: 0
-      }
-    },
-    kafka: { topics: [], lastError: null }
-  }
-}
+const health = (): HealthReport => testHealthReport(true, series.size)
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'query-api-server-'))

@@ -37,7 +37,8 @@ export interface TestQueryServer {
   close(): Promise<void>
 }
 
-function health(ready: boolean): HealthReport {
+/** A health report of an instance with nothing materialized (`windows`: the count to report). */
+export function testHealthReport(ready: boolean, windows = 0): HealthReport {
   return {
     status: ready ? 'ready' : 'catching-up',
     ready,
@@ -45,7 +46,7 @@ function health(ready: boolean): HealthReport {
     startedAt: 0,
     uptimeMs: 1,
     progress: { fraction: ready ? 1 : 0, offsetsRead: 0, offsetsToRead: 0, partitions: [] },
-    materialized: { windows: 0, sessions: 0, sensors: 0, salesWindows: 0, products: 0, ratedProducts: 0, categories: 0 },
+    materialized: { windows, sessions: 0, sensors: 0, salesWindows: 0, products: 0, ratedProducts: 0, categories: 0 },
     records: {
       windowsWritten: 0,
       windowsDeleted: 0,
@@ -84,7 +85,7 @@ export async function startTestQueryServer(options: { nowMs: number; maxRangeMs?
     series: new SeriesIndex(),
     sessions: new SessionIndex(store),
     changes: { onWindowChanges: () => () => undefined },
-    health: () => health(readiness.ready),
+    health: () => testHealthReport(readiness.ready),
     system: {
       lag: async () => ({ groupId: 'g', partitions: [], totalLag: 0, measuredAt: 1 }),
       instances: async () => ({ groupId: 'g', state: 'EMPTY', instances: [], unattachedReports: [], measuredAt: 1 }),

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { Admin, Consumer, type MessagesStream, ProduceAcks, Producer } from '@platformatic/kafka'
-import { awaitTopicsReady } from '../kafka/index.ts'
+import { awaitTopicsReady, retryWithin } from '../kafka/index.ts'
 import type { RegistryLog } from './log.ts'
 import type { LogRecord } from './records.ts'
 
@@ -41,7 +40,9 @@ export async function openKafkaLog(options: KafkaLogOptions): Promise<RegistryLo
       let last = -1n
       // Right after the topic was created, a busy broker can still answer "unknown topic" to
       // another client's metadata request for a moment.
-      stream = await withinTopicWait(topic, () => consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false }))
+      stream = await retryWithin(TOPIC_WAIT_MS, `consuming the registry topic ${topic}`, () =>
+        consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false })
+      )
       stream.on('data', (message) => {
         if (message.offset <= last) return
         last = message.offset
@@ -95,22 +96,3 @@ async function ensureTopic(admin: Admin, options: KafkaLogOptions): Promise<void
 
 /** How long the registry waits for its topic to be usable after creating or finding it. */
 const TOPIC_WAIT_MS = 30_000
-
-/**
- * Runs `request` (a metadata request or a consume) again until it succeeds or `deadline` passes,
- * then fails with the last error: a topic just created is known to the controller before every
- * broker answers for it, and a loaded broker can take seconds. Every error is retried within the
- * bound; a lasting one (no such topic, no access) still fails, later and with its cause.
- */
-export async function withinTopicWait<T>(topic: string, request: () => Promise<T>, deadline = Date.now() + TOPIC_WAIT_MS): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await request()
-    } catch (err) {
-      if (Date.now() > deadline) {
-        throw new Error(`the registry topic ${topic} is not usable after ${attempt} attempts: ${(err as Error).message}`, { cause: err })
-      }
-      await sleep(Math.min(1000, 50 * attempt))
-    }
-  }
-}

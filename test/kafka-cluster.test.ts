@@ -4,7 +4,7 @@
  * This test starts and stops that cluster itself, independently of the broker the other tests use.
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { Admin, Consumer, Producer, ProduceAcks, compatibilityPartitioner, MessagesStreamModes } from '@platformatic/kafka'
+import { Admin, Consumer, ListOffsetTimestamps, Producer, ProduceAcks, compatibilityPartitioner, MessagesStreamModes } from '@platformatic/kafka'
 import { startKafka, stopKafka, stopNode } from '../dev/kafka/cluster.ts'
 import { createTopics, uniqueName } from './support/kafka.ts'
 
@@ -14,6 +14,9 @@ async function produce(brokers: string[], topic: string, from: number, count: nu
     bootstrapBrokers: brokers,
     partitioner: compatibilityPartitioner,
     acks: ProduceAcks.ALL,
+    // A send retried after the leader moved (its first attempt may have been written) must not
+    // write the record twice: without idempotence the log held duplicates under load.
+    idempotent: true,
     retries: 10,
     retryDelay: 500
   })
@@ -99,6 +102,20 @@ describe('the 3-node local cluster', () => {
     await waitForLeaders(survivors, topic, [1, 2])
     await produce(survivors, topic, 300, 300)
 
+    // Exactly 600 records in the log (no duplicate written by a retried send), then all of them read.
+    const offsets = new Consumer({
+      clientId: 'cluster-offsets',
+      groupId: uniqueName('cluster-offsets'),
+      bootstrapBrokers: survivors,
+      retries: 10,
+      retryDelay: 500
+    })
+    try {
+      const ends = (await offsets.listOffsets({ topics: [topic], timestamp: ListOffsetTimestamps.LATEST })).get(topic) ?? []
+      expect(ends.reduce((n, end) => n + Number(end), 0)).toBe(600)
+    } finally {
+      await offsets.close(true)
+    }
     const values = await consumeAll(survivors, topic, 600)
     expect(values).toEqual(Array.from({ length: 600 }, (_, i) => i))
   })
