@@ -47,22 +47,3 @@ export async function awaitTopicsReady(admin: Admin, topics: readonly TopicToAwa
     await sleep(Math.min(500, 50 * attempt))
   }
 }
-
-/**
- * Runs `request` again until it succeeds or `timeoutMs` has passed, then fails with the last error
- * as cause: for a request that can fail for a moment after a topic was created (a consume that
- * starts with a metadata request). Every error is retried within the bound; a lasting one (no such
- * topic, no access) still fails, later and with its cause.
- */
-export async function retryWithin<T>(timeoutMs: number, what: string, request: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await request()
-    } catch (err) {
-      if (Date.now() > deadline)
-        throw new Error(`${what} failed ${attempt} times in ${Math.round(timeoutMs / 1000)} s: ${(err as Error).message}`, { cause: err })
-      await sleep(Math.min(1000, 50 * attempt))
-    }
-  }
-}

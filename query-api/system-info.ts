@@ -5,7 +5,8 @@
  * Tasks are derived from the assignments and the topology: a task is `<sub-topology>_<partition>` for
  * each assigned partition of a sub-topology's source topics.
  */
-import { Admin, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka'
+import { type Admin, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka'
+import { defaultKafkaClientSupplier } from '../kafka/index.ts'
 import { QueryApiError, QueryApiErrorCodes } from './errors.ts'
 import type { WorkerStatusView } from './worker-status.ts'
 import type { TopologyDescription } from '../topology/index.ts'
@@ -149,7 +150,7 @@ export class SystemInfo {
     this.statuses_ = options.statuses ?? (() => [])
     this.applicationId = options.applicationId
     this.timeoutMs_ = options.timeoutMs ?? 10_000
-    this.admin = new Admin({ clientId: options.clientId ?? 'runnel-query-api-admin', bootstrapBrokers: [...options.brokers] })
+    this.admin = defaultKafkaClientSupplier.getAdmin({ clientId: options.clientId ?? 'runnel-query-api-admin', bootstrapBrokers: [...options.brokers] })
     // describe() is pure: computed once.
     this.topology_ = options.topology === undefined ? undefined : topologyView(options.applicationId, options.topology())
   }

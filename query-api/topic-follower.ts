@@ -1,13 +1,26 @@
 /**
- * Follows topics from their earliest offsets, forever, with raw fetches: no consumer group is joined
- * and no offset is committed, so any number of query API instances read the whole topics on their
- * own. Reads committed data only (records of aborted transactions and control batches are skipped).
+ * Follows topics from their earliest offsets, forever, with the kafka layer's `PartitionReader`: no
+ * consumer group is joined and no offset is committed, so any number of query API instances read
+ * the whole topics on their own. Reads committed data only (the reader skips records of aborted
+ * transactions and control batches). Chunks are handed over one at a time, in offset order per
+ * partition; a partition is not fetched again until its chunk was applied, and a chunk that could
+ * not be applied is fetched again after a back-off.
  *
  * Readiness: at start the follower notes each partition's end offset (last stable offset); it is
  * caught up once every partition's position reached that target. Topics that do not exist yet count
  * as empty and are picked up when they appear.
  */
-import { Consumer, FetchIsolationLevels, findErrorBy, ListOffsetTimestamps, type RecordsBatch } from '@platformatic/kafka'
+import { FetchIsolationLevels, findErrorBy, ListOffsetTimestamps } from '@platformatic/kafka'
+import {
+  createReadConsumer,
+  defaultKafkaClientSupplier,
+  PartitionReader,
+  type ByteConsumer,
+  type ConsumedRecord,
+  type KafkaClientSupplier,
+  type PartitionPosition
+} from '../kafka/index.ts'
+import { QueryApiConfigError } from './errors.ts'
 
 /** One record as the follower hands it over. */
 export interface FollowedRecord {
@@ -42,60 +55,59 @@ export interface FollowerLogger {
 export interface TopicFollowerOptions {
   brokers: readonly string[]
   topics: readonly string[]
-  /** Receives each fetched chunk in offset order per partition; awaited before the next fetch. */
+  /** Receives each fetched chunk in offset order per partition; awaited before the partition is fetched again. */
   onRecords: (records: FollowedRecord[]) => Promise<void> | void
   clientId?: string
   /** Longest a fetch waits for new data, ms. Bounds the live-update delay with several leaders. Default 500. */
   maxWaitMs?: number
   /** Bytes per fetch response. Default 16 MiB. */
   maxBytes?: number
-  /** How often topics and leaders are looked up again (new partitions, missing topics), ms. Default 10,000. */
+  /** How often topics are looked up again (new partitions, missing topics), ms. Default 10,000. */
   metadataRefreshMs?: number
   logger?: FollowerLogger
+  /** Where the consumer comes from (TLS, authentication). Default: plain clients. */
+  clients?: KafkaClientSupplier
 }
 
 interface PartitionState {
-  topic: string
-  partition: number
-  start: number
-  position: number
+  readonly topic: string
+  readonly partition: number
+  readonly start: number
+  /** The offset after the last record applied (the reader's position may be ahead while a chunk is applied). */
+  applied: number
   target: number
-  emptyFetches: number
   caughtUp: boolean
-  /** Producers with an aborted transaction open at `position` (their records are skipped). */
-  abortedProducers: Set<bigint>
 }
 
-interface TopicMeta {
-  id: string
-  leaders: number[]
-}
-
-const IS_TRANSACTIONAL = 1 << 4
-const IS_CONTROL = 1 << 5
-/** Fetches in a row that return nothing below the target before the rest counts as compacted gaps. */
+/** Reads in a row that returned nothing below the target before the rest counts as compacted gaps. */
 const MAX_EMPTY_FETCHES = 3
-const OFFSET_OUT_OF_RANGE = 1
+const APPLY_BACKOFF_MS = 200
+const APPLY_BACKOFF_MAX_MS = 10_000
 
 /** Reads topics from the beginning and keeps following them. */
 export class TopicFollower {
-  private readonly options: Required<Omit<TopicFollowerOptions, 'logger'>> & { logger: FollowerLogger | undefined }
-  private readonly consumer: Consumer<Buffer, Buffer, Buffer, Buffer>
+  private readonly options: Required<Omit<TopicFollowerOptions, 'logger' | 'clients'>> & { logger: FollowerLogger | undefined }
+  private readonly consumer: ByteConsumer
+  private readonly reader: PartitionReader
   private readonly partitions = new Map<string, PartitionState>()
-  private readonly topics_ = new Map<string, TopicMeta>()
-  private metadataAt = 0
+  private readonly topics_ = new Set<string>()
+  /** Partitions whose chunk is being applied or waits to be fetched again: the reader leaves them alone. */
+  private readonly held = new Set<string>()
+  private applying: Promise<void> = Promise.resolve()
+  private applyBackoffMs = APPLY_BACKOFF_MS
+  private refreshTimer: NodeJS.Timeout | undefined
   private closed = false
-  private loop: Promise<void> | undefined
+  private started = false
   private readyWaiters: Array<() => void> = []
   private lastError_: string | undefined
   private records_ = 0
 
   constructor(options: TopicFollowerOptions) {
-    if (!Array.isArray(options?.brokers) || options.brokers.length === 0) throw new TypeError('TopicFollower: option "brokers" must be a non-empty array')
+    if (!Array.isArray(options?.brokers) || options.brokers.length === 0) throw badOption('brokers', 'must be a non-empty array')
     if (!Array.isArray(options.topics) || options.topics.length === 0 || options.topics.some((t) => typeof t !== 'string' || t === '')) {
-      throw new TypeError('TopicFollower: option "topics" must be a non-empty array of topic names')
+      throw badOption('topics', 'must be a non-empty array of topic names')
     }
-    if (typeof options.onRecords !== 'function') throw new TypeError('TopicFollower: option "onRecords" must be a function')
+    if (typeof options.onRecords !== 'function') throw badOption('onRecords', 'must be a function')
     this.options = {
       brokers: options.brokers,
       topics: [...new Set(options.topics)],
@@ -106,25 +118,52 @@ export class TopicFollower {
       metadataRefreshMs: positive(options.metadataRefreshMs, 10_000, 'metadataRefreshMs'),
       logger: options.logger
     }
-    this.consumer = new Consumer({
-      clientId: this.options.clientId,
-      bootstrapBrokers: [...this.options.brokers],
-      // Required by the client's options; the follower never joins it.
-      groupId: `${this.options.clientId}-unused-group`,
-      isolationLevel: FetchIsolationLevels.READ_COMMITTED
+    this.consumer = createReadConsumer(options.clients ?? defaultKafkaClientSupplier, {
+      bootstrapBrokers: this.options.brokers,
+      clientId: this.options.clientId
+    })
+    let backoffMs = 200
+    this.reader = new PartitionReader({
+      consumer: this.consumer,
+      maxWaitMs: this.options.maxWaitMs,
+      maxBytes: this.options.maxBytes,
+      partitionMaxBytes: this.options.maxBytes,
+      canFetch: (topic, partition) => !this.held.has(partitionKey(topic, partition)),
+      onFetched: (position, records) => this.onFetched(position, records),
+      // The follower never gives up: it reports the failure (lastError, health) and keeps trying.
+      retry: {
+        failed: (err) => {
+          const retryInMs = backoffMs
+          backoffMs = Math.min(backoffMs * 2, 10_000)
+          this.lastError_ = (err as Error).message
+          this.options.logger?.warn({ err: (err as Error).message, backoffMs: retryInMs }, 'query-api: fetch failed; retrying')
+          return retryInMs
+        },
+        succeeded: () => {
+          backoffMs = 200
+          this.lastError_ = undefined
+        }
+      },
+      onFailed: (err) => {
+        this.lastError_ = (err as Error).message
+        this.options.logger?.warn({ err: (err as Error).message }, 'query-api: the follower stopped')
+      },
+      logger: { warn: (obj, msg) => this.options.logger?.warn(obj, `query-api: ${msg}`) }
     })
   }
 
   /** Notes the end offsets to catch up with, then follows in the background. Rejects when Kafka cannot be reached. */
   async start(): Promise<void> {
     await this.refreshMetadata(true)
-    this.loop = this.run()
+    this.started = true
+    this.checkReady()
+    this.scheduleRefresh()
   }
 
   /** True once every partition reached the end offset it had at start. */
   get ready(): boolean {
     for (const p of this.partitions.values()) if (!p.caughtUp) return false
-    return this.loop !== undefined
+    return this.started
   }
 
   /** Resolves when `ready` turns true. */
@@ -133,10 +172,10 @@ export class TopicFollower {
     return new Promise((resolve) => this.readyWaiters.push(resolve))
   }
 
-  /** Every partition's position and target, sorted by topic and partition. */
+  /** Every partition's position (records applied up to) and target, sorted by topic and partition. */
   progress(): PartitionProgress[] {
     return [...this.partitions.values()]
-      .map((p) => ({ topic: p.topic, partition: p.partition, start: p.start, position: p.position, target: p.target, caughtUp: p.caughtUp }))
+      .map((p) => ({ topic: p.topic, partition: p.partition, start: p.start, position: p.applied, target: p.target, caughtUp: p.caughtUp }))
       .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition))
   }
 
@@ -145,190 +184,83 @@ export class TopicFollower {
     return this.records_
   }
 
-  /** The last fetch or metadata failure (cleared by the next success). */
+  /** The last fetch, metadata or apply failure (cleared by the next success). */
   get lastError(): string | undefined {
     return this.lastError_
   }
 
   /** Topics that exist and are followed. */
   get followedTopics(): string[] {
-    return [...this.topics_.keys()]
+    return [...this.topics_]
   }
 
   async close(): Promise<void> {
     this.closed = true
-    await this.loop?.catch(() => undefined)
+    if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer)
+    await this.reader.close()
+    await this.applying.catch(() => undefined)
     await this.consumer.close(true)
   }
 
-  private async run(): Promise<void> {
-    let backoffMs = 200
-    this.checkReady()
-    while (!this.closed) {
+  /** A response for one partition: its records are applied in turn, the partition held until then. */
+  private onFetched(position: PartitionPosition, records: ConsumedRecord[]): void {
+    const state = this.partitions.get(partitionKey(position.topic, position.partition))
+    if (state === undefined) return
+    if (records.length === 0) {
+      state.applied = position.position
+      this.noteEmpty(state, position.emptyFetches)
+      this.checkReady()
+      return
+    }
+    const k = partitionKey(state.topic, state.partition)
+    const from = state.applied
+    const next = position.position
+    const chunk: FollowedRecord[] = records.map((r) => ({
+      topic: state.topic,
+      partition: state.partition,
+      offset: r.offset,
+      key: r.key,
+      value: r.value,
+      timestampMs: r.timestampMs
+    }))
+    this.held.add(k)
+    this.applying = this.applying.then(async () => {
+      if (this.closed) return
       try {
-        if (Date.now() - this.metadataAt >= this.options.metadataRefreshMs) await this.refreshMetadata(false)
-        await this.fetchRound()
-        this.lastError_ = undefined
-        backoffMs = 200
+        await this.options.onRecords(chunk)
+        this.records_ += chunk.length
+        state.applied = next
+        this.applyBackoffMs = APPLY_BACKOFF_MS
+        this.held.delete(k)
+        this.checkReady()
+        this.reader.wake()
       } catch (err) {
-        if (this.closed) break
+        // The records could not be applied (e.g. the registry is down): the same records are
+        // fetched again after the back-off.
         this.lastError_ = (err as Error).message
-        this.options.logger?.warn({ err: (err as Error).message, backoffMs }, 'query-api: fetch failed; retrying')
-        // Leaders may have moved: look them up again before the next round.
-        this.metadataAt = 0
-        await sleep(backoffMs)
-        backoffMs = Math.min(backoffMs * 2, 10_000)
+        const backoffMs = this.applyBackoffMs
+        this.applyBackoffMs = Math.min(backoffMs * 2, APPLY_BACKOFF_MAX_MS)
+        this.options.logger?.warn({ err: (err as Error).message, backoffMs }, 'query-api: records could not be applied; fetching them again')
+        setTimeout(() => {
+          this.held.delete(k)
+          this.reader.seek(state.topic, state.partition, from)
+        }, backoffMs).unref()
       }
-    }
+    })
   }
 
-  /** One fetch to every leader at once; each response is applied as it arrives, in partition order. */
-  private async fetchRound(): Promise<void> {
-    const byLeader = new Map<number, Array<{ state: PartitionState; topicId: string }>>()
-    for (const state of this.partitions.values()) {
-      const meta = this.topics_.get(state.topic)
-      const leader = meta?.leaders[state.partition]
-      if (meta === undefined || leader === undefined || leader < 0) continue
-      let list = byLeader.get(leader)
-      if (list === undefined) byLeader.set(leader, (list = []))
-      list.push({ state, topicId: meta.id })
-    }
-    if (byLeader.size === 0) {
-      await sleep(this.options.maxWaitMs)
-      return
-    }
-    await Promise.all([...byLeader].map(async ([node, parts]) => this.fetchFrom(node, parts)))
-  }
-
-  private async fetchFrom(node: number, parts: Array<{ state: PartitionState; topicId: string }>): Promise<void> {
-    const topics = new Map<
-      string,
-      Array<{ partition: number; fetchOffset: bigint; partitionMaxBytes: number; currentLeaderEpoch: number; lastFetchedEpoch: number }>
-    >()
-    for (const { state, topicId } of parts) {
-      let list = topics.get(topicId)
-      if (list === undefined) topics.set(topicId, (list = []))
-      list.push({
-        partition: state.partition,
-        fetchOffset: BigInt(state.position),
-        partitionMaxBytes: this.options.maxBytes,
-        currentLeaderEpoch: -1,
-        lastFetchedEpoch: -1
-      })
-    }
-    let response: Awaited<ReturnType<Consumer<Buffer, Buffer, Buffer, Buffer>['fetch']>>
-    try {
-      response = await this.consumer.fetch({
-        node,
-        topics: [...topics].map(([topicId, partitions]) => ({ topicId, partitions })),
-        maxBytes: this.options.maxBytes,
-        minBytes: 1,
-        maxWaitTime: this.options.maxWaitMs,
-        isolationLevel: FetchIsolationLevels.READ_COMMITTED
-      })
-    } catch (err) {
-      // A partition-level error fails the whole call, but the response still carries the data of
-      // the other partitions: apply it, and repair the failed partitions.
-      const partial = (err as { response?: typeof response }).response
-      if (partial === undefined) throw err
-      response = partial
-      this.metadataAt = 0
-    }
-    const byTopicId = new Map([...this.topics_].map(([name, meta]) => [meta.id, name]))
-    const resets: PartitionState[] = []
-    for (const t of response.responses) {
-      const topic = byTopicId.get(t.topicId) ?? t.topicId
-      for (const p of t.partitions) {
-        const state = this.partitions.get(`${topic}\u0000${p.partitionIndex}`)
-        if (state === undefined) continue
-        if (p.errorCode === OFFSET_OUT_OF_RANGE) {
-          resets.push(state)
-          continue
-        }
-        if (p.errorCode !== 0) continue
-        const chunk = this.collect(state, p.records ?? [], [...(p.abortedTransactions ?? [])])
-        if (chunk.records.length > 0) {
-          // Throws when the records cannot be applied (e.g. the registry is down): the position
-          // then stays put and the same records are fetched again after the back-off.
-          await this.options.onRecords(chunk.records)
-          this.records_ += chunk.records.length
-        }
-        state.position = chunk.position
-        state.abortedProducers = chunk.abortedProducers
-        this.noteEmpty(state, chunk.records.length === 0 && chunk.position === chunk.from)
-      }
-    }
-    if (resets.length > 0) await this.resetToEarliest(resets)
-    this.checkReady()
-  }
-
-  /**
-   * The committed records of `batches` at or after the partition's position, the position after
-   * them and the aborted-transaction state there. Pure: the caller commits it once applied.
-   */
-  private collect(
-    state: PartitionState,
-    batches: RecordsBatch[],
-    aborted: Array<{ producerId: bigint; firstOffset: bigint }>
-  ): {
-    records: FollowedRecord[]
-    from: number
-    position: number
-    abortedProducers: Set<bigint>
-  } {
-    aborted.sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0))
-    const records: FollowedRecord[] = []
-    const abortedProducers = new Set(state.abortedProducers)
-    let position = state.position
-    let a = 0
-    for (const batch of batches) {
-      while (a < aborted.length && (aborted[a] as { firstOffset: bigint }).firstOffset <= batch.firstOffset) {
-        abortedProducers.add((aborted[a] as { producerId: bigint }).producerId)
-        a++
-      }
-      const base = Number(batch.firstOffset)
-      const last = base + batch.lastOffsetDelta
-      if (last < position) continue
-      if ((batch.attributes & IS_CONTROL) !== 0) {
-        // The marker that ends the producer's transaction (commit or abort).
-        abortedProducers.delete(batch.producerId)
-      } else if ((batch.attributes & IS_TRANSACTIONAL) === 0 || !abortedProducers.has(batch.producerId)) {
-        const baseTs = Number(batch.firstTimestamp)
-        for (const r of batch.records) {
-          const offset = base + r.offsetDelta
-          if (offset < position) continue
-          records.push({
-            topic: state.topic,
-            partition: state.partition,
-            offset,
-            key: r.key,
-            value: r.value ?? null,
-            timestampMs: baseTs + Number(r.timestampDelta)
-          })
-        }
-      }
-      position = last + 1
-    }
-    return { records, from: state.position, position, abortedProducers }
-  }
-
-  /** Counts fetches that returned nothing below the target; after a few the rest is a compaction or transaction gap. */
-  private noteEmpty(state: PartitionState, empty: boolean): void {
-    if (!empty || state.position >= state.target) {
-      state.emptyFetches = 0
-      return
-    }
-    if (++state.emptyFetches >= MAX_EMPTY_FETCHES) {
-      this.options.logger?.warn(
-        { topic: state.topic, partition: state.partition, position: state.position, target: state.target },
-        'query-api: nothing left below the start end offset; treating the rest as gaps'
-      )
-      state.target = state.position
-    }
+  /** After a few reads in a row that returned nothing below the target, the rest is a compaction or transaction gap. */
+  private noteEmpty(state: PartitionState, emptyFetches: number): void {
+    if (state.applied >= state.target || emptyFetches < MAX_EMPTY_FETCHES) return
+    this.options.logger?.warn(
+      { topic: state.topic, partition: state.partition, position: state.applied, target: state.target },
+      'query-api: nothing left below the start end offset; treating the rest as gaps'
+    )
+    state.target = state.applied
   }
 
   private checkReady(): void {
-    for (const p of this.partitions.values()) if (!p.caughtUp && p.position >= p.target) p.caughtUp = true
+    for (const p of this.partitions.values()) if (!p.caughtUp && p.applied >= p.target) p.caughtUp = true
     if (this.readyWaiters.length > 0 && this.ready) {
       const waiters = this.readyWaiters
       this.readyWaiters = []
@@ -336,20 +268,19 @@ export class TopicFollower {
     }
   }
 
-  private async resetToEarliest(states: PartitionState[]): Promise<void> {
-    const offsets = await this.listOffsets(
-      states.map((s) => ({ topic: s.topic, partition: s.partition })),
-      ListOffsetTimestamps.EARLIEST
-    )
-    for (const s of states) {
-      const earliest = offsets.get(`${s.topic}\u0000${s.partition}`) ?? 0
-      this.options.logger?.warn(
-        { topic: s.topic, partition: s.partition, position: s.position, earliest },
-        'query-api: offset out of range (retention); continuing from the earliest offset'
+  private scheduleRefresh(): void {
+    if (this.closed) return
+    this.refreshTimer = setTimeout(() => {
+      this.refreshMetadata(false).then(
+        () => this.scheduleRefresh(),
+        (err: unknown) => {
+          this.lastError_ = (err as Error).message
+          this.options.logger?.warn({ err: (err as Error).message }, 'query-api: looking topics up failed; trying again later')
+          this.scheduleRefresh()
+        }
       )
-      s.position = earliest
-      s.abortedProducers.clear()
-    }
+    }, this.options.metadataRefreshMs)
+    this.refreshTimer.unref()
   }
 
   private async listOffsets(parts: Array<{ topic: string; partition: number }>, timestamp: bigint): Promise<Map<string, number>> {
@@ -362,17 +293,17 @@ export class TopicFollower {
       isolationLevel: FetchIsolationLevels.READ_COMMITTED
     })
     const out = new Map<string, number>()
-    for (const [topic, offsets] of listed) offsets.forEach((o, partition) => out.set(`${topic}\u0000${partition}`, Number(o)))
+    for (const [topic, offsets] of listed) offsets.forEach((o, partition) => out.set(partitionKey(topic, partition), Number(o)))
     return out
   }
 
-  private consumerMetadata(topic: string, retries: number | undefined): ReturnType<Consumer<Buffer, Buffer, Buffer, Buffer>['metadata']> {
+  private consumerMetadata(topic: string, retries: number | undefined): ReturnType<ByteConsumer['metadata']> {
     return this.consumer.metadata({ topics: [topic], forceUpdate: true, autocreateTopics: false, ...(retries === undefined ? {} : { retries }) })
   }
 
   /** Looks topics up; new partitions start at their earliest offset, with the current end as target only at start. */
   private async refreshMetadata(atStart: boolean): Promise<void> {
-    const found = new Map<string, TopicMeta>()
+    const found = new Map<string, number>()
     for (const topic of this.options.topics) {
       // First without retries: the client would retry a missing topic for seconds. A missing topic
       // is not an error (it counts as empty until it appears); other failures get the retries.
@@ -384,13 +315,13 @@ export class TopicFollower {
         if (findErrorBy(err as Error, 'apiId', 'UNKNOWN_TOPIC_OR_PARTITION') === null) metadata = await this.consumerMetadata(topic, undefined)
       }
       const t = metadata?.topics.get(topic)
-      if (t !== undefined) found.set(topic, { id: t.id, leaders: t.partitions.map((p) => p.leader) })
+      if (t !== undefined) found.set(topic, t.partitionsCount)
     }
     const fresh: Array<{ topic: string; partition: number }> = []
-    for (const [topic, meta] of found) {
-      this.topics_.set(topic, meta)
-      for (let partition = 0; partition < meta.leaders.length; partition++) {
-        if (!this.partitions.has(`${topic}\u0000${partition}`)) fresh.push({ topic, partition })
+    for (const [topic, count] of found) {
+      this.topics_.add(topic)
+      for (let partition = 0; partition < count; partition++) {
+        if (!this.partitions.has(partitionKey(topic, partition))) fresh.push({ topic, partition })
       }
     }
     if (fresh.length > 0) {
@@ -399,32 +330,26 @@ export class TopicFollower {
         atStart ? this.listOffsets(fresh, ListOffsetTimestamps.LATEST) : Promise.resolve(new Map<string, number>())
       ])
       for (const { topic, partition } of fresh) {
-        const key = `${topic}\u0000${partition}`
-        const position = earliest.get(key) ?? 0
-        const target = end.get(key) ?? 0
-        this.partitions.set(key, {
-          topic,
-          partition,
-          start: position,
-          position,
-          target,
-          emptyFetches: 0,
-          caughtUp: position >= target,
-          abortedProducers: new Set()
-        })
+        const k = partitionKey(topic, partition)
+        const position = earliest.get(k) ?? 0
+        const target = end.get(k) ?? 0
+        this.partitions.set(k, { topic, partition, start: position, applied: position, target, caughtUp: position >= target })
+        this.reader.assign(topic, partition, position)
       }
       if (!atStart) this.options.logger?.info({ partitions: fresh }, 'query-api: following new partitions')
+      this.checkReady()
     }
-    this.metadataAt = Date.now()
   }
+}
+
+const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`
+
+function badOption(option: string, message: string): QueryApiConfigError {
+  return new QueryApiConfigError(`TopicFollower ${option}`, message)
 }
 
 function positive(value: number | undefined, fallback: number, option: string): number {
   if (value === undefined) return fallback
-  if (!Number.isFinite(value) || value <= 0) throw new TypeError(`TopicFollower: option "${option}" must be a positive number, got ${String(value)}`)
+  if (!Number.isFinite(value) || value <= 0) throw badOption(option, `must be a positive number, got ${String(value)}`)
   return value
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }

@@ -1,8 +1,13 @@
-import { randomUUID } from 'node:crypto'
-import { Admin, Consumer, type MessagesStream, ProduceAcks, Producer } from '@platformatic/kafka'
-import { awaitTopicsReady, retryWithin } from '../kafka/index.ts'
+import { type Admin, ProduceAcks } from '@platformatic/kafka'
+import {
+  awaitTopicsReady,
+  createReadConsumer,
+  defaultKafkaClientSupplier,
+  PartitionReader,
+  transientErrorReason,
+  type KafkaClientSupplier
+} from '../kafka/index.ts'
 import type { RegistryLog } from './log.ts'
-import type { LogRecord } from './records.ts'
 
 /** Options of the Kafka-backed registry log. */
 export interface KafkaLogOptions {
@@ -12,6 +17,10 @@ export interface KafkaLogOptions {
   readonly clientId: string
   /** Replication factor when creating the topic. Default: min(3, brokers in the cluster). */
   readonly replicationFactor?: number
+  /** Where the clients come from (TLS, authentication). Default: plain clients. */
+  readonly clients?: KafkaClientSupplier
+  /** Retries of the reader are logged here at warn. */
+  readonly logger?: { warn(obj: object, msg: string): void }
 }
 
 /**
@@ -20,36 +29,46 @@ export interface KafkaLogOptions {
  */
 export async function openKafkaLog(options: KafkaLogOptions): Promise<RegistryLog> {
   const bootstrapBrokers = [...options.brokers]
-  const admin = new Admin({ clientId: options.clientId, bootstrapBrokers })
+  const clients = options.clients ?? defaultKafkaClientSupplier
+  const admin = clients.getAdmin({ clientId: options.clientId, bootstrapBrokers })
   try {
     await ensureTopic(admin, options)
   } finally {
     await admin.close()
   }
-  const producer = new Producer({ clientId: options.clientId, bootstrapBrokers, acks: ProduceAcks.ALL, autocreateTopics: false })
-  // The reader joins a group of its own only because @platformatic/kafka streams need one; nothing
-  // is committed: every start replays the topic from the beginning.
-  const consumer = new Consumer({ clientId: options.clientId, groupId: `${options.clientId}-${randomUUID()}`, bootstrapBrokers, autocommit: false })
-  let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined
+  const producer = clients.getProducer({ clientId: options.clientId, bootstrapBrokers, acks: ProduceAcks.ALL, autocreateTopics: false })
+  // The reader joins no group and commits nothing: every start replays the topic from the beginning.
+  const consumer = createReadConsumer(clients, { bootstrapBrokers, clientId: options.clientId })
+  let reader: PartitionReader | undefined
   const topic = options.topic
 
   return {
     async start(onRecord, onError) {
-      // A rebalance of the private group restarts the stream at the earliest offset: records
-      // already delivered are skipped by offset, so each one is applied exactly once.
-      let last = -1n
-      // Right after the topic was created, a busy broker can still answer "unknown topic" to
-      // another client's metadata request for a moment.
-      stream = await retryWithin(TOPIC_WAIT_MS, `consuming the registry topic ${topic}`, () =>
-        consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false })
-      )
-      stream.on('data', (message) => {
-        if (message.offset <= last) return
-        last = message.offset
-        const record: LogRecord = { key: message.key ?? null, value: message.value ?? null, offset: message.offset }
-        onRecord(record)
+      let backoffMs = 100
+      reader = new PartitionReader({
+        consumer,
+        maxWaitMs: 500,
+        onFetched: (_, records) => {
+          for (const r of records) onRecord({ key: r.key, value: r.value, offset: BigInt(r.offset) })
+        },
+        // Leader moves, a broker that restarts, a topic that a busy broker does not know yet: the
+        // log is read again once the cluster answers. Any other failure makes the log unusable.
+        retry: {
+          failed: (err) => {
+            const reason = transientErrorReason(err)
+            if (reason === undefined) throw err
+            const retryInMs = backoffMs
+            backoffMs = Math.min(backoffMs * 2, 1000)
+            options.logger?.warn({ topic, reason, retryInMs }, 'registry: reading the schemas topic failed; retrying')
+            return retryInMs
+          },
+          succeeded: () => {
+            backoffMs = 100
+          }
+        },
+        onFailed: (err) => onError(err instanceof Error ? err : new Error(String(err)))
       })
-      stream.on('error', (error: Error) => onError(error))
+      reader.assign(topic, 0, 0)
     },
     async append(entries) {
       // Tombstones are sent without a value, which Kafka stores as a null value.
@@ -62,7 +81,7 @@ export async function openKafkaLog(options: KafkaLogOptions): Promise<RegistryLo
       return base + BigInt(entries.length - 1)
     },
     async close() {
-      await stream?.close()
+      await reader?.close()
       await consumer.close()
       await producer.close()
     }

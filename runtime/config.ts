@@ -13,7 +13,7 @@ import { resolve } from 'node:path'
 import type { Logger } from 'pino'
 import { z } from 'zod'
 import { DEFAULT_DESERIALIZATION_ERROR_POLICY, DeserializationErrorPolicies } from '../schemas/index.ts'
-import type { KafkaClientSupplier } from './client-supplier.ts'
+import type { KafkaClientSupplier } from '../kafka/index.ts'
 import { StreamsConfigError } from './errors.ts'
 import { DEFAULT_METRICS_HOST } from './metrics.ts'
 

@@ -8,8 +8,8 @@ import { FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka'
 import type { Logger } from 'pino'
 import { GlobalTask, type ErrorHandlerResponse, type FailedRecord, type TopologyPlan } from '../processors/index.ts'
 import type { StateStore } from '../state/index.ts'
-import type { ByteConsumer } from './client-supplier.ts'
-import { Fetcher } from './fetcher.ts'
+import type { ByteConsumer } from '../kafka/index.ts'
+import { PartitionReader } from '../kafka/index.ts'
 
 export interface GlobalStateOptions {
   readonly plan: TopologyPlan
@@ -26,7 +26,7 @@ export interface GlobalStateOptions {
 
 export class GlobalState {
   private readonly task: GlobalTask
-  private readonly fetcher: Fetcher
+  private readonly fetcher: PartitionReader
   private readonly options: GlobalStateOptions
 
   constructor(options: GlobalStateOptions) {
@@ -38,19 +38,19 @@ export class GlobalState {
       clock: options.clock,
       onDeserializationError: options.onDeserializationError
     })
-    this.fetcher = new Fetcher({
+    this.fetcher = new PartitionReader({
       consumer: options.consumer,
       maxWaitMs: options.fetchMaxWaitMs,
       logger: options.logger,
       isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-      canFetch: () => true,
-      onRecords: (topic, partition, records) => {
+      onFetched: ({ topic, partition }, records) => {
         try {
           for (const record of records) this.task.update(topic, partition, record)
         } catch (err) {
           options.onError(err)
         }
-      }
+      },
+      onFailed: (err) => options.onError(err)
     })
   }
 

@@ -14,7 +14,7 @@ export {
   LogLevels,
   type LogLevel
 } from './config.ts'
-export { type KafkaClientSupplier, defaultKafkaClientSupplier, type ByteConsumer, type ByteProducer } from './client-supplier.ts'
+export { type KafkaClientSupplier, defaultKafkaClientSupplier, type ByteConsumer, type ByteProducer } from '../kafka/index.ts'
 export { StreamsStates, type StreamsState, type InstanceStatus, type TaskStatus, type PartitionStatus } from './status.ts'
 export {
   RuntimeError,
@@ -43,4 +43,4 @@ export {
 } from './assignor.ts'
 export { optionDocs, markdownTable, tableIn, type OptionDoc } from './option-docs.ts'
 export { DEFAULT_METRICS_HOST, RuntimeMetrics, startMetricsServer } from './metrics.ts'
-export { decodeBatches, type AbortedTransaction, type DecodedBatches } from './record-batches.ts'
+export { decodeBatches, type AbortedTransaction, type DecodedBatches } from '../kafka/index.ts'

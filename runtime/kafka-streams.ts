@@ -16,11 +16,11 @@ import type { TopologyPlan } from '../processors/index.ts'
 import { deadLetterTopic } from '../schemas/index.ts'
 import type { Topology } from '../topology/index.ts'
 import { createPartitionAssigner } from './assignor.ts'
-import { defaultKafkaClientSupplier, type ByteConsumer, type ByteProducer, type KafkaClientSupplier } from './client-supplier.ts'
+import { defaultKafkaClientSupplier, type ByteConsumer, type ByteProducer, type KafkaClientSupplier } from '../kafka/index.ts'
 import { resolveConfig, type ResolvedConfig, type StreamsConfig } from './config.ts'
 import { createDeserializationHandler } from './dead-letters.ts'
 import { IllegalStateError, RuntimeError } from './errors.ts'
-import { Fetcher } from './fetcher.ts'
+import { PartitionReader } from '../kafka/index.ts'
 import { GlobalState } from './global-state.ts'
 import { createInternalTopics, existingPartitionCounts, planTopics, type TopicSpec } from './internal-topics.ts'
 import { RuntimeMetrics, startMetricsServer } from './metrics.ts'
@@ -63,7 +63,7 @@ export class KafkaStreams {
   private globalConsumer: ByteConsumer | undefined
   private producer: StreamsProducer | undefined
   private statusProducer: ByteProducer | undefined
-  private fetcher: Fetcher | undefined
+  private fetcher: PartitionReader | undefined
   private collector: OutputCollector | undefined
   private tasks: TaskManager | undefined
   private thread: StreamThread | undefined
@@ -245,7 +245,7 @@ export class KafkaStreams {
       await this.global.bootstrap(this.abort.signal)
     }
 
-    const fetcher = (this.fetcher = new Fetcher({
+    const fetcher = (this.fetcher = new PartitionReader({
       consumer: this.fetchConsumer,
       maxWaitMs: c.fetchMaxWaitMs,
       logger: this.logger,
@@ -254,7 +254,12 @@ export class KafkaStreams {
       // Kafka Streams reads uncommitted data under at-least-once and committed data under exactly-once.
       isolationLevel: c.exactlyOnce ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
       canFetch: (topic, partition) => this.thread?.canFetch(topic, partition) ?? false,
-      onRecords: (topic, partition, records) => this.thread?.onRecords(topic, partition, records)
+      onFetched: (p, records) => {
+        if (records.length > 0) this.thread?.onRecords(p.topic, p.partition, records)
+      },
+      onFailed: (err) => {
+        void this.fail(err)
+      }
     }))
     const consumer = (this.consumer = this.supplier.getConsumer({
       clientId: `${c.clientId}-group`,

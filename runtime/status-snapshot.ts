@@ -2,7 +2,7 @@
  * Builds `InstanceStatus` from the live runtime objects (tasks, fetch positions, loop statistics).
  */
 import type { ResolvedConfig } from './config.ts'
-import type { Fetcher } from './fetcher.ts'
+import type { PartitionReader } from '../kafka/index.ts'
 import type { InstanceStatus, PartitionStatus, StreamsState, TaskStatus } from './status.ts'
 import type { StreamThread } from './stream-thread.ts'
 import type { TaskManager } from './task-manager.ts'
@@ -13,7 +13,7 @@ export interface StatusSources {
   readonly startedAtMs: number | null
   readonly error: Error | undefined
   readonly tasks: TaskManager | undefined
-  readonly fetcher: Fetcher | undefined
+  readonly fetcher: PartitionReader | undefined
   readonly thread: StreamThread | undefined
   readonly metricsPort: number | undefined
 }

@@ -22,10 +22,10 @@ import type { DeserializationFailedError } from '../schemas/index.ts'
 import type { RawRecord, TopologyPlan } from '../processors/index.ts'
 import type { ActiveTask } from './active-task.ts'
 import { encodeMemberInfo, parseTaskId } from './assignor.ts'
-import type { ByteConsumer } from './client-supplier.ts'
+import type { ByteConsumer } from '../kafka/index.ts'
 import type { ResolvedConfig } from './config.ts'
 import { errorSummary } from './errors.ts'
-import type { Fetcher } from './fetcher.ts'
+import type { PartitionReader } from '../kafka/index.ts'
 import type { RuntimeMetrics } from './metrics.ts'
 import type { OutputCollector } from './output.ts'
 import { tpKey, type Assignment, type TaskManager } from './task-manager.ts'
@@ -44,7 +44,7 @@ export interface StreamThreadOptions {
   readonly plan: TopologyPlan
   readonly consumer: ByteConsumer
   readonly tasks: TaskManager
-  readonly fetcher: Fetcher
+  readonly fetcher: PartitionReader
   readonly collector: OutputCollector
   readonly metrics: RuntimeMetrics
   readonly logger: Logger

@@ -1,7 +1,7 @@
 import { MultipleErrors, ProtocolError } from '@platformatic/kafka'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import type { ByteConsumer, ByteProducer } from './client-supplier.ts'
+import type { ByteConsumer, ByteProducer } from '../kafka/index.ts'
 import { InstanceFencedError, migrationCause, RuntimeError, TaskMigratedError } from './errors.ts'
 import { StreamsProducer } from './streams-producer.ts'
 

@@ -14,7 +14,7 @@
  */
 import type { MessageToProduce, ProduceResult } from '@platformatic/kafka'
 import type { Logger } from 'pino'
-import type { ByteConsumer, ByteProducer } from './client-supplier.ts'
+import type { ByteConsumer, ByteProducer } from '../kafka/index.ts'
 import { errorSummary, InstanceFencedError, migrationCause, TaskMigratedError, withDeadline } from './errors.ts'
 
 type Message = MessageToProduce<Buffer, Buffer, Buffer, Buffer>

@@ -25,11 +25,11 @@ import type { ErrorHandlerResponse, FailedRecord, ProcessingError, RecordMetadat
 import { CheckpointAheadError, type StateStore } from '../state/index.ts'
 import { ActiveTask, tpKey, type ActiveTaskOptions, type StartPosition } from './active-task.ts'
 import { parseTaskId, partitionsOfTask, tasksOfPartitions, type TopicPartition } from './assignor.ts'
-import type { ByteConsumer } from './client-supplier.ts'
+import type { ByteConsumer } from '../kafka/index.ts'
 import { decodeCommitMetadata } from './commit-metadata.ts'
 import type { ResolvedConfig } from './config.ts'
 import { errorSummary, migrationCause, RuntimeError, TaskCorruptedError, TaskMigratedError, withDeadline } from './errors.ts'
-import type { Fetcher } from './fetcher.ts'
+import type { PartitionReader } from '../kafka/index.ts'
 import type { OutputCollector } from './output.ts'
 import type { CommitOffset, GroupMembership, StreamsProducer } from './streams-producer.ts'
 
@@ -44,7 +44,7 @@ export interface TaskManagerOptions {
   readonly consumer: ByteConsumer
   readonly restoreConsumer: ByteConsumer
   readonly fetchConsumer: ByteConsumer
-  readonly fetcher: Fetcher
+  readonly fetcher: PartitionReader
   readonly collector: OutputCollector
   readonly producer: StreamsProducer
   readonly globalStores: ReadonlyMap<string, StateStore>
@@ -102,7 +102,7 @@ export class TaskManager {
     const { config, collector, producer, consumer } = this.options
     const running = this.running()
     for (const task of running) task.task.flush()
-    const fetched = (topic: string, partition: number): ReturnType<Fetcher['get']> => this.options.fetcher.get(topic, partition)
+    const fetched = (topic: string, partition: number): ReturnType<PartitionReader['get']> => this.options.fetcher.get(topic, partition)
     if (config.exactlyOnce) {
       // Every input of every task with work in the transaction goes in, moved or not: the offsets
       // carry the generation, so output of a member that lost its tasks can never be committed.

@@ -1,10 +1,8 @@
 import { NetworkError, ResponseError, type ClusterMetadata, type RecordsBatch } from '@platformatic/kafka'
 import { describe, expect, it } from 'vitest'
-import { committedRecords, restoreChangelog, transientErrorReason, type RestoreConsumer } from './changelog-reader.ts'
+import { oneTopicMetadata } from '../kafka/index.ts'
+import { restoreChangelog, type RestoreConsumer } from './changelog-reader.ts'
 import type { StateStoreError } from './errors.ts'
-
-const TRANSACTIONAL = 1 << 4
-const CONTROL = 1 << 5
 
 function batch(firstOffset: number, producerId: number, attributes: number, values: Array<string | null>): RecordsBatch {
   return {
@@ -34,30 +32,6 @@ function batch(firstOffset: number, producerId: number, attributes: number, valu
 
 const text = (records: ReadonlyArray<{ key: Buffer; value: Buffer | null }>): string[] => records.map((r) => `${r.key}=${r.value?.toString() ?? 'null'}`)
 
-describe('committedRecords', () => {
-  it('keeps committed and plain records, drops aborted ones and control markers', () => {
-    const batches = [
-      batch(0, 1, TRANSACTIONAL, ['a', 'b']),
-      batch(2, 1, TRANSACTIONAL | CONTROL, ['commit']),
-      batch(3, 1, TRANSACTIONAL, ['x', 'y']), // aborted
-      batch(5, 2, 0, ['plain', null]), // another producer, not transactional
-      batch(7, 1, TRANSACTIONAL | CONTROL, ['abort']),
-      batch(8, 1, TRANSACTIONAL, ['c'])
-    ]
-    const producers = new Set<bigint>()
-    const { records, next } = committedRecords(batches, 0, 100, [{ producerId: 1n, firstOffset: 3n }], producers)
-    expect(text(records)).toEqual(['k0=a', 'k1=b', 'k5=plain', 'k6=null', 'k8=c'])
-    expect(next).toBe(9)
-    expect(producers.size).toBe(0)
-  })
-
-  it('skips offsets below the start and stops at the end offset', () => {
-    const { records, next } = committedRecords([batch(0, 1, 0, ['a', 'b', 'c', 'd'])], 1, 3, [], new Set())
-    expect(text(records)).toEqual(['k1=b', 'k2=c'])
-    expect(next).toBe(3)
-  })
-})
-
 const TOPIC = 'app-counts-changelog'
 const PARTITION = 1
 /** The Fetch API key and the error codes the broker answers with (the client turns them into a ResponseError). */
@@ -71,36 +45,20 @@ function fetchError(errorCode: number): ResponseError {
 }
 
 /**
- * A changelog of `size` records (k0=v0 ...) behind the three consumer calls restore makes, serving at most
- * 10 records per fetch; `failFetch(n)` makes the next fetches fail, and `calls` records what restore asked for.
+ * A changelog of `size` records (k0=v0 ...) behind the three consumer calls restore makes, whose end
+ * offset is `end` (records past it are a write after restore looked the end up), serving at most 10 records per fetch; `failFetch(n)` makes the next fetches fail, and `calls` records what restore asked for.
  */
-function memoryChangelog(size: number) {
+function memoryChangelog(size: number, end = size) {
   const failures: Array<() => Error> = []
   const partitionErrors: number[] = []
   const calls = { fetches: 0, metadata: [] as boolean[] }
-  const metadata: ClusterMetadata = {
-    id: 'cluster',
-    controllerId: 1,
-    lastUpdate: 0,
-    brokers: new Map(),
-    topics: new Map([
-      [
-        TOPIC,
-        {
-          id: 'topic-id',
-          partitionsCount: 2,
-          lastUpdate: 0,
-          partitions: [0, 1].map(() => ({ leader: 1, leaderEpoch: 0, replicas: [1], isr: [1], offlineReplicas: [] }))
-        }
-      ]
-    ])
-  }
+  const metadata: ClusterMetadata = oneTopicMetadata(TOPIC, 'topic-id', [1, 1])
   const consumer = {
     metadata: (options: { forceUpdate?: boolean }) => {
       calls.metadata.push(options.forceUpdate === true)
       return Promise.resolve(metadata)
     },
-    listOffsets: (options: { timestamp: bigint }) => Promise.resolve(new Map([[TOPIC, [0n, options.timestamp === -2n ? 0n : BigInt(size)]]])),
+    listOffsets: (options: { timestamp: bigint }) => Promise.resolve(new Map([[TOPIC, [0n, options.timestamp === -2n ? 0n : BigInt(end)]]])),
     fetch: (options: { topics: Array<{ partitions: Array<{ fetchOffset: bigint }> }> }): ReturnType<RestoreConsumer['fetch']> => {
       calls.fetches++
       const failure = failures.shift()
@@ -158,6 +116,25 @@ function warnings() {
     }
   }
 }
+
+describe('restoreChangelog', () => {
+  it('restores from the start offset up to the end offset it looked up, even when a fetch brings records past it', async () => {
+    const log = memoryChangelog(30, 22)
+    const restored: string[] = []
+    const result = await restoreChangelog({
+      consumer: log.consumer,
+      topic: TOPIC,
+      partition: PARTITION,
+      fromOffset: 3,
+      restore: (records) => {
+        restored.push(...text(records))
+      }
+    })
+    expect(restored).toEqual(Array.from({ length: 19 }, (_, i) => `k${i + 3}=v${i + 3}`))
+    expect(result).toMatchObject({ restoredRecords: 19, startOffset: 3, nextOffset: 22 })
+    expect(log.calls.fetches).toBe(2)
+  })
+})
 
 describe('restoreChangelog retries transient errors within taskTimeoutMs', () => {
   it('restores every record when fetches fail with a leader move and a closed connection, refreshing the metadata and logging each retry', async () => {
@@ -291,18 +268,5 @@ describe('restoreChangelog retries transient errors within taskTimeoutMs', () =>
     await expect(restoreChangelog({ consumer: log.consumer, topic: TOPIC, partition: PARTITION, taskTimeoutMs: -1, restore: () => {} })).rejects.toThrow(
       /taskTimeoutMs/
     )
-  })
-})
-
-describe('transientErrorReason', () => {
-  it('finds leader moves and network errors inside the client errors and along causes, and nothing else', () => {
-    expect(transientErrorReason(fetchError(NOT_LEADER_OR_FOLLOWER))).toMatch(/^NOT_LEADER_OR_FOLLOWER: /)
-    expect(transientErrorReason(fetchError(74))).toMatch(/^FENCED_LEADER_EPOCH: /)
-    expect(transientErrorReason(fetchError(7))).toMatch(/^REQUEST_TIMED_OUT: /)
-    expect(transientErrorReason(new Error('wrapped', { cause: fetchError(5) }))).toMatch(/^LEADER_NOT_AVAILABLE: /)
-    expect(transientErrorReason(new NetworkError('Connection closed'))).toBe('network error: Connection closed')
-    expect(transientErrorReason(fetchError(TOPIC_AUTHORIZATION_FAILED))).toBeUndefined()
-    expect(transientErrorReason(new Error('boom'))).toBeUndefined()
-    expect(transientErrorReason('not an error')).toBeUndefined()
   })
 })

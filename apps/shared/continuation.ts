@@ -5,14 +5,15 @@
  * Either way no record is older than what the topic already holds beyond the model's own
  * out-of-order and late fractions, so a restart neither doubles a minute nor makes records late.
  */
-import { Admin, Consumer, ListOffsetTimestamps } from '@platformatic/kafka'
+import { ListOffsetTimestamps } from '@platformatic/kafka'
+import { createReadConsumer, defaultKafkaClientSupplier } from '../../kafka/index.ts'
 
 /**
  * The newest Kafka timestamp in `topics` (epoch ms), from each partition's max-timestamp offset
  * (ListOffsets with timestamp -3, KIP-734); undefined when the topics are missing or empty.
  */
 export async function newestTimestampMs(brokers: readonly string[], topics: readonly string[]): Promise<number | undefined> {
-  const admin = new Admin({ clientId: 'runnel-simulator-tail', bootstrapBrokers: [...brokers] })
+  const admin = defaultKafkaClientSupplier.getAdmin({ clientId: 'runnel-simulator-tail', bootstrapBrokers: [...brokers] })
   let existing: string[]
   try {
     const names = new Set(await admin.listTopics())
@@ -21,7 +22,7 @@ export async function newestTimestampMs(brokers: readonly string[], topics: read
     await admin.close()
   }
   if (existing.length === 0) return undefined
-  const consumer = new Consumer({ clientId: 'runnel-simulator-tail', bootstrapBrokers: [...brokers], groupId: 'runnel-simulator-tail-unused' })
+  const consumer = createReadConsumer(defaultKafkaClientSupplier, { bootstrapBrokers: brokers, clientId: 'runnel-simulator-tail' })
   try {
     const offsets = await consumer.listOffsetsWithTimestamps({ topics: existing, timestamp: ListOffsetTimestamps.MAX })
     let newest: number | undefined

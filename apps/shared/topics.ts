@@ -3,9 +3,8 @@
  * downstream consumer would (committed records only, folded to the latest value per key), with a
  * check that a consumer group has consumed a topic. Tests, benchmarks and tools use the readers.
  */
-import { Admin, Consumer, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka'
-import { awaitTopicsReady } from '../../kafka/index.ts'
-import { decodeBatches } from '../../runtime/index.ts'
+import { type Consumer, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka'
+import { awaitTopicsReady, createReadConsumer, defaultKafkaClientSupplier, PartitionReader, RetryBudget } from '../../kafka/index.ts'
 import { SerdeNeedsResolution, type Serde } from '../../schemas/index.ts'
 
 /** A topic to create when missing. */
@@ -20,7 +19,7 @@ export interface WantedTopic {
  * another process is fine), then waits until every partition has a leader (30 s at most).
  */
 export async function ensureTopics(brokers: readonly string[], wanted: readonly WantedTopic[], replicationFactor: number, clientId: string): Promise<void> {
-  const admin = new Admin({ clientId, bootstrapBrokers: [...brokers] })
+  const admin = defaultKafkaClientSupplier.getAdmin({ clientId, bootstrapBrokers: [...brokers] })
   try {
     const existing = new Set(await admin.listTopics())
     for (const topic of wanted) {
@@ -75,54 +74,55 @@ export interface ReadTopicOptions {
  * if that takes longer than `stableWithinMs`, the read fails naming the partitions.
  */
 export async function readTopicToEnd(brokers: readonly string[], topic: string, options: ReadTopicOptions = {}): Promise<TopicRecord[]> {
-  const consumer = new Consumer({
-    clientId: 'runnel-topic-reader',
-    bootstrapBrokers: [...brokers],
-    groupId: 'runnel-topic-reader-unused',
-    isolationLevel: FetchIsolationLevels.READ_COMMITTED
-  })
+  const consumer = createReadConsumer(defaultKafkaClientSupplier, { bootstrapBrokers: brokers, clientId: 'runnel-topic-reader' })
   try {
     const metadata = await consumer.metadata({ topics: [topic], forceUpdate: true })
     const info = metadata.topics.get(topic)
     if (info === undefined) throw new Error(`topic ${topic} does not exist`)
     const start = await consumer.listOffsets({ topics: [topic], timestamp: ListOffsetTimestamps.EARLIEST, isolationLevel: FetchIsolationLevels.READ_COMMITTED })
     const end = await stableEnd(consumer, topic, options.stableWithinMs ?? 60_000)
-    const out: TopicRecord[] = []
-    for (let p = 0; p < info.partitionsCount; p++) {
-      let position = Number(start?.get(topic)?.[p] ?? 0n)
-      const stop = Number(end?.get(topic)?.[p] ?? 0n)
-      const abortedProducers = new Set<bigint>()
-      while (position < stop) {
-        const response = await consumer.fetch({
-          node: info.partitions[p]?.leader ?? 0,
-          maxWaitTime: 100,
-          minBytes: 1,
-          maxBytes: 32 << 20,
-          isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-          topics: [
-            {
-              topicId: info.id,
-              partitions: [{ partition: p, fetchOffset: BigInt(position), partitionMaxBytes: 16 << 20, currentLeaderEpoch: -1, lastFetchedEpoch: -1 }]
-            }
-          ]
-        })
-        const part = response.responses[0]?.partitions[0]
-        const batches = part?.records ?? []
-        if (batches.length === 0) throw new Error(`no records at ${topic}-${p}@${position} although the end is ${stop}`)
-        // Kafka's read_committed algorithm across responses: a producer's batches are skipped only from
-        // the first offset of its aborted transaction to the abort marker; its committed ones are data.
-        const decoded = decodeBatches(batches, position, part?.abortedTransactions ?? undefined, abortedProducers)
-        if (decoded.next <= position) throw new Error(`no progress at ${topic}-${p}@${position} although the end is ${stop}`)
-        position = decoded.next
-        for (const r of decoded.records) {
+    const stops: number[] = []
+    const out: TopicRecord[][] = []
+    const { promise, resolve, reject } = Promise.withResolvers<void>()
+    let open = 0
+    const reader = new PartitionReader({
+      consumer,
+      maxWaitMs: 100,
+      maxBytes: 32 << 20,
+      partitionMaxBytes: 16 << 20,
+      // Leader moves are retried for 30 s; anything else fails the read.
+      retry: new RetryBudget({ timeoutMs: 30_000 }),
+      onFetched: ({ partition, position, emptyFetches }, records) => {
+        const stop = stops[partition] ?? 0
+        for (const r of records) {
           if (r.offset >= stop) continue
           const headers = new Map<string, string>()
           for (const [k, v] of Object.entries(r.headers ?? {})) headers.set(k, v.toString())
-          out.push({ partition: p, offset: r.offset, key: r.key, value: r.value, timestampMs: r.timestampMs, headers })
+          out[partition]?.push({ partition, offset: r.offset, key: r.key, value: r.value, timestampMs: r.timestampMs, headers })
         }
-      }
+        if (position >= stop) {
+          reader.unassign(topic, partition)
+          if (--open === 0) resolve()
+        } else if (emptyFetches >= 3) {
+          reject(new Error(`no progress at ${topic}-${partition}@${position} although the end is ${stop}`))
+        }
+      },
+      onFailed: reject
+    })
+    for (let p = 0; p < info.partitionsCount; p++) {
+      const from = Number(start?.get(topic)?.[p] ?? 0n)
+      stops[p] = Number(end?.get(topic)?.[p] ?? 0n)
+      out[p] = []
+      if (from >= (stops[p] ?? 0)) continue
+      open++
+      reader.assign(topic, p, from)
     }
-    return out
+    try {
+      if (open > 0) await promise
+    } finally {
+      await reader.close()
+    }
+    return out.flat()
   } finally {
     await consumer.close()
   }
@@ -196,8 +196,8 @@ export async function readLatestValues<T>(
  */
 export async function groupHasConsumed(brokers: readonly string[], groupId: string, topics: string | readonly string[]): Promise<boolean> {
   const names = typeof topics === 'string' ? [topics] : [...topics]
-  const admin = new Admin({ clientId: 'runnel-group-lag', bootstrapBrokers: [...brokers] })
-  const consumer = new Consumer({ clientId: 'runnel-group-lag', bootstrapBrokers: [...brokers], groupId: 'runnel-group-lag-unused' })
+  const admin = defaultKafkaClientSupplier.getAdmin({ clientId: 'runnel-group-lag', bootstrapBrokers: [...brokers] })
+  const consumer = createReadConsumer(defaultKafkaClientSupplier, { bootstrapBrokers: brokers, clientId: 'runnel-group-lag' })
   try {
     // Committed offsets first, end offsets after: a partition counts as consumed only if what was
     // committed at one moment reaches the end at a later one. The other order races between topics

@@ -1,13 +1,22 @@
 /**
- * Turns the record batches of one fetched partition into the raw records a task buffers, keeping
+ * Turns the record batches of one fetched partition into records, keeping
  * only committed data: under read_committed the broker returns aborted transactional batches too,
  * with a list of aborted transactions, and the client must drop them. @platformatic/kafka's own
- * filter only handles transactions whose abort marker is in the same response, so the runtime
+ * filter only handles transactions whose abort marker is in the same response, so every reader
  * applies Kafka's consumer algorithm across responses: a transactional batch of a producer with an
  * aborted transaction starting at or before it is skipped until that producer's next control batch.
  */
 import type { RecordsBatch } from '@platformatic/kafka'
-import type { RawRecord } from '../processors/index.ts'
+
+/** One committed record of a partition, as every reader of the project hands it on. */
+export interface ConsumedRecord {
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  readonly offset: number
+  readonly timestampMs: number
+  /** Headers by name (a header without a name or value is left out); absent when the record has none. */
+  readonly headers?: Readonly<Record<string, Buffer>>
+}
 
 const IS_TRANSACTIONAL = 1 << 4
 const IS_CONTROL = 1 << 5
@@ -20,7 +29,7 @@ export interface AbortedTransaction {
 }
 
 export interface DecodedBatches {
-  readonly records: RawRecord[]
+  readonly records: ConsumedRecord[]
   /** The offset after the last batch read (the next fetch position); `from` when nothing was read. */
   readonly next: number
   /** Leader epoch of the last batch read (-1 when none). */
@@ -37,7 +46,7 @@ export function decodeBatches(
   abortedTransactions: readonly AbortedTransaction[] | undefined,
   abortedProducers: Set<bigint>
 ): DecodedBatches {
-  const records: RawRecord[] = []
+  const records: ConsumedRecord[] = []
   let next = from
   let leaderEpoch = -1
   const aborted =
