@@ -32,7 +32,6 @@ export class ProcessingError extends StreamsError {
   readonly processorName: string
   constructor(processorName: string, message: string, options?: { cause?: unknown }) {
     super('PROCESSING_FAILED', message, options)
-    this.name = 'ProcessingError'
     this.processorName = processorName
   }
 }
@@ -41,7 +40,6 @@ export class ProcessingError extends StreamsError {
 export class DeserializationFailure extends StreamsError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('DESERIALIZATION_FAILED', message, options)
-    this.name = 'DeserializationFailure'
   }
 }
 
@@ -50,7 +48,6 @@ export class InvalidOptionError extends StreamsError {
   readonly option: string
   constructor(option: string, message: string) {
     super('INVALID_OPTION', `${option}: ${message}`)
-    this.name = 'InvalidOptionError'
     this.option = option
   }
 }

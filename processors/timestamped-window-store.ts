@@ -14,11 +14,11 @@ import type {
   KeyValueIterator,
   LoggingConfig,
   StateStore,
-  StateStoreContext,
   StoreBuilder,
   WindowStore,
   Windowed
 } from '../state/index.ts'
+import { WrappedStore } from '../state/index.ts'
 
 /** A value with the largest timestamp (ms) of the records that produced it. */
 export interface ValueAndTimestamp<V> {
@@ -87,23 +87,7 @@ class MappedStoreIterator<KIn, VIn, KOut, VOut> implements KeyValueIterator<KOut
 type InnerWindowStore<K, V> = WindowStore<K, ValueAndTimestamp<V>> & Partial<CachedStateStore<Windowed<K>, ValueAndTimestamp<V>>>
 
 /** The store a timestamped window store builder builds; see the file comment. */
-export class TimestampedWindowStore<K, V> implements WindowStore<K, V>, CachedStateStore<Windowed<K>, V> {
-  private readonly inner: InnerWindowStore<K, V>
-  private context: StateStoreContext | undefined
-
-  constructor(inner: InnerWindowStore<K, V>) {
-    this.inner = inner
-  }
-
-  get name(): string {
-    return this.inner.name
-  }
-  get persistent(): boolean {
-    return this.inner.persistent
-  }
-  get isOpen(): boolean {
-    return this.inner.isOpen
-  }
+export class TimestampedWindowStore<K, V> extends WrappedStore<InnerWindowStore<K, V>> implements WindowStore<K, V>, CachedStateStore<Windowed<K>, V> {
   get windowSizeMs(): number {
     return this.inner.windowSizeMs
   }
@@ -113,19 +97,6 @@ export class TimestampedWindowStore<K, V> implements WindowStore<K, V>, CachedSt
   /** Operation counts of the metered store below (for metrics), when it has them. */
   get counts(): unknown {
     return (this.inner as { counts?: unknown }).counts
-  }
-
-  async init(context: StateStoreContext): Promise<void> {
-    this.context = context
-    await this.inner.init(context)
-  }
-
-  flush(): void {
-    this.inner.flush()
-  }
-
-  async close(): Promise<void> {
-    await this.inner.close()
   }
 
   /** Passes the instance's per-store cache budget to the caching layer below (if any). */

@@ -53,7 +53,6 @@ export class QueryApiConfigError extends QueryApiError {
   readonly option: string
   constructor(option: string, message: string, options?: { cause?: unknown }) {
     super(QueryApiErrorCodes.BAD_CONFIG, `query-api: option ${option}: ${message}`, options)
-    this.name = 'QueryApiConfigError'
     this.option = option
   }
 }

@@ -33,7 +33,6 @@ export class StreamsConfigError extends RuntimeError {
   readonly option: string
   constructor(option: string, message: string) {
     super('RUNTIME_BAD_CONFIG', `invalid option "${option}": ${message}`)
-    this.name = 'StreamsConfigError'
     this.option = option
   }
 }
@@ -43,7 +42,6 @@ export class MissingSourceTopicError extends RuntimeError {
   readonly topics: readonly string[]
   constructor(topics: readonly string[]) {
     super('RUNTIME_MISSING_SOURCE_TOPIC', `source topic(s) ${topics.join(', ')} do not exist: create them before starting the application`)
-    this.name = 'MissingSourceTopicError'
     this.topics = topics
   }
 }
@@ -55,7 +53,6 @@ export class MissingSourceTopicError extends RuntimeError {
 export class PartitionCountError extends RuntimeError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('RUNTIME_PARTITION_MISMATCH', message, options)
-    this.name = 'PartitionCountError'
   }
 }
 
@@ -63,7 +60,6 @@ export class PartitionCountError extends RuntimeError {
 export class InstanceFencedError extends RuntimeError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('RUNTIME_INSTANCE_FENCED', message, options)
-    this.name = 'InstanceFencedError'
   }
 }
 
@@ -75,7 +71,6 @@ export class InstanceFencedError extends RuntimeError {
 export class TaskMigratedError extends RuntimeError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('RUNTIME_TASK_MIGRATED', message, options)
-    this.name = 'TaskMigratedError'
   }
 }
 
@@ -88,7 +83,6 @@ export class TaskCorruptedError extends RuntimeError {
   readonly taskIds: readonly string[]
   constructor(taskIds: readonly string[], message: string, options?: { cause?: unknown }) {
     super('RUNTIME_TASK_CORRUPTED', message, options)
-    this.name = 'TaskCorruptedError'
     this.taskIds = taskIds
   }
 }
@@ -118,7 +112,6 @@ export function migrationCause(err: unknown): string | undefined {
 export class IllegalStateError extends RuntimeError {
   constructor(message: string) {
     super('RUNTIME_ILLEGAL_STATE', message)
-    this.name = 'IllegalStateError'
   }
 }
 
@@ -150,7 +143,6 @@ export class RuntimeTimeoutError extends RuntimeError {
   readonly timeoutMs: number
   constructor(code: RuntimeErrorCode, what: string, timeoutMs: number) {
     super(code, `${what} did not complete within ${timeoutMs} ms`)
-    this.name = 'RuntimeTimeoutError'
     this.timeoutMs = timeoutMs
   }
 }

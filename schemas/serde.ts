@@ -62,7 +62,6 @@ export class SerdeError extends RunnelError<string> {}
 export class SerdeNeedsResolution extends SerdeError {
   constructor(message: string) {
     super('SERDE_NEEDS_RESOLUTION', message)
-    this.name = 'SerdeNeedsResolution'
   }
 }
 

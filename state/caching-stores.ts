@@ -12,6 +12,7 @@ import { bytesToKey } from './keyspace.ts'
 import { MergedCacheIterator, RecordCache, type CacheEntry } from './record-cache.ts'
 import type { Serde } from '../schemas/index.ts'
 import type { CacheFlushListener, CachedStateStore, KeyValue, KeyValueIterator, StateStore, StateStoreContext } from './types.ts'
+import { WrappedStore } from './wrapped-store.ts'
 
 /** The store below a caching layer: what the flush writes to and reads old values from. */
 interface CachedInner extends StateStore {
@@ -24,38 +25,27 @@ interface CachedInner extends StateStore {
  * (write down, then tell the listener), opening and closing. Cache keys are the keys of the store
  * below, so cached and stored entries merge by byte order.
  */
-export abstract class CachingLayer<TInner extends CachedInner> implements CachedStateStore<Buffer, Buffer> {
-  readonly name: string
-  protected readonly inner: TInner
+export abstract class CachingLayer<TInner extends CachedInner> extends WrappedStore<TInner> implements CachedStateStore<Buffer, Buffer> {
   protected cache: RecordCache | undefined
-  protected context: StateStoreContext | undefined
   protected listener: CacheFlushListener<Buffer, Buffer> | undefined
   protected sendOldValues = false
 
-  constructor(inner: TInner) {
-    this.name = inner.name
-    this.inner = inner
-  }
-
-  get persistent(): boolean {
-    return this.inner.persistent
-  }
-  get isOpen(): boolean {
+  override get isOpen(): boolean {
     return this.inner.isOpen && this.cache !== undefined
   }
 
-  async init(context: StateStoreContext): Promise<void> {
+  override async init(context: StateStoreContext): Promise<void> {
     await this.inner.init(context)
     this.openCache(context)
   }
 
-  flush(): void {
+  override flush(): void {
     this.flushCache()
     this.inner.flush()
   }
 
   /** Releases the store. Cached writes not flushed before are dropped (a dirty close): flush first to keep them. */
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     if (this.cache !== undefined) {
       this.cache.clear()
       this.cache = undefined

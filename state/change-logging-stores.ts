@@ -9,38 +9,11 @@ import type { KeyValueBytesStore, KeyValueWrite, SegmentedBytesStore, SegmentedW
 import { StoreNotOpenError } from './errors.ts'
 import type { SegmentedKeySchema } from './key-schema.ts'
 import type { Serde } from '../schemas/index.ts'
-import type { KeyValue, KeyValueIterator, StateStore, StateStoreContext } from './types.ts'
+import type { KeyValue, KeyValueIterator, StateStore } from './types.ts'
+import { WrappedStore } from './wrapped-store.ts'
 
-/** What both logging layers share: the store below, the context to log to, the lifecycle. */
-abstract class LoggingLayer<TInner extends StateStore> {
-  readonly name: string
-  protected readonly inner: TInner
-  protected context: StateStoreContext | undefined
-
-  constructor(inner: TInner) {
-    this.name = inner.name
-    this.inner = inner
-  }
-
-  get persistent(): boolean {
-    return this.inner.persistent
-  }
-  get isOpen(): boolean {
-    return this.inner.isOpen
-  }
-
-  async init(context: StateStoreContext): Promise<void> {
-    this.context = context
-    await this.inner.init(context)
-  }
-
-  flush(): void {
-    this.inner.flush()
-  }
-  async close(): Promise<void> {
-    await this.inner.close()
-  }
-
+/** What both logging layers share: logging to the context `init` got. */
+abstract class LoggingLayer<TInner extends StateStore> extends WrappedStore<TInner> {
   protected log(key: Buffer, value: Buffer | null, timestampMs: number): void {
     if (this.context === undefined) throw new StoreNotOpenError(this.name)
     this.context.logChange(this.name, key, value, timestampMs)

@@ -22,7 +22,6 @@ export interface ChangelogOffset {
 export class CheckpointCorruptError extends StateStoreError {
   constructor(path: string, reason: string, options?: { cause?: unknown }) {
     super('STATE_CHECKPOINT_CORRUPT', `checkpoint ${path} is unusable: ${reason}`, options)
-    this.name = 'CheckpointCorruptError'
   }
 }
 

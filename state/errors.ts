@@ -28,7 +28,6 @@ export class StateStoreError extends RunnelError<StateErrorCode> {}
 export class StoreNotOpenError extends StateStoreError {
   constructor(storeName: string) {
     super('STATE_STORE_NOT_OPEN', `state store "${storeName}" is not open`)
-    this.name = 'StoreNotOpenError'
   }
 }
 

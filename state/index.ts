@@ -48,6 +48,7 @@ export {
   type SessionStoreSupplierOptions
 } from './stores.ts'
 export { MeteredKeyValueStore, MeteredWindowStore, MeteredSessionStore, type StoreOperationCounts } from './metered-stores.ts'
+export { WrappedStore } from './wrapped-store.ts'
 export { changelogTopicName } from './bytes-stores.ts'
 export { CheckpointAheadError, StateStoreError, StoreNotOpenError, StateErrorCodes, type StateErrorCode } from './errors.ts'
 export { readOnlyKeyValueStore, readOnlyWindowStore, readOnlySessionStore } from './read-only.ts'

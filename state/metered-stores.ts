@@ -3,6 +3,7 @@
  * with the store's serdes (topic = the changelog topic, as in Kafka Streams, so Avro subjects are
  * `<changelog>-key/-value`), count operations, and expose the cache's flush listener typed.
  */
+import { WrappedStore } from './wrapped-store.ts'
 import type { KeyValueBytesStore, SegmentedBytesStore } from './bytes-stores.ts'
 import { changelogTopicName, rootedContext } from './bytes-stores.ts'
 import { StoreNotOpenError } from './errors.ts'
@@ -54,32 +55,22 @@ type MaybeCached<TKey> = {
  * What every metered store does: serdes, counts, the lifecycle of the byte stack below, and the
  * typed view of the cache's flush listener. `TKey` is the typed key of entries and flush reports.
  */
-abstract class MeteredBase<K, V, TKey, TInner extends StateStore & MaybeCached<Buffer>> implements CachedStateStore<TKey, V> {
-  readonly name: string
+abstract class MeteredBase<K, V, TKey, TInner extends StateStore & MaybeCached<Buffer>> extends WrappedStore<TInner> implements CachedStateStore<TKey, V> {
   /** Live operation counts (plain numbers, mutated in place: no allocation per operation). */
   readonly counts: StoreOperationCounts = { puts: 0, gets: 0, deletes: 0, scans: 0, flushes: 0 }
-  protected readonly inner: TInner
   protected readonly keySerde: Serde<K>
   protected readonly valueSerde: Serde<V>
   /** The changelog topic name, used as the serde topic. */
   protected topic: string
 
   constructor(inner: TInner, keySerde: Serde<K>, valueSerde: Serde<V>) {
-    this.name = inner.name
-    this.inner = inner
+    super(inner)
     this.keySerde = keySerde
     this.valueSerde = valueSerde
     this.topic = inner.name
   }
 
-  get persistent(): boolean {
-    return this.inner.persistent
-  }
-  get isOpen(): boolean {
-    return this.inner.isOpen
-  }
-
-  async init(context: StateStoreContext): Promise<void> {
+  override async init(context: StateStoreContext): Promise<void> {
     this.topic = changelogTopicName(context.applicationId, this.name)
     this.lastKeyBytes = undefined
     await this.keySerde.configure?.(this.topic, true)
@@ -87,13 +78,9 @@ abstract class MeteredBase<K, V, TKey, TInner extends StateStore & MaybeCached<B
     await this.inner.init(rootedContext(context, this, this.restored()))
   }
 
-  flush(): void {
+  override flush(): void {
     this.counts.flushes++
     this.inner.flush()
-  }
-
-  async close(): Promise<void> {
-    await this.inner.close()
   }
 
   /** Resizes the cache below, if there is one (a store without a cache ignores it). */

@@ -110,7 +110,6 @@ export type ResolvedCommerceSettings = Readonly<Omit<z.output<typeof commerceSet
 export class CommerceConfigError extends AppConfigError {
   constructor(option: string, message: string) {
     super('COMMERCE_BAD_OPTION', option, message)
-    this.name = 'CommerceConfigError'
   }
 }
 

@@ -78,7 +78,6 @@ export type ResolvedTrafficSettings = Readonly<Omit<z.output<typeof trafficSetti
 export class TrafficConfigError extends AppConfigError {
   constructor(option: string, message: string) {
     super('TRAFFIC_BAD_OPTION', option, message)
-    this.name = 'TrafficConfigError'
   }
 }
 
