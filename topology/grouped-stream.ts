@@ -4,7 +4,7 @@
  * read from a repartition topic (`<app id>-<Grouped name or store name>-repartition`).
  */
 import { longSerde, type Serde } from '../schemas/index.ts'
-import type { Windowed } from '../state/index.ts'
+import type { TimeWindow, Windowed } from '../state/index.ts'
 import {
   sessionAggregateProcessor,
   slidingWindowAggregateProcessor,
@@ -20,7 +20,7 @@ import {
 } from '../processors/index.ts'
 import type { KStream } from './kstream.ts'
 import { KTable } from './ktable.ts'
-import type { Materialized } from './options.ts'
+import type { Materialized, Named } from './options.ts'
 
 interface GroupedInfo<K, V> {
   readonly keySerde: Serde<K> | undefined
@@ -46,6 +46,8 @@ export class KGroupedStream<K, V> {
    * Returns the node name, store name and key serde.
    */
   addAggregation<VA>(options: {
+    /** The processor's name; generated from `nodePrefix` when undefined. */
+    name?: string | undefined
     nodePrefix: string
     storePrefix: string
     materialized: Materialized<K, VA> | undefined
@@ -55,7 +57,7 @@ export class KGroupedStream<K, V> {
   }): { nodeName: string; storeName: string; keySerde: Serde<K>; valueSerde: Serde<VA>; sourceTopics: readonly string[] } {
     const ctx = this.stream.ctx
     const storeName = options.materialized?.storeName ?? ctx.newName(options.storePrefix)
-    const nodeName = ctx.newName(options.nodePrefix)
+    const nodeName = options.name ?? ctx.newName(options.nodePrefix)
     const keySerde = ctx.requireSerde(options.materialized?.keySerde ?? this.grouped.keySerde, 'key', nodeName, 'Grouped or Materialized')
     const valueSerde = ctx.requireSerde(options.materialized?.valueSerde ?? options.aggregateSerde, 'value', nodeName, 'Materialized')
     let parentName = this.stream.nodeName
@@ -204,11 +206,13 @@ export class SlidingWindowedKStream<K, V> {
     storePrefix: string,
     materialized: Materialized<K, VA> | undefined,
     aggregateSerde: Serde<VA> | undefined,
-    supplier: (storeName: string) => ProcessorSupplier<K, V, unknown, unknown>
+    supplier: (storeName: string) => ProcessorSupplier<K, V, unknown, unknown>,
+    named?: Named
   ): KTable<Windowed<K>, VA> {
     const ctx = this.grouped.stream.ctx
     const windows = this.windows
     const added = this.grouped.addAggregation<VA>({
+      name: named?.name,
       nodePrefix,
       storePrefix,
       materialized,
@@ -272,14 +276,25 @@ export class TimeWindowedKStream<K, V> {
     )
   }
 
-  aggregate<VA>(initializer: () => VA, aggregator: (key: K, value: V, aggregate: VA) => VA, materialized?: Materialized<K, VA>): KTable<Windowed<K>, VA> {
+  /**
+   * Aggregates each window of each key: `aggregator(key, value, aggregate, window)` starting from
+   * `initializer()`; the aggregator sees the window it updates. `named` names the processor (its
+   * late-record drops are counted under that name).
+   */
+  aggregate<VA>(
+    initializer: () => VA,
+    aggregator: (key: K, value: V, aggregate: VA, window: TimeWindow) => VA,
+    materialized?: Materialized<K, VA>,
+    named?: Named
+  ): KTable<Windowed<K>, VA> {
     return this.windowTable(
       'KSTREAM-AGGREGATE-',
       'KSTREAM-AGGREGATE-STATE-STORE-',
       materialized,
       undefined,
       (storeName) =>
-        windowAggregateProcessor<K, V, VA>({ storeName, windows: this.windows, initializer, aggregator }) as ProcessorSupplier<K, V, unknown, unknown>
+        windowAggregateProcessor<K, V, VA>({ storeName, windows: this.windows, initializer, aggregator }) as ProcessorSupplier<K, V, unknown, unknown>,
+      named
     )
   }
 
@@ -288,11 +303,13 @@ export class TimeWindowedKStream<K, V> {
     storePrefix: string,
     materialized: Materialized<K, VA> | undefined,
     aggregateSerde: Serde<VA> | undefined,
-    supplier: (storeName: string) => ProcessorSupplier<K, V, unknown, unknown>
+    supplier: (storeName: string) => ProcessorSupplier<K, V, unknown, unknown>,
+    named?: Named
   ): KTable<Windowed<K>, VA> {
     const ctx = this.grouped.stream.ctx
     const windows = this.windows
     const added = this.grouped.addAggregation<VA>({
+      name: named?.name,
       nodePrefix,
       storePrefix,
       materialized,
@@ -377,11 +394,13 @@ export class SessionWindowedKStream<K, V> {
     storePrefix: string,
     materialized: Materialized<K, VA> | undefined,
     aggregateSerde: Serde<VA> | undefined,
-    supplier: (storeName: string) => ProcessorSupplier<K, V, unknown, unknown>
+    supplier: (storeName: string) => ProcessorSupplier<K, V, unknown, unknown>,
+    named?: Named
   ): KTable<Windowed<K>, VA> {
     const ctx = this.grouped.stream.ctx
     const windows = this.windows
     const added = this.grouped.addAggregation<VA>({
+      name: named?.name,
       nodePrefix,
       storePrefix,
       materialized,

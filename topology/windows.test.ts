@@ -91,6 +91,35 @@ describe('time windows', () => {
     expect(driver.droppedRecords('late')).toBe(1)
   })
 
+  it('hands the aggregator the window it updates, and counts late drops under the name given to the aggregation', async () => {
+    const builder = new StreamsBuilder()
+    builder
+      .stream('in', str)
+      .groupByKey()
+      .windowedBy(TimeWindows.ofSizeWithNoGrace(10).advanceBy(5))
+      .aggregate(
+        () => '',
+        (_key, value, aggregate, window) => `${aggregate}${value}[${window.startMs},${window.endMs})`,
+        { storeName: 'seen', valueSerde: stringSerde, cachingEnabled: false },
+        { name: 'window-seen' }
+      )
+      .toStream()
+      .map((w, seen) => ({ key: label(w), value: seen ?? '' }))
+      .to('out', str)
+    driver = await TopologyTestDriver.create(builder.build())
+    const input = driver.createInputTopic('in', stringSerde, stringSerde)
+    input.pipeInput('k', 'a', 7)
+    input.pipeInput('k', 'b', 16)
+    input.pipeInput('k', 'c', 4) // [0,10) closed at stream time 16; [-5,5) too
+    expect(driver.createOutputTopic('out', stringSerde, stringSerde).readKeyValuesToList()).toEqual([
+      { key: 'k@0-10', value: 'a[0,10)' },
+      { key: 'k@5-15', value: 'a[5,15)' },
+      { key: 'k@10-20', value: 'b[10,20)' },
+      { key: 'k@15-25', value: 'b[15,25)' }
+    ])
+    expect(driver.droppedRecords('late', 'window-seen')).toBe(1)
+  })
+
   it('keeps stream time per task: a late record in one partition is on time in another', async () => {
     driver = await windowedCount(TimeWindows.ofSizeWithNoGrace(10), 2)
     const input = driver.createInputTopic('in', stringSerde, stringSerde)

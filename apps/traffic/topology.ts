@@ -3,19 +3,18 @@
  *
  *   traffic.observations (key sensor_id, Avro SensorObservation)
  *     -> traffic-travelers      per sensor|traveler: speed samples, seen minutes, expiry   [Processor API]
- *        -> traffic-stats-1m    tumbling 1 min per sensor|type   -> traffic.stats.1m
- *        -> traffic-stats-5m    hopping 5 min / 1 min            -> traffic.stats.5m
+ *        -> traffic-stats-1m    tumbling 1 min per sensor|type   -> traffic.stats.1m        [DSL]
+ *        -> traffic-stats-5m    hopping 5 min / 1 min            -> traffic.stats.5m        [DSL]
  *        -> traffic-sessions    session windows per sensor|traveler -> traffic.traveler-sessions
  *
  * No repartition topic: every aggregation key (`sensor|type`, `sensor|traveler`) refines the input key
- * `sensor_id`, so every record of a key is already in the sensor's partition. The DSL's `groupBy`
- * would re-key and insert a repartition topic (Kafka Streams has no "already partitioned" marker in
- * the DSL), so the aggregations are custom processors added with `KStream.process` and their stores
- * with `addStateStore`, all in the source task: one sub-topology, one task per input partition.
- * The window operator follows KStreamWindowAggregate, the session operator KStreamSessionWindowAggregate
- * (over a window store keyed by session start: see sessions.ts).
+ * `sensor_id`, so every record of a key is already in the sensor's partition. The window statistics
+ * say so with `markAsPartitioned()` after re-keying, and are the library's windowed aggregation
+ * (whose aggregator sees its window). The sessions are still a custom processor over a window store
+ * keyed by session start (sessions.ts), added with `KStream.process`; everything runs in the source
+ * task: one sub-topology, one task per input partition.
  */
-import { SessionWindows, StreamsBuilder, TimeWindows, type Topology } from '../../topology/index.ts'
+import { SessionWindows, StreamsBuilder, TimeWindows, type KStream, type Topology } from '../../topology/index.ts'
 import type { ConsumedRecord, TimestampExtractor } from '../../processors/index.ts'
 import {
   avroSerde,
@@ -29,7 +28,9 @@ import {
 import { FIVE_MINUTES_MS, MINUTE_MS, resolveTrafficSettings, VISIT_GAP_MS, type ResolvedTrafficSettings, type TrafficSettings } from './config.ts'
 import { sessionOutputProcessor, sessionProcessor, sessionStoreBuilder } from './sessions.ts'
 import { TRAVELER_EXPIRY_STORE, TRAVELERS_STORE, travelerStateProcessor, travelerStoreBuilders } from './traveler-state.ts'
-import { windowStatsOutputProcessor, windowStatsProcessor, windowStatsStoreBuilder } from './window-stats.ts'
+import { storeKeySerde } from '../shared/index.ts'
+import { addToWindow, emptyWindowStats, windowStatsOutputProcessor, windowStatsSerde } from './window-stats.ts'
+import type { TravelerEvent } from './traveler-state.ts'
 
 /** Store names of the topology (changelogs: `<application id>-<store>-changelog`). */
 export const TRAFFIC_STORES = {
@@ -109,11 +110,7 @@ export function buildTrafficTopology(options: TrafficTopologyOptions): Topology 
 
   const builder = new StreamsBuilder()
   for (const store of travelerStoreBuilders({ windowGraceMs: settings.graceMs, inMemory })) builder.addStateStore(store)
-  const stats1m = { storeName: TRAFFIC_STORES.stats1m, windows: windows.stats1m, retentionMs: settings.storeRetentionMs, inMemory }
-  const stats5m = { storeName: TRAFFIC_STORES.stats5m, windows: windows.stats5m, retentionMs: settings.storeRetentionMs, inMemory }
   const sessions = { storeName: TRAFFIC_STORES.sessions, windows: windows.sessions, retentionMs: settings.storeRetentionMs, inMemory }
-  builder.addStateStore(windowStatsStoreBuilder(stats1m))
-  builder.addStateStore(windowStatsStoreBuilder(stats5m))
   builder.addStateStore(sessionStoreBuilder(sessions))
 
   const events = builder
@@ -128,14 +125,31 @@ export function buildTrafficTopology(options: TrafficTopologyOptions): Topology 
       stores: [TRAFFIC_STORES.travelers, TRAFFIC_STORES.travelerExpiry]
     })
 
-  events
-    .process(windowStatsProcessor(stats1m), { name: TRAFFIC_PROCESSORS.stats1m, stores: [TRAFFIC_STORES.stats1m] })
-    .process(windowStatsOutputProcessor(), { name: 'traffic-stats-1m-output' })
-    .to(topics.stats1m, { name: 'traffic-stats-1m-sink', keySerde: stringSerde, valueSerde: serdes.windowStats })
-  events
-    .process(windowStatsProcessor(stats5m), { name: TRAFFIC_PROCESSORS.stats5m, stores: [TRAFFIC_STORES.stats5m] })
-    .process(windowStatsOutputProcessor(), { name: 'traffic-stats-5m-output' })
-    .to(topics.stats5m, { name: 'traffic-stats-5m-sink', keySerde: stringSerde, valueSerde: serdes.windowStats })
+  // Per sensor|type and window: the library's windowed aggregation, cached, without a repartition topic.
+  const windowStats = (name: 'stats1m' | 'stats5m', slug: string, output: string): void => {
+    byType
+      .groupByKey({ keySerde: storeKeySerde })
+      .windowedBy(windows[name])
+      .aggregate(
+        emptyWindowStats,
+        addToWindow,
+        {
+          storeName: TRAFFIC_STORES[name],
+          keySerde: storeKeySerde,
+          valueSerde: windowStatsSerde,
+          retentionMs: settings.storeRetentionMs,
+          storeType: inMemory ? 'in-memory' : 'persistent',
+          cachingEnabled: true
+        },
+        { name: TRAFFIC_PROCESSORS[name] }
+      )
+      .toStream({ name: `traffic-${slug}-changes` })
+      .process(windowStatsOutputProcessor(), { name: `traffic-${slug}-output` })
+      .to(output, { name: `traffic-${slug}-sink`, keySerde: stringSerde, valueSerde: serdes.windowStats })
+  }
+  const byType: KStream<string, TravelerEvent> = events.selectKey((_, e) => `${e.sensorId}|${e.travelerType}`, { name: 'traffic-by-type' }).markAsPartitioned()
+  windowStats('stats1m', 'stats-1m', topics.stats1m)
+  windowStats('stats5m', 'stats-5m', topics.stats5m)
   events
     .process(sessionProcessor(sessions), { name: TRAFFIC_PROCESSORS.sessions, stores: [TRAFFIC_STORES.sessions] })
     .process(sessionOutputProcessor(), { name: 'traffic-sessions-output' })

@@ -1,26 +1,14 @@
 /**
- * Window statistics per `(sensor_id, traveler_type)` (Processor API, inside the sensor's task): the
- * contract's `traffic.stats.1m` (tumbling) and `traffic.stats.5m` (hopping) aggregates.
- *
- * It follows Kafka Streams' KStreamWindowAggregate: each observation updates every window that
- * contains it and is still open; a window whose end + grace is at or before the task's stream time is
- * closed, and a record for it is dropped from that window and counted as late (once per closed
- * window). The store is cached, so each window emits at most once per commit.
+ * Window statistics per `(sensor_id, traveler_type)`: the aggregate type of the contract's
+ * `traffic.stats.1m` (tumbling) and `traffic.stats.5m` (hopping) windows, its store serde, and the
+ * aggregator the library's windowed aggregation calls (topology.ts). Windows, lateness and caching
+ * are the library's (`TimeWindowedKStream.aggregate`); what is the traffic's is that a traveler
+ * counts once per window, which needs the window the aggregator updates.
  */
-import {
-  DropReason,
-  TableForwarder,
-  type Change,
-  type Processor,
-  type ProcessorContext,
-  type ProcessorSupplier,
-  type StreamRecord,
-  type TimeWindows
-} from '../../processors/index.ts'
+import type { ProcessorContext, ProcessorSupplier } from '../../processors/index.ts'
 import { SerdeError, TravelerTypeSymbols, type Serde, type TrafficWindowStats, type TravelerType } from '../../schemas/index.ts'
-import { Stores, type StateStore, type StoreBuilder, type Windowed, type WindowStore } from '../../state/index.ts'
+import type { TimeWindow, Windowed } from '../../state/index.ts'
 import { statsKey } from './contract.ts'
-import { storeKeySerde } from '../shared/index.ts'
 import type { TravelerEvent } from './traveler-state.ts'
 
 /** The running aggregate of one window. */
@@ -72,29 +60,28 @@ export const windowStatsSerde: Serde<WindowStatsAggregate> = {
   }
 }
 
-/** Adds one observation (and its sample) to a window's aggregate; `newTraveler` bumps `travelers`. */
-export function addToWindow(agg: WindowStatsAggregate | undefined, event: TravelerEvent, newTraveler: boolean): WindowStatsAggregate {
+/** The aggregate of a window nothing was added to yet (the initializer): its sensor and type come with the first observation. */
+export function emptyWindowStats(): WindowStatsAggregate {
+  return { sensorId: '', travelerType: 'UNKNOWN', observations: 0, travelers: 0, speedSamples: 0, speedMin: 0, speedMax: 0, speedSum: 0 }
+}
+
+/**
+ * The aggregator of both window aggregations: adds one observation to the window's aggregate. The
+ * traveler counts in `travelers` when none of the minutes it was seen in before falls in the window.
+ */
+export function addToWindow(_key: string, event: TravelerEvent, agg: WindowStatsAggregate, window: TimeWindow): WindowStatsAggregate {
   const sample = event.sample
-  const base: WindowStatsAggregate = agg ?? {
+  const newTraveler = !event.seenMinutes.some((m) => m >= window.startMs && m < window.endMs)
+  const first = agg.speedSamples === 0
+  return {
     sensorId: event.sensorId,
     travelerType: event.travelerType,
-    observations: 0,
-    travelers: 0,
-    speedSamples: 0,
-    speedMin: 0,
-    speedMax: 0,
-    speedSum: 0
-  }
-  const first = base.speedSamples === 0
-  return {
-    sensorId: base.sensorId,
-    travelerType: base.travelerType,
-    observations: base.observations + 1,
-    travelers: base.travelers + (newTraveler ? 1 : 0),
-    speedSamples: base.speedSamples + (sample === null ? 0 : 1),
-    speedMin: sample === null ? base.speedMin : first ? sample.speedMps : Math.min(base.speedMin, sample.speedMps),
-    speedMax: sample === null ? base.speedMax : first ? sample.speedMps : Math.max(base.speedMax, sample.speedMps),
-    speedSum: sample === null ? base.speedSum : base.speedSum + sample.speedMps
+    observations: agg.observations + 1,
+    travelers: agg.travelers + (newTraveler ? 1 : 0),
+    speedSamples: agg.speedSamples + (sample === null ? 0 : 1),
+    speedMin: sample === null ? agg.speedMin : first ? sample.speedMps : Math.min(agg.speedMin, sample.speedMps),
+    speedMax: sample === null ? agg.speedMax : first ? sample.speedMps : Math.max(agg.speedMax, sample.speedMps),
+    speedSum: sample === null ? agg.speedSum : agg.speedSum + sample.speedMps
   }
 }
 
@@ -115,60 +102,8 @@ export function toWindowStats(agg: WindowStatsAggregate, windowStartMs: number, 
   }
 }
 
-/** Options of one window-statistics aggregation. */
-export interface WindowStatsOptions {
-  readonly storeName: string
-  readonly windows: TimeWindows
-  readonly retentionMs: number
-  readonly inMemory?: boolean
-}
-
-/** The window store of an aggregation: key `sensor_id|traveler_type`, cached and logged. */
-export function windowStatsStoreBuilder(options: WindowStatsOptions): StoreBuilder<StateStore> {
-  const supplierOptions = { retentionMs: options.retentionMs, windowSizeMs: options.windows.sizeMs }
-  const supplier =
-    options.inMemory === true
-      ? Stores.inMemoryWindowStore(options.storeName, supplierOptions)
-      : Stores.persistentWindowStore(options.storeName, supplierOptions)
-  return Stores.windowStoreBuilder(supplier, storeKeySerde, windowStatsSerde).withCachingEnabled() as StoreBuilder<StateStore>
-}
-
-/** The aggregation processor: `TravelerEvent`s in, window changes out. */
-export function windowStatsProcessor(options: WindowStatsOptions): ProcessorSupplier<string, TravelerEvent, Windowed<string>, Change<WindowStatsAggregate>> {
-  const { windows, storeName } = options
-  return (): Processor<string, TravelerEvent, Windowed<string>, Change<WindowStatsAggregate>> => {
-    let context: ProcessorContext<Windowed<string>, Change<WindowStatsAggregate>>
-    let store: WindowStore<string, WindowStatsAggregate>
-    let forwarder: TableForwarder<Windowed<string>, WindowStatsAggregate>
-    return {
-      init(ctx) {
-        context = ctx
-        store = ctx.getStateStore(storeName)
-        forwarder = new TableForwarder(store, ctx)
-      },
-      process(record: StreamRecord<string, TravelerEvent>) {
-        const event = record.value
-        const key = `${event.sensorId}|${event.travelerType}`
-        const closeTimeMs = context.currentStreamTimeMs() - windows.graceMs
-        for (const startMs of windows.windowStartsFor(record.timestampMs)) {
-          const endMs = startMs + windows.sizeMs
-          if (endMs <= closeTimeMs) {
-            context.recordDropped(DropReason.LATE)
-            continue
-          }
-          const old = store.fetchWindow(key, startMs)
-          const newTraveler = !event.seenMinutes.some((m) => m >= startMs && m < endMs)
-          const aggregate = addToWindow(old, event, newTraveler)
-          store.put(key, aggregate, startMs)
-          forwarder.maybeForward({ key, window: { startMs, endMs } }, aggregate, old ?? null, record.timestampMs, record.headers)
-        }
-      }
-    }
-  }
-}
-
-/** Turns window changes into output records: key `sensor|type|window_start_ms`, value the contract's stats. */
-export function windowStatsOutputProcessor(): ProcessorSupplier<Windowed<string>, Change<WindowStatsAggregate>, string, TrafficWindowStats | null> {
+/** Turns window updates into output records: key `sensor|type|window_start_ms`, value the contract's stats. */
+export function windowStatsOutputProcessor(): ProcessorSupplier<Windowed<string>, WindowStatsAggregate | null, string, TrafficWindowStats | null> {
   return () => {
     let context: ProcessorContext<string, TrafficWindowStats | null>
     return {
@@ -177,8 +112,8 @@ export function windowStatsOutputProcessor(): ProcessorSupplier<Windowed<string>
       },
       process(record) {
         const { window } = record.key
-        const agg = record.value.newValue
-        // Windows are never deleted (retention only drops old ones silently), so there is always a new value.
+        const agg = record.value
+        // Windows are never deleted (retention only drops old ones silently), so there is always a value.
         if (agg === null) return
         context.forward({
           key: statsKey(agg.sensorId, agg.travelerType, window.startMs),

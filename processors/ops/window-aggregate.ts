@@ -10,7 +10,7 @@
  * values (their changelog bytes and query results are shared contracts), so that max is not kept;
  * for in-order input the two are equal. Sliding windows, whose algorithm needs it, use a timestamped store.
  */
-import type { Windowed, WindowStore } from '../../state/index.ts'
+import type { TimeWindow, Windowed, WindowStore } from '../../state/index.ts'
 import { DropReason, type ProcessorContext, type ProcessorSupplier } from '../api.ts'
 import type { Change } from '../change.ts'
 import type { TimeWindows } from '../windows.ts'
@@ -20,7 +20,8 @@ export function windowAggregateProcessor<K, V, VA>(options: {
   storeName: string
   windows: TimeWindows
   initializer: () => VA
-  aggregator: (key: K, value: V, aggregate: VA) => VA
+  /** Sees the window it updates (as Flink's ProcessWindowFunction context): a window-relative aggregate needs it. */
+  aggregator: (key: K, value: V, aggregate: VA, window: TimeWindow) => VA
 }): ProcessorSupplier<K, V, Windowed<K>, Change<VA>> {
   const { windows } = options
   return () => {
@@ -45,10 +46,11 @@ export function windowAggregateProcessor<K, V, VA>(options: {
             context.recordDropped(DropReason.LATE)
             continue
           }
+          const window: TimeWindow = { startMs, endMs }
           const old = store.fetchWindow(record.key, startMs)
-          const aggregate = options.aggregator(record.key, record.value, old === undefined ? options.initializer() : old)
+          const aggregate = options.aggregator(record.key, record.value, old === undefined ? options.initializer() : old, window)
           store.put(record.key, aggregate, startMs)
-          forwarder.maybeForward({ key: record.key, window: { startMs, endMs } }, aggregate, old ?? null, record.timestampMs, record.headers)
+          forwarder.maybeForward({ key: record.key, window }, aggregate, old ?? null, record.timestampMs, record.headers)
         }
       }
     }
