@@ -1,11 +1,14 @@
 /**
  * The 3-node local cluster (dev/kafka, ports 19092/29092/39092) tolerates losing a node: a topic with
- * replication factor 3 and min.insync.replicas 2 still takes writes and serves reads with one node down.
- * This test starts and stops that cluster itself, independently of the broker the other tests use.
+ * replication factor 3 and min.insync.replicas 2 still takes writes and serves reads with one node down,
+ * and the schema registry (its log read through kafka/PartitionReader) keeps registering after the
+ * leader of its topic was killed. These tests start and stop that cluster themselves, independently
+ * of the broker the other tests use.
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { Admin, Consumer, ListOffsetTimestamps, Producer, ProduceAcks, compatibilityPartitioner, MessagesStreamModes } from '@platformatic/kafka'
-import { startKafka, stopKafka, stopNode } from '../dev/kafka/cluster.ts'
+import { startKafka, startNode, stopKafka, stopNode } from '../dev/kafka/cluster.ts'
+import { startRegistry } from '../registry/index.ts'
 import { createTopics, uniqueName } from './support/kafka.ts'
 
 async function produce(brokers: string[], topic: string, from: number, count: number): Promise<void> {
@@ -82,9 +85,69 @@ async function waitForLeaders(brokers: string[], topic: string, nodeIds: number[
   }
 }
 
+/** The node that leads `partition` of `topic`. */
+async function leaderOf(brokers: string[], topic: string, partition: number): Promise<number> {
+  const admin = new Admin({ clientId: 'cluster-admin', bootstrapBrokers: brokers })
+  try {
+    const leader = (await admin.metadata({ topics: [topic], forceUpdate: true })).topics.get(topic)?.partitions[partition]?.leader
+    if (leader === undefined || leader < 0) throw new Error(`${topic}-${partition} has no leader`)
+    return leader
+  } finally {
+    await admin.close()
+  }
+}
+
+/** Registers a record schema with one field `field` under `subject`; the HTTP status and body. */
+async function register(url: string, subject: string, field: string): Promise<{ status: number; body: string }> {
+  const schema = JSON.stringify({ type: 'record', name: 'Reading', fields: [{ name: field, type: ['null', 'int'], default: null }] })
+  const res = await fetch(`${url}/subjects/${subject}/versions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+    body: JSON.stringify({ schema })
+  })
+  return { status: res.status, body: await res.text() }
+}
+
 describe('the 3-node local cluster', () => {
   afterAll(async () => {
     await stopKafka('cluster')
+  })
+
+  it('keeps the schema registry writable after the leader of its topic is killed', async () => {
+    const { brokers } = await startKafka('cluster')
+    const topic = uniqueName('_schemas-cluster')
+    const registry = await startRegistry({ port: 0, brokers, topic })
+    let killed: number | undefined
+    try {
+      expect((await register(registry.url, 'before-value', 'a')).status).toBe(200)
+      killed = await leaderOf(brokers, topic, 0)
+      await stopNode('cluster', killed, 'SIGKILL')
+      // A registration waits for its own record to come back through the log: it fails while the
+      // partition has no leader and the clients have not found the new one, then succeeds. The
+      // budget is the time the cluster needs to elect (session timeout) plus the clients' refresh.
+      const deadline = Date.now() + 90_000
+      let last = { status: 0, body: '' }
+      while (Date.now() < deadline) {
+        last = await register(registry.url, 'after-value', 'b').catch((err: unknown) => ({ status: 0, body: String(err) }))
+        if (last.status === 200) break
+        await new Promise((resolve) => setTimeout(resolve, 1000))
+      }
+      expect(last).toMatchObject({ status: 200 })
+      // Later registrations go straight through, and a new instance replays both from the log.
+      expect((await register(registry.url, 'after-value', 'c')).status).toBe(200)
+      const second = await startRegistry({ port: 0, brokers, topic })
+      try {
+        const subjects = (await (await fetch(`${second.url}/subjects`)).json()) as string[]
+        expect(subjects.sort()).toEqual(['after-value', 'before-value'])
+        const versions = (await (await fetch(`${second.url}/subjects/after-value/versions`)).json()) as number[]
+        expect(versions).toEqual([1, 2])
+      } finally {
+        await second.close()
+      }
+    } finally {
+      await registry.close()
+      if (killed !== undefined) await startNode('cluster', killed)
+    }
   })
 
   it('still produces and consumes a replicated topic with one node stopped', async () => {

@@ -453,6 +453,22 @@ export async function stopNode(mode: ClusterMode, nodeId: number, how: 'SIGTERM'
   rmSync(join(node.dir, 'kafka.pid'), { force: true })
 }
 
+/**
+ * Starts one stopped node of the running cluster again (failure tests) and waits until the cluster
+ * answers with all its nodes.
+ */
+export async function startNode(mode: ClusterMode, nodeId: number, timeoutMs = 120_000): Promise<void> {
+  const nodes = nodesOf(mode)
+  const node = nodes.find((n) => n.id === nodeId)
+  if (node === undefined) throw new Error(`no node ${nodeId} in mode ${mode}`)
+  if (alive(pidOf(node))) return
+  const child = java(['kafka.Kafka', join(node.dir, 'server.properties')], { heap: mode === 'single' ? '1g' : '512m', logFile: join(node.dir, 'kafka.log') })
+  if (child.pid !== undefined) writeFileSync(join(node.dir, 'kafka.pid'), String(child.pid))
+  child.unref()
+  const exits = watchExits([{ name: `our Kafka node ${node.id}`, child }])
+  await waitUntilReady(bootstrapOf(mode), timeoutMs, nodes.length, { stopIf: exits.exited })
+}
+
 /** Stops the cluster and deletes its data. */
 export async function resetKafka(mode: ClusterMode, layout: KafkaLayout = {}): Promise<void> {
   await stopKafka(mode, layout)
