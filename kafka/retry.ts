@@ -70,6 +70,11 @@ export interface RetryBudgetOptions {
   readonly timeoutMs: number
   /** The error to throw when the streak outlasts the budget (default: an Error naming the time and the reason, with the cause). */
   readonly timeoutError?: (spentMs: number, reason: string, cause: unknown) => Error
+  /**
+   * Which errors are retried, as a short reason (undefined: thrown at once). Default
+   * `transientErrorReason`; a caller that retries everything within the budget passes its own.
+   */
+  readonly reasonOf?: (error: unknown) => string | undefined
   /** Called before each wait: log it here. */
   readonly onRetry?: (attempt: RetryAttempt, error: unknown) => void
   /** First and longest wait (default 100 ms doubling to 1000 ms). */
@@ -94,7 +99,7 @@ export class RetryBudget implements RetryPolicy {
 
   failed(error: unknown): number {
     const { timeoutMs, onRetry, timeoutError } = this.options
-    const reason = transientErrorReason(error)
+    const reason = (this.options.reasonOf ?? transientErrorReason)(error)
     if (reason === undefined) throw error
     const now = performance.now()
     this.streakStartMs ??= now

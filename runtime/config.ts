@@ -129,8 +129,8 @@ export const streamsConfigSchema = z.strictObject({
   taskTimeoutMs: integer(0)
     .default(300_000)
     .describe(
-      'How long a task may keep failing on transient broker errors (a leader move during restore) before the error is raised, ms ' +
-        "(Kafka Streams' `task.timeout.ms`); 0 fails on the first error."
+      'How long a streak of broker errors may last before the instance fails, ms: restore retries transient errors (a leader move) ' +
+        "and input and global fetches retry every error for this long (Kafka Streams' `task.timeout.ms`); 0 fails on the first error."
     ),
   deliveryTimeoutMs: integer(1_000)
     .default(120_000)

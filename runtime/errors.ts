@@ -2,7 +2,9 @@
  * Errors of the runtime. Every error has a stable string `code` and keeps its `cause`.
  */
 import { findErrorBy } from '@platformatic/kafka'
+import type { Logger } from 'pino'
 import { errorCodes, RunnelError, type CodeOf } from '../errors/index.ts'
+import { RetryBudget, transientErrorReason } from '../kafka/index.ts'
 
 /** Codes of the runtime's errors. */
 export const RuntimeErrorCodes = errorCodes(
@@ -10,6 +12,7 @@ export const RuntimeErrorCodes = errorCodes(
   'RUNTIME_BAD_CONFIG',
   'RUNTIME_BAD_OPTION',
   'RUNTIME_COMMIT_TIMEOUT',
+  'RUNTIME_FETCH_TIMEOUT',
   'RUNTIME_BAD_TOPOLOGY',
   'RUNTIME_ILLEGAL_STATE',
   'RUNTIME_INSTANCE_FENCED',
@@ -145,6 +148,22 @@ export class RuntimeTimeoutError extends RuntimeError {
     super(code, `${what} did not complete within ${timeoutMs} ms`)
     this.timeoutMs = timeoutMs
   }
+}
+
+/**
+ * How the runtime's readers (input and global stores) retry: every failure, transient or not, is
+ * retried (100 ms doubling to 1 s, logged at warn) as long as a streak of failures lasts less than
+ * `taskTimeoutMs` (Kafka Streams' task.timeout.ms); then the reader stops and the instance fails with
+ * RUNTIME_FETCH_TIMEOUT naming the last cause, instead of sitting in RUNNING without progress.
+ */
+export function fetchRetryBudget(what: string, taskTimeoutMs: number, logger: Logger): RetryBudget {
+  return new RetryBudget({
+    timeoutMs: taskTimeoutMs,
+    reasonOf: (err) => transientErrorReason(err) ?? errorSummary(err),
+    timeoutError: (spentMs, reason, cause) =>
+      new RuntimeError('RUNTIME_FETCH_TIMEOUT', `${what} kept failing for ${spentMs} ms (taskTimeoutMs ${taskTimeoutMs}); last cause: ${reason}`, { cause }),
+    onRetry: ({ reason, retryInMs, spentMs }, err) => logger.warn({ err, reason, retryInMs, spentMs, taskTimeoutMs }, `${what} failed; retrying`)
+  })
 }
 
 /**

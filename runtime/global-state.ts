@@ -10,6 +10,7 @@ import { GlobalTask, type ErrorHandlerResponse, type FailedRecord, type Topology
 import type { StateStore } from '../state/index.ts'
 import type { ByteConsumer } from '../kafka/index.ts'
 import { PartitionReader } from '../kafka/index.ts'
+import { fetchRetryBudget } from './errors.ts'
 
 export interface GlobalStateOptions {
   readonly plan: TopologyPlan
@@ -17,6 +18,8 @@ export interface GlobalStateOptions {
   readonly consumer: ByteConsumer
   readonly partitionCounts: ReadonlyMap<string, number>
   readonly fetchMaxWaitMs: number
+  /** How long a streak of fetch failures may last before the instance fails (`fetchRetryBudget`). */
+  readonly taskTimeoutMs: number
   readonly clock: () => number
   readonly logger: Logger
   readonly onDeserializationError: (record: FailedRecord, error: unknown) => ErrorHandlerResponse
@@ -50,6 +53,7 @@ export class GlobalState {
           options.onError(err)
         }
       },
+      retry: fetchRetryBudget('fetching global topics', options.taskTimeoutMs, options.logger),
       onFailed: (err) => options.onError(err)
     })
   }

@@ -19,7 +19,7 @@ import { createPartitionAssigner } from './assignor.ts'
 import { defaultKafkaClientSupplier, type ByteConsumer, type ByteProducer, type KafkaClientSupplier } from '../kafka/index.ts'
 import { resolveConfig, type ResolvedConfig, type StreamsConfig } from './config.ts'
 import { createDeserializationHandler } from './dead-letters.ts'
-import { IllegalStateError, RuntimeError } from './errors.ts'
+import { fetchRetryBudget, IllegalStateError, RuntimeError } from './errors.ts'
 import { PartitionReader } from '../kafka/index.ts'
 import { GlobalState } from './global-state.ts'
 import { createInternalTopics, existingPartitionCounts, planTopics, type TopicSpec } from './internal-topics.ts'
@@ -235,6 +235,7 @@ export class KafkaStreams {
         consumer: this.globalConsumer,
         partitionCounts: layout.partitionCounts,
         fetchMaxWaitMs: c.fetchMaxWaitMs,
+        taskTimeoutMs: c.taskTimeoutMs,
         clock: c.clock,
         logger: this.logger,
         onDeserializationError,
@@ -257,6 +258,7 @@ export class KafkaStreams {
       onFetched: (p, records) => {
         if (records.length > 0) this.thread?.onRecords(p.topic, p.partition, records)
       },
+      retry: fetchRetryBudget('fetching input', c.taskTimeoutMs, this.logger),
       onFailed: (err) => {
         void this.fail(err)
       }

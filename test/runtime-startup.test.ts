@@ -3,15 +3,23 @@
  * not, or a missing source topic, fail start with an error naming them (state ERROR, nothing
  * created); internal topics get the partition counts and configs the topology needs; global stores
  * are read to the end before processing and kept up to date; a clean close leaves checkpoints that
- * make the restart restore nothing, and counting goes on from the restored state.
+ * make the restart restore nothing, and counting goes on from the restored state; an input fetch that
+ * keeps failing fails the instance after taskTimeoutMs.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Admin, ConfigResourceTypes, Producer } from '@platformatic/kafka'
+import { Admin, ConfigResourceTypes, NetworkError, Producer } from '@platformatic/kafka'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
-import { KafkaStreams, MissingSourceTopicError, PartitionCountError } from '../runtime/index.ts'
+import {
+  defaultKafkaClientSupplier,
+  KafkaStreams,
+  MissingSourceTopicError,
+  PartitionCountError,
+  type KafkaClientSupplier,
+  type StreamsConfig
+} from '../runtime/index.ts'
 import { stringSerde } from '../schemas/index.ts'
 import { StreamsBuilder } from '../topology/index.ts'
 import { createTopics, kafkaBrokers, uniqueName } from './support/kafka.ts'
@@ -26,7 +34,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-function streamsFor(topology: ConstructorParameters<typeof KafkaStreams>[0], appId: string): KafkaStreams {
+function streamsFor(topology: ConstructorParameters<typeof KafkaStreams>[0], appId: string, overrides: Partial<StreamsConfig> = {}): KafkaStreams {
   const stateDir = mkdtempSync(join(tmpdir(), 'runnel-rt-start-'))
   const streams = new KafkaStreams(topology, {
     applicationId: appId,
@@ -35,7 +43,8 @@ function streamsFor(topology: ConstructorParameters<typeof KafkaStreams>[0], app
     commitIntervalMs: 200,
     sessionTimeoutMs: 6000,
     heartbeatIntervalMs: 500,
-    logger: pino({ level: 'silent' })
+    logger: pino({ level: 'silent' }),
+    ...overrides
   })
   cleanups.push(async () => {
     await streams.close()
@@ -207,4 +216,41 @@ describe('restarting after a clean close', () => {
       expect(diffCounts(expectedCounts(events), await readLatestCounts(brokers, output))).toEqual([])
     })
   }
+})
+
+describe('a fetch that keeps failing', () => {
+  it('fails the instance with RUNTIME_FETCH_TIMEOUT once a streak of failures outlasts taskTimeoutMs, instead of staying RUNNING', async () => {
+    const brokers = kafkaBrokers()
+    const appId = uniqueName('rt-fetch-timeout')
+    const input = `${appId}-in`
+    const output = `${appId}-out`
+    await createTopics(brokers, [
+      { name: input, partitions: 2 },
+      { name: output, partitions: 1 }
+    ])
+    // Input fetches succeed until `broken`, then the connection is refused every time (as with a
+    // broker that died and whose partitions found no new leader).
+    let broken = false
+    const supplier: KafkaClientSupplier = {
+      ...defaultKafkaClientSupplier,
+      getRestoreConsumer: (options) => {
+        const consumer = defaultKafkaClientSupplier.getRestoreConsumer(options)
+        const fetch = consumer.fetch.bind(consumer)
+        consumer.fetch = ((...args: Parameters<typeof fetch>) =>
+          broken ? Promise.reject(new NetworkError('Connection refused')) : fetch(...args)) as typeof consumer.fetch
+        return consumer
+      }
+    }
+    const streams = streamsFor(windowedCountTopology(input, output), appId, { taskTimeoutMs: 2000, statusIntervalMs: 0, clientSupplier: supplier })
+    const events = makeEvents(200)
+    await produceEvents(brokers, input, 2, events)
+    await streams.start()
+    await waitFor('the input committed', () => groupCaughtUp(brokers, appId, [input, `${appId}-by-group-repartition`]), 60_000, 300)
+    broken = true
+    const brokenAt = Date.now()
+    await waitFor('the instance failed', () => streams.state === 'ERROR', 30_000, 100)
+    expect(Date.now() - brokenAt).toBeGreaterThanOrEqual(2000)
+    expect(streams.error).toMatchObject({ code: 'RUNTIME_FETCH_TIMEOUT' })
+    expect(streams.error?.message).toMatch(/^fetching input kept failing for \d+ ms \(taskTimeoutMs 2000\); last cause: network error: Connection refused/)
+  })
 })
