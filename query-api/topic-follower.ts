@@ -22,14 +22,10 @@ import {
 } from '../kafka/index.ts'
 import { QueryApiConfigError } from './errors.ts'
 
-/** One record as the follower hands it over. */
-export interface FollowedRecord {
+/** One record as the follower hands it over: a committed record of the reader, with where it came from. */
+export interface FollowedRecord extends Omit<ConsumedRecord, 'headers'> {
   readonly topic: string
   readonly partition: number
-  readonly offset: number
-  readonly key: Buffer | null
-  readonly value: Buffer | null
-  readonly timestampMs: number
 }
 
 /** Where one partition stands. */
