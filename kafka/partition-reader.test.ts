@@ -1,8 +1,8 @@
-import type { ClusterMetadata, RecordsBatch } from '@platformatic/kafka'
+import { NetworkError, type ClusterMetadata, type RecordsBatch } from '@platformatic/kafka'
 import { describe, expect, it } from 'vitest'
 import { PartitionReader, type ReaderConsumer } from './partition-reader.ts'
 import type { ConsumedRecord } from './record-batches.ts'
-import type { RetryPolicy } from './retry.ts'
+import { RetryBudget, type RetryPolicy } from './retry.ts'
 import { oneTopicMetadata } from './test-support.ts'
 
 const TOPIC = 'input'
@@ -35,7 +35,7 @@ interface PartitionAnswer {
  * A cluster of one topic with two partitions led by brokers 1 and 2 (`leaders` can change), whose
  * fetches are answered by `answer` (default: nothing new) and can be held back with `hold`.
  */
-function fakeCluster(answer: (partition: number, offset: number) => PartitionAnswer = () => ({})) {
+function fakeCluster(answer: (partition: number, offset: number) => PartitionAnswer = () => ({}), down: ReadonlySet<number> = new Set()) {
   const leaders = [1, 2]
   const calls = { metadata: [] as boolean[], fetches: [] as Array<{ node: number; partitions: Array<[number, number]> }> }
   const held: Array<() => void> = []
@@ -51,6 +51,7 @@ function fakeCluster(answer: (partition: number, offset: number) => PartitionAns
       calls.fetches.push({ node: options.node, partitions })
       if (holding) await new Promise<void>((resolve) => held.push(resolve))
       else await new Promise((resolve) => setTimeout(resolve, 5))
+      if (down.has(options.node)) throw new NetworkError('Connection refused')
       return {
         throttleTimeMs: 0,
         errorCode: 0,
@@ -251,5 +252,28 @@ describe('PartitionReader', () => {
     expect((failed as Error).message).toBe('bug in the caller')
     expect(policy.failures).toEqual([])
     expect(cluster.calls.fetches).toHaveLength(1)
+  })
+
+  it('times a partition that keeps failing from its own first failure, even while other partitions are fetched fine', async () => {
+    // Broker 2 (leader of partition 1) refuses every connection; broker 1 answers.
+    const cluster = fakeCluster(() => ({}), new Set([2]))
+    let failed: unknown
+    const started = performance.now()
+    const reader = new PartitionReader({
+      consumer: cluster.consumer,
+      maxWaitMs: 10,
+      retry: new RetryBudget({ timeoutMs: 300, reasonOf: (err) => String(err), timeoutError: (spentMs) => new Error(`gave up after ${spentMs} ms`) }),
+      onFetched: () => {},
+      onFailed: (err) => {
+        failed = err
+      }
+    })
+    reader.assign(TOPIC, 0, 0)
+    reader.assign(TOPIC, 1, 0)
+    await until('the reader to give up', () => failed !== undefined)
+    expect((failed as Error).message).toMatch(/^gave up after \d+ ms$/)
+    expect(performance.now() - started).toBeGreaterThanOrEqual(300)
+    expect(reader.get(TOPIC, 0)?.failingSinceMs).toBeUndefined()
+    expect(reader.get(TOPIC, 1)?.failingSinceMs).toBeDefined()
   })
 })

@@ -81,6 +81,8 @@ export interface PartitionPosition {
   leaderEpoch: number
   /** Responses in a row that did not move the position (reset by one that does, and by seek). */
   emptyFetches: number
+  /** When (performance.now()) this partition's current streak of failed fetches began; undefined when its last fetch worked. */
+  failingSinceMs: number | undefined
   epoch: number
   readonly abortedProducers: Set<bigint>
   /** Average bytes per record seen in fetches (0 before the first). */
@@ -124,6 +126,7 @@ export class PartitionReader {
       logStartOffset: -1,
       leaderEpoch: -1,
       emptyFetches: 0,
+      failingSinceMs: undefined,
       epoch: this.nextEpoch++,
       abortedProducers: new Set(),
       bytesPerRecord: 0
@@ -189,6 +192,7 @@ export class PartitionReader {
           const leader = topic?.partitions[state.partition]?.leader
           if (leader === undefined || leader < 0) {
             leaderless ??= new NoLeaderError(state.topic, state.partition, leader !== undefined)
+            state.failingSinceMs ??= performance.now()
             continue
           }
           if (this.inflight.has(leader)) continue
@@ -200,6 +204,9 @@ export class PartitionReader {
         if (leaderless !== undefined) this.failed(leaderless)
       } while (this.pumpAgain && this.backoff === undefined)
     } catch (err) {
+      // The metadata lookup failed: no partition could be fetched.
+      const now = performance.now()
+      for (const state of this.states.values()) state.failingSinceMs ??= now
       this.failed(err)
     } finally {
       this.pumping = false
@@ -254,7 +261,8 @@ export class PartitionReader {
         (response) => {
           this.inflight.delete(node)
           const error = this.apply(response, topicNames, sent)
-          if (error === undefined) this.retry.succeeded()
+          // A streak ends when no partition is failing any more, not when some other partition worked.
+          if (error === undefined && this.oldestFailureMs() === undefined) this.retry.succeeded()
           this.done(error)
         },
         (err: unknown) => {
@@ -262,6 +270,13 @@ export class PartitionReader {
           // The client fails the whole call when one partition fails; positions out of range are
           // repaired here and the rest is fetched again.
           const recovered = findErrorBy(err as Error, 'apiId', 'OFFSET_OUT_OF_RANGE') !== null && this.resetOutOfRange(err, topicNames, sent)
+          if (!recovered) {
+            const now = performance.now()
+            for (const k of sent.keys()) {
+              const state = this.states.get(k)
+              if (state !== undefined) state.failingSinceMs ??= now
+            }
+          }
           this.done(recovered ? undefined : err)
         }
       )
@@ -289,7 +304,7 @@ export class PartitionReader {
     this.refreshMetadata = true
     let delayMs: number
     try {
-      delayMs = this.retry.failed(error)
+      delayMs = this.retry.failed(error, this.oldestFailureMs())
     } catch (fatal) {
       void this.close()
       this.options.onFailed(fatal)
@@ -300,6 +315,15 @@ export class PartitionReader {
       this.backoff = undefined
       this.wake()
     }, delayMs)
+  }
+
+  /** When the oldest unresolved failure of an assigned partition began, or undefined when none is failing. */
+  private oldestFailureMs(): number | undefined {
+    let oldest: number | undefined
+    for (const state of this.states.values()) {
+      if (state.failingSinceMs !== undefined && (oldest === undefined || state.failingSinceMs < oldest)) oldest = state.failingSinceMs
+    }
+    return oldest
   }
 
   /** Applies a response; returns the first partition error in it (other than an out-of-range position, which is repaired). */
@@ -319,8 +343,10 @@ export class PartitionReader {
         }
         if (p.errorCode !== 0) {
           error ??= new PartitionFetchError(topic, p.partitionIndex, state.position, p.errorCode, protocolError(p.errorCode))
+          state.failingSinceMs ??= performance.now()
           continue
         }
+        state.failingSinceMs = undefined
         state.highWatermark = Number(p.highWatermark)
         if (p.lastStableOffset >= 0n) state.lastStableOffset = Number(p.lastStableOffset)
         if (p.logStartOffset >= 0n) state.logStartOffset = Number(p.logStartOffset)
@@ -381,6 +407,7 @@ export class PartitionReader {
     state.logStartOffset = logStartOffset
     state.epoch = this.nextEpoch++
     state.emptyFetches = 0
+    state.failingSinceMs = undefined
     state.abortedProducers.clear()
   }
 }

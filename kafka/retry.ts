@@ -50,8 +50,12 @@ export function transientErrorReason(error: unknown): string | undefined {
 
 /** What a reader asks of its retry policy: how long to wait after a failure (or throw to give up), and that a call succeeded. */
 export interface RetryPolicy {
-  /** The ms to wait before the next try after `error`; throws when the reader must give up. */
-  failed(error: unknown): number
+  /**
+   * The ms to wait before the next try after `error`; throws when the reader must give up.
+   * `failingSinceMs` (performance.now() time) is when the oldest failure still unresolved began,
+   * when the caller tracks it per partition; otherwise the policy counts from its own first failure.
+   */
+  failed(error: unknown, failingSinceMs?: number): number
   /** A call succeeded: a streak of failures, if any, is over. */
   succeeded(): void
 }
@@ -97,12 +101,12 @@ export class RetryBudget implements RetryPolicy {
     this.backoffMs = options.backoffMs ?? 100
   }
 
-  failed(error: unknown): number {
+  failed(error: unknown, failingSinceMs?: number): number {
     const { timeoutMs, onRetry, timeoutError } = this.options
     const reason = (this.options.reasonOf ?? transientErrorReason)(error)
     if (reason === undefined) throw error
     const now = performance.now()
-    this.streakStartMs ??= now
+    this.streakStartMs = failingSinceMs ?? this.streakStartMs ?? now
     const spentMs = Math.round(now - this.streakStartMs)
     if (spentMs >= timeoutMs) {
       throw (
