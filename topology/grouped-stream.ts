@@ -372,12 +372,14 @@ export class SessionWindowedKStream<K, V> {
 
   /**
    * Aggregates each session; `merger` combines the aggregates of sessions that a record joins together.
+   * `named` names the processor (its late-record drops are counted under that name).
    */
   aggregate<VA>(
     initializer: () => VA,
     aggregator: (key: K, value: V, aggregate: VA) => VA,
     merger: (key: K, left: VA, right: VA) => VA,
-    materialized?: Materialized<K, VA>
+    materialized?: Materialized<K, VA>,
+    named?: Named
   ): KTable<Windowed<K>, VA> {
     return this.sessionTable(
       'KSTREAM-AGGREGATE-',
@@ -385,7 +387,8 @@ export class SessionWindowedKStream<K, V> {
       materialized,
       undefined,
       (storeName) =>
-        sessionAggregateProcessor<K, V, VA>({ storeName, windows: this.windows, initializer, aggregator, merger }) as ProcessorSupplier<K, V, unknown, unknown>
+        sessionAggregateProcessor<K, V, VA>({ storeName, windows: this.windows, initializer, aggregator, merger }) as ProcessorSupplier<K, V, unknown, unknown>,
+      named
     )
   }
 

@@ -209,7 +209,7 @@ describe('session windows', () => {
     expect(driver.droppedRecords('late')).toBe(1)
   })
 
-  it('aggregates sessions with a merger', async () => {
+  it('aggregates sessions with a merger, in a processor that can be named', async () => {
     const builder = new StreamsBuilder()
     builder
       .stream('in', str)
@@ -219,14 +219,19 @@ describe('session windows', () => {
         () => '',
         (_k, v, agg) => agg + v,
         (_k, a, b) => a + b,
-        { storeName: 'concat', valueSerde: stringSerde, cachingEnabled: false }
+        { storeName: 'concat', valueSerde: stringSerde, cachingEnabled: false },
+        { name: 'concat-sessions' }
       )
     driver = await TopologyTestDriver.create(builder.build())
     const input = driver.createInputTopic('in', stringSerde, stringSerde)
     input.pipeInput('k', 'a', 0)
     input.pipeInput('k', 'c', 10)
     input.pipeInput('k', 'b', 5)
+    input.pipeInput('k', 'late', 2) // stream time 10, no grace: would join [0,10] (end 10 is not < 10)...
+    input.pipeInput('j', 'x', 30)
+    input.pipeInput('k', 'late', 3) // ...but at stream time 30 the session [0,10] ended before 30: dropped, counted under the name
     const sessions = [...driver.getSessionStore<string, string>('concat').fetch('k')]
-    expect(sessions.map((s) => [s.key.window.startMs, s.key.window.endMs, s.value])).toEqual([[0, 10, 'acb']])
+    expect(sessions.map((s) => [s.key.window.startMs, s.key.window.endMs, s.value])).toEqual([[0, 10, 'acblate']])
+    expect(driver.droppedRecords('late', 'concat-sessions')).toBe(1)
   })
 })
