@@ -58,11 +58,12 @@ export interface PartitionReaderOptions {
   readonly onFetched: (position: PartitionPosition, records: ConsumedRecord[]) => void
   /**
    * How failures are retried: a failed metadata lookup or fetch, a partition error, a partition
-   * without a leader, or a callback that threw. Default: every failure is retried (100 ms doubling
-   * to 1 s) and logged at warn.
+   * without a leader (a callback that throws is not retried: it goes to `onFailed`). It is told when
+   * the oldest failure still unresolved began, per partition. Default: every failure is retried
+   * (100 ms doubling to 1 s) and logged at warn.
    */
   readonly retry?: RetryPolicy
-  /** The retry policy gave up (threw): the reader is closed, and this gets what it threw. */
+  /** The retry policy gave up (threw) or `onFetched` threw: the reader is closed, and this gets the error. */
   readonly onFailed: (error: unknown) => void
   readonly logger?: ReaderLogger
 }
