@@ -14,6 +14,7 @@ import {
   PartitionReader,
   RetryBudget,
   type ByteConsumer,
+  type ConsumedRecord,
   type KafkaClientSupplier
 } from '../kafka/index.ts'
 import { CheckpointAheadError, StateStoreError } from './errors.ts'
@@ -191,9 +192,10 @@ export async function restoreChangelog(options: RestoreChangelogOptions): Promis
       partitionMaxBytes: maxBytes,
       retry: budget,
       onFetched: (state, records) => {
-        const applied: Array<{ key: Buffer; value: Buffer | null }> = []
-        for (const r of records) if (r.offset < end && r.key !== null) applied.push({ key: r.key, value: r.value })
-        if (applied.length > 0) restore(applied)
+        // The reader's records go to the store as they are (no copy per record); only a chunk with a
+        // record past the end or without a key (neither is data of this restore) is filtered.
+        const applied = records.every(isRestorable(end)) ? records : records.filter(isRestorable(end))
+        if (applied.length > 0) restore(applied as ReadonlyArray<{ key: Buffer; value: Buffer | null }>)
         restored += applied.length
         position = Math.min(state.position, end)
         if (position < end && state.emptyFetches >= MAX_EMPTY_FETCHES) {
@@ -228,4 +230,9 @@ export async function restoreChangelog(options: RestoreChangelogOptions): Promis
       signal?.removeEventListener('abort', onAbort)
     }
   }
+}
+
+/** Whether a changelog record below `end` is one restore applies (a record without a key is not). */
+function isRestorable(end: number): (record: ConsumedRecord) => boolean {
+  return (record) => record.offset < end && record.key !== null
 }
