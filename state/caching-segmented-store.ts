@@ -14,17 +14,13 @@ import type { KeyValueIterator } from './types.ts'
  * listener hears store keys; the metered facades decode them into windows or sessions.
  */
 export class CachingSegmentedStore extends CachingLayer<SegmentedBytesStore> implements SegmentedBytesStore {
+  // Fixed when the store below was built: taken from it once.
+  readonly schema: SegmentedKeySchema = this.inner.schema
+  readonly retentionMs: number = this.inner.retentionMs
+  readonly segmentIntervalMs: number = this.inner.segmentIntervalMs
   private streamTimeMs = -1
 
-  get schema(): SegmentedKeySchema {
-    return this.inner.schema
-  }
-  get retentionMs(): number {
-    return this.inner.retentionMs
-  }
-  get segmentIntervalMs(): number {
-    return this.inner.segmentIntervalMs
-  }
+  /** Stream time counts writes still in the cache too. */
   get observedStreamTimeMs(): number {
     return Math.max(this.streamTimeMs, this.inner.observedStreamTimeMs)
   }

@@ -77,15 +77,11 @@ export class ChangeLoggingKeyValueStore extends LoggingLayer<KeyValueBytesStore>
  * as already past retention are not logged.
  */
 export class ChangeLoggingSegmentedStore extends LoggingLayer<SegmentedBytesStore> implements SegmentedBytesStore {
-  get schema(): SegmentedKeySchema {
-    return this.inner.schema
-  }
-  get retentionMs(): number {
-    return this.inner.retentionMs
-  }
-  get segmentIntervalMs(): number {
-    return this.inner.segmentIntervalMs
-  }
+  // Fixed when the store below was built: taken from it once.
+  readonly schema: SegmentedKeySchema = this.inner.schema
+  readonly retentionMs: number = this.inner.retentionMs
+  readonly segmentIntervalMs: number = this.inner.segmentIntervalMs
+
   get observedStreamTimeMs(): number {
     return this.inner.observedStreamTimeMs
   }
