@@ -27,6 +27,7 @@ import { WorkerStatusBoard } from './worker-status.ts'
 import { buildTrafficTopology } from '../apps/traffic/index.ts'
 import { SchemaRegistryClient } from '../schemas/index.ts'
 import type { TopologyDescription } from '../topology/index.ts'
+import type { KafkaClientSupplier } from '../kafka/index.ts'
 
 /** Extra wiring of `startQueryApi` (not configuration). */
 export interface QueryApiWiring {
@@ -42,6 +43,8 @@ export interface QueryApiWiring {
   observationsTopic?: string
   /** Wall clock, epoch ms ("the last hour" of the commerce answers). Default `Date.now`. */
   now?: () => number
+  /** Where every Kafka client of the instance comes from (TLS, authentication, instrumentation). Default: plain clients. */
+  clients?: KafkaClientSupplier
 }
 
 /** A running query API instance. */
@@ -76,6 +79,7 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
   const commerce = new CommerceMaterializer({ topics: config.commerceTopics, registry, sales, ratings, refusals, logger: log })
   const materializer = new Materializer({ topics: config.topics, registry, series, sessions, refusals, commerce, logger: log })
   const now = wiring.now ?? Date.now
+  const clients = wiring.clients === undefined ? {} : { clients: wiring.clients }
   const follower = new TopicFollower({
     brokers: config.brokers,
     topics: [
@@ -88,6 +92,7 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
     ],
     clientId: `runnel-query-api-${config.instanceId}`,
     maxWaitMs: config.fetchMaxWaitMs,
+    ...clients,
     onRecords: (records) => materializer.apply(records),
     logger: log
   })
@@ -98,6 +103,7 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
     topics: [`${config.trafficApplicationId}-status`],
     clientId: `runnel-query-api-${config.instanceId}-status`,
     maxWaitMs: 1000,
+    ...clients,
     onRecords: (records) => board.apply(records),
     logger: log
   })
@@ -115,7 +121,8 @@ export async function startQueryApi(options: QueryApiOptions | QueryApiConfig, w
     applicationId: config.trafficApplicationId,
     topology,
     clientId: `runnel-query-api-${config.instanceId}-admin`,
-    statuses: () => board.reports()
+    statuses: () => board.reports(),
+    ...clients
   })
 
   let started = false

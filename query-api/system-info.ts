@@ -6,7 +6,7 @@
  * each assigned partition of a sub-topology's source topics.
  */
 import { type Admin, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka'
-import { defaultKafkaClientSupplier } from '../kafka/index.ts'
+import { defaultKafkaClientSupplier, type KafkaClientSupplier } from '../kafka/index.ts'
 import { QueryApiError, QueryApiErrorCodes } from './errors.ts'
 import type { WorkerStatusView } from './worker-status.ts'
 import type { TopologyDescription } from '../topology/index.ts'
@@ -136,6 +136,8 @@ export interface SystemInfoOptions {
   timeoutMs?: number
   /** The workers' latest status reports (from `<applicationId>-status`). Default: none. */
   statuses?: () => WorkerStatusView[]
+  /** Where the admin client comes from (TLS, authentication). Default: plain clients. */
+  clients?: KafkaClientSupplier
 }
 
 /** Reads the workers' group state from Kafka for the system.* procedures. */
@@ -150,7 +152,10 @@ export class SystemInfo {
     this.statuses_ = options.statuses ?? (() => [])
     this.applicationId = options.applicationId
     this.timeoutMs_ = options.timeoutMs ?? 10_000
-    this.admin = defaultKafkaClientSupplier.getAdmin({ clientId: options.clientId ?? 'runnel-query-api-admin', bootstrapBrokers: [...options.brokers] })
+    this.admin = (options.clients ?? defaultKafkaClientSupplier).getAdmin({
+      clientId: options.clientId ?? 'runnel-query-api-admin',
+      bootstrapBrokers: [...options.brokers]
+    })
     // describe() is pure: computed once.
     this.topology_ = options.topology === undefined ? undefined : topologyView(options.applicationId, options.topology())
   }

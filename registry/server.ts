@@ -5,6 +5,7 @@ import { createRequestHandler } from './http.ts'
 import { type KafkaLogOptions, openKafkaLog } from './kafka-log.ts'
 import type { RegistryLog } from './log.ts'
 import { SchemaStore } from './store.ts'
+import type { KafkaClientSupplier } from '../kafka/index.ts'
 
 /** Options of `startRegistry`. */
 export interface RegistryOptions {
@@ -31,6 +32,8 @@ export interface RegistryOptions {
   basicAuthUsers?: readonly RegistryUser[]
   /** Tokens accepted as `Authorization: Bearer <token>` (see `basicAuthUsers`). */
   bearerTokens?: readonly string[]
+  /** Where the Kafka clients come from (TLS, authentication, instrumentation). Default: plain clients. */
+  clients?: KafkaClientSupplier
 }
 
 /** A running registry. */
@@ -151,5 +154,11 @@ function validateKafka(options: RegistryOptions): KafkaLogOptions {
   const rf = options.replicationFactor
   if (rf !== undefined && (!Number.isInteger(rf) || rf < 1))
     throw new TypeError(`startRegistry: option "replicationFactor" must be a positive integer, got ${String(rf)}`)
-  return { brokers, topic, clientId: options.clientId ?? 'runnel-registry', ...(rf === undefined ? {} : { replicationFactor: rf }) }
+  return {
+    brokers,
+    topic,
+    clientId: options.clientId ?? 'runnel-registry',
+    ...(rf === undefined ? {} : { replicationFactor: rf }),
+    ...(options.clients === undefined ? {} : { clients: options.clients })
+  }
 }

@@ -11,6 +11,7 @@ import { Producer } from '@platformatic/kafka'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createQueryClient, startQueryApi, type LiveEvent, type QueryApiOptions, type RunningQueryApi } from '../query-api/index.ts'
+import { defaultKafkaClientSupplier, type KafkaClientSupplier } from '../kafka/index.ts'
 import { startRegistry, type RunningRegistry } from '../registry/index.ts'
 import type { TrafficWindowStats, TravelerSession, TravelerType } from '../schemas/index.ts'
 import { kafkaBrokers, uniqueName } from './support/kafka.ts'
@@ -391,5 +392,36 @@ describe('query API materializing contract records from the broker', () => {
     )
     expect(points).toHaveLength(1)
     expect(api.health().records.lastRefusal).toMatch(/not a readable Avro record|key/)
+  })
+})
+
+/** A client supplier that counts what it is asked for and builds plain clients. */
+function countingSupplier(): { supplier: KafkaClientSupplier; counts: Record<keyof KafkaClientSupplier, number> } {
+  const counts = { getAdmin: 0, getConsumer: 0, getProducer: 0, getRestoreConsumer: 0 }
+  const supplier: KafkaClientSupplier = {
+    getAdmin: (o) => (counts.getAdmin++, defaultKafkaClientSupplier.getAdmin(o)),
+    getConsumer: (o) => (counts.getConsumer++, defaultKafkaClientSupplier.getConsumer(o)),
+    getProducer: (o) => (counts.getProducer++, defaultKafkaClientSupplier.getProducer(o)),
+    getRestoreConsumer: (o) => (counts.getRestoreConsumer++, defaultKafkaClientSupplier.getRestoreConsumer(o))
+  }
+  return { supplier, counts }
+}
+
+describe('one client supplier (the place for TLS and authentication)', () => {
+  it('builds every Kafka client of the registry and of the query API when one is given', async () => {
+    const forRegistry = countingSupplier()
+    const ownRegistry = await startRegistry({ port: 0, brokers: kafkaBrokers(), topic: uniqueName('_schemas-supplier'), clients: forRegistry.supplier })
+    try {
+      // The topic check (admin), the writer (producer) and the log reader (a consumer that joins no group).
+      expect(forRegistry.counts).toEqual({ getAdmin: 1, getConsumer: 0, getProducer: 1, getRestoreConsumer: 1 })
+    } finally {
+      await ownRegistry.close()
+    }
+    const forApi = countingSupplier()
+    const api = await startQueryApi(options(), { logger: pino({ level: 'warn' }), topology: null, clients: forApi.supplier })
+    apis.push(api)
+    await api.whenReady()
+    // The outputs' follower and the status follower read; system.* asks the admin.
+    expect(forApi.counts).toEqual({ getAdmin: 1, getConsumer: 0, getProducer: 0, getRestoreConsumer: 2 })
   })
 })
