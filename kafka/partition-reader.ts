@@ -24,7 +24,7 @@
 import { type ClusterMetadata, type Consumer, FetchIsolationLevels, findErrorBy, type fetchV17, ProtocolError } from '@platformatic/kafka'
 import { NoLeaderError, PartitionFetchError } from './errors.ts'
 import { decodeBatches, type ConsumedRecord } from './record-batches.ts'
-import type { RetryPolicy } from './retry.ts'
+import { RetryBudget, transientErrorReason, type RetryPolicy } from './retry.ts'
 
 /** What the reader needs of a consumer: any `Consumer` of the cluster fits (it never joins its group). */
 export type ReaderConsumer = Pick<Consumer<Buffer, Buffer, Buffer, Buffer>, 'metadata' | 'fetch'>
@@ -424,16 +424,9 @@ function protocolError(errorCode: number): ProtocolError | undefined {
 
 /** The default policy: every failure is retried, 100 ms doubling to 1 s, and logged at warn. */
 function retryEveryFailure(logger: ReaderLogger | undefined): RetryPolicy {
-  let backoffMs = 100
-  return {
-    failed(err) {
-      const retryInMs = backoffMs
-      backoffMs = Math.min(backoffMs * 2, 1000)
-      logger?.warn({ err, retryInMs }, 'fetch failed; retrying')
-      return retryInMs
-    },
-    succeeded() {
-      backoffMs = 100
-    }
-  }
+  return new RetryBudget({
+    timeoutMs: Infinity,
+    reasonOf: (err) => transientErrorReason(err) ?? (err instanceof Error ? err.message : String(err)),
+    onRetry: ({ reason, retryInMs }, err) => logger?.warn({ err, reason, retryInMs }, 'fetch failed; retrying')
+  })
 }

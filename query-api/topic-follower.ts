@@ -15,6 +15,7 @@ import {
   createReadConsumer,
   defaultKafkaClientSupplier,
   PartitionReader,
+  RetryBudget,
   type ByteConsumer,
   type ConsumedRecord,
   type KafkaClientSupplier,
@@ -118,7 +119,17 @@ export class TopicFollower {
       bootstrapBrokers: this.options.brokers,
       clientId: this.options.clientId
     })
-    let backoffMs = 200
+    // The follower never gives up: it reports the failure (lastError, health) and keeps trying.
+    const budget = new RetryBudget({
+      timeoutMs: Infinity,
+      reasonOf: (err) => (err instanceof Error ? err.message : String(err)),
+      backoffMs: 200,
+      maxBackoffMs: 10_000,
+      onRetry: ({ reason, retryInMs }) => {
+        this.lastError_ = reason
+        this.options.logger?.warn({ err: reason, backoffMs: retryInMs }, 'query-api: fetch failed; retrying')
+      }
+    })
     this.reader = new PartitionReader({
       consumer: this.consumer,
       maxWaitMs: this.options.maxWaitMs,
@@ -126,17 +137,10 @@ export class TopicFollower {
       partitionMaxBytes: this.options.maxBytes,
       canFetch: (topic, partition) => !this.held.has(partitionKey(topic, partition)),
       onFetched: (position, records) => this.onFetched(position, records),
-      // The follower never gives up: it reports the failure (lastError, health) and keeps trying.
       retry: {
-        failed: (err) => {
-          const retryInMs = backoffMs
-          backoffMs = Math.min(backoffMs * 2, 10_000)
-          this.lastError_ = (err as Error).message
-          this.options.logger?.warn({ err: (err as Error).message, backoffMs: retryInMs }, 'query-api: fetch failed; retrying')
-          return retryInMs
-        },
+        failed: (err, failingSinceMs) => budget.failed(err, failingSinceMs),
         succeeded: () => {
-          backoffMs = 200
+          budget.succeeded()
           this.lastError_ = undefined
         }
       },

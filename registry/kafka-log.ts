@@ -1,12 +1,5 @@
 import { type Admin, ProduceAcks } from '@platformatic/kafka'
-import {
-  awaitTopicsReady,
-  createReadConsumer,
-  defaultKafkaClientSupplier,
-  PartitionReader,
-  transientErrorReason,
-  type KafkaClientSupplier
-} from '../kafka/index.ts'
+import { awaitTopicsReady, createReadConsumer, defaultKafkaClientSupplier, PartitionReader, RetryBudget, type KafkaClientSupplier } from '../kafka/index.ts'
 import type { RegistryLog } from './log.ts'
 
 /** Options of the Kafka-backed registry log. */
@@ -44,7 +37,6 @@ export async function openKafkaLog(options: KafkaLogOptions): Promise<RegistryLo
 
   return {
     async start(onRecord, onError) {
-      let backoffMs = 100
       reader = new PartitionReader({
         consumer,
         maxWaitMs: 500,
@@ -53,19 +45,10 @@ export async function openKafkaLog(options: KafkaLogOptions): Promise<RegistryLo
         },
         // Leader moves, a broker that restarts, a topic that a busy broker does not know yet: the
         // log is read again once the cluster answers. Any other failure makes the log unusable.
-        retry: {
-          failed: (err) => {
-            const reason = transientErrorReason(err)
-            if (reason === undefined) throw err
-            const retryInMs = backoffMs
-            backoffMs = Math.min(backoffMs * 2, 1000)
-            options.logger?.warn({ topic, reason, retryInMs }, 'registry: reading the schemas topic failed; retrying')
-            return retryInMs
-          },
-          succeeded: () => {
-            backoffMs = 100
-          }
-        },
+        retry: new RetryBudget({
+          timeoutMs: Infinity,
+          onRetry: ({ reason, retryInMs }) => options.logger?.warn({ topic, reason, retryInMs }, 'registry: reading the schemas topic failed; retrying')
+        }),
         onFailed: (err) => onError(err instanceof Error ? err : new Error(String(err)))
       })
       reader.assign(topic, 0, 0)
