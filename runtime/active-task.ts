@@ -32,9 +32,8 @@ import {
   type TaskState
 } from '../state/index.ts'
 import type { TopicPartition } from './assignor.ts'
-import type { ByteConsumer } from '../kafka/index.ts'
+import type { ByteConsumer, PartitionPosition } from '../kafka/index.ts'
 import { encodeCommitMetadata } from './commit-metadata.ts'
-import type { PartitionPosition } from '../kafka/index.ts'
 import type { OutputCollector } from './output.ts'
 import type { CommitOffset } from './streams-producer.ts'
 

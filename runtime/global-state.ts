@@ -8,8 +8,7 @@ import { FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka'
 import type { Logger } from 'pino'
 import { GlobalTask, type ErrorHandlerResponse, type FailedRecord, type TopologyPlan } from '../processors/index.ts'
 import type { StateStore } from '../state/index.ts'
-import type { ByteConsumer } from '../kafka/index.ts'
-import { PartitionReader } from '../kafka/index.ts'
+import { PartitionReader, type ByteConsumer } from '../kafka/index.ts'
 import { fetchRetryBudget } from './errors.ts'
 
 export interface GlobalStateOptions {

@@ -25,11 +25,10 @@ import type { ErrorHandlerResponse, FailedRecord, ProcessingError, RecordMetadat
 import { CheckpointAheadError, type StateStore } from '../state/index.ts'
 import { ActiveTask, tpKey, type ActiveTaskOptions, type StartPosition } from './active-task.ts'
 import { parseTaskId, partitionsOfTask, tasksOfPartitions, type TopicPartition } from './assignor.ts'
-import type { ByteConsumer } from '../kafka/index.ts'
+import type { ByteConsumer, PartitionReader } from '../kafka/index.ts'
 import { decodeCommitMetadata } from './commit-metadata.ts'
 import type { ResolvedConfig } from './config.ts'
 import { errorSummary, migrationCause, RuntimeError, TaskCorruptedError, TaskMigratedError, withDeadline } from './errors.ts'
-import type { PartitionReader } from '../kafka/index.ts'
 import type { OutputCollector } from './output.ts'
 import type { CommitOffset, GroupMembership, StreamsProducer } from './streams-producer.ts'
 
